@@ -1,0 +1,120 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# gcmem: one Makefile drives everything.
+#
+#   make              gcmem.ko for $(KDIR), libgcuser, selftests and demo
+#   make deps         install what the project needs (Debian; idempotent)
+#   make check        every test on both target kernels, in QEMU
+#   make run          boot the 6.12 image in QEMU and run the demo
+#   make style        checkpatch --strict on kmod/ and uapi/
+#   make sparse       sparse (C=2) and W=1 build for $(KDIR)
+#   make install      install the module for $(KDIR) and the library
+#   make clean
+#
+# KDIR defaults to the running kernel's build directory, or to the installed
+# Debian 6.1 headers when the running kernel has none.
+
+SHELL := /bin/bash
+TOP := $(CURDIR)
+BUILD ?= $(TOP)/build
+HOST := $(BUILD)/host
+PREFIX ?= /usr/local
+
+KDIR ?= $(shell d=/lib/modules/$$(uname -r)/build; \
+	if [ -d $$d ]; then echo $$d; \
+	elif r=$$($(TOP)/scripts/kernels.sh 6.1 2>/dev/null); then \
+		echo /lib/modules/$$r/build; fi)
+
+# kselftest_harness.h and checkpatch.pl come from linux-source-6.12,
+# extracted by scripts/deps.sh into a cache outside the tree.
+LSRC = $(shell $(TOP)/scripts/deps.sh --print-cache)
+KSFT = $(LSRC)/tools/testing/selftests
+
+CC ?= gcc
+USER_CFLAGS := -O2 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
+	-I$(TOP)/uapi -I$(TOP)/libgcuser
+TEST_CFLAGS := $(USER_CFLAGS) -Wno-unused-parameter -Wno-sign-compare
+
+LIB_SRCS := $(wildcard libgcuser/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(HOST)/%.o)
+LIB_HDRS := libgcuser/gcuser.h uapi/linux/gcmem.h
+LIBS := $(HOST)/libgcuser.a $(HOST)/libgcuser.so $(HOST)/gcuser.pc
+TESTS := $(patsubst selftests/%.c,$(HOST)/bin/%,$(wildcard selftests/*_test.c))
+DEMO := $(HOST)/bin/demo
+
+.PHONY: all module host lib selftests demo deps check run style sparse \
+	install clean
+
+all: module host
+
+module:
+	@test -n "$(KDIR)" || { echo "no kernel headers: run 'make deps' or set KDIR" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(TOP) modules
+
+host: lib selftests demo
+lib: $(LIBS)
+selftests: $(TESTS)
+demo: $(DEMO)
+
+$(HOST)/libgcuser/%.o: libgcuser/%.c $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -fPIC -c -o $@ $<
+
+$(HOST)/libgcuser.a: $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(HOST)/libgcuser.so: $(LIB_OBJS)
+	$(CC) -shared -Wl,-soname,libgcuser.so.0 -o $@ $^ -lpthread
+
+$(HOST)/gcuser.pc: libgcuser/gcuser.pc.in
+	sed 's|@PREFIX@|$(PREFIX)|g' $< > $@
+
+$(HOST)/bin/%_test: selftests/%_test.c selftests/gcmem_util.h $(LIB_HDRS) $(HOST)/libgcuser.a
+	@mkdir -p $(@D)
+	@test -f $(KSFT)/kselftest_harness.h || { echo "kselftest_harness.h missing: run 'make deps'" >&2; exit 1; }
+	$(CC) $(TEST_CFLAGS) -I$(KSFT) -static -o $@ $< $(HOST)/libgcuser.a -lpthread
+
+$(DEMO): docs/examples/demo.c $(LIB_HDRS) $(HOST)/libgcuser.a
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -static -o $@ $< $(HOST)/libgcuser.a -lpthread
+
+deps:
+	$(TOP)/scripts/deps.sh
+
+check: deps
+	$(MAKE) host
+	BUILD=$(BUILD) $(TOP)/scripts/check.sh
+
+run: deps
+	$(MAKE) host
+	BUILD=$(BUILD) $(TOP)/scripts/run.sh
+
+# compat.h is the one place where kernel versions are compared, so only
+# there is checkpatch told to accept LINUX_VERSION_CODE.
+CHECKPATCH = perl $(LSRC)/scripts/checkpatch.pl --strict --no-tree --quiet \
+	--ignore FILE_PATH_CHANGES
+style:
+	$(CHECKPATCH) -f $(filter-out kmod/compat.h,$(wildcard kmod/*.[ch])) \
+		uapi/linux/gcmem.h
+	$(CHECKPATCH) --ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON \
+		-f kmod/compat.h
+
+sparse:
+	@test -n "$(KDIR)" || { echo "no kernel headers: run 'make deps' or set KDIR" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(TOP) W=1 C=2 modules
+
+install: all
+	$(MAKE) -C $(KDIR) M=$(TOP) modules_install
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/linux
+	install -m 644 $(HOST)/libgcuser.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(HOST)/libgcuser.so $(DESTDIR)$(PREFIX)/lib/libgcuser.so.0
+	ln -sf libgcuser.so.0 $(DESTDIR)$(PREFIX)/lib/libgcuser.so
+	install -m 644 $(HOST)/gcuser.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 644 libgcuser/gcuser.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 uapi/linux/gcmem.h $(DESTDIR)$(PREFIX)/include/linux/
+
+clean:
+	rm -rf $(BUILD)
+	rm -f gcmem.ko gcmem.mod gcmem.mod.c gcmem.o modules.order Module.symvers \
+		kmod/*.o kmod/.*.cmd .*.cmd

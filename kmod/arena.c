@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The heap's mappings: the read-only control page and the arena.
+ *
+ * The arena is one VM_PFNMAP mapping per heap, 2 MiB aligned, that the
+ * process cannot split, move, grow or pass to a child. Its memory is the
+ * heap's chunks (heap.c), allocated on first touch. On kernels with huge PFN
+ * mappings (compat.h) ->huge_fault maps a whole chunk with one PMD; elsewhere
+ * ->fault maps the whole chunk with 512 PTEs at once, so either way a chunk
+ * costs one fault. Debuggers and /proc/pid/mem reach the arena through
+ * ->access, which reads through the kernel's direct map because
+ * get_user_pages() cannot follow PFN mappings.
+ */
+#include <linux/mm.h>
+
+#include "compat.h"
+#include "gcmem.h"
+
+static struct page *gcmem_arena_chunk(struct vm_area_struct *vma,
+				      unsigned long addr)
+{
+	struct gcmem_heap *heap = vma->vm_private_data;
+	struct page *chunk;
+
+	chunk = gcmem_chunk_get(heap, (addr - vma->vm_start) >>
+				GCMEM_CHUNK_SHIFT);
+	if (IS_ERR(chunk))
+		atomic64_inc(&heap->limit_faults);
+	return chunk;
+}
+
+static vm_fault_t gcmem_arena_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct gcmem_heap *heap = vma->vm_private_data;
+	unsigned long base = ALIGN_DOWN(vmf->address, GCMEM_CHUNK_SIZE);
+	unsigned long addr, pfn;
+	vm_fault_t ret = VM_FAULT_NOPAGE;
+	struct page *chunk;
+
+	chunk = gcmem_arena_chunk(vma, base);
+	if (IS_ERR(chunk))
+		return VM_FAULT_SIGBUS;
+	atomic64_inc(&heap->pte_faults);
+
+	pfn = page_to_pfn(chunk);
+	for (addr = base; addr < base + GCMEM_CHUNK_SIZE; addr += PAGE_SIZE) {
+		ret = vmf_insert_pfn(vma, addr, pfn++);
+		if (ret != VM_FAULT_NOPAGE)
+			break;
+	}
+	return ret;
+}
+
+#if GCMEM_HAVE_PMD_PFNMAP
+static vm_fault_t gcmem_arena_huge_fault(struct vm_fault *vmf,
+					 unsigned int order)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct gcmem_heap *heap = vma->vm_private_data;
+	unsigned long base = vmf->address & PMD_MASK;
+	struct page *chunk;
+
+	if (order != PMD_ORDER)
+		return VM_FAULT_FALLBACK;
+	if (base < vma->vm_start || base + PMD_SIZE > vma->vm_end)
+		return VM_FAULT_FALLBACK;
+
+	chunk = gcmem_arena_chunk(vma, base);
+	if (IS_ERR(chunk))
+		return VM_FAULT_SIGBUS;
+	atomic64_inc(&heap->pmd_faults);
+	return gcmem_insert_pfn_pmd(vmf, page_to_pfn(chunk),
+				    vma->vm_flags & VM_WRITE);
+}
+#endif
+
+/*
+ * ptrace and /proc/pid/mem. A chunk never touched reads as zeros and is not
+ * allocated for a write: memory is charged to the task that faults it in,
+ * never to a debugger.
+ */
+static int gcmem_arena_access(struct vm_area_struct *vma, unsigned long addr,
+			      void *buf, int len, int write)
+{
+	struct gcmem_heap *heap = vma->vm_private_data;
+	unsigned long off = addr - vma->vm_start;
+	int done = 0;
+
+	if (addr < vma->vm_start || addr >= vma->vm_end || len <= 0)
+		return -EINVAL;
+	len = min_t(unsigned long, len, vma->vm_end - addr);
+
+	while (done < len) {
+		unsigned long in = off & (GCMEM_CHUNK_SIZE - 1);
+		int n = min_t(unsigned long, len - done, GCMEM_CHUNK_SIZE - in);
+		struct page *chunk;
+		void *p;
+
+		chunk = xa_load(&heap->chunks, off >> GCMEM_CHUNK_SHIFT);
+		if (!chunk) {
+			if (write)
+				break;
+			memset(buf + done, 0, n);
+		} else {
+			p = page_address(chunk) + in;
+			if (write)
+				memcpy(p, buf + done, n);
+			else
+				memcpy(buf + done, p, n);
+		}
+		done += n;
+		off += n;
+	}
+	return done ? done : -EIO;
+}
+
+static int gcmem_arena_may_split(struct vm_area_struct *vma,
+				 unsigned long addr)
+{
+	return -EINVAL;
+}
+
+static int gcmem_arena_mremap(struct vm_area_struct *vma)
+{
+	return -EINVAL;
+}
+
+static const struct vm_operations_struct gcmem_arena_vm_ops = {
+	.fault = gcmem_arena_fault,
+#if GCMEM_HAVE_PMD_PFNMAP
+	.huge_fault = gcmem_arena_huge_fault,
+#endif
+	.access = gcmem_arena_access,
+	.may_split = gcmem_arena_may_split,
+	.mremap = gcmem_arena_mremap,
+};
+
+static int gcmem_arena_mmap(struct gcmem_heap *heap, struct vm_area_struct *vma)
+{
+	unsigned long len = vma->vm_end - vma->vm_start;
+
+	if (len > GCMEM_ARENA_MAX || !IS_ALIGNED(len, GCMEM_CHUNK_SIZE) ||
+	    !IS_ALIGNED(vma->vm_start, GCMEM_CHUNK_SIZE))
+		return -EINVAL;
+
+	mutex_lock(&heap->lock);
+	if (heap->arena_start) {
+		mutex_unlock(&heap->lock);
+		return -EBUSY;
+	}
+	heap->arena_start = vma->vm_start;
+	heap->arena_size = len;
+	mutex_unlock(&heap->lock);
+
+	vm_flags_set(vma, VM_PFNMAP | VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
+	vm_flags_clear(vma, VM_MAYEXEC);
+	vma->vm_ops = &gcmem_arena_vm_ops;
+	vma->vm_private_data = heap;
+	return 0;
+}
+
+static int gcmem_control_mmap(struct gcmem_heap *heap,
+			      struct vm_area_struct *vma)
+{
+	BUILD_BUG_ON(GCMEM_CONTROL_SIZE != PAGE_SIZE);
+	BUILD_BUG_ON(sizeof(struct gcmem_control) > GCMEM_CONTROL_SIZE);
+
+	if (vma->vm_end - vma->vm_start != GCMEM_CONTROL_SIZE)
+		return -EINVAL;
+	if (vma->vm_flags & VM_WRITE)
+		return -EACCES;
+
+	vm_flags_clear(vma, VM_MAYWRITE | VM_MAYEXEC);
+	vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
+	return vm_insert_page(vma, vma->vm_start, heap->control_page);
+}
+
+int gcmem_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct gcmem_heap *heap = file->private_data;
+	u64 off = (u64)vma->vm_pgoff << PAGE_SHIFT;
+
+	BUILD_BUG_ON(GCMEM_CHUNK_SIZE != PMD_SIZE);
+	BUILD_BUG_ON(GCMEM_CHUNK_SIZE != 1UL << GCMEM_CHUNK_SHIFT);
+
+	if (vma->vm_mm != heap->mm || !gcmem_heap_owned(heap))
+		return -EPERM;
+	/* Pairs with the release in the handshake. */
+	if (!smp_load_acquire(&heap->handshake_done))
+		return -EINVAL;
+	/* A private PFN mapping would hit copy-on-write of special pages. */
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if (vma->vm_flags & VM_EXEC)
+		return -EACCES;
+
+	if (off == GCMEM_MMAP_CONTROL)
+		return gcmem_control_mmap(heap, vma);
+	if (off == GCMEM_MMAP_ARENA)
+		return gcmem_arena_mmap(heap, vma);
+	return -EINVAL;
+}

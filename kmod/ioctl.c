@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ioctl dispatch and argument checking.
+ *
+ * Every command takes a size-first structure (see "General ioctl format" in
+ * uapi/linux/gcmem.h). The dispatcher checks ownership, reads the structure
+ * with copy_struct_from_user() (which rejects unknown non-zero tails with
+ * E2BIG), calls the handler, and copies the result back, never more than the
+ * caller's size. Handlers check every field they get: flags and reserved
+ * words must be zero, values must lie in their documented ranges.
+ */
+#include <linux/bits.h>
+#include <linux/uaccess.h>
+
+#include "compat.h"
+#include "gcmem.h"
+
+union gcmem_ucmd_buffer {
+	struct gcmem_handshake handshake;
+	struct gcmem_option option;
+	struct gcmem_stats stats;
+};
+
+struct gcmem_ioctl_op {
+	unsigned int size;
+	unsigned int min_size;
+	unsigned int ioctl_num;
+	bool before_handshake;
+	int (*execute)(struct gcmem_heap *heap, void *cmd);
+};
+
+static u64 gcmem_supported_ioctls(void);
+
+static u64 gcmem_supported_features(void)
+{
+	return GCMEM_HAVE_PMD_PFNMAP ? GCMEM_FEATURE_PMD_MAP : 0;
+}
+
+static int gcmem_handshake(struct gcmem_heap *heap, void *arg)
+{
+	struct gcmem_handshake *hs = arg;
+	u64 supported = gcmem_supported_features();
+	int ret = 0;
+
+	if (hs->flags || hs->__reserved)
+		return -EINVAL;
+	if (hs->api_version != GCMEM_API_VERSION)
+		return -EINVAL;
+	if (hs->features & ~supported)
+		return -EINVAL;
+
+	mutex_lock(&heap->lock);
+	if (heap->handshake_done) {
+		ret = -EINVAL;
+		goto out;
+	}
+	hs->features = supported;
+	hs->ioctls = gcmem_supported_ioctls();
+	hs->arena_max = GCMEM_ARENA_MAX;
+	hs->limit = heap->limit;
+	hs->chunk_size = GCMEM_CHUNK_SIZE;
+	hs->control_size = GCMEM_CONTROL_SIZE;
+	hs->__reserved2 = 0;
+	hs->__reserved3 = 0;
+	/* Pairs with the acquire in gcmem_mmap() and gcmem_ioctl(). */
+	smp_store_release(&heap->handshake_done, true);
+out:
+	mutex_unlock(&heap->lock);
+	return ret;
+}
+
+static int gcmem_option(struct gcmem_heap *heap, void *arg)
+{
+	struct gcmem_option *opt = arg;
+
+	if (opt->__reserved || opt->__reserved2)
+		return -EINVAL;
+
+	switch (opt->option_id) {
+	case GCMEM_OPTION_LIMIT:
+		if (opt->op == GCMEM_OPTION_OP_SET)
+			return gcmem_heap_set_limit(heap, opt->val64);
+		if (opt->op == GCMEM_OPTION_OP_GET) {
+			opt->val64 = READ_ONCE(heap->limit);
+			return 0;
+		}
+		return -EINVAL;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int gcmem_stats(struct gcmem_heap *heap, void *arg)
+{
+	struct gcmem_stats *st = arg;
+
+	if (st->flags)
+		return -EINVAL;
+	gcmem_heap_stats(heap, st);
+	return 0;
+}
+
+#define GCMEM_IOCTL_OP(_name, _fn, _struct, _last, _pre)		     \
+	[GCMEM_CMD_##_name - GCMEM_CMD_BASE] = {			     \
+		.size = sizeof(_struct) +				     \
+			BUILD_BUG_ON_ZERO(sizeof(union gcmem_ucmd_buffer) < \
+					  sizeof(_struct)),		     \
+		.min_size = offsetofend(_struct, _last),		     \
+		.ioctl_num = GCMEM_IOC_##_name,				     \
+		.before_handshake = _pre,				     \
+		.execute = _fn,						     \
+	}
+
+static const struct gcmem_ioctl_op gcmem_ioctl_ops[] = {
+	GCMEM_IOCTL_OP(HANDSHAKE, gcmem_handshake, struct gcmem_handshake,
+		       __reserved3, true),
+	GCMEM_IOCTL_OP(OPTION, gcmem_option, struct gcmem_option, val64,
+		       false),
+	GCMEM_IOCTL_OP(STATS, gcmem_stats, struct gcmem_stats, limit_faults,
+		       false),
+};
+
+static u64 gcmem_supported_ioctls(void)
+{
+	u64 mask = 0;
+	unsigned int i;
+
+	BUILD_BUG_ON(ARRAY_SIZE(gcmem_ioctl_ops) > 64);
+	for (i = 0; i < ARRAY_SIZE(gcmem_ioctl_ops); i++)
+		if (gcmem_ioctl_ops[i].execute)
+			mask |= BIT_ULL(i);
+	return mask;
+}
+
+long gcmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct gcmem_heap *heap = file->private_data;
+	const struct gcmem_ioctl_op *op;
+	union gcmem_ucmd_buffer buf;
+	void __user *uarg = (void __user *)arg;
+	unsigned int nr = _IOC_NR(cmd);
+	u32 usize;
+	int ret;
+
+	if (nr < GCMEM_CMD_BASE || nr >= GCMEM_CMD_BASE +
+	    ARRAY_SIZE(gcmem_ioctl_ops))
+		return -ENOIOCTLCMD;
+	op = &gcmem_ioctl_ops[nr - GCMEM_CMD_BASE];
+	if (!op->execute || op->ioctl_num != cmd)
+		return -ENOIOCTLCMD;
+
+	if (!gcmem_heap_owned(heap))
+		return -EPERM;
+	if (get_user(usize, (u32 __user *)uarg))
+		return -EFAULT;
+	if (usize < op->min_size)
+		return -EINVAL;
+	ret = copy_struct_from_user(&buf, op->size, uarg, usize);
+	if (ret)
+		return ret;
+	/* Pairs with the release in gcmem_handshake(). */
+	if (!op->before_handshake && !smp_load_acquire(&heap->handshake_done))
+		return -EINVAL;
+
+	ret = op->execute(heap, &buf);
+	if (ret)
+		return ret;
+	if (copy_to_user(uarg, &buf, min_t(u32, op->size, usize)))
+		return -EFAULT;
+	return 0;
+}

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gcmem: garbage-collected memory for user processes.
+ *
+ * Module init and exit, the /dev/gcmem misc device and its file operations.
+ * One open file is one heap (heap.c); the file's mappings are in arena.c and
+ * its ioctls in ioctl.c. The file holds a reference on the module, so the
+ * module cannot be unloaded while any heap exists.
+ */
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+
+#include "gcmem.h"
+
+static int gcmem_open(struct inode *inode, struct file *file)
+{
+	struct gcmem_heap *heap;
+
+	/* Kernel threads have no mm to bind a heap to. */
+	if (!current->mm)
+		return -EINVAL;
+
+	heap = gcmem_heap_create();
+	if (!heap)
+		return -ENOMEM;
+	file->private_data = heap;
+	return nonseekable_open(inode, file);
+}
+
+static int gcmem_release(struct inode *inode, struct file *file)
+{
+	gcmem_heap_destroy(file->private_data);
+	return 0;
+}
+
+static const struct file_operations gcmem_fops = {
+	.owner = THIS_MODULE,
+	.open = gcmem_open,
+	.release = gcmem_release,
+	.unlocked_ioctl = gcmem_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = gcmem_mmap,
+	.get_unmapped_area = thp_get_unmapped_area,
+};
+
+static struct miscdevice gcmem_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "gcmem",
+	.fops = &gcmem_fops,
+	.mode = 0666,
+};
+
+module_misc_device(gcmem_misc);
+
+MODULE_DESCRIPTION("Garbage-collected memory for user processes");
+MODULE_AUTHOR("The gcmem developers");
+MODULE_LICENSE("GPL");

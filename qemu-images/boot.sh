@@ -1,0 +1,142 @@
+#!/bin/bash
+# boot.sh - boot an installed Debian kernel with a gcmem initramfs in QEMU
+# and judge the run from QEMU's exit status and the serial console log.
+#
+# Usage: qemu-images/boot.sh KREL INITRAMFS LOG MODE     (MODE: check|demo)
+#
+# Boots /boot/vmlinuz-KREL (KVM if kvm-probe.sh says it works, else TCG),
+# shows the console on stdout and writes it (CRs stripped) to LOG. PASS
+# needs all of: QEMU exit status 1 (guest ran "guest-exit 0"), the line
+# "GCMEM-RESULT: PASS" in LOG, and no kernel warning/oops/lockdep/... text
+# in LOG. Each problem is printed as "# boot: FAIL: <reason>", and these
+# verdict lines are appended to LOG as well (summarize.sh reads them).
+# Exit status: 0 pass, 1 fail, 2 timeout.
+# Environment: GCMEM_BOOT_TIMEOUT (seconds, default 900), GCMEM_QEMU_MEM
+# (default 1G), GCMEM_BOOT_APPEND (extra kernel command line words), and
+# GCMEM_ACCEL / GCMEM_KVM_CACHE (see kvm-probe.sh).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export LC_ALL=C
+
+[ $# -eq 4 ] || {
+	echo "usage: $0 KREL INITRAMFS LOG MODE   (MODE: check|demo)" >&2
+	exit 2
+}
+krel=$1 initramfs=$2 log=$3 mode=$4
+vmlinuz=/boot/vmlinuz-$krel
+# summarize.sh drops this reason when failing test cases explain it.
+GUEST_FAILED="guest reported FAIL (qemu exit 3 = guest-exit 1)"
+timeout_s=${GCMEM_BOOT_TIMEOUT:-900}
+mem=${GCMEM_QEMU_MEM:-1G}
+
+case $mode in
+check|demo) ;;
+*)	echo "boot: MODE must be check or demo, not '$mode'" >&2; exit 2 ;;
+esac
+[ -r "$vmlinuz" ] || { echo "boot: cannot read $vmlinuz" >&2; exit 1; }
+[ -r "$initramfs" ] || { echo "boot: cannot read $initramfs" >&2; exit 1; }
+command -v qemu-system-x86_64 >/dev/null ||
+	{ echo "boot: qemu-system-x86_64 not found (run scripts/deps.sh)" >&2; exit 1; }
+
+accel=$("$here/kvm-probe.sh" "$vmlinuz" "$initramfs")
+case $accel in
+kvm)	accel_args=(-accel kvm -cpu host) ;;
+*)	accel_args=(-accel tcg,thread=multi -cpu max) ;;
+esac
+
+# Oopses stay non-fatal (no oops=panic) so that the whole trace and the
+# rest of the run reach the log; a panic reboots, and -no-reboot turns
+# that into QEMU exit status 0, which never counts as a pass.
+cmdline="console=ttyS0 panic=-1 loglevel=7 mitigations=off edd=off"
+cmdline+=" GCMEM_MODE=$mode"
+cmdline+=${GCMEM_BOOT_APPEND:+ $GCMEM_BOOT_APPEND}
+
+mkdir -p "$(dirname "$log")"
+echo "# boot: kernel $krel, mode $mode, accel $accel, timeout ${timeout_s}s" |
+	tee "$log"
+
+# -nodefaults: no NIC (no iPXE ROM, faster), no VGA, only our serial port.
+# sed drops CRs and the terminal escapes SeaBIOS sends (ESC c resets the
+# user's terminal), so that LOG is plain text.
+start=$EPOCHREALTIME
+set +e
+timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \
+	"${accel_args[@]}" -smp 2 -m "$mem" \
+	-nodefaults -nographic -monitor none -serial stdio -no-reboot \
+	-device isa-debug-exit,iobase=0xf4,iosize=4 \
+	-kernel "$vmlinuz" -initrd "$initramfs" -append "$cmdline" \
+	</dev/null 2>&1 |
+	sed -u -e 's/\r//g' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1b[A-Za-z]//g' |
+	tee -a "$log"
+status=("${PIPESTATUS[@]}")
+set -e
+rc=${status[0]}
+elapsed=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+
+reasons=()
+timed_out=0
+case $rc in
+1)	;;
+124|137)
+	timed_out=1
+	reasons+=("timeout: no result after ${timeout_s}s, qemu killed") ;;
+3)	reasons+=("$GUEST_FAILED") ;;
+0)	reasons+=("qemu exit 0: guest panicked or powered off without guest-exit") ;;
+*)	reasons+=("qemu exit $rc (not guest-exit 0)") ;;
+esac
+
+# init explains its own failures (insmod, missing binaries, demo status)
+# in "# guest: FAIL: " lines; failing test binaries speak for themselves.
+while IFS= read -r line; do
+	reasons+=("guest: ${line:0:200}")
+done < <(sed -n 's/^# guest: FAIL: //p' "$log")
+
+if grep -aqF 'GCMEM-RESULT: PASS' "$log"; then
+	:
+elif grep -aqF 'GCMEM-RESULT: FAIL' "$log"; then
+	[ "$rc" -eq 3 ] || reasons+=("guest printed GCMEM-RESULT: FAIL")
+else
+	reasons+=("no GCMEM-RESULT line in the log")
+fi
+
+# Kernel trouble that must fail a run even if every test passed. \b keeps
+# "BUG:" from matching "DEBUG:".
+patterns=(
+	'\bWARNING:'
+	'\bBUG:'
+	'Oops'
+	'Call Trace'
+	'Kernel panic'
+	'lockdep'
+	'possible recursive locking'
+	'possible circular locking'
+	'KASAN'
+	'UBSAN'
+	'kmemleak'
+	'general protection fault'
+	'INFO: task .* blocked'
+)
+for re in "${patterns[@]}"; do
+	first=$(grep -aE -m 1 -- "$re" "$log" || true)
+	[ -n "$first" ] || continue
+	reasons+=("log matches '$re': ${first:0:200}")
+done
+
+{
+	echo "# boot: kernel $krel, accel $accel, qemu exit $rc, elapsed ${elapsed}s"
+	if [ ${#reasons[@]} -eq 0 ]; then
+		echo "# boot: PASS"
+	else
+		for r in "${reasons[@]}"; do
+			echo "# boot: FAIL: $r"
+		done
+	fi
+} | tee -a "$log"
+
+if [ $timed_out -eq 1 ]; then
+	exit 2
+elif [ ${#reasons[@]} -gt 0 ]; then
+	exit 1
+fi
+exit 0
