@@ -3,11 +3,19 @@
  * libgcuser: the user-space side of gcmem.
  *
  * A process calls gcu_init() once: it opens /dev/gcmem, does the API
- * handshake and maps the heap's control page and arena. gcu_shutdown()
- * unmaps and closes everything, giving the heap's memory back.
+ * handshake, maps the heap's control page and arena, and registers the
+ * calling thread. Any other thread is registered on its first allocation
+ * (or by gcu_thread_register()) and unregistered when it exits.
+ * gcu_shutdown() unmaps and closes everything, giving the heap's memory
+ * back; no thread may use the heap after it.
+ *
+ * Allocation makes no system call on the fast path: each thread caches one
+ * span per (size class, type) and takes its free slots with a 64-bit
+ * allocation-bit window (count trailing zeros). Memory returned is always
+ * zeroed, 16-byte aligned for sizes of 16 bytes and more.
  *
  * Errors are reported as -1 (or NULL) with errno set; the library never
- * aborts the process.
+ * aborts the process. ENXIO means gcu_init() has not been called.
  */
 #ifndef GCUSER_H
 #define GCUSER_H
@@ -53,7 +61,20 @@ struct gcu_heap_stats {
 	uint64_t pmd_faults;
 	uint64_t pte_faults;
 	uint64_t limit_faults;
+	uint64_t inuse_bytes;
+	uint64_t spans;
+	uint64_t refills;
+	uint64_t large_objects;
+	uint64_t small_allocated;
+	uint32_t threads;
+	uint32_t types;
+	uint32_t roots;
 };
+
+/* A registered type; GCU_TYPE_CONSERVATIVE and GCU_TYPE_NOSCAN are built in. */
+typedef uint32_t gcu_type_t;
+#define GCU_TYPE_CONSERVATIVE	((gcu_type_t)0)
+#define GCU_TYPE_NOSCAN		((gcu_type_t)1)
 
 /* Open and map the process's heap. Fails with EBUSY if already open. */
 int gcu_init(void);
@@ -65,6 +86,31 @@ const struct gcu_heap_info *gcu_heap(void);
 int gcu_stats(struct gcu_heap_stats *st);
 /* Set the heap's memory limit in bytes (a multiple of the chunk size). */
 int gcu_set_limit(uint64_t bytes);
+
+/* Zeroed memory whose every word may hold a pointer (the C default). */
+void *gcu_malloc(size_t size);
+/* Zeroed memory that holds no pointers and is never scanned. */
+void *gcu_malloc_atomic(size_t size);
+/*
+ * Register a type of @size bytes (a multiple of 8) whose pointer words are
+ * the set bits of @ptrmask (bit i of ptrmask[i / 64] for word i).
+ * Returns the type, or (gcu_type_t)-1 with errno set.
+ */
+gcu_type_t gcu_type_register(size_t size, const uint64_t *ptrmask);
+/* One zeroed value of @type. */
+void *gcu_malloc_typed(gcu_type_t type);
+/* A zeroed array of @n values of @type; the type's mask repeats. */
+void *gcu_malloc_typed_array(gcu_type_t type, size_t n);
+
+/* Scan [start, start + len) as roots, conservatively or by @type. */
+int gcu_root_add(void *start, size_t len, gcu_type_t type);
+/* Stop scanning the range added with this @start and @len. */
+int gcu_root_remove(void *start, size_t len);
+
+/* Register the calling thread (done on its first allocation otherwise). */
+int gcu_thread_register(void);
+/* Hand back the calling thread's spans and unregister it (done at exit). */
+int gcu_thread_unregister(void);
 
 #ifdef __cplusplus
 }

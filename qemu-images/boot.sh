@@ -42,7 +42,7 @@ command -v qemu-system-x86_64 >/dev/null ||
 accel=$("$here/kvm-probe.sh" "$vmlinuz" "$initramfs")
 case $accel in
 kvm)	accel_args=(-accel kvm -cpu host) ;;
-*)	accel_args=(-accel tcg,thread=multi -cpu max) ;;
+*)	accel_args=(-accel "tcg,thread=multi" -cpu max) ;;
 esac
 
 # Oopses stay non-fatal (no oops=panic) so that the whole trace and the

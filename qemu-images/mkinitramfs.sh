@@ -71,7 +71,7 @@ install -m 0644 "$module" "$root/gcmem/gcmem.ko"
 
 n=0
 for f in "$bindir"/*; do
-	[ -f "$f" ] && [ -x "$f" ] || continue
+	{ [ -f "$f" ] && [ -x "$f" ]; } || continue
 	if is_dynamic "$f"; then
 		die "$f is dynamically linked; build it with -static"
 	fi

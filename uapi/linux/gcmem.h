@@ -47,7 +47,10 @@
  *  - EPERM: the caller's process does not own this heap.
  *  - EBUSY: the request conflicts with the heap's state (documented per
  *    ioctl).
- *  - ENOMEM: the kernel ran out of memory.
+ *  - ENOMEM: the kernel ran out of memory, or the heap reached its limit.
+ *  - ENOENT: a type, thread or root named by the caller does not exist.
+ *  - ENOSPC: a per-heap table (types, threads, roots) is full.
+ *  - EBADF: an event file descriptor is not an eventfd.
  *
  * and for mmap:
  *
@@ -63,6 +66,14 @@ enum {
 	GCMEM_CMD_HANDSHAKE = GCMEM_CMD_BASE,
 	GCMEM_CMD_OPTION = 0x81,
 	GCMEM_CMD_STATS = 0x82,
+	GCMEM_CMD_TYPE_REGISTER = 0x83,
+	GCMEM_CMD_THREAD_REGISTER = 0x84,
+	GCMEM_CMD_THREAD_UNREGISTER = 0x85,
+	GCMEM_CMD_REFILL = 0x86,
+	GCMEM_CMD_ALLOC_LARGE = 0x87,
+	GCMEM_CMD_ROOT_ADD = 0x88,
+	GCMEM_CMD_ROOT_REMOVE = 0x89,
+	GCMEM_CMD_QUERY = 0x8a,
 };
 
 /**
@@ -75,7 +86,14 @@ enum {
  *  - the arena, at offset GCMEM_MMAP_ARENA: one mapping per heap, of a
  *    multiple of GCMEM_CHUNK_SIZE bytes up to the handshake's @arena_max.
  *    Map it with a NULL hint to get a GCMEM_CHUNK_SIZE-aligned address. It
- *    cannot be split, moved, grown or inherited by a child process.
+ *    cannot be split, moved, grown or inherited by a child process;
+ *  - one thread slot per registered thread (struct gcmem_thread_slot),
+ *    GCMEM_THREAD_SLOT_SIZE bytes, read-write, at the offset
+ *    GCMEM_IOC_THREAD_REGISTER returns.
+ *
+ * The arena is the heap: spans of GCMEM_PAGE_SIZE pages are carved from it
+ * by GCMEM_IOC_REFILL and GCMEM_IOC_ALLOC_LARGE, which are the only way to
+ * get heap memory. Memory they hand out is zeroed.
  *
  * Arena memory is allocated on first touch, one GCMEM_CHUNK_SIZE chunk at a
  * time, zeroed and charged to the memory cgroup of the faulting task as
@@ -90,9 +108,17 @@ enum {
  * work; shared (cross-process) futexes do not.
  */
 #define GCMEM_MMAP_CONTROL	0x0ULL
+#define GCMEM_MMAP_THREADS	0x10000000ULL
 #define GCMEM_MMAP_ARENA	0x100000000ULL
 #define GCMEM_CONTROL_SIZE	4096
 #define GCMEM_CHUNK_SIZE	(2UL << 20)
+
+/* The heap's page: spans are runs of these. */
+#define GCMEM_PAGE_SIZE		8192
+/* Objects up to this size come from size-class spans, larger ones alone. */
+#define GCMEM_SMALL_MAX		32768
+/* Upper bound of the number of size classes (the control page has the table). */
+#define GCMEM_MAX_CLASSES	80
 
 /**
  * enum gcmem_features - optional behaviours of the module
@@ -199,6 +225,15 @@ struct gcmem_option {
  * @pte_faults: out: arena faults served by mapping one base page
  * @limit_faults: out: arena faults refused (SIGBUS) by the limit or by a
  *	failed allocation
+ * @inuse_bytes: out: bytes of arena pages in spans handed out
+ * @spans: out: spans in use (small and large)
+ * @refills: out: successful GCMEM_IOC_REFILL calls
+ * @large_objects: out: successful GCMEM_IOC_ALLOC_LARGE calls
+ * @small_allocated: out: small objects allocated, counted when their span
+ *	comes back to the kernel
+ * @threads: out: registered threads
+ * @types: out: registered types, the two built-in ones included
+ * @roots: out: registered root ranges
  *
  * A snapshot of the heap's counters; each is read atomically, the set is
  * not.
@@ -214,9 +249,306 @@ struct gcmem_stats {
 	__aligned_u64 pmd_faults;
 	__aligned_u64 pte_faults;
 	__aligned_u64 limit_faults;
+	__aligned_u64 inuse_bytes;
+	__aligned_u64 spans;
+	__aligned_u64 refills;
+	__aligned_u64 large_objects;
+	__aligned_u64 small_allocated;
+	__u32 threads;
+	__u32 types;
+	__u32 roots;
+	__u32 __reserved;
 };
 
 #define GCMEM_IOC_STATS		_IO(GCMEM_TYPE, GCMEM_CMD_STATS)
+
+/**
+ * DOC: Types
+ *
+ * Every object has a type that says which of its words may hold pointers.
+ * Two are built in: GCMEM_TYPE_CONSERVATIVE (every word may be a pointer;
+ * what C code gets by default) and GCMEM_TYPE_NOSCAN (no pointers at all).
+ * A registered type has a size (a multiple of 8, at most
+ * GCMEM_TYPE_MAX_SIZE) and a pointer mask, one bit per 8-byte word, bit i
+ * of 64-bit word i / 64 set when word i may hold a pointer. An object of a
+ * registered type may be a single value or an array of them: the mask
+ * repeats over the whole object, so arrays and single values share spans.
+ *
+ * All objects in a span have the span's type, and the kernel sets the
+ * span's pointer bits when it hands the span out: user space never writes
+ * collector metadata.
+ */
+#define GCMEM_TYPE_CONSERVATIVE	0
+#define GCMEM_TYPE_NOSCAN	1
+#define GCMEM_TYPE_MAX_SIZE	65536
+#define GCMEM_MAX_TYPES		4096
+
+/**
+ * struct gcmem_type_register - ioctl(GCMEM_IOC_TYPE_REGISTER)
+ * @size: sizeof(struct gcmem_type_register)
+ * @flags: must be 0
+ * @type_size: size of one value of the type in bytes: a multiple of 8,
+ *	from 8 to GCMEM_TYPE_MAX_SIZE
+ * @type_id: out: the new type's id
+ * @ptrmask: user pointer to the pointer mask, (@type_size / 8 + 63) / 64
+ *	64-bit words; bits beyond @type_size / 8 must be zero
+ *
+ * Registers a type for the life of the heap. ENOSPC when the heap has
+ * GCMEM_MAX_TYPES types.
+ */
+struct gcmem_type_register {
+	__u32 size;
+	__u32 flags;
+	__u32 type_size;
+	__u32 type_id;
+	__aligned_u64 ptrmask;
+};
+
+#define GCMEM_IOC_TYPE_REGISTER	_IO(GCMEM_TYPE, GCMEM_CMD_TYPE_REGISTER)
+
+#define GCMEM_MAX_THREADS	1024
+#define GCMEM_THREAD_CACHES	1024
+#define GCMEM_THREAD_SLOT_SIZE	8192
+
+/**
+ * enum gcmem_thread_status - the status word of a thread slot
+ * @GCMEM_THREAD_RUNNING: running user code
+ * @GCMEM_THREAD_BLOCKED: inside a blocking call, stack published
+ * @GCMEM_THREAD_PARKED: stopped at a safepoint
+ * @GCMEM_THREAD_DEAD: unregistered or exited
+ */
+enum gcmem_thread_status {
+	GCMEM_THREAD_RUNNING = 0,
+	GCMEM_THREAD_BLOCKED = 1,
+	GCMEM_THREAD_PARKED = 2,
+	GCMEM_THREAD_DEAD = 3,
+};
+
+/**
+ * struct gcmem_thread_slot - a registered thread's shared page
+ * @status: enum gcmem_thread_status
+ * @thread_id: the thread's id, as GCMEM_IOC_THREAD_REGISTER returned it
+ * @__reserved: 0
+ * @cursor: for each cache index, the allocation cursor of the span cached
+ *	there: every slot of the span below the cursor that was free when the
+ *	span was handed out is allocated. The thread advances it as it
+ *	allocates; the kernel reads it (and clamps it to the span) when the
+ *	span comes back.
+ *
+ * Written by the thread; everything the kernel reads here is untrusted.
+ */
+struct gcmem_thread_slot {
+	__u32 status;
+	__u32 thread_id;
+	__aligned_u64 __reserved[7];
+	__u32 cursor[GCMEM_THREAD_CACHES];
+};
+
+/**
+ * struct gcmem_thread_register - ioctl(GCMEM_IOC_THREAD_REGISTER)
+ * @size: sizeof(struct gcmem_thread_register)
+ * @flags: must be 0
+ * @stack_lo: lowest address of the calling thread's stack
+ * @stack_hi: one past its highest address; the range must be non-empty,
+ *	lie in user space and not overlap the arena
+ * @eventfd: an eventfd the collector signals to ask the thread to stop, or
+ *	-1 for none
+ * @thread_id: out: the thread's id
+ * @slot_offset: out: mmap offset of the thread's slot
+ *
+ * Registers the calling thread. EBUSY if it is registered already, ENOSPC
+ * beyond GCMEM_MAX_THREADS threads, EBADF if @eventfd is not an eventfd.
+ */
+struct gcmem_thread_register {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 stack_lo;
+	__aligned_u64 stack_hi;
+	__s32 eventfd;
+	__u32 thread_id;
+	__aligned_u64 slot_offset;
+};
+
+#define GCMEM_IOC_THREAD_REGISTER _IO(GCMEM_TYPE, GCMEM_CMD_THREAD_REGISTER)
+
+/**
+ * struct gcmem_thread_unregister - ioctl(GCMEM_IOC_THREAD_UNREGISTER)
+ * @size: sizeof(struct gcmem_thread_unregister)
+ * @flags: must be 0
+ * @thread_id: a thread of this heap (any thread of the process may
+ *	unregister any other, e.g. after it exited)
+ * @__reserved: must be 0
+ *
+ * Hands back every span the thread caches, with its cursor, and frees the
+ * thread's id. ENOENT if @thread_id is not registered.
+ */
+struct gcmem_thread_unregister {
+	__u32 size;
+	__u32 flags;
+	__u32 thread_id;
+	__u32 __reserved;
+};
+
+#define GCMEM_IOC_THREAD_UNREGISTER \
+	_IO(GCMEM_TYPE, GCMEM_CMD_THREAD_UNREGISTER)
+
+/**
+ * enum gcmem_refill_flags - flags of struct gcmem_refill
+ * @GCMEM_REFILL_RELEASE: only hand back the span cached at @cache_index;
+ *	@size_class, @type_id and the outputs are ignored
+ */
+enum gcmem_refill_flags {
+	GCMEM_REFILL_RELEASE = 1 << 0,
+};
+
+/**
+ * struct gcmem_refill - ioctl(GCMEM_IOC_REFILL)
+ * @size: sizeof(struct gcmem_refill)
+ * @flags: enum gcmem_refill_flags
+ * @thread_id: the calling thread's id
+ * @cache_index: below GCMEM_THREAD_CACHES: which of the thread's caches
+ * @size_class: 1 to the control page's @nclasses - 1
+ * @type_id: the type of the span wanted
+ * @bitmap_words: capacity of @alloc_bitmap in 64-bit words; at least
+ *	(@nelems + 63) / 64 of the class
+ * @alloc_bitmap: user pointer: receives the new span's alloc bits, bit i
+ *	set when slot i is already allocated
+ * @span_base: out: user address of the new span
+ * @elem_size: out: object size of the class
+ * @nelems: out: number of object slots in the span
+ * @cursor: out: index of the first free slot; also stored in the thread
+ *	slot's cursor[@cache_index]
+ * @__reserved: must be 0
+ *
+ * The allocation slow path. The span cached at @cache_index, if any, comes
+ * back to the kernel with the cursor read from the thread slot; a span of
+ * (@size_class, @type_id) with free slots takes its place. The free slots
+ * of the new span are zeroed. Only the registered thread itself may refill
+ * its caches (EPERM otherwise). ENOMEM when the heap is at its limit (the
+ * old span is handed back all the same).
+ */
+struct gcmem_refill {
+	__u32 size;
+	__u32 flags;
+	__u32 thread_id;
+	__u32 cache_index;
+	__u32 size_class;
+	__u32 type_id;
+	__u32 bitmap_words;
+	__u32 __reserved;
+	__aligned_u64 alloc_bitmap;
+	__aligned_u64 span_base;
+	__u32 elem_size;
+	__u32 nelems;
+	__u32 cursor;
+	__u32 __reserved2;
+};
+
+#define GCMEM_IOC_REFILL	_IO(GCMEM_TYPE, GCMEM_CMD_REFILL)
+
+/**
+ * struct gcmem_alloc_large - ioctl(GCMEM_IOC_ALLOC_LARGE)
+ * @size: sizeof(struct gcmem_alloc_large)
+ * @flags: must be 0
+ * @type_id: the object's type
+ * @__reserved: must be 0
+ * @bytes: the object's size, from 1 to the heap's limit
+ * @addr: out: the object's address, GCMEM_PAGE_SIZE aligned, zeroed
+ *
+ * Allocates an object in a span of its own (any size; objects above
+ * GCMEM_SMALL_MAX must come from here). ENOMEM at the heap's limit.
+ */
+struct gcmem_alloc_large {
+	__u32 size;
+	__u32 flags;
+	__u32 type_id;
+	__u32 __reserved;
+	__aligned_u64 bytes;
+	__aligned_u64 addr;
+};
+
+#define GCMEM_IOC_ALLOC_LARGE	_IO(GCMEM_TYPE, GCMEM_CMD_ALLOC_LARGE)
+
+#define GCMEM_MAX_ROOTS		4096
+
+/**
+ * struct gcmem_root - ioctl(GCMEM_IOC_ROOT_ADD) and ioctl(GCMEM_IOC_ROOT_REMOVE)
+ * @size: sizeof(struct gcmem_root)
+ * @flags: must be 0
+ * @type_id: add: how to scan the range: GCMEM_TYPE_CONSERVATIVE or a
+ *	registered type whose mask repeats over the range; remove: ignored
+ * @__reserved: must be 0
+ * @start: first byte of the range; 8-byte aligned
+ * @len: its length in bytes, a multiple of 8, non-zero; the range must lie
+ *	in user space outside the arena
+ *
+ * Adds a range of the process's memory to the roots the collector scans,
+ * or removes the range added with exactly this @start and @len (ENOENT
+ * if there is none). ENOSPC beyond GCMEM_MAX_ROOTS ranges; EEXIST when
+ * adding a range with the @start of another.
+ */
+struct gcmem_root {
+	__u32 size;
+	__u32 flags;
+	__u32 type_id;
+	__u32 __reserved;
+	__aligned_u64 start;
+	__aligned_u64 len;
+};
+
+#define GCMEM_IOC_ROOT_ADD	_IO(GCMEM_TYPE, GCMEM_CMD_ROOT_ADD)
+#define GCMEM_IOC_ROOT_REMOVE	_IO(GCMEM_TYPE, GCMEM_CMD_ROOT_REMOVE)
+
+/**
+ * enum gcmem_query_result - what GCMEM_IOC_QUERY found at an address
+ * @GCMEM_QUERY_IN_HEAP: the address lies in this heap's arena
+ * @GCMEM_QUERY_IN_SPAN: it lies in a span handed out; the object fields
+ *	are valid
+ * @GCMEM_QUERY_ALLOCATED: the object slot is allocated
+ * @GCMEM_QUERY_CACHED: the span is cached by a thread (its allocation
+ *	state comes from the thread's cursor)
+ * @GCMEM_QUERY_LARGE: the object is large, alone in its span
+ */
+enum gcmem_query_result {
+	GCMEM_QUERY_IN_HEAP = 1 << 0,
+	GCMEM_QUERY_IN_SPAN = 1 << 1,
+	GCMEM_QUERY_ALLOCATED = 1 << 2,
+	GCMEM_QUERY_CACHED = 1 << 3,
+	GCMEM_QUERY_LARGE = 1 << 4,
+};
+
+/**
+ * struct gcmem_query - ioctl(GCMEM_IOC_QUERY)
+ * @size: sizeof(struct gcmem_query)
+ * @flags: must be 0
+ * @addr: the address asked about; any value
+ * @result: out: enum gcmem_query_result bits
+ * @type_id: out: the object's type
+ * @obj_start: out: address of the object that contains @addr
+ * @obj_size: out: the size of its slot (the class's size, or the large
+ *	object's size rounded up to GCMEM_PAGE_SIZE)
+ * @size_class: out: its size class, 0 for a large object
+ * @ptrmask_words: in: capacity of @ptrmask in 64-bit words, may be 0
+ * @ptrmask: in: user pointer that receives the object's pointer bits, one
+ *	per 8-byte word from @obj_start, as many as fit
+ *
+ * Introspection, for tests and tools. Never fails for an address outside
+ * the heap: @result is 0 then.
+ */
+struct gcmem_query {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 addr;
+	__u32 result;
+	__u32 type_id;
+	__aligned_u64 obj_start;
+	__aligned_u64 obj_size;
+	__u32 size_class;
+	__u32 ptrmask_words;
+	__aligned_u64 ptrmask;
+};
+
+#define GCMEM_IOC_QUERY		_IO(GCMEM_TYPE, GCMEM_CMD_QUERY)
 
 /**
  * enum gcmem_phase - collector phase, published in the control page
@@ -238,6 +570,10 @@ enum gcmem_phase {
  * @safepoint_epoch: bumped by the collector to ask threads to stop
  * @committed: bytes of arena memory the heap holds, as in struct gcmem_stats
  * @limit: the heap's limit
+ * @nclasses: number of size classes; class 0 means "large"
+ * @__pad2: 0
+ * @class_size: object size of each size class
+ * @class_npages: GCMEM_PAGE_SIZE pages per span of each size class
  *
  * The kernel updates these words while the process runs; read each with a
  * single atomic load. Fields are only ever added at the end.
@@ -251,6 +587,10 @@ struct gcmem_control {
 	__aligned_u64 safepoint_epoch;
 	__aligned_u64 committed;
 	__aligned_u64 limit;
+	__u32 nclasses;
+	__u32 __pad2;
+	__u32 class_size[GCMEM_MAX_CLASSES];
+	__u16 class_npages[GCMEM_MAX_CLASSES];
 };
 
 #endif /* _UAPI_LINUX_GCMEM_H */
