@@ -2,7 +2,7 @@
 # boot.sh - boot an installed Debian kernel with a gcmem initramfs in QEMU
 # and judge the run from QEMU's exit status and the serial console log.
 #
-# Usage: qemu-images/boot.sh KREL INITRAMFS LOG MODE     (MODE: check|demo)
+# Usage: qemu-images/boot.sh KREL INITRAMFS LOG MODE  (MODE: check|demo|bench)
 #
 # Boots /boot/vmlinuz-KREL (KVM if kvm-probe.sh says it works, else TCG),
 # shows the console on stdout and writes it (CRs stripped) to LOG. PASS
@@ -10,7 +10,7 @@
 # "GCMEM-RESULT: PASS" in LOG, and no kernel warning/oops/lockdep/... text
 # in LOG. Each problem is printed as "# boot: FAIL: <reason>", and these
 # verdict lines are appended to LOG as well (summarize.sh reads them).
-# Exit status: 0 pass, 1 fail, 2 timeout.
+# Exit status: 0 pass, 1 fail (or bad usage), 2 timeout.
 # Environment: GCMEM_BOOT_TIMEOUT (seconds, default 900), GCMEM_QEMU_MEM
 # (default 1G), GCMEM_BOOT_APPEND (extra kernel command line words), and
 # GCMEM_ACCEL / GCMEM_KVM_CACHE (see kvm-probe.sh).
@@ -20,8 +20,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export LC_ALL=C
 
 [ $# -eq 4 ] || {
-	echo "usage: $0 KREL INITRAMFS LOG MODE   (MODE: check|demo)" >&2
-	exit 2
+	echo "usage: $0 KREL INITRAMFS LOG MODE   (MODE: check|demo|bench)" >&2
+	exit 1
 }
 krel=$1 initramfs=$2 log=$3 mode=$4
 vmlinuz=/boot/vmlinuz-$krel
@@ -31,15 +31,15 @@ timeout_s=${GCMEM_BOOT_TIMEOUT:-900}
 mem=${GCMEM_QEMU_MEM:-1G}
 
 case $mode in
-check|demo) ;;
-*)	echo "boot: MODE must be check or demo, not '$mode'" >&2; exit 2 ;;
+check|demo|bench) ;;
+*)	echo "boot: MODE must be check, demo or bench, not '$mode'" >&2; exit 1 ;;
 esac
 [ -r "$vmlinuz" ] || { echo "boot: cannot read $vmlinuz" >&2; exit 1; }
 [ -r "$initramfs" ] || { echo "boot: cannot read $initramfs" >&2; exit 1; }
 command -v qemu-system-x86_64 >/dev/null ||
 	{ echo "boot: qemu-system-x86_64 not found (run scripts/deps.sh)" >&2; exit 1; }
 
-accel=$("$here/kvm-probe.sh" "$vmlinuz" "$initramfs")
+accel=$("$here/kvm-probe.sh" "$vmlinuz" "$initramfs") || exit 1
 case $accel in
 kvm)	accel_args=(-accel kvm -cpu host) ;;
 *)	accel_args=(-accel "tcg,thread=multi" -cpu max) ;;
@@ -72,7 +72,8 @@ timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \
 status=("${PIPESTATUS[@]}")
 set -e
 rc=${status[0]}
-elapsed=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+elapsed=$(awk -v a="$start" -v b="$EPOCHREALTIME" \
+	'BEGIN { printf "%.1f", b - a }')
 
 reasons=()
 timed_out=0

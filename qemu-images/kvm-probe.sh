@@ -50,7 +50,7 @@ probe()
 	set +e
 	(timeout -k 5 "$probe_timeout" qemu-system-x86_64 \
 		-accel kvm -cpu host -smp 1 -m 256M \
-		-nographic -monitor none -serial stdio -no-reboot \
+		-nodefaults -nographic -monitor none -serial stdio -no-reboot \
 		-device isa-debug-exit,iobase=0xf4,iosize=4 \
 		-kernel "$vmlinuz" -initrd "$initramfs" \
 		-append "console=ttyS0 panic=-1 quiet GCMEM_MODE=probe"; exit $?) \
@@ -63,7 +63,9 @@ probe()
 	fi
 	echo "kvm-probe: /dev/kvm is there but a KVM guest did not boot" \
 		"(qemu exit $rc, limit ${probe_timeout}s): using TCG" >&2
-	msg=$(grep -a '^qemu-system-x86_64:' "$log" | tail -n 1 || true)
+	msg=$(tr -d '\r' <"$log" | sed -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' \
+		-e 's/\x1b[A-Za-z]//g' -e 's/.*\(qemu-system-x86_64: \)/\1/' |
+		grep -a '^qemu-system-x86_64:' | tail -n 1 || true)
 	[ -n "$msg" ] || msg=$(tail -n 1 "$log" | tr -d '\r')
 	echo "kvm-probe: last output: ${msg:0:200}" >&2
 	rm -f "$log"

@@ -28,6 +28,8 @@ label=$1 log=$2 boot_rc=${3:-0}
 [ -r "$log" ] || { echo "summarize: cannot read $log" >&2; exit 2; }
 
 export LC_ALL=C
+# The reason boot.sh gives for QEMU exit status 3 (keep the two in step).
+GUEST_FAILED="guest reported FAIL (qemu exit 3 = guest-exit 1)"
 out=$(awk -v label="$label" -v boot_rc="$boot_rc" '
 function fail(name) {
 	nfail++
@@ -103,7 +105,7 @@ sed '/^COUNTS /d' <<<"$out"
 # binaries failed: do not count those failures twice.
 if [ "$boot_rc" != 0 ]; then
 	all=$(sed -n 's/^# boot: FAIL: //p' "$log")
-	reasons=$(grep -vxF "guest reported FAIL (qemu exit 3 = guest-exit 1)" <<<"$all" || true)
+	reasons=$(grep -vxF "$GUEST_FAILED" <<<"$all" || true)
 	[ "$nfail" -gt 0 ] || reasons=$all
 	[ -n "$all" ] || reasons="boot.sh exit status $boot_rc"
 	if [ -n "$reasons" ]; then

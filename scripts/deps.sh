@@ -62,10 +62,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 		exit 1
 	fi
 	export DEBIAN_FRONTEND=noninteractive
+	# Wait for another apt/dpkg (e.g. unattended-upgrades on a new
+	# machine) instead of failing at once on its lock.
+	lock=(-o DPkg::Lock::Timeout=300)
 	echo "deps: apt-get update"
-	apt-get update -q
+	apt-get "${lock[@]}" update -q
 	echo "deps: apt-get install ${missing[*]}"
-	apt-get install -y -q --no-install-recommends \
+	apt-get "${lock[@]}" install -y -q --no-install-recommends \
 		-o Dpkg::Options::=--force-confdef \
 		-o Dpkg::Options::=--force-confold "${missing[@]}"
 fi
