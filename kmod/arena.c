@@ -20,13 +20,15 @@ static struct page *gcmem_arena_chunk(struct vm_area_struct *vma,
 				      unsigned long addr)
 {
 	struct gcmem_heap *heap = vma->vm_private_data;
-	struct page *chunk;
+	struct gcmem_chunk *chunk;
 
-	chunk = gcmem_chunk_get(heap, (addr - vma->vm_start) >>
-				GCMEM_CHUNK_SHIFT);
-	if (IS_ERR(chunk))
+	chunk = gcmem_chunk_fault(heap, (addr - vma->vm_start) >>
+				  GCMEM_CHUNK_SHIFT);
+	if (IS_ERR(chunk)) {
 		atomic64_inc(&heap->limit_faults);
-	return chunk;
+		return ERR_CAST(chunk);
+	}
+	return chunk->page;
 }
 
 static vm_fault_t gcmem_arena_fault(struct vm_fault *vmf)
@@ -94,16 +96,15 @@ static int gcmem_arena_access(struct vm_area_struct *vma, unsigned long addr,
 	while (done < len) {
 		unsigned long in = off & (GCMEM_CHUNK_SIZE - 1);
 		int n = min_t(unsigned long, len - done, GCMEM_CHUNK_SIZE - in);
-		struct page *chunk;
+		struct gcmem_chunk *chunk = gcmem_chunk_of(heap, off);
 		void *p;
 
-		chunk = xa_load(&heap->chunks, off >> GCMEM_CHUNK_SHIFT);
 		if (!chunk) {
 			if (write)
 				break;
 			memset(buf + done, 0, n);
 		} else {
-			p = page_address(chunk) + in;
+			p = chunk->base + in;
 			if (write)
 				memcpy(p, buf + done, n);
 			else
@@ -139,19 +140,15 @@ static const struct vm_operations_struct gcmem_arena_vm_ops = {
 static int gcmem_arena_mmap(struct gcmem_heap *heap, struct vm_area_struct *vma)
 {
 	unsigned long len = vma->vm_end - vma->vm_start;
+	int ret;
 
 	if (len > GCMEM_ARENA_MAX || !IS_ALIGNED(len, GCMEM_CHUNK_SIZE) ||
 	    !IS_ALIGNED(vma->vm_start, GCMEM_CHUNK_SIZE))
 		return -EINVAL;
 
-	mutex_lock(&heap->lock);
-	if (heap->arena_start) {
-		mutex_unlock(&heap->lock);
-		return -EBUSY;
-	}
-	heap->arena_start = vma->vm_start;
-	heap->arena_size = len;
-	mutex_unlock(&heap->lock);
+	ret = gcmem_heap_arena_init(heap, vma->vm_start, len);
+	if (ret)
+		return ret;
 
 	vm_flags_set(vma, VM_PFNMAP | VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
 	vm_flags_clear(vma, VM_MAYEXEC);
@@ -199,5 +196,8 @@ int gcmem_mmap(struct file *file, struct vm_area_struct *vma)
 		return gcmem_control_mmap(heap, vma);
 	if (off == GCMEM_MMAP_ARENA)
 		return gcmem_arena_mmap(heap, vma);
+	if (off >= GCMEM_MMAP_THREADS && off < GCMEM_MMAP_THREADS +
+	    (u64)GCMEM_MAX_THREADS * GCMEM_THREAD_SLOT_SIZE)
+		return gcmem_thread_slot_mmap(heap, vma, off - GCMEM_MMAP_THREADS);
 	return -EINVAL;
 }

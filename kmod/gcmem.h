@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * gcmem internal declarations: the heap object and the interfaces between
- * the module's files. See heap.c for the heap's life cycle and arena.c for
- * the arena mapping.
+ * gcmem internal declarations: the heap and its parts, and the interfaces
+ * between the module's files. heap.c has the heap's life cycle and memory,
+ * alloc.c the span handout, arena.c the mappings.
  */
 #ifndef _GCMEM_H
 #define _GCMEM_H
 
 #include <linux/atomic.h>
+#include <linux/bitmap.h>
 #include <linux/fs.h>
+#include <linux/list.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
@@ -18,22 +20,127 @@
 
 #define GCMEM_CHUNK_SHIFT	21
 #define GCMEM_CHUNK_ORDER	(GCMEM_CHUNK_SHIFT - PAGE_SHIFT)
+#define GCMEM_PAGE_SHIFT	13
+#define GCMEM_CHUNK_PAGES	(GCMEM_CHUNK_SIZE / GCMEM_PAGE_SIZE)
+#define GCMEM_CHUNK_WORDS	(GCMEM_CHUNK_SIZE / 8)
 #define GCMEM_ARENA_MAX		(64ULL << 30)
+/* Most slots in a small span: a page of 8-byte objects (sizeclass.c). */
+#define GCMEM_MAX_NELEMS	(GCMEM_PAGE_SIZE / 8)
+
+/* sizeclass.c: the table, fixed at module load. */
+extern unsigned int gcmem_nclasses;
+extern u32 gcmem_class_size[GCMEM_MAX_CLASSES];
+extern u16 gcmem_class_npages[GCMEM_MAX_CLASSES];
+extern u16 gcmem_class_nelems[GCMEM_MAX_CLASSES];
+void gcmem_sizeclass_init(void);
+unsigned int gcmem_size_to_class(u64 size);
+
+/*
+ * struct gcmem_chunk - one 2 MiB chunk of arena memory and its metadata.
+ *
+ * @spans is the span table: the span owning each GCMEM_PAGE_SIZE page of
+ * the chunk, NULL for a free page. @ptrbits is the heap bitmap's pointer
+ * part: bit i set when word i of the chunk may hold a pointer. Both are
+ * written under heap->lock when a span is handed out or freed.
+ */
+struct gcmem_chunk {
+	struct page *page;
+	void *base;
+	/*
+	 * The process touched the chunk before the page allocator took it:
+	 * it may hold anything and is zeroed when the allocator takes it.
+	 */
+	bool dirty;
+	/* The page allocator owns the chunk's pages (heap->pages_grown). */
+	bool owned;
+	struct gcmem_span *spans[GCMEM_CHUNK_PAGES];
+	unsigned long ptrbits[BITS_TO_LONGS(GCMEM_CHUNK_WORDS)];
+};
+
+/*
+ * enum gcmem_span_state - where a span is.
+ *
+ *   CACHED  -> PARTIAL | FULL    the thread hands it back (refill, unregister)
+ *   PARTIAL -> CACHED            another refill takes it
+ *   (new)   -> CACHED | LARGE    the page allocator carves it
+ *
+ * The collector (sweep) will add FULL/PARTIAL/LARGE -> PARTIAL and -> free.
+ * Only a CACHED span has an owner; its allocation state is its alloc bits
+ * plus every slot below the owner's cursor.
+ */
+enum gcmem_span_state {
+	GCMEM_SPAN_CACHED,
+	GCMEM_SPAN_PARTIAL,
+	GCMEM_SPAN_FULL,
+	GCMEM_SPAN_LARGE,
+};
+
+struct gcmem_thread;
+
+/* struct gcmem_span - a run of pages with objects of one class and type. */
+struct gcmem_span {
+	unsigned long page;		/* first page, index in the arena */
+	unsigned long npages;
+	u64 elem_size;
+	u32 nelems;
+	u32 size_class;			/* 0: one large object */
+	u32 type_id;
+	enum gcmem_span_state state;
+	u32 nalloc;			/* alloc bits set */
+	/* Free slots may hold user writes: zero them at the next handout. */
+	bool needzero;
+	/* CACHED only: who holds it, where, and the cursor it got. */
+	struct gcmem_thread *owner;
+	u32 cache_index;
+	u32 handout_cursor;
+	struct list_head node;		/* heap->spans */
+	struct list_head central;	/* PARTIAL: its central list */
+	unsigned long *allocbits;
+	unsigned long *markbits;
+	unsigned long bits[];
+};
+
+/* struct gcmem_type - a registered layout; the built-in ones have none. */
+struct gcmem_type {
+	u32 id;
+	u32 nwords;			/* size / 8: the mask's period */
+	unsigned long mask[];
+};
+
+/* struct gcmem_thread - a registered thread. */
+struct gcmem_thread {
+	u32 id;
+	struct task_struct *task;	/* get_task_struct() reference */
+	struct eventfd_ctx *eventfd;	/* NULL for none */
+	unsigned long stack_lo, stack_hi;
+	struct gcmem_thread_slot *slot;	/* heap->slot_pages[id] */
+	struct gcmem_span **caches;	/* by cache index: CACHED spans */
+};
+
+/* struct gcmem_root_range - a registered root range. */
+struct gcmem_root_range {
+	struct list_head node;
+	unsigned long start, len;
+	u32 type_id;
+};
 
 /*
  * struct gcmem_heap - one per open file of /dev/gcmem.
  *
  * Lock order: mmap_lock (taken by the mm core around mmap and faults), then
- * heap->lock. Nothing takes mmap_lock while holding heap->lock.
+ * heap->lock. Nothing takes mmap_lock while holding heap->lock: user memory
+ * is copied in before and out after the lock.
  *
- * Invariant: committed == number of chunks in @chunks * GCMEM_CHUNK_SIZE
- * and committed <= limit, both under @lock.
+ * Invariants, under @lock:
+ *   committed == number of chunks * GCMEM_CHUNK_SIZE <= limit;
+ *   a page below @pages_grown is in @pagemap iff a span holds it;
+ *   every span of @spans is in the span table of the chunks it covers.
  */
 struct gcmem_heap {
 	/* The owning process; immutable, held by mmgrab() until release. */
 	struct mm_struct *mm;
 
-	/* Serializes handshake, arena setup, chunk allocation and limit. */
+	/* Protects everything below unless a field says otherwise. */
 	struct mutex lock;
 
 	/* Set once under @lock; read without it once set. */
@@ -52,16 +159,33 @@ struct gcmem_heap {
 	unsigned long arena_size;
 
 	/*
-	 * Chunk index (offset in the arena >> GCMEM_CHUNK_SHIFT) to the
-	 * order-9 page backing it. Entries are added under @lock and only
-	 * removed at release; lookups are lockless.
+	 * Chunk index (arena offset >> GCMEM_CHUNK_SHIFT) to struct
+	 * gcmem_chunk. Entries are added under @lock and only removed at
+	 * release; lookups are lockless.
 	 */
 	struct xarray chunks;
+
+	/* The page allocator: a bit per page of the arena, set when in use. */
+	unsigned long *pagemap;
+	unsigned long pages_grown;	/* pages of owned chunks */
+
+	struct list_head spans;		/* every span handed out */
+	struct xarray central;		/* type * MAX_CLASSES + class -> list */
+	struct xarray types;		/* registered types by id */
+	struct xarray threads;		/* registered threads by id */
+	struct page *slot_pages[GCMEM_MAX_THREADS];
+	struct list_head roots;
+	u32 nroots;
 
 	/* Written under @lock, read with READ_ONCE. */
 	u64 limit;
 	u64 committed;
 	u64 peak_committed;
+	u64 inuse_bytes;
+	u64 nspans;
+	u64 refills;
+	u64 large_objects;
+	u64 small_allocated;
 
 	atomic64_t pmd_faults;
 	atomic64_t pte_faults;
@@ -73,8 +197,65 @@ struct gcmem_heap *gcmem_heap_create(void);
 void gcmem_heap_destroy(struct gcmem_heap *heap);
 bool gcmem_heap_owned(const struct gcmem_heap *heap);
 int gcmem_heap_set_limit(struct gcmem_heap *heap, u64 limit);
-struct page *gcmem_chunk_get(struct gcmem_heap *heap, unsigned long index);
+int gcmem_heap_arena_init(struct gcmem_heap *heap, unsigned long start,
+			  unsigned long len);
+struct gcmem_chunk *gcmem_chunk_fault(struct gcmem_heap *heap,
+				      unsigned long index);
+long gcmem_pages_alloc(struct gcmem_heap *heap, unsigned long npages);
+void gcmem_heap_zero(struct gcmem_heap *heap, u64 off, u64 len);
 void gcmem_heap_stats(struct gcmem_heap *heap, struct gcmem_stats *st);
+
+static inline struct gcmem_chunk *gcmem_chunk_of(struct gcmem_heap *heap,
+						 u64 off)
+{
+	return xa_load(&heap->chunks, off >> GCMEM_CHUNK_SHIFT);
+}
+
+/* The arena's start, 0 while it is not mapped. */
+static inline unsigned long gcmem_arena_start(struct gcmem_heap *heap)
+{
+	/* Pairs with the release in gcmem_heap_arena_init(). */
+	return smp_load_acquire(&heap->arena_start);
+}
+
+/* bitmap.c */
+void gcmem_span_set_ptrbits(struct gcmem_heap *heap, struct gcmem_span *span,
+			    const struct gcmem_type *type);
+void gcmem_get_ptrbits(struct gcmem_heap *heap, u64 off, u64 *out,
+		       u32 nwords);
+
+/* types.c */
+int gcmem_type_register(struct gcmem_heap *heap,
+			struct gcmem_type_register *arg);
+int gcmem_type_lookup(struct gcmem_heap *heap, u32 id,
+		      const struct gcmem_type **type);
+void gcmem_types_destroy(struct gcmem_heap *heap);
+
+/* alloc.c */
+int gcmem_refill(struct gcmem_heap *heap, struct gcmem_refill *arg);
+int gcmem_alloc_large(struct gcmem_heap *heap, struct gcmem_alloc_large *arg);
+void gcmem_span_return(struct gcmem_heap *heap, struct gcmem_span *span);
+u32 gcmem_span_cursor(const struct gcmem_span *span);
+bool gcmem_span_slot_allocated(const struct gcmem_span *span, u32 idx);
+void gcmem_spans_destroy(struct gcmem_heap *heap);
+
+/* query.c */
+int gcmem_query(struct gcmem_heap *heap, struct gcmem_query *arg);
+
+/* threads.c */
+int gcmem_thread_register(struct gcmem_heap *heap,
+			  struct gcmem_thread_register *arg);
+int gcmem_thread_unregister(struct gcmem_heap *heap,
+			    struct gcmem_thread_unregister *arg);
+int gcmem_thread_slot_mmap(struct gcmem_heap *heap,
+			   struct vm_area_struct *vma, u64 off);
+void gcmem_threads_destroy(struct gcmem_heap *heap);
+
+/* roots.c */
+int gcmem_root_add(struct gcmem_heap *heap, struct gcmem_root *arg);
+int gcmem_root_remove(struct gcmem_heap *heap, struct gcmem_root *arg);
+void gcmem_roots_destroy(struct gcmem_heap *heap);
+bool gcmem_user_range_ok(struct gcmem_heap *heap, u64 start, u64 len);
 
 /* arena.c */
 int gcmem_mmap(struct file *file, struct vm_area_struct *vma);

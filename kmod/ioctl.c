@@ -19,6 +19,13 @@ union gcmem_ucmd_buffer {
 	struct gcmem_handshake handshake;
 	struct gcmem_option option;
 	struct gcmem_stats stats;
+	struct gcmem_type_register type_register;
+	struct gcmem_thread_register thread_register;
+	struct gcmem_thread_unregister thread_unregister;
+	struct gcmem_refill refill;
+	struct gcmem_alloc_large alloc_large;
+	struct gcmem_root root;
+	struct gcmem_query query;
 };
 
 struct gcmem_ioctl_op {
@@ -100,6 +107,47 @@ static int gcmem_stats(struct gcmem_heap *heap, void *arg)
 	return 0;
 }
 
+/* The heap's operations, with the ioctl argument type. */
+static int gcmem_ioc_type_register(struct gcmem_heap *heap, void *arg)
+{
+	return gcmem_type_register(heap, arg);
+}
+
+static int gcmem_ioc_thread_register(struct gcmem_heap *heap, void *arg)
+{
+	return gcmem_thread_register(heap, arg);
+}
+
+static int gcmem_ioc_thread_unregister(struct gcmem_heap *heap, void *arg)
+{
+	return gcmem_thread_unregister(heap, arg);
+}
+
+static int gcmem_ioc_refill(struct gcmem_heap *heap, void *arg)
+{
+	return gcmem_refill(heap, arg);
+}
+
+static int gcmem_ioc_alloc_large(struct gcmem_heap *heap, void *arg)
+{
+	return gcmem_alloc_large(heap, arg);
+}
+
+static int gcmem_ioc_root_add(struct gcmem_heap *heap, void *arg)
+{
+	return gcmem_root_add(heap, arg);
+}
+
+static int gcmem_ioc_root_remove(struct gcmem_heap *heap, void *arg)
+{
+	return gcmem_root_remove(heap, arg);
+}
+
+static int gcmem_ioc_query(struct gcmem_heap *heap, void *arg)
+{
+	return gcmem_query(heap, arg);
+}
+
 #define GCMEM_IOCTL_OP(_name, _fn, _struct, _last, _pre)		     \
 	[GCMEM_CMD_##_name - GCMEM_CMD_BASE] = {			     \
 		.size = sizeof(_struct) +				     \
@@ -117,6 +165,22 @@ static const struct gcmem_ioctl_op gcmem_ioctl_ops[] = {
 	GCMEM_IOCTL_OP(OPTION, gcmem_option, struct gcmem_option, val64,
 		       false),
 	GCMEM_IOCTL_OP(STATS, gcmem_stats, struct gcmem_stats, limit_faults,
+		       false),
+	GCMEM_IOCTL_OP(TYPE_REGISTER, gcmem_ioc_type_register,
+		       struct gcmem_type_register, ptrmask, false),
+	GCMEM_IOCTL_OP(THREAD_REGISTER, gcmem_ioc_thread_register,
+		       struct gcmem_thread_register, slot_offset, false),
+	GCMEM_IOCTL_OP(THREAD_UNREGISTER, gcmem_ioc_thread_unregister,
+		       struct gcmem_thread_unregister, __reserved, false),
+	GCMEM_IOCTL_OP(REFILL, gcmem_ioc_refill, struct gcmem_refill,
+		       __reserved2, false),
+	GCMEM_IOCTL_OP(ALLOC_LARGE, gcmem_ioc_alloc_large,
+		       struct gcmem_alloc_large, addr, false),
+	GCMEM_IOCTL_OP(ROOT_ADD, gcmem_ioc_root_add, struct gcmem_root, len,
+		       false),
+	GCMEM_IOCTL_OP(ROOT_REMOVE, gcmem_ioc_root_remove, struct gcmem_root,
+		       len, false),
+	GCMEM_IOCTL_OP(QUERY, gcmem_ioc_query, struct gcmem_query, ptrmask,
 		       false),
 };
 

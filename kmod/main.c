@@ -52,7 +52,19 @@ static struct miscdevice gcmem_misc = {
 	.mode = 0666,
 };
 
-module_misc_device(gcmem_misc);
+static int __init gcmem_init(void)
+{
+	gcmem_sizeclass_init();
+	return misc_register(&gcmem_misc);
+}
+
+static void __exit gcmem_exit(void)
+{
+	misc_deregister(&gcmem_misc);
+}
+
+module_init(gcmem_init);
+module_exit(gcmem_exit);
 
 MODULE_DESCRIPTION("Garbage-collected memory for user processes");
 MODULE_AUTHOR("The gcmem developers");

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * libgcuser: opening, mapping and closing the process's heap.
+ * libgcuser: opening, mapping and closing the process's heap; its limit,
+ * statistics and roots.
  *
  * One heap per process. The arena is reserved at the largest size the
  * kernel accepts; address space is cheap and memory is only committed, one
- * chunk at a time, where the heap is touched.
+ * chunk at a time, as spans are handed out.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,10 +17,12 @@
 
 #include <linux/gcmem.h>
 
-#include "gcuser.h"
+#include "internal.h"
 
-static pthread_mutex_t gcu_heap_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct gcu_heap_info gcu_the_heap = { .fd = -1 };
+pthread_mutex_t gcu_lock = PTHREAD_MUTEX_INITIALIZER;
+struct gcu_state gcu = { .info.fd = -1 };
+
+static void gcu_close_locked(struct gcu_heap_info *h);
 
 static int gcu_open_locked(struct gcu_heap_info *h)
 {
@@ -70,50 +73,66 @@ int gcu_init(void)
 {
 	int ret;
 
-	pthread_mutex_lock(&gcu_heap_lock);
-	if (gcu_the_heap.fd >= 0) {
+	pthread_mutex_lock(&gcu_lock);
+	if (gcu.info.fd >= 0) {
 		errno = EBUSY;
 		ret = -1;
 	} else {
-		ret = gcu_open_locked(&gcu_the_heap);
+		ret = gcu_open_locked(&gcu.info);
 	}
-	pthread_mutex_unlock(&gcu_heap_lock);
+	if (!ret) {
+		gcu.generation++;
+		gcu_classes_init((const struct gcmem_control *)gcu.info.control);
+		memset(gcu.type_size, 0, sizeof(gcu.type_size));
+		ret = gcu_thread_register_locked();
+		if (ret) {
+			int err = errno;
+
+			gcu_close_locked(&gcu.info);
+			errno = err;
+		}
+	}
+	pthread_mutex_unlock(&gcu_lock);
 	return ret;
+}
+
+static void gcu_close_locked(struct gcu_heap_info *h)
+{
+	munmap(h->arena, h->arena_size);
+	munmap((void *)h->control, GCMEM_CONTROL_SIZE);
+	close(h->fd);
+	memset(h, 0, sizeof(*h));
+	h->fd = -1;
 }
 
 void gcu_shutdown(void)
 {
-	struct gcu_heap_info *h = &gcu_the_heap;
-
-	pthread_mutex_lock(&gcu_heap_lock);
-	if (h->fd >= 0) {
-		munmap(h->arena, h->arena_size);
-		munmap((void *)h->control, GCMEM_CONTROL_SIZE);
-		close(h->fd);
-		memset(h, 0, sizeof(*h));
-		h->fd = -1;
+	pthread_mutex_lock(&gcu_lock);
+	if (gcu.info.fd >= 0) {
+		gcu_thread_unregister_self();
+		gcu_close_locked(&gcu.info);
 	}
-	pthread_mutex_unlock(&gcu_heap_lock);
+	pthread_mutex_unlock(&gcu_lock);
 }
 
 const struct gcu_heap_info *gcu_heap(void)
 {
-	if (gcu_the_heap.fd < 0) {
+	if (gcu.info.fd < 0) {
 		errno = ENXIO;
 		return NULL;
 	}
-	return &gcu_the_heap;
+	return &gcu.info;
 }
 
 int gcu_stats(struct gcu_heap_stats *st)
 {
 	struct gcmem_stats ks = { .size = sizeof(ks) };
 
-	if (gcu_the_heap.fd < 0) {
+	if (gcu.info.fd < 0) {
 		errno = ENXIO;
 		return -1;
 	}
-	if (ioctl(gcu_the_heap.fd, GCMEM_IOC_STATS, &ks))
+	if (ioctl(gcu.info.fd, GCMEM_IOC_STATS, &ks))
 		return -1;
 	st->committed = ks.committed;
 	st->peak_committed = ks.peak_committed;
@@ -121,6 +140,14 @@ int gcu_stats(struct gcu_heap_stats *st)
 	st->pmd_faults = ks.pmd_faults;
 	st->pte_faults = ks.pte_faults;
 	st->limit_faults = ks.limit_faults;
+	st->inuse_bytes = ks.inuse_bytes;
+	st->spans = ks.spans;
+	st->refills = ks.refills;
+	st->large_objects = ks.large_objects;
+	st->small_allocated = ks.small_allocated;
+	st->threads = ks.threads;
+	st->types = ks.types;
+	st->roots = ks.roots;
 	return 0;
 }
 
@@ -133,9 +160,45 @@ int gcu_set_limit(uint64_t bytes)
 		.val64 = bytes,
 	};
 
-	if (gcu_the_heap.fd < 0) {
+	if (gcu.info.fd < 0) {
 		errno = ENXIO;
 		return -1;
 	}
-	return ioctl(gcu_the_heap.fd, GCMEM_IOC_OPTION, &opt) ? -1 : 0;
+	return ioctl(gcu.info.fd, GCMEM_IOC_OPTION, &opt) ? -1 : 0;
+}
+
+/* Roots are whole words: widen the range to 8-byte boundaries. */
+static int gcu_root_ioctl(unsigned long cmd, void *start, size_t len,
+			  gcu_type_t type)
+{
+	uintptr_t lo = (uintptr_t)start & ~(uintptr_t)7;
+	uintptr_t hi;
+	struct gcmem_root r = {
+		.size = sizeof(r),
+		.type_id = type,
+	};
+
+	if (gcu.info.fd < 0) {
+		errno = ENXIO;
+		return -1;
+	}
+	if (__builtin_add_overflow((uintptr_t)start, len, &hi) ||
+	    __builtin_add_overflow(hi, 7, &hi)) {
+		errno = EINVAL;
+		return -1;
+	}
+	hi &= ~(uintptr_t)7;
+	r.start = lo;
+	r.len = hi - lo;
+	return ioctl(gcu.info.fd, cmd, &r) ? -1 : 0;
+}
+
+int gcu_root_add(void *start, size_t len, gcu_type_t type)
+{
+	return gcu_root_ioctl(GCMEM_IOC_ROOT_ADD, start, len, type);
+}
+
+int gcu_root_remove(void *start, size_t len)
+{
+	return gcu_root_ioctl(GCMEM_IOC_ROOT_REMOVE, start, len, 0);
 }

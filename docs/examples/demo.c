@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The demo `make run` shows: open a heap through libgcuser, print what the
- * handshake negotiated, touch the arena chunk by chunk and print what the
- * kernel committed and how it mapped it.
+ * The demo `make run` shows, and the example of docs/allocation.md: open a
+ * heap through libgcuser, allocate conservative, pointer-free and typed
+ * objects from two threads, check them, and print what the kernel did.
  *
  * Build: cc -O2 demo.c $(pkg-config --cflags --libs gcuser)
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,17 +16,86 @@
 
 #include "gcuser.h"
 
-#define DEMO_CHUNKS	16
+/* A typed node: only @left and @right hold pointers. */
+struct node {
+	struct node *left;
+	uint64_t key;
+	struct node *right;
+	char name[16];
+};
+
+static gcu_type_t node_type;
+
+static struct node *tree_insert(struct node *t, uint64_t key)
+{
+	struct node **link = &t, *n;
+
+	while (*link)
+		link = key < (*link)->key ? &(*link)->left : &(*link)->right;
+	n = gcu_malloc_typed(node_type);
+	if (!n)
+		return NULL;
+	n->key = key;
+	snprintf(n->name, sizeof(n->name), "node-%llu", (unsigned long long)key);
+	*link = n;
+	return t;
+}
+
+static uint64_t tree_sum(const struct node *t, uint64_t *count)
+{
+	if (!t)
+		return 0;
+	++*count;
+	return t->key + tree_sum(t->left, count) + tree_sum(t->right, count);
+}
+
+/* Each thread builds a list of strings and a tree, then checks both. */
+static void *worker(void *arg)
+{
+	uintptr_t id = (uintptr_t)arg;
+	struct node *tree = NULL;
+	char **strings;
+	uint64_t x = 88172645463325252ULL + id, sum = 0, count = 0, want = 0;
+	size_t i, n = 20000, bad = 0;
+
+	strings = gcu_malloc(n * sizeof(*strings));	/* a large object */
+	if (!strings)
+		return (void *)1;
+	for (i = 0; i < n; i++) {
+		strings[i] = gcu_malloc_atomic(16 + i % 100);
+		if (!strings[i])
+			return (void *)1;
+		snprintf(strings[i], 16, "t%lu-%zu", (unsigned long)id, i);
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		tree = tree_insert(tree, x % 1000003);
+		if (!tree)
+			return (void *)1;
+		want += x % 1000003;
+	}
+	for (i = 0; i < n; i++) {
+		char expect[16];
+
+		snprintf(expect, sizeof(expect), "t%lu-%zu", (unsigned long)id, i);
+		bad += strcmp(expect, strings[i]) != 0;
+	}
+	sum = tree_sum(tree, &count);
+	printf("demo: thread %lu: %zu strings, %llu tree nodes, %s\n",
+	       (unsigned long)id, n, (unsigned long long)count,
+	       !bad && sum == want && count == n ? "all intact" : "CORRUPT");
+	return (void *)(uintptr_t)(bad || sum != want || count != n);
+}
 
 int main(void)
 {
-	const struct gcu_heap_info *h;
+	const uint64_t mask = 1 << 0 | 1 << 2;	/* left, right */
 	const volatile struct gcmem_control *ctl;
+	const struct gcu_heap_info *h;
 	struct gcu_heap_stats st;
-	unsigned long long sum = 0;
-	unsigned char *p;
-	size_t i, len;
-	int ok;
+	pthread_t th[2];
+	void *ret;
+	int i, failed = 0;
 
 	if (gcu_init()) {
 		fprintf(stderr, "demo: gcu_init: %s\n", strerror(errno));
@@ -32,39 +103,42 @@ int main(void)
 	}
 	h = gcu_heap();
 	ctl = h->control;
-	printf("demo: heap open: api %u, features %#llx (%s mappings), ioctls %#llx\n",
-	       ctl->api_version, (unsigned long long)h->features,
+	printf("demo: heap open: api %u, %s arena mappings, %u size classes (8 B to %u KiB), limit %llu MiB\n",
+	       ctl->api_version,
 	       h->features & GCMEM_FEATURE_PMD_MAP ? "2 MiB PMD" : "4 KiB PTE",
-	       (unsigned long long)h->ioctls);
-	printf("demo: arena %p, %zu GiB reserved, limit %llu MiB, chunk %llu KiB\n",
-	       h->arena, h->arena_size >> 30,
-	       (unsigned long long)h->limit >> 20,
-	       (unsigned long long)h->chunk_size >> 10);
+	       ctl->nclasses - 1, ctl->class_size[ctl->nclasses - 1] >> 10,
+	       (unsigned long long)h->limit >> 20);
 
-	p = h->arena;
-	len = DEMO_CHUNKS * h->chunk_size;
-	for (i = 0; i < len; i += 4096) {
-		sum += p[i];
-		p[i] = (unsigned char)(i >> 12);
+	node_type = gcu_type_register(sizeof(struct node), &mask);
+	if (node_type == (gcu_type_t)-1) {
+		fprintf(stderr, "demo: gcu_type_register: %s\n",
+			strerror(errno));
+		return 1;
 	}
-	for (i = 0; i < len; i += 4096)
-		if (p[i] != (unsigned char)(i >> 12))
-			break;
+	for (i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, worker, (void *)(uintptr_t)i);
+	for (i = 0; i < 2; i++) {
+		pthread_join(th[i], &ret);
+		failed |= ret != NULL;
+	}
 
 	if (gcu_stats(&st)) {
 		fprintf(stderr, "demo: gcu_stats: %s\n", strerror(errno));
 		return 1;
 	}
-	printf("demo: touched %d chunks: first reads summed to %llu (zeroed), pattern %s\n",
-	       DEMO_CHUNKS, sum,
-	       i == len ? "intact" : "CORRUPT");
-	printf("demo: committed %llu MiB (control page says %llu MiB), %llu PMD faults, %llu PTE faults\n",
+	printf("demo: %llu small objects in %llu spans, %llu large, %llu refills (one per %llu allocations)\n",
+	       (unsigned long long)st.small_allocated,
+	       (unsigned long long)st.spans,
+	       (unsigned long long)st.large_objects,
+	       (unsigned long long)st.refills,
+	       (unsigned long long)(st.refills ?
+				    st.small_allocated / st.refills : 0));
+	printf("demo: heap in use %llu KiB, committed %llu MiB, %llu PMD / %llu PTE faults, %u thread(s) registered\n",
+	       (unsigned long long)st.inuse_bytes >> 10,
 	       (unsigned long long)st.committed >> 20,
-	       (unsigned long long)ctl->committed >> 20,
 	       (unsigned long long)st.pmd_faults,
-	       (unsigned long long)st.pte_faults);
-
-	ok = sum == 0 && i == len;
+	       (unsigned long long)st.pte_faults, st.threads);
 	gcu_shutdown();
-	return ok ? 0 : 1;
+	printf("demo: %s\n", failed ? "FAILED" : "done");
+	return failed;
 }

@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Span handout and return, and large objects.
+ *
+ * Small objects are allocated by user space, without system calls, from
+ * spans the kernel hands to a thread (GCMEM_IOC_REFILL). While a span is
+ * CACHED by a thread, the thread takes its free slots in index order and
+ * publishes how far it got in its slot page: every slot below that cursor
+ * that was free at handout is allocated. The kernel never changes a CACHED
+ * span's slots behind the thread's back. When the span comes back (the next
+ * refill of that cache, or unregistration) the kernel reads the cursor,
+ * clamps it to [cursor at handout, nelems] so that a forged value can
+ * neither free what was allocated nor reach past the span, and folds it
+ * into the alloc bits. A span with free slots left goes to its central list
+ * (one per size class and type) for any thread's next refill; its free
+ * slots are zeroed before it is handed out again, since the process could
+ * have written to them.
+ *
+ * Large objects get a span of their own, allocated and zeroed here.
+ *
+ * All of this runs under heap->lock; user memory is copied before and
+ * after it (see struct gcmem_heap for the lock order).
+ */
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "gcmem.h"
+
+static struct list_head *gcmem_central(struct gcmem_heap *heap, u32 size_class,
+				       u32 type_id, bool create)
+{
+	unsigned long key = (unsigned long)type_id * GCMEM_MAX_CLASSES +
+			    size_class;
+	struct list_head *list = xa_load(&heap->central, key);
+	void *old;
+
+	if (list || !create)
+		return list;
+	list = kmalloc(sizeof(*list), GFP_KERNEL_ACCOUNT);
+	if (!list)
+		return NULL;
+	INIT_LIST_HEAD(list);
+	old = xa_store(&heap->central, key, list, GFP_KERNEL_ACCOUNT);
+	if (xa_is_err(old)) {
+		kfree(list);
+		return NULL;
+	}
+	return list;
+}
+
+/* Carve a new span and enter it in the span table. */
+static struct gcmem_span *gcmem_span_new(struct gcmem_heap *heap,
+					 unsigned long npages, u32 size_class,
+					 u64 elem_size, u32 nelems,
+					 const struct gcmem_type *type,
+					 u32 type_id)
+{
+	unsigned long words = BITS_TO_LONGS(nelems);
+	struct gcmem_span *span;
+	unsigned long i;
+	long page;
+
+	lockdep_assert_held(&heap->lock);
+	span = kzalloc(struct_size(span, bits, 2 * words), GFP_KERNEL_ACCOUNT);
+	if (!span)
+		return ERR_PTR(-ENOMEM);
+	page = gcmem_pages_alloc(heap, npages);
+	if (page < 0) {
+		kfree(span);
+		return ERR_PTR(page);
+	}
+	span->page = page;
+	span->npages = npages;
+	span->size_class = size_class;
+	span->elem_size = elem_size;
+	span->nelems = nelems;
+	span->type_id = type_id;
+	span->allocbits = span->bits;
+	span->markbits = span->bits + words;
+	INIT_LIST_HEAD(&span->central);
+	list_add(&span->node, &heap->spans);
+
+	for (i = page; i < page + npages; i++) {
+		struct gcmem_chunk *chunk;
+
+		chunk = gcmem_chunk_of(heap, (u64)i << GCMEM_PAGE_SHIFT);
+		chunk->spans[i % GCMEM_CHUNK_PAGES] = span;
+	}
+	gcmem_span_set_ptrbits(heap, span, type);
+	heap->inuse_bytes += (u64)npages * GCMEM_PAGE_SIZE;
+	heap->nspans++;
+	return span;
+}
+
+static void gcmem_span_free(struct gcmem_heap *heap, struct gcmem_span *span)
+{
+	list_del(&span->node);
+	list_del(&span->central);
+	kfree(span);
+}
+
+/* The cursor of a CACHED span, read from its owner and clamped. */
+u32 gcmem_span_cursor(const struct gcmem_span *span)
+{
+	u32 cursor = READ_ONCE(span->owner->slot->cursor[span->cache_index]);
+
+	return clamp(cursor, span->handout_cursor, span->nelems);
+}
+
+/* Is slot @idx of @span allocated? Holds heap->lock. */
+bool gcmem_span_slot_allocated(const struct gcmem_span *span, u32 idx)
+{
+	if (test_bit(idx, span->allocbits))
+		return true;
+	return span->state == GCMEM_SPAN_CACHED &&
+	       idx < gcmem_span_cursor(span);
+}
+
+/* A CACHED span comes back from its owner. */
+void gcmem_span_return(struct gcmem_heap *heap, struct gcmem_span *span)
+{
+	u32 cursor = gcmem_span_cursor(span);
+	struct list_head *central;
+	u32 i;
+
+	lockdep_assert_held(&heap->lock);
+	for (i = span->handout_cursor; i < cursor; i++) {
+		if (!__test_and_set_bit(i, span->allocbits)) {
+			span->nalloc++;
+			heap->small_allocated++;
+		}
+	}
+	span->owner->caches[span->cache_index] = NULL;
+	span->owner = NULL;
+
+	if (span->nalloc == span->nelems) {
+		span->state = GCMEM_SPAN_FULL;
+		return;
+	}
+	span->state = GCMEM_SPAN_PARTIAL;
+	span->needzero = true;
+	central = gcmem_central(heap, span->size_class, span->type_id, true);
+	/* Without a list the span is only unreachable for reuse: no loss. */
+	if (central)
+		list_add(&span->central, central);
+}
+
+/* Find or make a span of (class, type) with a free slot. */
+static struct gcmem_span *gcmem_span_get(struct gcmem_heap *heap,
+					 u32 size_class, u32 type_id,
+					 const struct gcmem_type *type)
+{
+	struct list_head *central;
+	struct gcmem_span *span;
+
+	central = gcmem_central(heap, size_class, type_id, false);
+	if (central && !list_empty(central)) {
+		span = list_first_entry(central, struct gcmem_span, central);
+		list_del_init(&span->central);
+		return span;
+	}
+	return gcmem_span_new(heap, gcmem_class_npages[size_class], size_class,
+			      gcmem_class_size[size_class],
+			      gcmem_class_nelems[size_class], type, type_id);
+}
+
+/* Give @span to @thread's cache @idx; its free slots are made zero. */
+static void gcmem_span_handout(struct gcmem_heap *heap,
+			       struct gcmem_span *span,
+			       struct gcmem_thread *thread, u32 idx)
+{
+	u64 base = (u64)span->page << GCMEM_PAGE_SHIFT;
+	u32 i;
+
+	if (span->needzero) {
+		for_each_clear_bit(i, span->allocbits, span->nelems)
+			gcmem_heap_zero(heap, base + i * span->elem_size,
+					span->elem_size);
+		span->needzero = false;
+	}
+	thread->caches[idx] = span;
+	span->state = GCMEM_SPAN_CACHED;
+	span->owner = thread;
+	span->cache_index = idx;
+	span->handout_cursor = find_first_zero_bit(span->allocbits,
+						   span->nelems);
+	WRITE_ONCE(thread->slot->cursor[idx], span->handout_cursor);
+}
+
+static int gcmem_refill_locked(struct gcmem_heap *heap,
+			       struct gcmem_refill *arg, u64 *bits)
+{
+	const struct gcmem_type *type = NULL;
+	struct gcmem_thread *thread;
+	struct gcmem_span *span;
+	int ret;
+
+	lockdep_assert_held(&heap->lock);
+	thread = xa_load(&heap->threads, arg->thread_id);
+	if (!thread)
+		return -ENOENT;
+	if (thread->task != current)
+		return -EPERM;
+	if (!(arg->flags & GCMEM_REFILL_RELEASE)) {
+		ret = gcmem_type_lookup(heap, arg->type_id, &type);
+		if (ret)
+			return ret;
+	}
+
+	span = thread->caches[arg->cache_index];
+	if (span)
+		gcmem_span_return(heap, span);
+	if (arg->flags & GCMEM_REFILL_RELEASE)
+		return 0;
+
+	span = gcmem_span_get(heap, arg->size_class, arg->type_id, type);
+	if (IS_ERR(span))
+		return PTR_ERR(span);
+	gcmem_span_handout(heap, span, thread, arg->cache_index);
+	heap->refills++;
+
+	bitmap_to_arr64(bits, span->allocbits, span->nelems);
+	arg->span_base = heap->arena_start +
+			 ((u64)span->page << GCMEM_PAGE_SHIFT);
+	arg->elem_size = span->elem_size;
+	arg->nelems = span->nelems;
+	arg->cursor = span->handout_cursor;
+	arg->__reserved2 = 0;
+	return 0;
+}
+
+/*
+ * gcmem_refill() - the slow path of small allocation. The span's alloc bits
+ * are copied out after heap->lock is dropped. If that copy faults the span
+ * stays cached all the same, with its cursor in the thread slot: the next
+ * refill of the cache returns it, and nothing is lost.
+ */
+int gcmem_refill(struct gcmem_heap *heap, struct gcmem_refill *arg)
+{
+	u64 bits[DIV_ROUND_UP(GCMEM_MAX_NELEMS, 64)];
+	u32 nelems;
+	int ret;
+
+	if (arg->flags & ~GCMEM_REFILL_RELEASE || arg->__reserved)
+		return -EINVAL;
+	if (arg->cache_index >= GCMEM_THREAD_CACHES)
+		return -EINVAL;
+	if (!(arg->flags & GCMEM_REFILL_RELEASE)) {
+		if (!arg->size_class || arg->size_class >= gcmem_nclasses)
+			return -EINVAL;
+		nelems = gcmem_class_nelems[arg->size_class];
+		if (arg->bitmap_words < DIV_ROUND_UP(nelems, 64))
+			return -EINVAL;
+		if (!gcmem_arena_start(heap))
+			return -EINVAL;
+	}
+
+	mutex_lock(&heap->lock);
+	ret = gcmem_refill_locked(heap, arg, bits);
+	mutex_unlock(&heap->lock);
+	if (ret || arg->flags & GCMEM_REFILL_RELEASE)
+		return ret;
+
+	if (copy_to_user(u64_to_user_ptr(arg->alloc_bitmap), bits,
+			 DIV_ROUND_UP(arg->nelems, 64) * sizeof(u64)))
+		return -EFAULT;
+	return 0;
+}
+
+int gcmem_alloc_large(struct gcmem_heap *heap, struct gcmem_alloc_large *arg)
+{
+	const struct gcmem_type *type;
+	struct gcmem_span *span;
+	unsigned long npages;
+	int ret;
+
+	if (arg->flags || arg->__reserved || !arg->bytes)
+		return -EINVAL;
+	if (arg->bytes > GCMEM_ARENA_MAX)
+		return -ENOMEM;
+	npages = DIV_ROUND_UP(arg->bytes, GCMEM_PAGE_SIZE);
+
+	mutex_lock(&heap->lock);
+	ret = gcmem_type_lookup(heap, arg->type_id, &type);
+	if (ret)
+		goto out;
+	if (!heap->arena_start) {
+		ret = -EINVAL;
+		goto out;
+	}
+	span = gcmem_span_new(heap, npages, 0, (u64)npages * GCMEM_PAGE_SIZE,
+			      1, type, arg->type_id);
+	if (IS_ERR(span)) {
+		ret = PTR_ERR(span);
+		goto out;
+	}
+	__set_bit(0, span->allocbits);
+	span->nalloc = 1;
+	span->state = GCMEM_SPAN_LARGE;
+	heap->large_objects++;
+	arg->addr = heap->arena_start + ((u64)span->page << GCMEM_PAGE_SHIFT);
+out:
+	mutex_unlock(&heap->lock);
+	return ret;
+}
+
+void gcmem_spans_destroy(struct gcmem_heap *heap)
+{
+	struct gcmem_span *span, *next;
+
+	list_for_each_entry_safe(span, next, &heap->spans, node)
+		gcmem_span_free(heap, span);
+}

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Introspection: what the heap holds at an address (GCMEM_IOC_QUERY).
+ *
+ * This is the same resolution the mark workers do for a candidate pointer
+ * (seed: objectstart): arena bounds, then the chunk, then the span table,
+ * then the object index within the span. Nothing about @addr is trusted.
+ */
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "gcmem.h"
+
+/* Largest pointer mask one query copies out, in words (an 8 KiB buffer). */
+#define GCMEM_QUERY_MAX_WORDS	65536
+
+int gcmem_query(struct gcmem_heap *heap, struct gcmem_query *arg)
+{
+	unsigned long astart = gcmem_arena_start(heap);
+	u64 off = arg->addr - astart, obj_off;
+	u32 nwords = 0, idx;
+	struct gcmem_chunk *chunk;
+	struct gcmem_span *span;
+	u64 *mask = NULL;
+	int ret = 0;
+
+	if (arg->flags)
+		return -EINVAL;
+	arg->result = 0;
+	arg->type_id = 0;
+	arg->obj_start = 0;
+	arg->obj_size = 0;
+	arg->size_class = 0;
+	if (!astart || arg->addr < astart || off >= heap->arena_size)
+		return 0;
+	arg->result = GCMEM_QUERY_IN_HEAP;
+
+	if (arg->ptrmask_words) {
+		nwords = min_t(u32, arg->ptrmask_words, GCMEM_QUERY_MAX_WORDS);
+		mask = kvcalloc(DIV_ROUND_UP(nwords, 64), sizeof(u64),
+				GFP_KERNEL);
+		if (!mask)
+			return -ENOMEM;
+	}
+
+	mutex_lock(&heap->lock);
+	chunk = gcmem_chunk_of(heap, off);
+	span = chunk && chunk->owned ?
+	       chunk->spans[(off >> GCMEM_PAGE_SHIFT) % GCMEM_CHUNK_PAGES] :
+	       NULL;
+	if (!span)
+		goto out_unlock;
+	obj_off = off - ((u64)span->page << GCMEM_PAGE_SHIFT);
+	idx = div64_u64(obj_off, span->elem_size);
+	if (idx >= span->nelems)
+		goto out_unlock;	/* the span's unused tail */
+
+	obj_off = ((u64)span->page << GCMEM_PAGE_SHIFT) +
+		  (u64)idx * span->elem_size;
+	arg->result |= GCMEM_QUERY_IN_SPAN;
+	if (gcmem_span_slot_allocated(span, idx))
+		arg->result |= GCMEM_QUERY_ALLOCATED;
+	if (span->state == GCMEM_SPAN_CACHED)
+		arg->result |= GCMEM_QUERY_CACHED;
+	if (span->state == GCMEM_SPAN_LARGE)
+		arg->result |= GCMEM_QUERY_LARGE;
+	arg->type_id = span->type_id;
+	arg->obj_start = astart + obj_off;
+	arg->obj_size = span->elem_size;
+	arg->size_class = span->size_class;
+	nwords = min_t(u64, nwords, span->elem_size / 8);
+	if (mask)
+		gcmem_get_ptrbits(heap, obj_off, mask, nwords);
+out_unlock:
+	mutex_unlock(&heap->lock);
+
+	if (mask && (arg->result & GCMEM_QUERY_IN_SPAN) &&
+	    copy_to_user(u64_to_user_ptr(arg->ptrmask), mask,
+			 DIV_ROUND_UP(nwords, 64) * sizeof(u64)))
+		ret = -EFAULT;
+	kvfree(mask);
+	return ret;
+}

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libgcuser internals: the process's heap and each thread's span caches.
+ */
+#ifndef GCUSER_INTERNAL_H
+#define GCUSER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <linux/gcmem.h>
+
+#include "gcuser.h"
+
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+
+/*
+ * struct gcu_span - a span cached by the thread at @cache_index.
+ *
+ * The thread takes free slots in index order. @cache holds the free bits of
+ * the 64 slots from @window, with those below the next slot to take already
+ * cleared; @bits are the span's alloc bits as the kernel handed them out.
+ * After taking slot i the thread stores i + 1 into its slot page's cursor,
+ * which is all the kernel needs to know what was allocated.
+ *
+ * Invariant: window % 64 == 0, and cache == 0 or window < nelems.
+ */
+struct gcu_span {
+	uintptr_t base;
+	uint32_t elem_size;
+	uint32_t nelems;
+	uint32_t window;
+	uint32_t cache_index;
+	uint64_t cache;
+	uint32_t size_class;
+	gcu_type_t type;
+	uint64_t bits[GCMEM_PAGE_SIZE / 8 / 64];
+};
+
+/*
+ * struct gcu_thread - a registered thread, reached through TLS.
+ *
+ * @kinds[type][class] is the span cached for (class, type), NULL before the
+ * first allocation of that kind. Cache indexes are given out in order; when
+ * all GCMEM_THREAD_CACHES are taken, the one after @evict is reused, which
+ * hands its span back to the kernel at the next refill.
+ */
+struct gcu_thread {
+	uint32_t id;
+	uint64_t generation;
+	int eventfd;
+	struct gcmem_thread_slot *slot;
+	uint32_t next_index;
+	uint32_t evict;
+	struct gcu_span *by_index[GCMEM_THREAD_CACHES];
+	struct gcu_span **kinds[GCMEM_MAX_TYPES];
+};
+
+/* The process's heap; fields set by gcu_init() under gcu_lock. */
+struct gcu_state {
+	struct gcu_heap_info info;
+	uint64_t generation;		/* bumped by every gcu_init() */
+	uint32_t nclasses;
+	uint32_t class_size[GCMEM_MAX_CLASSES];
+	uint32_t class_nelems[GCMEM_MAX_CLASSES];
+	/* Size class for (size + 7) / 8 up to 1024 bytes, then each 128. */
+	uint8_t class_small[1024 / 8 + 1];
+	uint8_t class_large[(GCMEM_SMALL_MAX - 1024) / 128 + 1];
+	uint32_t type_size[GCMEM_MAX_TYPES];
+};
+
+extern struct gcu_state gcu;
+extern pthread_mutex_t gcu_lock;
+extern __thread struct gcu_thread *gcu_self
+	__attribute__((tls_model("initial-exec")));
+
+static inline uint32_t gcu_size_class(size_t size)
+{
+	if (size <= 1024)
+		return gcu.class_small[(size + 7) / 8];
+	return gcu.class_large[(size - 1024 + 127) / 128];
+}
+
+/* thread.c */
+struct gcu_thread *gcu_thread_self_slow(void);
+int gcu_thread_register_locked(void);
+void gcu_thread_unregister_self(void);
+int gcu_thread_init_key(void);
+
+/* alloc.c */
+void gcu_classes_init(const struct gcmem_control *ctl);
+
+#endif /* GCUSER_INTERNAL_H */
