@@ -107,13 +107,16 @@ u32 gcmem_span_cursor(const struct gcmem_span *span)
 	return clamp(cursor, span->handout_cursor, span->nelems);
 }
 
-/* Is slot @idx of @span allocated? Holds heap->lock. */
+/*
+ * Is slot @idx of @span allocated? Its alloc bit says so, or the span is
+ * cached and the slot lies in [cursor at handout, cursor now).
+ */
 bool gcmem_span_slot_allocated(const struct gcmem_span *span, u32 idx)
 {
 	if (test_bit(idx, span->allocbits))
 		return true;
 	return span->state == GCMEM_SPAN_CACHED &&
-	       idx < gcmem_span_cursor(span);
+	       idx >= span->handout_cursor && idx < gcmem_span_cursor(span);
 }
 
 /* A CACHED span comes back from its owner. */
