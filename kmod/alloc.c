@@ -299,7 +299,8 @@ int gcmem_refill(struct gcmem_heap *heap, struct gcmem_refill *arg)
 	u32 nelems;
 	int ret;
 
-	if (arg->flags & ~GCMEM_REFILL_RELEASE || arg->__reserved)
+	if (arg->flags & ~GCMEM_REFILL_RELEASE || arg->__reserved ||
+	    arg->__reserved2)
 		return -EINVAL;
 	if (arg->cache_index >= GCMEM_THREAD_CACHES)
 		return -EINVAL;
@@ -322,8 +323,14 @@ int gcmem_refill(struct gcmem_heap *heap, struct gcmem_refill *arg)
 		return ret;
 
 	if (copy_to_user(u64_to_user_ptr(arg->alloc_bitmap), bits,
-			 DIV_ROUND_UP(arg->nelems, 64) * sizeof(u64)))
+			 DIV_ROUND_UP(arg->nelems, 64) * sizeof(u64))) {
+		/* Not a successful refill, though the span stays cached. */
+		if (!gcmem_heap_lock(heap)) {
+			heap->refills--;
+			gcmem_heap_unlock(heap);
+		}
 		return -EFAULT;
+	}
 	return 0;
 }
 

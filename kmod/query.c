@@ -11,7 +11,7 @@
 
 #include "gcmem.h"
 
-/* Largest pointer mask one query copies out, in words (an 8 KiB buffer). */
+/* Most object words whose pointer bits one query copies (an 8 KiB buffer). */
 #define GCMEM_QUERY_MAX_WORDS	65536
 
 int gcmem_query(struct gcmem_heap *heap, struct gcmem_query *arg)
@@ -36,7 +36,9 @@ int gcmem_query(struct gcmem_heap *heap, struct gcmem_query *arg)
 	arg->result = GCMEM_QUERY_IN_HEAP;
 
 	if (arg->ptrmask_words) {
-		nwords = min_t(u32, arg->ptrmask_words, GCMEM_QUERY_MAX_WORDS);
+		/* The buffer holds 64 bits, i.e. 64 object words, per u64. */
+		nwords = min_t(u64, (u64)arg->ptrmask_words * 64,
+			       GCMEM_QUERY_MAX_WORDS);
 		mask = kvcalloc(DIV_ROUND_UP(nwords, 64), sizeof(u64),
 				GFP_KERNEL);
 		if (!mask)

@@ -149,9 +149,7 @@ static void *gcu_alloc_slow(size_t size, gcu_type_t type)
 		errno = ENXIO;
 		return NULL;
 	}
-	if (size > GCMEM_SMALL_MAX)
-		return gcu_alloc_large(size, type);
-
+	/* Registered first: the collector must see this thread's stack. */
 	t = gcu_self;
 	if (!t || t->generation != gcu.generation) {
 		t = gcu_thread_self_slow();
@@ -160,6 +158,8 @@ static void *gcu_alloc_slow(size_t size, gcu_type_t type)
 	}
 	if (unlikely(gcu_stop_wanted()))
 		gcu_safepoint_slow(t);
+	if (size > GCMEM_SMALL_MAX)
+		return gcu_alloc_large(size, type);
 	s = gcu_span_cache(t, gcu_size_class(size), type);
 	if (!s) {
 		errno = ENOMEM;
@@ -211,9 +211,10 @@ void *gcu_malloc_typed_array(gcu_type_t type, size_t n)
 {
 	size_t size;
 
+	/* Unknown types: ENOENT, as the kernel says for them. */
 	if (type >= GCMEM_MAX_TYPES || (type > GCU_TYPE_NOSCAN &&
 					!gcu.type_size[type])) {
-		errno = EINVAL;
+		errno = ENOENT;
 		return NULL;
 	}
 	if (type <= GCU_TYPE_NOSCAN || !n ||

@@ -241,7 +241,7 @@ struct gcmem_option {
  *	failed allocation
  * @inuse_bytes: out: bytes of arena pages in spans handed out
  * @spans: out: spans in use (small and large)
- * @refills: out: successful GCMEM_IOC_REFILL calls
+ * @refills: out: successful GCMEM_IOC_REFILL calls that handed out a span
  * @large_objects: out: successful GCMEM_IOC_ALLOC_LARGE calls
  * @small_allocated: out: small objects allocated, counted when their span
  *	comes back to the kernel
@@ -477,6 +477,7 @@ enum gcmem_refill_flags {
  * @cursor: out: index of the first free slot; also stored in the thread
  *	slot's cursor[@cache_index]
  * @__reserved: must be 0
+ * @__reserved2: must be 0
  *
  * The allocation slow path. The span cached at @cache_index, if any, comes
  * back to the kernel with the cursor read from the thread slot; a span of
@@ -588,7 +589,9 @@ enum gcmem_query_result {
  * @size_class: out: its size class, 0 for a large object
  * @ptrmask_words: in: capacity of @ptrmask in 64-bit words, may be 0
  * @ptrmask: in: user pointer that receives the object's pointer bits, one
- *	per 8-byte word from @obj_start, as many as fit
+ *	per 8-byte word from @obj_start (bit i of ptrmask[i / 64] for word
+ *	i), as many as fit and at most 65536; the rest of the buffer is left
+ *	alone
  *
  * Introspection, for tests and tools. Never fails for an address outside
  * the heap: @result is 0 then.
