@@ -27,7 +27,7 @@
 #include "gcmem.h"
 
 struct list_head *gcmem_central(struct gcmem_heap *heap, u32 size_class,
-				       u32 type_id, bool create)
+				u32 type_id, bool create)
 {
 	unsigned long key = (unsigned long)type_id * GCMEM_MAX_CLASSES +
 			    size_class;
@@ -135,13 +135,17 @@ u32 gcmem_span_cursor(const struct gcmem_span *span)
 	return clamp(cursor, span->handout_cursor, span->nelems);
 }
 
-/* Is slot @idx of @span allocated? Holds heap->lock. */
+/*
+ * Is slot @idx of @span allocated? Its alloc bit says so, or the span is
+ * cached and the slot lies in [cursor at handout, cursor now): sweep moves
+ * the handout cursor up when it settles the slots below the cursor.
+ */
 bool gcmem_span_slot_allocated(const struct gcmem_span *span, u32 idx)
 {
 	if (test_bit(idx, span->allocbits))
 		return true;
 	return span->state == GCMEM_SPAN_CACHED &&
-	       idx < gcmem_span_cursor(span);
+	       idx >= span->handout_cursor && idx < gcmem_span_cursor(span);
 }
 
 /* A CACHED span comes back from its owner. */

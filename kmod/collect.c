@@ -128,8 +128,8 @@ static int gcmem_cycle_jobs(struct gcmem_heap *heap, struct gcmem_cycle *c,
 	xa_for_each(&heap->threads, id, t) {
 		if (t->claimed)
 			gcmem_blocked_job(t, &c->jobs[n++]);
-		else if (parked_too && t->parked &&
-			 !gcmem_task_gone(t->task))
+		else if (t->asleep ||
+			 (parked_too && t->parked && !gcmem_task_gone(t->task)))
 			gcmem_parked_job(t, &c->jobs[n++]);
 	}
 	c->njobs = n;
@@ -166,7 +166,7 @@ static void gcmem_checkmark(struct gcmem_heap *heap, struct gcmem_cycle *c,
 	c->check = true;
 	if (gcmem_cycle_jobs(heap, c, true))
 		return;
-	gcmem_greyer_init(&g, c, -1);
+	gcmem_greyer_init(&g, c, GCMEM_OWNER_CHECKMARK);
 	if (self)
 		gcmem_mark_self(c, self);
 	for (i = 0; i < c->njobs; i++)
@@ -239,6 +239,7 @@ int gcmem_collect_locked(struct gcmem_heap *heap)
 	}
 
 	self = gcmem_thread_current(heap);
+	/* Pairs with the acquire in gcmem_safepoint(). */
 	smp_store_release(&heap->cycle, c);
 	ret = gcmem_stop_the_world(heap, self);
 	if (!ret)

@@ -21,8 +21,12 @@ struct gcmem_root_job {
 	unsigned long start, end;
 	u32 type_id;
 	u32 nregs;
-	u64 regs[6];
+	u64 regs[16];
 };
+
+/* Workbuf owners, for the debug log: CPUs are >= 0. */
+#define GCMEM_OWNER_CHECKMARK	(-1000)
+#define GCMEM_OWNER_THREAD	(-2000)
 
 /*
  * struct gcmem_cycle - one collection of one heap, from the stop to the

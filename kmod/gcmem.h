@@ -144,8 +144,14 @@ struct gcmem_thread {
 	bool parked;
 	/* This cycle: claimed BLOCKED -> BLOCKED|SCAN by the driver. */
 	bool claimed;
+	/*
+	 * This cycle: RUNNING but asleep in a system call or fault, with a
+	 * park queued for its way out: scanned in place like a blocked one.
+	 */
+	bool asleep;
 	bool signaled;			/* eventfd written this cycle */
-	bool forced;			/* task work queued this cycle */
+	bool forced;			/* kicked after the deadline */
+	atomic_t park_queued;		/* a gcmem_force task work is pending */
 };
 
 /* struct gcmem_root_range - a registered root range. */

@@ -339,8 +339,8 @@ long gcmem_pages_alloc(struct gcmem_heap *heap, unsigned long npages)
 						   npages, 0);
 		if (start < heap->pages_grown)
 			break;
-		if ((u64)(heap->pages_grown + GCMEM_CHUNK_PAGES) <<
-		    GCMEM_PAGE_SHIFT > heap->arena_size)
+		if (heap->arena_size >> GCMEM_PAGE_SHIFT <
+		    heap->pages_grown + GCMEM_CHUNK_PAGES)
 			return -ENOMEM;
 		ret = gcmem_chunk_own(heap, heap->pages_grown /
 				      GCMEM_CHUNK_PAGES);

@@ -182,20 +182,59 @@ void gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g)
 }
 
 /*
- * The stack range to scan for a thread stopped with stack pointer @sp:
- * from below the x86-64 red zone (a leaf function may keep live values
- * there) to the top of its registered stack. A stack pointer outside the
- * registered stack (a signal stack, a coroutine) gets the whole registered
- * stack scanned.
+ * The stack range to scan for a thread stopped with stack pointer @sp, up
+ * to the top of its registered stack. A thread stopped at an arbitrary
+ * instruction (@redzone: an interrupt or a fault, not a system call) may
+ * keep live values in the x86-64 red zone below its stack pointer, so
+ * those 128 bytes are scanned too. A stack pointer outside the registered
+ * stack (a signal stack, a coroutine) gets the whole registered stack
+ * scanned.
  */
 static void gcmem_stack_range(struct gcmem_thread *t, unsigned long sp,
-			      unsigned long *lo, unsigned long *hi)
+			      bool redzone, unsigned long *lo,
+			      unsigned long *hi)
 {
 	*hi = t->stack_hi;
 	if (sp < t->stack_lo || sp > t->stack_hi)
 		*lo = t->stack_lo;
 	else
-		*lo = max(t->stack_lo, sp - 128);
+		*lo = max(t->stack_lo, redzone ? sp - 128 : sp);
+}
+
+/* Entered the kernel other than by a system call (orig_ax < 0 on x86). */
+static bool gcmem_regs_async(const struct pt_regs *regs)
+{
+	return (long)regs->orig_ax < 0;
+}
+
+/*
+ * The user registers that may hold live pointers. At a system call the
+ * caller-saved ones are dead by the ABI (the call into the libc wrapper
+ * clobbers them), and scanning their stale contents would only keep
+ * garbage alive; at an interrupt or fault every register may be live.
+ */
+static unsigned int gcmem_user_regs(const struct pt_regs *regs, u64 *r)
+{
+	unsigned int n = 0;
+
+	r[n++] = regs->bx;
+	r[n++] = regs->bp;
+	r[n++] = regs->r12;
+	r[n++] = regs->r13;
+	r[n++] = regs->r14;
+	r[n++] = regs->r15;
+	if (!gcmem_regs_async(regs))
+		return n;
+	r[n++] = regs->ax;
+	r[n++] = regs->cx;
+	r[n++] = regs->dx;
+	r[n++] = regs->si;
+	r[n++] = regs->di;
+	r[n++] = regs->r8;
+	r[n++] = regs->r9;
+	r[n++] = regs->r10;
+	r[n++] = regs->r11;
+	return n;
 }
 
 /*
@@ -207,29 +246,14 @@ int gcmem_mark_self(struct gcmem_cycle *c, struct gcmem_thread *t)
 	struct pt_regs *regs = task_pt_regs(current);
 	struct gcmem_greyer g;
 	unsigned long lo, hi;
+	unsigned int n;
 	u64 r[16];
 	int ret;
 
-	r[0] = regs->ax;
-	r[1] = regs->bx;
-	r[2] = regs->cx;
-	r[3] = regs->dx;
-	r[4] = regs->si;
-	r[5] = regs->di;
-	r[6] = regs->bp;
-	r[7] = regs->r8;
-	r[8] = regs->r9;
-	r[9] = regs->r10;
-	r[10] = regs->r11;
-	r[11] = regs->r12;
-	r[12] = regs->r13;
-	r[13] = regs->r14;
-	r[14] = regs->r15;
-	r[15] = regs->orig_ax;
-
-	gcmem_greyer_init(&g, c, -2 - (int)t->id);
-	gcmem_mark_words(c, &g, r, ARRAY_SIZE(r), NULL, 0);
-	gcmem_stack_range(t, regs->sp, &lo, &hi);
+	n = gcmem_user_regs(regs, r);
+	gcmem_greyer_init(&g, c, GCMEM_OWNER_THREAD - (int)t->id);
+	gcmem_mark_words(c, &g, r, n, NULL, 0);
+	gcmem_stack_range(t, regs->sp, gcmem_regs_async(regs), &lo, &hi);
 	ret = gcmem_mark_user_range(c, &g, lo, hi, GCMEM_TYPE_CONSERVATIVE);
 	gcmem_grey_flush(&g);
 	return ret;
@@ -240,26 +264,26 @@ void gcmem_blocked_job(struct gcmem_thread *t, struct gcmem_root_job *job)
 {
 	unsigned int i;
 
-	gcmem_stack_range(t, READ_ONCE(t->slot->blocked_sp), &job->start,
-			  &job->end);
+	gcmem_stack_range(t, READ_ONCE(t->slot->blocked_sp), false,
+			  &job->start, &job->end);
 	job->type_id = GCMEM_TYPE_CONSERVATIVE;
-	job->nregs = ARRAY_SIZE(job->regs);
+	job->nregs = ARRAY_SIZE(t->slot->blocked_regs);
 	for (i = 0; i < job->nregs; i++)
 		job->regs[i] = READ_ONCE(t->slot->blocked_regs[i]);
 }
 
-/* The root job for a parked thread, for the checkmark pass. */
+/*
+ * The root job for a thread asleep in the kernel (or, for the checkmark
+ * pass, parked): its user registers as saved at kernel entry and its stack
+ * from the saved stack pointer. The thread runs no user code until the
+ * restart: it is asleep, and a park is queued for its way out.
+ */
 void gcmem_parked_job(struct gcmem_thread *t, struct gcmem_root_job *job)
 {
 	struct pt_regs *regs = task_pt_regs(t->task);
 
-	gcmem_stack_range(t, regs->sp, &job->start, &job->end);
+	gcmem_stack_range(t, regs->sp, gcmem_regs_async(regs), &job->start,
+			  &job->end);
 	job->type_id = GCMEM_TYPE_CONSERVATIVE;
-	job->nregs = 6;
-	job->regs[0] = regs->ax;
-	job->regs[1] = regs->bx;
-	job->regs[2] = regs->bp;
-	job->regs[3] = regs->r12;
-	job->regs[4] = regs->r13;
-	job->regs[5] = regs->r14;
+	job->nregs = gcmem_user_regs(regs, job->regs);
 }

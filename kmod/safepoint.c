@@ -29,9 +29,12 @@
  * GCMEM_STOP_FORCE_MS gets a task work queued, which parks it at its next
  * return to user mode (with TWA_RESUME the kernel kicks it off its CPU, so
  * a tight loop that never polls stops within a tick) — no signal is
- * involved. A thread that is exiting counts as stopped. A world that is not
- * stopped after GCMEM_STOP_ABANDON_MS (a thread blocked in a system call
- * without gcu_blocking_enter()) abandons the cycle.
+ * involved. A thread asleep in the kernel (a system call, a fault) is
+ * stopped where it is: a park is queued for its way out and its stack is
+ * scanned from the registers saved at kernel entry. A thread that is
+ * exiting counts as stopped. A world that is not stopped after
+ * GCMEM_STOP_ABANDON_MS (a thread the kick cannot reach) abandons the
+ * cycle.
  */
 #include <linux/eventfd.h>
 #include <linux/module.h>
@@ -97,6 +100,7 @@ int gcmem_safepoint(struct gcmem_heap *heap, struct gcmem_thread *t)
 	 * @stopping only after raising it.
 	 */
 	atomic_inc(&heap->scanning);
+	/* Pairs with the smp_mb() in gcmem_start_the_world(). */
 	smp_mb__after_atomic();
 	if (!READ_ONCE(heap->stopping)) {
 		gcmem_scanning_done(heap);
@@ -105,11 +109,13 @@ int gcmem_safepoint(struct gcmem_heap *heap, struct gcmem_thread *t)
 	/* The driver publishes the cycle before it sets @stopping. */
 	c = smp_load_acquire(&heap->cycle);
 	gen = READ_ONCE(heap->world_gen);
-	if (c && !READ_ONCE(t->parked) && !READ_ONCE(t->claimed)) {
+	if (c && !READ_ONCE(t->parked) && !READ_ONCE(t->claimed) &&
+	    !READ_ONCE(t->asleep)) {
 		gcmem_status_cas(t, GCMEM_THREAD_RUNNING,
 				 GCMEM_THREAD_RUNNING | GCMEM_THREAD_SCAN);
 		gcmem_mark_self(c, t);
 		WRITE_ONCE(t->slot->status, GCMEM_THREAD_PARKED);
+		/* The scan is done before the driver sees @parked. */
 		smp_store_release(&t->parked, true);
 		atomic_inc(&heap->parks);
 	}
@@ -196,6 +202,7 @@ static void gcmem_force_fn(struct callback_head *cb)
 	if (!(current->flags & PF_EXITING)) {
 		t = gcmem_thread_current(f->heap);
 		if (t) {
+			atomic_set(&t->park_queued, 0);
 			gcmem_safepoint(f->heap, t);
 			gcmem_thread_put(t);
 		}
@@ -210,39 +217,65 @@ static void gcmem_force_fn(struct callback_head *cb)
 	module_put(THIS_MODULE);
 }
 
-static void gcmem_force_stop(struct gcmem_heap *heap, struct gcmem_thread *t)
+/*
+ * Queue a park for @t's next return to user mode, unless one is pending.
+ * TWA_RESUME also kicks the task if it is running on a CPU. Returns true
+ * if a park is queued.
+ */
+static bool gcmem_queue_park(struct gcmem_heap *heap, struct gcmem_thread *t)
 {
 	struct gcmem_force *f;
 
+	if (atomic_read(&t->park_queued))
+		return true;
 	f = kmalloc(sizeof(*f), GFP_KERNEL);
 	if (!f)
-		return;
+		return false;
 	init_task_work(&f->cb, gcmem_force_fn);
 	f->heap = heap;
 	kref_get(&heap->ref);
 	__module_get(THIS_MODULE);
+	atomic_set(&t->park_queued, 1);
 	if (task_work_add(t->task, &f->cb, TWA_RESUME)) {
 		/* The task is exiting: it counts as stopped anyway. */
+		atomic_set(&t->park_queued, 0);
 		gcmem_heap_put(heap);
 		kfree(f);
 		module_put(THIS_MODULE);
-		return;
+		return false;
 	}
-	heap->forced_stops++;
+	return true;
 }
 
-/* Is @t stopped for this cycle? Claims it if it is BLOCKED. */
-static bool gcmem_thread_stopped(struct gcmem_thread *t)
+/*
+ * Is @t stopped for this cycle? Claims it if it is BLOCKED, or if it sleeps
+ * in the kernel: a sleeping task is not running user code, and with a park
+ * queued before we look, it will not run any before the restart. So a
+ * thread waiting in pthread_join() or read() without gcu_blocking_enter()
+ * does not hold up the world either; it is scanned from the registers and
+ * stack pointer saved at its kernel entry.
+ */
+static bool gcmem_thread_stopped(struct gcmem_heap *heap,
+				 struct gcmem_thread *t)
 {
 	u32 st;
 
-	if (READ_ONCE(t->parked) || t->claimed || gcmem_task_gone(t->task))
+	if (READ_ONCE(t->parked) || t->claimed || t->asleep ||
+	    gcmem_task_gone(t->task))
 		return true;
 	st = READ_ONCE(t->slot->status);
 	if ((st & ~GCMEM_THREAD_SCAN) == GCMEM_THREAD_BLOCKED &&
 	    gcmem_status_cas(t, st, GCMEM_THREAD_BLOCKED | GCMEM_THREAD_SCAN)) {
 		WRITE_ONCE(t->claimed, true);
 		return true;
+	}
+	if (!task_is_running(t->task) && gcmem_queue_park(heap, t)) {
+		/* The park is queued before the task's state is read again. */
+		smp_mb();
+		if (!task_is_running(t->task) && !READ_ONCE(t->parked)) {
+			WRITE_ONCE(t->asleep, true);
+			return true;
+		}
 	}
 	return false;
 }
@@ -263,6 +296,7 @@ int gcmem_stop_the_world(struct gcmem_heap *heap, struct gcmem_thread *self)
 	lockdep_assert_held(&heap->lock);
 	WRITE_ONCE(heap->control->phase, GCMEM_PHASE_SCAN);
 	WRITE_ONCE(heap->stopping, true);
+	/* Threads reading the epoch odd find @stopping set. */
 	smp_store_release(&heap->control->safepoint_epoch,
 			  heap->control->safepoint_epoch + 1);
 	/* Threads waiting for heap->lock must park instead. */
@@ -277,7 +311,7 @@ int gcmem_stop_the_world(struct gcmem_heap *heap, struct gcmem_thread *self)
 		seen = atomic_read(&heap->parks);
 		pending = 0;
 		xa_for_each(&heap->threads, id, t) {
-			if (gcmem_thread_stopped(t))
+			if (gcmem_thread_stopped(heap, t))
 				continue;
 			pending++;
 			if (!t->signaled && t->eventfd) {
@@ -286,7 +320,8 @@ int gcmem_stop_the_world(struct gcmem_heap *heap, struct gcmem_thread *self)
 			}
 			if (!t->forced && time_after(jiffies, start +
 				msecs_to_jiffies(GCMEM_STOP_FORCE_MS))) {
-				gcmem_force_stop(heap, t);
+				if (gcmem_queue_park(heap, t))
+					heap->forced_stops++;
 				t->forced = true;
 			}
 		}
@@ -316,15 +351,18 @@ void gcmem_start_the_world(struct gcmem_heap *heap)
 			gcmem_status_unscan(t);
 		WRITE_ONCE(t->parked, false);
 		WRITE_ONCE(t->claimed, false);
+		WRITE_ONCE(t->asleep, false);
 		t->signaled = false;
 		t->forced = false;
 	}
 	WRITE_ONCE(heap->stopping, false);
+	/* Pairs with the barrier after raising @scanning in gcmem_safepoint(). */
 	smp_mb();
 	/* No thread may still be scanning into this cycle when it is freed. */
 	wait_event(heap->stop_wq, !atomic_read(&heap->scanning));
 	WRITE_ONCE(heap->world_gen, heap->world_gen + 1);
 	WRITE_ONCE(heap->control->phase, GCMEM_PHASE_OFF);
+	/* Threads reading the epoch even find the world restarted. */
 	smp_store_release(&heap->control->safepoint_epoch,
 			  heap->control->safepoint_epoch + 1);
 	wake_up_all(&heap->restart_wq);

@@ -41,6 +41,7 @@ struct gcmem_workbuf {
  * holds work (the getfull barrier).
  */
 struct gcmem_work {
+	/* Protects the three lists and @nfull. */
 	spinlock_t lock;
 	struct list_head full;
 	struct list_head partial;

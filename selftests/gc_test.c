@@ -41,9 +41,27 @@ static struct gcu_heap_stats stats(void)
 	return st;
 }
 
-/* Hide a pointer from the conservative scan. */
+/*
+ * Hide a pointer from the conservative scan. Tests that expect an object to
+ * go never hold its address in their own frame or registers: they look at
+ * it through the noinline helpers below, and scrub the stack before they
+ * collect. (The collector also keeps the slot just below each cached span's
+ * cursor, so such tests allocate once more after the object.)
+ */
 #define HIDE(p)		((uintptr_t)(p) ^ 0x5a5a5a5a5a5a5a5aULL)
 #define UNHIDE(x)	((void *)((x) ^ 0x5a5a5a5a5a5a5a5aULL))
+
+static int allocated(const void *p);
+
+static __attribute__((noinline)) int alive(uintptr_t h)
+{
+	return allocated(UNHIDE(h));
+}
+
+static __attribute__((noinline)) int holds(uintptr_t h, const char *s)
+{
+	return !strcmp(UNHIDE(h), s);
+}
 
 FIXTURE(gc) {
 	int dummy;
@@ -65,10 +83,10 @@ FIXTURE_TEARDOWN(gc)
 	gcu_shutdown();
 }
 
-/* Allocate @n objects nobody keeps; return one of them, hidden. */
+/* Allocate @n objects nobody keeps; return the first, hidden. */
 static __attribute__((noinline)) uintptr_t make_garbage(int n, size_t size)
 {
-	uintptr_t last = 0;
+	uintptr_t first = 0;
 
 	for (int i = 0; i < n; i++) {
 		char *p = gcu_malloc(size);
@@ -76,17 +94,20 @@ static __attribute__((noinline)) uintptr_t make_garbage(int n, size_t size)
 		if (!p)
 			return 0;
 		memset(p, 0xab, size);
-		last = HIDE(p);
+		if (!first)
+			first = HIDE(p);
 	}
-	return last;
+	return first;
 }
 
 /* Clobber the stack below us, where make_garbage's frames were. */
 static __attribute__((noinline)) void scrub_stack(void)
 {
-	volatile char buf[16384];
+	volatile uint64_t buf[2048];
 
-	memset((char *)buf, 0, sizeof(buf));
+	/* Volatile stores: a memset() of a dead array may be optimized out. */
+	for (size_t i = 0; i < sizeof(buf) / sizeof(buf[0]); i++)
+		buf[i] = 0;
 }
 
 TEST_F(gc, unreachable_is_reclaimed_and_zeroed)
@@ -96,13 +117,13 @@ TEST_F(gc, unreachable_is_reclaimed_and_zeroed)
 	char *p;
 
 	ASSERT_NE(0, h);
-	scrub_stack();
-	ASSERT_EQ(1, allocated(UNHIDE(h)));
+	ASSERT_EQ(1, alive(h));
 	before = stats();
+	scrub_stack();
 	ASSERT_EQ(0, gcu_collect());
 	after = stats();
 	EXPECT_EQ(before.cycles + 1, after.cycles);
-	EXPECT_EQ(0, allocated(UNHIDE(h)));
+	EXPECT_EQ(0, alive(h));
 	EXPECT_LE(5000 * 48 / 2, after.freed_bytes - before.freed_bytes);
 
 	/* The freed memory comes back, zeroed. */
@@ -171,23 +192,33 @@ TEST_F(gc, reachable_from_register)
 
 static void *global_root[4];
 
+static __attribute__((noinline)) uintptr_t make_rooted(void)
+{
+	global_root[2] = gcu_malloc(200);
+	if (!global_root[2])
+		return 0;
+	strcpy(global_root[2], "a root");
+	gcu_malloc(200);	/* not the last of its span */
+	return HIDE(global_root[2]);
+}
+
 TEST_F(gc, reachable_from_root)
 {
 	uintptr_t h;
 
-	global_root[2] = gcu_malloc(200);
-	ASSERT_NE(NULL, global_root[2]);
-	h = HIDE(global_root[2]);
-	strcpy(global_root[2], "a root");
 	ASSERT_EQ(0, gcu_root_add(global_root, sizeof(global_root),
 				  GCU_TYPE_CONSERVATIVE));
+	h = make_rooted();
+	ASSERT_NE(0, h);
+	scrub_stack();
 	ASSERT_EQ(0, gcu_collect());
-	EXPECT_EQ(1, allocated(UNHIDE(h)));
-	EXPECT_STREQ("a root", (char *)global_root[2]);
+	EXPECT_EQ(1, alive(h));
+	EXPECT_EQ(1, holds(h, "a root"));
 
 	ASSERT_EQ(0, gcu_root_remove(global_root, sizeof(global_root)));
+	scrub_stack();
 	ASSERT_EQ(0, gcu_collect());
-	EXPECT_EQ(0, allocated(UNHIDE(h)));
+	EXPECT_EQ(0, alive(h));
 	global_root[2] = NULL;
 }
 
@@ -240,30 +271,49 @@ TEST_F(gc, reachable_through_objects)
 		ASSERT_EQ(i, ((uint64_t *)cons[i])[0]);
 }
 
+static volatile uintptr_t interior;
+
+static __attribute__((noinline)) uintptr_t make_pointed(size_t size,
+							size_t off)
+{
+	char *p = gcu_malloc(size);
+
+	if (!p)
+		return HIDE(NULL);
+	strcpy(p, "whole");
+	interior = (uintptr_t)(p + off);
+	return HIDE(p);
+}
+
 TEST_F(gc, interior_pointer_keeps_object)
 {
-	char *p = gcu_malloc(1000);
-	volatile uintptr_t inner;
-	uintptr_t h = HIDE(p);
+	uintptr_t h;
 
-	ASSERT_NE(NULL, p);
-	strcpy(p, "whole");
-	inner = (uintptr_t)(p + 777);
-	p = NULL;
+	/* The only reference points into the middle: small, then large. */
+	h = make_pointed(1000, 777);
+	scrub_stack();
+	ASSERT_EQ(0, gcu_root_add((void *)&interior, sizeof(interior),
+				  GCU_TYPE_CONSERVATIVE));
 	ASSERT_EQ(0, gcu_collect());
-	EXPECT_EQ(1, allocated(UNHIDE(h)));
-	EXPECT_STREQ("whole", (char *)UNHIDE(h));
-	/* Large objects too. */
-	p = gcu_malloc(300000);
-	h = HIDE(p);
-	inner = (uintptr_t)(p + 250000);
-	p = NULL;
+	EXPECT_EQ(1, alive(h));
+	EXPECT_EQ(1, holds(h, "whole"));
+
+	h = make_pointed(300000, 250000);
+	scrub_stack();
 	ASSERT_EQ(0, gcu_collect());
-	EXPECT_EQ(1, allocated(UNHIDE(h)));
-	inner = 0;
-	(void)inner;
+	EXPECT_EQ(1, alive(h));
+	EXPECT_EQ(1, holds(h, "whole"));
+	interior = 0;
+	scrub_stack();
 	ASSERT_EQ(0, gcu_collect());
-	EXPECT_EQ(0, allocated(UNHIDE(h)));
+	EXPECT_EQ(0, alive(h));
+}
+
+static __attribute__((noinline)) uintptr_t fill_box(void **box)
+{
+	box[3] = gcu_malloc(64);
+	gcu_malloc(64);		/* not the last of its span */
+	return HIDE(box[3]);
 }
 
 TEST_F(gc, noscan_objects_are_not_scanned)
@@ -272,11 +322,11 @@ TEST_F(gc, noscan_objects_are_not_scanned)
 	uintptr_t h;
 
 	ASSERT_NE(NULL, box);
-	box[3] = gcu_malloc(64);
-	h = HIDE(box[3]);
+	h = fill_box(box);
+	scrub_stack();
 	ASSERT_EQ(0, gcu_collect());
 	EXPECT_EQ(1, allocated(box));
-	EXPECT_EQ(0, allocated(UNHIDE(h)));
+	EXPECT_EQ(0, alive(h));
 }
 
 /* A thread that blocks in read() holding the only pointer to an object. */
@@ -393,7 +443,7 @@ TEST_F(gc, threads_come_and_go_during_cycles)
  * while cycles run (paced, every few hundred KiB), must never lose or
  * corrupt an object.
  */
-#define GNODES	2000
+#define GNODES	1000
 struct gnode {
 	struct gnode *edge[3];
 	uint64_t id;
@@ -454,11 +504,13 @@ static int gcheck(struct gnode **roots)
 	return bad;
 }
 
+static volatile int graphs_done;
+
 static void *graph_fn(void *arg)
 {
 	struct gworker *w = arg;
 
-	for (int step = 0; step < 30000; step++) {
+	for (int step = 0; !graphs_done || step < 2000; step++) {
 		int i = xrand(&w->seed) % GNODES;
 		struct gnode *n = gnew(&w->seed);
 
@@ -471,7 +523,7 @@ static void *graph_fn(void *arg)
 		if (w->roots[i])
 			n->edge[2] = w->roots[i]->edge[0];
 		w->roots[i] = n;
-		if (step % 5000 == 0) {
+		if (step % 2500 == 0) {
 			w->bad += gcheck(w->roots);
 			gcu_safepoint();
 		}
@@ -480,16 +532,16 @@ static void *graph_fn(void *arg)
 	return NULL;
 }
 
-static volatile int graphs_done;
-
+/* Hundreds of cycles while the graphs change, then the workers stop. */
 static void *graph_collector_fn(void *arg)
 {
-	while (!graphs_done)
+	for (int i = 0; i < 200; i++)
 		gcu_collect();
+	graphs_done = 1;
 	return arg;
 }
 
-TEST_F(gc, random_graphs_survive_many_cycles)
+TEST_F_TIMEOUT(gc, random_graphs_survive_many_cycles, 300)
 {
 	struct gworker w[3];
 	pthread_t th[3], col;
@@ -508,12 +560,11 @@ TEST_F(gc, random_graphs_survive_many_cycles)
 		w[i].bad = 0;
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, graph_fn, &w[i]));
 	}
+	pthread_join(col, NULL);
 	for (int i = 0; i < 3; i++) {
 		pthread_join(th[i], NULL);
 		EXPECT_EQ(0, w[i].bad);
 	}
-	graphs_done = 1;
-	pthread_join(col, NULL);
 	ASSERT_EQ(0, gcu_collect());
 	for (int i = 0; i < 3; i++) {
 		EXPECT_EQ(0, gcheck(w[i].roots));
@@ -525,7 +576,7 @@ TEST_F(gc, random_graphs_survive_many_cycles)
 	       (unsigned long long)st.cycles,
 	       (unsigned long long)st.freed_bytes >> 20,
 	       (unsigned long long)st.pause_max_ns / 1000);
-	EXPECT_LE(50, st.cycles);
+	EXPECT_LE(200, st.cycles);
 }
 
 /* A process killed in the middle of its collections leaves nothing bad. */
