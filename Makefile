@@ -33,7 +33,7 @@ KSFT = $(LSRC)/tools/testing/selftests
 CC ?= gcc
 USER_CFLAGS := -O2 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 	-I$(TOP)/uapi -I$(TOP)/libgcuser
-TEST_CFLAGS := $(USER_CFLAGS) -Wno-unused-parameter -Wno-sign-compare
+TEST_CFLAGS := $(USER_CFLAGS) -Wno-unused-parameter -Wno-sign-compare -Wno-clobbered
 
 LIB_SRCS := $(wildcard libgcuser/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(HOST)/%.o)

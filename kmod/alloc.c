@@ -26,8 +26,8 @@
 
 #include "gcmem.h"
 
-static struct list_head *gcmem_central(struct gcmem_heap *heap, u32 size_class,
-				       u32 type_id, bool create)
+struct list_head *gcmem_central(struct gcmem_heap *heap, u32 size_class,
+				u32 type_id, bool create)
 {
 	unsigned long key = (unsigned long)type_id * GCMEM_MAX_CLASSES +
 			    size_class;
@@ -61,7 +61,7 @@ static struct gcmem_span *gcmem_span_new(struct gcmem_heap *heap,
 	long page;
 
 	lockdep_assert_held(&heap->lock);
-	span = kzalloc(struct_size(span, bits, 2 * words), GFP_KERNEL_ACCOUNT);
+	span = kzalloc(struct_size(span, bits, 3 * words), GFP_KERNEL_ACCOUNT);
 	if (!span)
 		return ERR_PTR(-ENOMEM);
 	page = gcmem_pages_alloc(heap, npages);
@@ -77,14 +77,20 @@ static struct gcmem_span *gcmem_span_new(struct gcmem_heap *heap,
 	span->type_id = type_id;
 	span->allocbits = span->bits;
 	span->markbits = span->bits + words;
+	span->checkbits = span->bits + 2 * words;
 	INIT_LIST_HEAD(&span->central);
 	list_add(&span->node, &heap->spans);
 
 	for (i = page; i < page + npages; i++) {
 		struct gcmem_chunk *chunk;
+		unsigned int p = i % GCMEM_CHUNK_PAGES;
 
 		chunk = gcmem_chunk_of(heap, (u64)i << GCMEM_PAGE_SHIFT);
-		chunk->spans[i % GCMEM_CHUNK_PAGES] = span;
+		/* A page a freed span left behind holds its old objects. */
+		if (__test_and_clear_bit(p, chunk->dirty_pages))
+			memset(chunk->base + p * GCMEM_PAGE_SIZE, 0,
+			       GCMEM_PAGE_SIZE);
+		WRITE_ONCE(chunk->spans[p], span);
 	}
 	gcmem_span_set_ptrbits(heap, span, type);
 	heap->inuse_bytes += (u64)npages * GCMEM_PAGE_SIZE;
@@ -92,10 +98,32 @@ static struct gcmem_span *gcmem_span_new(struct gcmem_heap *heap,
 	return span;
 }
 
-static void gcmem_span_free(struct gcmem_heap *heap, struct gcmem_span *span)
+/* Give a span's pages back; its objects are garbage. Holds heap->lock. */
+void gcmem_span_free(struct gcmem_heap *heap, struct gcmem_span *span)
 {
+	unsigned long i;
+
+	lockdep_assert_held(&heap->lock);
+	for (i = span->page; i < span->page + span->npages; i++) {
+		struct gcmem_chunk *chunk;
+		unsigned int p = i % GCMEM_CHUNK_PAGES;
+
+		chunk = gcmem_chunk_of(heap, (u64)i << GCMEM_PAGE_SHIFT);
+		WRITE_ONCE(chunk->spans[p], NULL);
+		__set_bit(p, chunk->dirty_pages);
+	}
+	gcmem_pages_free(heap, span->page, span->npages);
+	heap->inuse_bytes -= (u64)span->npages * GCMEM_PAGE_SIZE;
+	heap->nspans--;
 	list_del(&span->node);
 	list_del(&span->central);
+	kfree(span);
+}
+
+/* Heap destruction: spans go with their chunks. */
+static void gcmem_span_drop(struct gcmem_span *span)
+{
+	list_del(&span->node);
 	kfree(span);
 }
 
@@ -109,7 +137,8 @@ u32 gcmem_span_cursor(const struct gcmem_span *span)
 
 /*
  * Is slot @idx of @span allocated? Its alloc bit says so, or the span is
- * cached and the slot lies in [cursor at handout, cursor now).
+ * cached and the slot lies in [cursor at handout, cursor now): sweep moves
+ * the handout cursor up when it settles the slots below the cursor.
  */
 bool gcmem_span_slot_allocated(const struct gcmem_span *span, u32 idx)
 {
@@ -167,6 +196,36 @@ static struct gcmem_span *gcmem_span_get(struct gcmem_heap *heap,
 			      gcmem_class_nelems[size_class], type, type_id);
 }
 
+/*
+ * The pacer's part of allocation: collect first when the span would take
+ * the heap past its trigger, and at the limit collect and try once more.
+ * A cycle that cannot finish does not fail the allocation.
+ */
+static bool gcmem_over_trigger(struct gcmem_heap *heap, u64 bytes)
+{
+	return heap->gcpercent != GCMEM_GCPERCENT_OFF &&
+	       heap->inuse_bytes + bytes > heap->trigger;
+}
+
+static struct gcmem_span *gcmem_span_alloc(struct gcmem_heap *heap,
+					   u32 size_class, u32 type_id,
+					   const struct gcmem_type *type)
+{
+	u64 bytes = (u64)gcmem_class_npages[size_class] * GCMEM_PAGE_SIZE;
+	struct list_head *central;
+	struct gcmem_span *span;
+
+	central = gcmem_central(heap, size_class, type_id, false);
+	if ((!central || list_empty(central)) &&
+	    gcmem_over_trigger(heap, bytes))
+		gcmem_collect_locked(heap);
+	span = gcmem_span_get(heap, size_class, type_id, type);
+	if (PTR_ERR_OR_ZERO(span) == -ENOMEM &&
+	    !gcmem_collect_locked(heap))
+		span = gcmem_span_get(heap, size_class, type_id, type);
+	return span;
+}
+
 /* Give @span to @thread's cache @idx; its free slots are made zero. */
 static void gcmem_span_handout(struct gcmem_heap *heap,
 			       struct gcmem_span *span,
@@ -216,7 +275,7 @@ static int gcmem_refill_locked(struct gcmem_heap *heap,
 	if (arg->flags & GCMEM_REFILL_RELEASE)
 		return 0;
 
-	span = gcmem_span_get(heap, arg->size_class, arg->type_id, type);
+	span = gcmem_span_alloc(heap, arg->size_class, arg->type_id, type);
 	if (IS_ERR(span))
 		return PTR_ERR(span);
 	gcmem_span_handout(heap, span, thread, arg->cache_index);
@@ -259,18 +318,21 @@ int gcmem_refill(struct gcmem_heap *heap, struct gcmem_refill *arg)
 			return -EINVAL;
 	}
 
-	mutex_lock(&heap->lock);
+	ret = gcmem_heap_lock(heap);
+	if (ret)
+		return ret;
 	ret = gcmem_refill_locked(heap, arg, bits);
-	mutex_unlock(&heap->lock);
+	gcmem_heap_unlock(heap);
 	if (ret || arg->flags & GCMEM_REFILL_RELEASE)
 		return ret;
 
 	if (copy_to_user(u64_to_user_ptr(arg->alloc_bitmap), bits,
 			 DIV_ROUND_UP(arg->nelems, 64) * sizeof(u64))) {
 		/* Not a successful refill, though the span stays cached. */
-		mutex_lock(&heap->lock);
-		heap->refills--;
-		mutex_unlock(&heap->lock);
+		if (!gcmem_heap_lock(heap)) {
+			heap->refills--;
+			gcmem_heap_unlock(heap);
+		}
 		return -EFAULT;
 	}
 	return 0;
@@ -289,7 +351,9 @@ int gcmem_alloc_large(struct gcmem_heap *heap, struct gcmem_alloc_large *arg)
 		return -ENOMEM;
 	npages = DIV_ROUND_UP(arg->bytes, GCMEM_PAGE_SIZE);
 
-	mutex_lock(&heap->lock);
+	ret = gcmem_heap_lock(heap);
+	if (ret)
+		return ret;
 	ret = gcmem_type_lookup(heap, arg->type_id, &type);
 	if (ret)
 		goto out;
@@ -297,8 +361,14 @@ int gcmem_alloc_large(struct gcmem_heap *heap, struct gcmem_alloc_large *arg)
 		ret = -EINVAL;
 		goto out;
 	}
+	if (gcmem_over_trigger(heap, (u64)npages * GCMEM_PAGE_SIZE))
+		gcmem_collect_locked(heap);
 	span = gcmem_span_new(heap, npages, 0, (u64)npages * GCMEM_PAGE_SIZE,
 			      1, type, arg->type_id);
+	if (PTR_ERR_OR_ZERO(span) == -ENOMEM && !gcmem_collect_locked(heap))
+		span = gcmem_span_new(heap, npages, 0,
+				      (u64)npages * GCMEM_PAGE_SIZE, 1, type,
+				      arg->type_id);
 	if (IS_ERR(span)) {
 		ret = PTR_ERR(span);
 		goto out;
@@ -309,7 +379,7 @@ int gcmem_alloc_large(struct gcmem_heap *heap, struct gcmem_alloc_large *arg)
 	heap->large_objects++;
 	arg->addr = heap->arena_start + ((u64)span->page << GCMEM_PAGE_SHIFT);
 out:
-	mutex_unlock(&heap->lock);
+	gcmem_heap_unlock(heap);
 	return ret;
 }
 
@@ -318,5 +388,5 @@ void gcmem_spans_destroy(struct gcmem_heap *heap)
 	struct gcmem_span *span, *next;
 
 	list_for_each_entry_safe(span, next, &heap->spans, node)
-		gcmem_span_free(heap, span);
+		gcmem_span_drop(span);
 }

@@ -16,15 +16,18 @@
 #include "compat.h"
 #include "gcmem.h"
 
+/* The chunk for a fault at @addr; returns with heap->chunk_lock held. */
 static struct page *gcmem_arena_chunk(struct vm_area_struct *vma,
 				      unsigned long addr)
 {
 	struct gcmem_heap *heap = vma->vm_private_data;
 	struct gcmem_chunk *chunk;
 
+	mutex_lock(&heap->chunk_lock);
 	chunk = gcmem_chunk_fault(heap, (addr - vma->vm_start) >>
 				  GCMEM_CHUNK_SHIFT);
 	if (IS_ERR(chunk)) {
+		mutex_unlock(&heap->chunk_lock);
 		atomic64_inc(&heap->limit_faults);
 		return ERR_CAST(chunk);
 	}
@@ -51,6 +54,7 @@ static vm_fault_t gcmem_arena_fault(struct vm_fault *vmf)
 		if (ret != VM_FAULT_NOPAGE)
 			break;
 	}
+	mutex_unlock(&heap->chunk_lock);
 	return ret;
 }
 
@@ -62,6 +66,7 @@ static vm_fault_t gcmem_arena_huge_fault(struct vm_fault *vmf,
 	struct gcmem_heap *heap = vma->vm_private_data;
 	unsigned long base = vmf->address & PMD_MASK;
 	struct page *chunk;
+	vm_fault_t ret;
 
 	if (order != PMD_ORDER)
 		return VM_FAULT_FALLBACK;
@@ -72,8 +77,10 @@ static vm_fault_t gcmem_arena_huge_fault(struct vm_fault *vmf,
 	if (IS_ERR(chunk))
 		return VM_FAULT_SIGBUS;
 	atomic64_inc(&heap->pmd_faults);
-	return gcmem_insert_pfn_pmd(vmf, page_to_pfn(chunk),
-				    vma->vm_flags & VM_WRITE);
+	ret = gcmem_insert_pfn_pmd(vmf, page_to_pfn(chunk),
+				   vma->vm_flags & VM_WRITE);
+	mutex_unlock(&heap->chunk_lock);
+	return ret;
 }
 #endif
 
@@ -93,6 +100,8 @@ static int gcmem_arena_access(struct vm_area_struct *vma, unsigned long addr,
 		return -EINVAL;
 	len = min_t(unsigned long, len, vma->vm_end - addr);
 
+	/* chunk_lock keeps the chunks from being released under us. */
+	mutex_lock(&heap->chunk_lock);
 	while (done < len) {
 		unsigned long in = off & (GCMEM_CHUNK_SIZE - 1);
 		int n = min_t(unsigned long, len - done, GCMEM_CHUNK_SIZE - in);
@@ -113,6 +122,7 @@ static int gcmem_arena_access(struct vm_area_struct *vma, unsigned long addr,
 		done += n;
 		off += n;
 	}
+	mutex_unlock(&heap->chunk_lock);
 	return done ? done : -EIO;
 }
 

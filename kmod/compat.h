@@ -48,4 +48,15 @@ static inline vm_fault_t gcmem_insert_pfn_pmd(struct vm_fault *vmf,
 #define GCMEM_HAVE_PMD_PFNMAP 0
 #endif
 
+/* eventfd_signal() lost its count argument in 6.8. */
+#include <linux/eventfd.h>
+static inline void gcmem_eventfd_signal(struct eventfd_ctx *ctx)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+	eventfd_signal(ctx);
+#else
+	eventfd_signal(ctx, 1);
+#endif
+}
+
 #endif /* _GCMEM_COMPAT_H */

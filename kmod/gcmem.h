@@ -10,13 +10,17 @@
 #include <linux/atomic.h>
 #include <linux/bitmap.h>
 #include <linux/fs.h>
+#include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
+#include <linux/task_work.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 #include <linux/xarray.h>
 
 #include "../uapi/linux/gcmem.h"
+#include "work.h"
 
 #define GCMEM_CHUNK_SHIFT	21
 #define GCMEM_CHUNK_ORDER	(GCMEM_CHUNK_SHIFT - PAGE_SHIFT)
@@ -41,7 +45,8 @@ unsigned int gcmem_size_to_class(u64 size);
  * @spans is the span table: the span owning each GCMEM_PAGE_SIZE page of
  * the chunk, NULL for a free page. @ptrbits is the heap bitmap's pointer
  * part: bit i set when word i of the chunk may hold a pointer. Both are
- * written under heap->lock when a span is handed out or freed.
+ * written under heap->lock when a span is handed out or freed, and read
+ * without it by the mark workers while the world is stopped.
  */
 struct gcmem_chunk {
 	struct page *page;
@@ -53,6 +58,12 @@ struct gcmem_chunk {
 	bool dirty;
 	/* The page allocator owns the chunk's pages (heap->pages_grown). */
 	bool owned;
+	/* Empty after a sweep, on heap->released to be given back. */
+	bool releasing;
+	struct list_head release;
+	unsigned long index;
+	/* Pages freed by sweep, to be zeroed when a span takes them again. */
+	DECLARE_BITMAP(dirty_pages, GCMEM_CHUNK_PAGES);
 	struct gcmem_span *spans[GCMEM_CHUNK_PAGES];
 	unsigned long ptrbits[BITS_TO_LONGS(GCMEM_CHUNK_WORDS)];
 };
@@ -64,7 +75,10 @@ struct gcmem_chunk {
  *   PARTIAL -> CACHED            another refill takes it
  *   (new)   -> CACHED | LARGE    the page allocator carves it
  *
- * The collector (sweep) will add FULL/PARTIAL/LARGE -> PARTIAL and -> free.
+ *   FULL | PARTIAL -> PARTIAL | (freed)   sweep
+ *   LARGE -> (freed)                      sweep, if unmarked
+ *   CACHED -> CACHED                      sweep, below the owner's cursor
+ *
  * Only a CACHED span has an owner; its allocation state is its alloc bits
  * plus every slot below the owner's cursor.
  */
@@ -93,10 +107,13 @@ struct gcmem_span {
 	struct gcmem_thread *owner;
 	u32 cache_index;
 	u32 handout_cursor;
+	/* CACHED: the owner's cursor, clamped, read once the world stopped. */
+	u32 mark_cursor;
 	struct list_head node;		/* heap->spans */
 	struct list_head central;	/* PARTIAL: its central list */
 	unsigned long *allocbits;
-	unsigned long *markbits;
+	unsigned long *markbits;	/* set atomically by the mark workers */
+	unsigned long *checkbits;	/* the debug checkmark pass's marks */
 	unsigned long bits[];
 };
 
@@ -107,14 +124,34 @@ struct gcmem_type {
 	unsigned long mask[];
 };
 
-/* struct gcmem_thread - a registered thread. */
+/*
+ * struct gcmem_thread - a registered thread.
+ *
+ * The stop fields are written by the cycle's driver under heap->lock and by
+ * the thread itself in gcmem_safepoint(), and read by both; the thread's
+ * status word in @slot is user memory and only ever a hint, never trusted.
+ */
 struct gcmem_thread {
+	struct kref ref;		/* the registry's, and lookups' */
+	struct rcu_head rcu;
 	u32 id;
 	struct task_struct *task;	/* get_task_struct() reference */
 	struct eventfd_ctx *eventfd;	/* NULL for none */
 	unsigned long stack_lo, stack_hi;
 	struct gcmem_thread_slot *slot;	/* heap->slot_pages[id] */
 	struct gcmem_span **caches;	/* by cache index: CACHED spans */
+	/* This cycle: parked at a safepoint (its stack scanned). */
+	bool parked;
+	/* This cycle: claimed BLOCKED -> BLOCKED|SCAN by the driver. */
+	bool claimed;
+	/*
+	 * This cycle: RUNNING but asleep in a system call or fault, with a
+	 * park queued for its way out: scanned in place like a blocked one.
+	 */
+	bool asleep;
+	bool signaled;			/* eventfd written this cycle */
+	bool forced;			/* kicked after the deadline */
+	atomic_t park_queued;		/* a gcmem_force task work is pending */
 };
 
 /* struct gcmem_root_range - a registered root range. */
@@ -128,20 +165,31 @@ struct gcmem_root_range {
  * struct gcmem_heap - one per open file of /dev/gcmem.
  *
  * Lock order: mmap_lock (taken by the mm core around mmap and faults), then
- * heap->lock. Nothing takes mmap_lock while holding heap->lock: user memory
- * is copied in before and out after the lock.
+ * heap->lock, then heap->chunk_lock. Nothing takes mmap_lock while holding
+ * either: user memory is copied in before and out after them. A collection
+ * cycle holds heap->lock from start to end, so every heap->lock taker that
+ * is a registered thread goes through gcmem_heap_lock(), which parks it at a
+ * safepoint instead of waiting while the world is being stopped.
  *
- * Invariants, under @lock:
- *   committed == number of chunks * GCMEM_CHUNK_SIZE <= limit;
- *   a page below @pages_grown is in @pagemap iff a span holds it;
+ * Invariants:
+ *   committed == number of chunks * GCMEM_CHUNK_SIZE <= limit (chunk_lock);
+ *   a page below @pages_grown is in @pagemap iff a span holds it or its
+ *   chunk is being released (lock);
  *   every span of @spans is in the span table of the chunks it covers.
+ *
+ * The heap is freed when its last reference goes: the file's, a running
+ * cycle's, or a pending forced stop's.
  */
 struct gcmem_heap {
+	struct kref ref;
+
 	/* The owning process; immutable, held by mmgrab() until release. */
 	struct mm_struct *mm;
 
 	/* Protects everything below unless a field says otherwise. */
 	struct mutex lock;
+	/* Woken when @lock is released: see gcmem_heap_lock(). */
+	wait_queue_head_t lock_wq;
 
 	/* Set once under @lock; read without it once set. */
 	bool handshake_done;
@@ -160,10 +208,13 @@ struct gcmem_heap {
 
 	/*
 	 * Chunk index (arena offset >> GCMEM_CHUNK_SHIFT) to struct
-	 * gcmem_chunk. Entries are added under @lock and only removed at
-	 * release; lookups are lockless.
+	 * gcmem_chunk, allocated with the arena. Entries are set and cleared
+	 * under @chunk_lock and read locklessly: a chunk is freed only after
+	 * its entry is cleared and its user mapping zapped, outside any cycle.
 	 */
-	struct xarray chunks;
+	struct gcmem_chunk **chunk_tab;
+	/* Protects @chunk_tab updates, @limit, @committed, @peak_committed. */
+	struct mutex chunk_lock;
 
 	/* The page allocator: a bit per page of the arena, set when in use. */
 	unsigned long *pagemap;
@@ -177,10 +228,12 @@ struct gcmem_heap {
 	struct list_head roots;
 	u32 nroots;
 
-	/* Written under @lock, read with READ_ONCE. */
+	/* Written under @chunk_lock, read with READ_ONCE. */
 	u64 limit;
 	u64 committed;
 	u64 peak_committed;
+
+	/* Written under @lock, read with READ_ONCE. */
 	u64 inuse_bytes;
 	u64 nspans;
 	u64 refills;
@@ -190,11 +243,39 @@ struct gcmem_heap {
 	atomic64_t pmd_faults;
 	atomic64_t pte_faults;
 	atomic64_t limit_faults;
+
+	/* The collector: see collect.c. Under @lock unless noted. */
+	struct gcmem_cycle *cycle;	/* the running cycle, or NULL */
+	/* A stop is wanted: threads must park. READ_ONCE without @lock. */
+	bool stopping;
+	u64 world_gen;			/* bumped at every restart */
+	atomic_t parks;			/* bumped when a thread parks */
+	atomic_t scanning;		/* threads in gcmem_safepoint()'s scan */
+	wait_queue_head_t stop_wq;	/* a thread parked */
+	wait_queue_head_t restart_wq;	/* the world restarted */
+	u64 gcpercent;
+	u64 trigger;			/* start a cycle at this inuse_bytes */
+	u64 cycles;
+	u64 abandoned;
+	u64 forced_stops;
+	u64 pause_total_ns;
+	u64 pause_max_ns;
+	u64 pause_hist[GCMEM_PAUSE_BUCKETS];
+	u64 marked_bytes;
+	u64 heap_before;
+	u64 heap_after;
+	u64 freed_bytes;
+	atomic64_t worker_ns;
+	u64 checkmark_failures;
+	struct list_head released;	/* empty chunks to give back */
 };
 
 /* heap.c */
 struct gcmem_heap *gcmem_heap_create(void);
-void gcmem_heap_destroy(struct gcmem_heap *heap);
+void gcmem_heap_put(struct gcmem_heap *heap);
+int gcmem_heap_lock(struct gcmem_heap *heap);
+void gcmem_heap_unlock(struct gcmem_heap *heap);
+void gcmem_chunks_release(struct gcmem_heap *heap);
 bool gcmem_heap_owned(const struct gcmem_heap *heap);
 int gcmem_heap_set_limit(struct gcmem_heap *heap, u64 limit);
 int gcmem_heap_arena_init(struct gcmem_heap *heap, unsigned long start,
@@ -202,13 +283,17 @@ int gcmem_heap_arena_init(struct gcmem_heap *heap, unsigned long start,
 struct gcmem_chunk *gcmem_chunk_fault(struct gcmem_heap *heap,
 				      unsigned long index);
 long gcmem_pages_alloc(struct gcmem_heap *heap, unsigned long npages);
+void gcmem_pages_free(struct gcmem_heap *heap, unsigned long start,
+		      unsigned long npages);
+void gcmem_chunks_reserve_empty(struct gcmem_heap *heap);
 void gcmem_heap_zero(struct gcmem_heap *heap, u64 off, u64 len);
 void gcmem_heap_stats(struct gcmem_heap *heap, struct gcmem_stats *st);
 
+/* The chunk at arena offset @off (< arena_size), or NULL. */
 static inline struct gcmem_chunk *gcmem_chunk_of(struct gcmem_heap *heap,
 						 u64 off)
 {
-	return xa_load(&heap->chunks, off >> GCMEM_CHUNK_SHIFT);
+	return READ_ONCE(heap->chunk_tab[off >> GCMEM_CHUNK_SHIFT]);
 }
 
 /* The arena's start, 0 while it is not mapped. */
@@ -235,6 +320,9 @@ void gcmem_types_destroy(struct gcmem_heap *heap);
 int gcmem_refill(struct gcmem_heap *heap, struct gcmem_refill *arg);
 int gcmem_alloc_large(struct gcmem_heap *heap, struct gcmem_alloc_large *arg);
 void gcmem_span_return(struct gcmem_heap *heap, struct gcmem_span *span);
+void gcmem_span_free(struct gcmem_heap *heap, struct gcmem_span *span);
+struct list_head *gcmem_central(struct gcmem_heap *heap, u32 size_class,
+				u32 type_id, bool create);
 u32 gcmem_span_cursor(const struct gcmem_span *span);
 bool gcmem_span_slot_allocated(const struct gcmem_span *span, u32 idx);
 void gcmem_spans_destroy(struct gcmem_heap *heap);
@@ -250,6 +338,23 @@ int gcmem_thread_unregister(struct gcmem_heap *heap,
 int gcmem_thread_slot_mmap(struct gcmem_heap *heap,
 			   struct vm_area_struct *vma, u64 off);
 void gcmem_threads_destroy(struct gcmem_heap *heap);
+
+/* threads.c */
+struct gcmem_thread *gcmem_thread_current(struct gcmem_heap *heap);
+void gcmem_thread_put(struct gcmem_thread *thread);
+
+/* safepoint.c */
+int gcmem_safepoint(struct gcmem_heap *heap, struct gcmem_thread *thread);
+int gcmem_ioc_safepoint(struct gcmem_heap *heap, struct gcmem_thread_op *op);
+int gcmem_blocking_leave(struct gcmem_heap *heap, struct gcmem_thread_op *op);
+int gcmem_stop_the_world(struct gcmem_heap *heap, struct gcmem_thread *self);
+void gcmem_start_the_world(struct gcmem_heap *heap);
+
+/* collect.c */
+int gcmem_collect(struct gcmem_heap *heap, struct gcmem_collect *arg);
+int gcmem_collect_locked(struct gcmem_heap *heap);
+void gcmem_pace(struct gcmem_heap *heap, u64 want);
+int gcmem_set_gcpercent(struct gcmem_heap *heap, u64 pct);
 
 /* roots.c */
 int gcmem_root_add(struct gcmem_heap *heap, struct gcmem_root *arg);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The heap: its life cycle, its memory limit, its chunks and its pages.
+ * The heap: its life cycle, its lock, its memory limit, its chunks and its
+ * pages.
  *
  * A heap is created by open() of /dev/gcmem and bound to the opener's mm for
  * its whole life. Its memory is a set of 2 MiB chunks, each one order-9
@@ -10,18 +11,24 @@
  * its direct map, never through the user mapping.
  *
  * The page allocator hands out runs of GCMEM_PAGE_SIZE pages for spans.
- * It owns the chunks [0, pages_grown / GCMEM_CHUNK_PAGES) of the arena and
- * grows that prefix one chunk at a time, within the heap's limit, when no
- * free run is long enough: first fit in a bitmap of pages, which keeps the
- * heap compact at its low end. Chunks that the process touched on its own
- * before the allocator took them are zeroed first, so that spans are always
- * handed out zeroed.
+ * It owns the pages [0, pages_grown) of the arena, grows that prefix one
+ * chunk at a time within the heap's limit when no free run is long enough
+ * (first fit in a bitmap of pages keeps the heap compact at its low end),
+ * and brings back a chunk that sweep gave back when a run needs it again.
+ * Chunks the process touched on its own before the allocator took them are
+ * zeroed first, so that spans are always handed out zeroed.
  *
- * Everything is freed when the last reference to the file goes away: the
- * kernel keeps nothing of a heap after release.
+ * Sweep gives chunks left empty back to the system: it reserves their pages
+ * (so nothing is allocated there), and at the end of the cycle
+ * gcmem_chunks_release() unhooks them, zaps their user mapping and frees
+ * them, then lifts the reservation.
+ *
+ * Everything is freed with the last reference: the kernel keeps nothing of a
+ * heap once its file is closed and its last cycle is over.
  */
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 
@@ -38,7 +45,7 @@ static u64 gcmem_default_limit(void)
 /* The control page mirrors a few heap words for lock-free user reads. */
 static void gcmem_control_publish(struct gcmem_heap *heap)
 {
-	lockdep_assert_held(&heap->lock);
+	lockdep_assert_held(&heap->chunk_lock);
 	WRITE_ONCE(heap->control->committed, heap->committed);
 	WRITE_ONCE(heap->control->limit, heap->limit);
 }
@@ -73,28 +80,41 @@ struct gcmem_heap *gcmem_heap_create(void)
 	heap->control = page_address(heap->control_page);
 	gcmem_control_init(heap->control);
 
+	kref_init(&heap->ref);
 	mutex_init(&heap->lock);
-	xa_init(&heap->chunks);
+	mutex_init(&heap->chunk_lock);
+	init_waitqueue_head(&heap->lock_wq);
+	init_waitqueue_head(&heap->stop_wq);
+	init_waitqueue_head(&heap->restart_wq);
 	xa_init(&heap->central);
 	xa_init_flags(&heap->types, XA_FLAGS_ALLOC);
 	xa_init_flags(&heap->threads, XA_FLAGS_ALLOC);
 	INIT_LIST_HEAD(&heap->spans);
 	INIT_LIST_HEAD(&heap->roots);
+	INIT_LIST_HEAD(&heap->released);
 	heap->limit = gcmem_default_limit();
+	heap->gcpercent = 100;
+	gcmem_pace(heap, 0);
 
 	mmgrab(current->mm);
 	heap->mm = current->mm;
 
-	mutex_lock(&heap->lock);
+	mutex_lock(&heap->chunk_lock);
 	gcmem_control_publish(heap);
-	mutex_unlock(&heap->lock);
+	mutex_unlock(&heap->chunk_lock);
 	return heap;
 }
 
-/* Called at release: no mapping and no file reference remain. */
-void gcmem_heap_destroy(struct gcmem_heap *heap)
+static void gcmem_chunk_free(struct gcmem_chunk *chunk)
 {
-	struct gcmem_chunk *chunk;
+	__free_pages(chunk->page, GCMEM_CHUNK_ORDER);
+	kvfree(chunk);
+}
+
+/* The last reference is gone: no mapping, no file, no cycle remain. */
+static void gcmem_heap_destroy(struct kref *ref)
+{
+	struct gcmem_heap *heap = container_of(ref, struct gcmem_heap, ref);
 	unsigned long index;
 	void *list;
 
@@ -105,22 +125,74 @@ void gcmem_heap_destroy(struct gcmem_heap *heap)
 	xa_for_each(&heap->central, index, list)
 		kfree(list);
 	xa_destroy(&heap->central);
-	xa_for_each(&heap->chunks, index, chunk) {
-		__free_pages(chunk->page, GCMEM_CHUNK_ORDER);
-		kvfree(chunk);
+	if (heap->chunk_tab) {
+		for (index = 0; index < heap->arena_size >> GCMEM_CHUNK_SHIFT;
+		     index++)
+			if (heap->chunk_tab[index])
+				gcmem_chunk_free(heap->chunk_tab[index]);
 	}
-	xa_destroy(&heap->chunks);
+	kvfree(heap->chunk_tab);
 	kvfree(heap->pagemap);
 	__free_page(heap->control_page);
 	mmdrop(heap->mm);
 	mutex_destroy(&heap->lock);
+	mutex_destroy(&heap->chunk_lock);
 	kvfree(heap);
+}
+
+void gcmem_heap_put(struct gcmem_heap *heap)
+{
+	kref_put(&heap->ref, gcmem_heap_destroy);
 }
 
 /* Only the process that opened the heap may use it. */
 bool gcmem_heap_owned(const struct gcmem_heap *heap)
 {
 	return current->mm == heap->mm;
+}
+
+/*
+ * gcmem_heap_lock() - take heap->lock on behalf of a user request.
+ *
+ * A cycle holds the lock while it stops the world, so a registered thread
+ * must not simply wait for it: it parks at a safepoint (scanning its own
+ * stack) and tries again when the world restarts. Every wait is killable.
+ * Returns 0 with the lock held, or -EINTR.
+ */
+int gcmem_heap_lock(struct gcmem_heap *heap)
+{
+	struct gcmem_thread *self = NULL;
+	bool looked = false;
+	int ret;
+
+	for (;;) {
+		if (mutex_trylock(&heap->lock))
+			return 0;
+		if (READ_ONCE(heap->stopping)) {
+			if (!looked) {
+				self = gcmem_thread_current(heap);
+				looked = true;
+			}
+			if (self) {
+				ret = gcmem_safepoint(heap, self);
+				if (ret)
+					return ret;
+				continue;
+			}
+		}
+		ret = wait_event_killable(heap->lock_wq,
+					  !mutex_is_locked(&heap->lock) ||
+					  (READ_ONCE(heap->stopping) &&
+					   (!looked || self)));
+		if (ret)
+			return -EINTR;
+	}
+}
+
+void gcmem_heap_unlock(struct gcmem_heap *heap)
+{
+	mutex_unlock(&heap->lock);
+	wake_up_all(&heap->lock_wq);
 }
 
 int gcmem_heap_set_limit(struct gcmem_heap *heap, u64 limit)
@@ -131,40 +203,49 @@ int gcmem_heap_set_limit(struct gcmem_heap *heap, u64 limit)
 	    !IS_ALIGNED(limit, GCMEM_CHUNK_SIZE))
 		return -EINVAL;
 
-	mutex_lock(&heap->lock);
+	mutex_lock(&heap->chunk_lock);
 	if (limit < heap->committed) {
 		ret = -EBUSY;
 	} else {
 		heap->limit = limit;
 		gcmem_control_publish(heap);
 	}
-	mutex_unlock(&heap->lock);
+	mutex_unlock(&heap->chunk_lock);
 	return ret;
 }
 
-/* The arena mmap: the page allocator gets a bit per page of it. */
+/* The arena mmap: a chunk slot and a page bit for all of it. */
 int gcmem_heap_arena_init(struct gcmem_heap *heap, unsigned long start,
 			  unsigned long len)
 {
+	struct gcmem_chunk **tab;
 	unsigned long *pagemap;
 	int ret = 0;
 
+	tab = kvcalloc(len >> GCMEM_CHUNK_SHIFT, sizeof(*tab),
+		       GFP_KERNEL_ACCOUNT);
 	pagemap = kvcalloc(BITS_TO_LONGS(len >> GCMEM_PAGE_SHIFT),
 			   sizeof(long), GFP_KERNEL_ACCOUNT);
-	if (!pagemap)
-		return -ENOMEM;
+	if (!tab || !pagemap) {
+		ret = -ENOMEM;
+		goto out;
+	}
 
-	mutex_lock(&heap->lock);
+	mutex_lock(&heap->chunk_lock);
 	if (heap->arena_start) {
 		ret = -EBUSY;
 	} else {
+		heap->chunk_tab = tab;
 		heap->pagemap = pagemap;
 		heap->arena_size = len;
 		/* Published last: a non-zero start means the arena is set. */
 		smp_store_release(&heap->arena_start, start);
+		tab = NULL;
 		pagemap = NULL;
 	}
-	mutex_unlock(&heap->lock);
+	mutex_unlock(&heap->chunk_lock);
+out:
+	kvfree(tab);
 	kvfree(pagemap);
 	return ret;
 }
@@ -174,10 +255,9 @@ static struct gcmem_chunk *gcmem_chunk_get(struct gcmem_heap *heap,
 					   unsigned long index)
 {
 	struct gcmem_chunk *chunk;
-	void *old;
 
-	lockdep_assert_held(&heap->lock);
-	chunk = xa_load(&heap->chunks, index);
+	lockdep_assert_held(&heap->chunk_lock);
+	chunk = heap->chunk_tab[index];
 	if (chunk)
 		return chunk;
 
@@ -194,12 +274,8 @@ static struct gcmem_chunk *gcmem_chunk_get(struct gcmem_heap *heap,
 		return ERR_PTR(-ENOMEM);
 	}
 	chunk->base = page_address(chunk->page);
-	old = xa_store(&heap->chunks, index, chunk, GFP_KERNEL_ACCOUNT);
-	if (xa_is_err(old)) {
-		__free_pages(chunk->page, GCMEM_CHUNK_ORDER);
-		kvfree(chunk);
-		return ERR_PTR(xa_err(old));
-	}
+	chunk->index = index;
+	WRITE_ONCE(heap->chunk_tab[index], chunk);
 	heap->committed += GCMEM_CHUNK_SIZE;
 	heap->peak_committed = max(heap->peak_committed, heap->committed);
 	gcmem_control_publish(heap);
@@ -210,44 +286,37 @@ static struct gcmem_chunk *gcmem_chunk_get(struct gcmem_heap *heap,
  * gcmem_chunk_fault() - the chunk for an arena fault at chunk @index.
  * Returns ERR_PTR(-ENOMEM) when the limit or the allocator refuses.
  *
- * May sleep. Called with mmap_lock held for read.
+ * Called with chunk_lock held, which the fault handler keeps until the
+ * chunk is mapped: gcmem_chunks_release() takes it too, so a chunk is never
+ * mapped after its release zapped the range. May sleep; takes no other heap
+ * lock, so a fault never waits for a collection.
  */
 struct gcmem_chunk *gcmem_chunk_fault(struct gcmem_heap *heap,
 				      unsigned long index)
 {
 	struct gcmem_chunk *chunk;
 
-	chunk = xa_load(&heap->chunks, index);
-	if (chunk)
-		return chunk;
-
-	mutex_lock(&heap->lock);
 	chunk = gcmem_chunk_get(heap, index);
 	if (!IS_ERR(chunk) && !chunk->owned)
 		chunk->dirty = true;
-	mutex_unlock(&heap->lock);
 	return chunk;
 }
 
-/* Give the page allocator one more chunk at the end of what it owns. */
-static int gcmem_pages_grow(struct gcmem_heap *heap)
+/* Make sure the allocator's chunk @index exists and is clean. */
+static int gcmem_chunk_own(struct gcmem_heap *heap, unsigned long index)
 {
-	unsigned long index = heap->pages_grown / GCMEM_CHUNK_PAGES;
 	struct gcmem_chunk *chunk;
 
-	lockdep_assert_held(&heap->lock);
-	if ((u64)(index + 1) << GCMEM_CHUNK_SHIFT > heap->arena_size)
-		return -ENOMEM;
+	mutex_lock(&heap->chunk_lock);
 	chunk = gcmem_chunk_get(heap, index);
-	if (IS_ERR(chunk))
-		return PTR_ERR(chunk);
-	if (chunk->dirty) {
-		memset(chunk->base, 0, GCMEM_CHUNK_SIZE);
+	if (!IS_ERR(chunk) && !chunk->owned) {
+		if (chunk->dirty)
+			memset(chunk->base, 0, GCMEM_CHUNK_SIZE);
 		chunk->dirty = false;
+		chunk->owned = true;
 	}
-	chunk->owned = true;
-	heap->pages_grown += GCMEM_CHUNK_PAGES;
-	return 0;
+	mutex_unlock(&heap->chunk_lock);
+	return PTR_ERR_OR_ZERO(chunk);
 }
 
 /*
@@ -256,7 +325,7 @@ static int gcmem_pages_grow(struct gcmem_heap *heap)
  */
 long gcmem_pages_alloc(struct gcmem_heap *heap, unsigned long npages)
 {
-	unsigned long start;
+	unsigned long start, c;
 	int ret;
 
 	lockdep_assert_held(&heap->lock);
@@ -270,12 +339,104 @@ long gcmem_pages_alloc(struct gcmem_heap *heap, unsigned long npages)
 						   npages, 0);
 		if (start < heap->pages_grown)
 			break;
-		ret = gcmem_pages_grow(heap);
+		if (heap->arena_size >> GCMEM_PAGE_SHIFT <
+		    heap->pages_grown + GCMEM_CHUNK_PAGES)
+			return -ENOMEM;
+		ret = gcmem_chunk_own(heap, heap->pages_grown /
+				      GCMEM_CHUNK_PAGES);
+		if (ret)
+			return ret;
+		heap->pages_grown += GCMEM_CHUNK_PAGES;
+	}
+	/* Chunks given back by sweep come back on demand. */
+	for (c = start / GCMEM_CHUNK_PAGES;
+	     c <= (start + npages - 1) / GCMEM_CHUNK_PAGES; c++) {
+		ret = gcmem_chunk_own(heap, c);
 		if (ret)
 			return ret;
 	}
 	bitmap_set(heap->pagemap, start, npages);
 	return start;
+}
+
+/* A span's pages go back to the allocator. */
+void gcmem_pages_free(struct gcmem_heap *heap, unsigned long start,
+		      unsigned long npages)
+{
+	lockdep_assert_held(&heap->lock);
+	bitmap_clear(heap->pagemap, start, npages);
+}
+
+/*
+ * Called by sweep: reserve every owned chunk with no page in use, to be
+ * given back by gcmem_chunks_release() once the locks are dropped.
+ */
+void gcmem_chunks_reserve_empty(struct gcmem_heap *heap)
+{
+	unsigned long c, first;
+	struct gcmem_chunk *chunk;
+
+	lockdep_assert_held(&heap->lock);
+	for (c = 0; c < heap->pages_grown / GCMEM_CHUNK_PAGES; c++) {
+		first = c * GCMEM_CHUNK_PAGES;
+		chunk = heap->chunk_tab[c];
+		if (!chunk || !chunk->owned || chunk->releasing)
+			continue;
+		if (find_next_bit(heap->pagemap, first + GCMEM_CHUNK_PAGES,
+				  first) < first + GCMEM_CHUNK_PAGES)
+			continue;
+		bitmap_set(heap->pagemap, first, GCMEM_CHUNK_PAGES);
+		chunk->releasing = true;
+		list_add(&chunk->release, &heap->released);
+	}
+}
+
+/*
+ * gcmem_chunks_release() - give the reserved empty chunks back to the
+ * system, at the end of a cycle, with heap->lock held. Each chunk is
+ * unhooked and its user mapping zapped under chunk_lock, which the fault
+ * path holds from lookup to mapping, so no mapping of it survives; then it
+ * is freed and its pages unreserved. mmap_lock comes before heap->lock, so
+ * it is only tried here: when it is busy the chunks wait for the next cycle.
+ */
+void gcmem_chunks_release(struct gcmem_heap *heap)
+{
+	struct gcmem_chunk *chunk, *next;
+	struct vm_area_struct *vma;
+	unsigned long addr;
+
+	lockdep_assert_held(&heap->lock);
+	if (list_empty(&heap->released) || !mmget_not_zero(heap->mm))
+		return;
+	if (!mmap_read_trylock(heap->mm)) {
+		mmput(heap->mm);
+		return;
+	}
+	vma = find_vma(heap->mm, heap->arena_start);
+	if (vma && (vma->vm_start != heap->arena_start ||
+		    vma->vm_private_data != heap))
+		vma = NULL;
+
+	mutex_lock(&heap->chunk_lock);
+	list_for_each_entry(chunk, &heap->released, release) {
+		WRITE_ONCE(heap->chunk_tab[chunk->index], NULL);
+		heap->committed -= GCMEM_CHUNK_SIZE;
+		addr = heap->arena_start +
+		       ((u64)chunk->index << GCMEM_CHUNK_SHIFT);
+		if (vma)
+			zap_vma_ptes(vma, addr, GCMEM_CHUNK_SIZE);
+	}
+	gcmem_control_publish(heap);
+	mutex_unlock(&heap->chunk_lock);
+	mmap_read_unlock(heap->mm);
+
+	list_for_each_entry_safe(chunk, next, &heap->released, release) {
+		list_del(&chunk->release);
+		bitmap_clear(heap->pagemap, chunk->index * GCMEM_CHUNK_PAGES,
+			     GCMEM_CHUNK_PAGES);
+		gcmem_chunk_free(chunk);
+	}
+	mmput(heap->mm);
 }
 
 /* Zero [off, off + len) of the arena through the direct map. */
@@ -298,10 +459,13 @@ void gcmem_heap_stats(struct gcmem_heap *heap, struct gcmem_stats *st)
 	void *entry;
 	u32 n = 0;
 
-	mutex_lock(&heap->lock);
+	lockdep_assert_held(&heap->lock);
+	mutex_lock(&heap->chunk_lock);
 	st->committed = heap->committed;
 	st->peak_committed = heap->peak_committed;
 	st->limit = heap->limit;
+	mutex_unlock(&heap->chunk_lock);
+
 	st->arena_start = heap->arena_start;
 	st->arena_size = heap->arena_size;
 	st->inuse_bytes = heap->inuse_bytes;
@@ -318,7 +482,18 @@ void gcmem_heap_stats(struct gcmem_heap *heap, struct gcmem_stats *st)
 	st->types = n;
 	st->roots = heap->nroots;
 	st->__reserved = 0;
-	mutex_unlock(&heap->lock);
+	st->cycles = heap->cycles;
+	st->abandoned = heap->abandoned;
+	st->forced_stops = heap->forced_stops;
+	st->pause_total_ns = heap->pause_total_ns;
+	st->pause_max_ns = heap->pause_max_ns;
+	memcpy(st->pause_hist, heap->pause_hist, sizeof(st->pause_hist));
+	st->marked_bytes = heap->marked_bytes;
+	st->heap_before = heap->heap_before;
+	st->heap_after = heap->heap_after;
+	st->freed_bytes = heap->freed_bytes;
+	st->worker_ns = atomic64_read(&heap->worker_ns);
+	st->checkmark_failures = heap->checkmark_failures;
 	st->pmd_faults = atomic64_read(&heap->pmd_faults);
 	st->pte_faults = atomic64_read(&heap->pte_faults);
 	st->limit_faults = atomic64_read(&heap->limit_faults);

@@ -26,6 +26,8 @@ union gcmem_ucmd_buffer {
 	struct gcmem_alloc_large alloc_large;
 	struct gcmem_root root;
 	struct gcmem_query query;
+	struct gcmem_collect collect;
+	struct gcmem_thread_op thread_op;
 };
 
 struct gcmem_ioctl_op {
@@ -56,7 +58,9 @@ static int gcmem_handshake(struct gcmem_heap *heap, void *arg)
 	if (hs->features & ~supported)
 		return -EINVAL;
 
-	mutex_lock(&heap->lock);
+	ret = gcmem_heap_lock(heap);
+	if (ret)
+		return ret;
 	if (heap->handshake_done) {
 		ret = -EINVAL;
 		goto out;
@@ -72,7 +76,7 @@ static int gcmem_handshake(struct gcmem_heap *heap, void *arg)
 	/* Pairs with the acquire in gcmem_mmap() and gcmem_ioctl(). */
 	smp_store_release(&heap->handshake_done, true);
 out:
-	mutex_unlock(&heap->lock);
+	gcmem_heap_unlock(heap);
 	return ret;
 }
 
@@ -84,6 +88,14 @@ static int gcmem_option(struct gcmem_heap *heap, void *arg)
 		return -EINVAL;
 
 	switch (opt->option_id) {
+	case GCMEM_OPTION_GCPERCENT:
+		if (opt->op == GCMEM_OPTION_OP_SET)
+			return gcmem_set_gcpercent(heap, opt->val64);
+		if (opt->op == GCMEM_OPTION_OP_GET) {
+			opt->val64 = READ_ONCE(heap->gcpercent);
+			return 0;
+		}
+		return -EINVAL;
 	case GCMEM_OPTION_LIMIT:
 		if (opt->op == GCMEM_OPTION_OP_SET)
 			return gcmem_heap_set_limit(heap, opt->val64);
@@ -100,10 +112,15 @@ static int gcmem_option(struct gcmem_heap *heap, void *arg)
 static int gcmem_stats(struct gcmem_heap *heap, void *arg)
 {
 	struct gcmem_stats *st = arg;
+	int ret;
 
 	if (st->flags)
 		return -EINVAL;
+	ret = gcmem_heap_lock(heap);
+	if (ret)
+		return ret;
 	gcmem_heap_stats(heap, st);
+	gcmem_heap_unlock(heap);
 	return 0;
 }
 
@@ -148,6 +165,21 @@ static int gcmem_ioc_query(struct gcmem_heap *heap, void *arg)
 	return gcmem_query(heap, arg);
 }
 
+static int gcmem_ioc_collect(struct gcmem_heap *heap, void *arg)
+{
+	return gcmem_collect(heap, arg);
+}
+
+static int gcmem_ioc_safepoint_op(struct gcmem_heap *heap, void *arg)
+{
+	return gcmem_ioc_safepoint(heap, arg);
+}
+
+static int gcmem_ioc_blocking_leave(struct gcmem_heap *heap, void *arg)
+{
+	return gcmem_blocking_leave(heap, arg);
+}
+
 #define GCMEM_IOCTL_OP(_name, _fn, _struct, _last, _pre)		     \
 	[GCMEM_CMD_##_name - GCMEM_CMD_BASE] = {			     \
 		.size = sizeof(_struct) +				     \
@@ -182,6 +214,12 @@ static const struct gcmem_ioctl_op gcmem_ioctl_ops[] = {
 		       len, false),
 	GCMEM_IOCTL_OP(QUERY, gcmem_ioc_query, struct gcmem_query, ptrmask,
 		       false),
+	GCMEM_IOCTL_OP(COLLECT, gcmem_ioc_collect, struct gcmem_collect, cycle,
+		       false),
+	GCMEM_IOCTL_OP(SAFEPOINT, gcmem_ioc_safepoint_op,
+		       struct gcmem_thread_op, __reserved, false),
+	GCMEM_IOCTL_OP(BLOCKING_LEAVE, gcmem_ioc_blocking_leave,
+		       struct gcmem_thread_op, __reserved, false),
 };
 
 static u64 gcmem_supported_ioctls(void)

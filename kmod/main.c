@@ -12,7 +12,7 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 
-#include "gcmem.h"
+#include "collect.h"
 
 static int gcmem_open(struct inode *inode, struct file *file)
 {
@@ -31,7 +31,7 @@ static int gcmem_open(struct inode *inode, struct file *file)
 
 static int gcmem_release(struct inode *inode, struct file *file)
 {
-	gcmem_heap_destroy(file->private_data);
+	gcmem_heap_put(file->private_data);
 	return 0;
 }
 
@@ -54,13 +54,22 @@ static struct miscdevice gcmem_misc = {
 
 static int __init gcmem_init(void)
 {
+	int ret;
+
 	gcmem_sizeclass_init();
-	return misc_register(&gcmem_misc);
+	ret = gcmem_workers_start();
+	if (ret)
+		return ret;
+	ret = misc_register(&gcmem_misc);
+	if (ret)
+		gcmem_workers_stop();
+	return ret;
 }
 
 static void __exit gcmem_exit(void)
 {
 	misc_deregister(&gcmem_misc);
+	gcmem_workers_stop();
 }
 
 module_init(gcmem_init);

@@ -45,7 +45,9 @@ int gcmem_query(struct gcmem_heap *heap, struct gcmem_query *arg)
 			return -ENOMEM;
 	}
 
-	mutex_lock(&heap->lock);
+	ret = gcmem_heap_lock(heap);
+	if (ret)
+		goto out_free;
 	chunk = gcmem_chunk_of(heap, off);
 	span = chunk && chunk->owned ?
 	       chunk->spans[(off >> GCMEM_PAGE_SHIFT) % GCMEM_CHUNK_PAGES] :
@@ -74,12 +76,13 @@ int gcmem_query(struct gcmem_heap *heap, struct gcmem_query *arg)
 	if (mask)
 		gcmem_get_ptrbits(heap, obj_off, mask, nwords);
 out_unlock:
-	mutex_unlock(&heap->lock);
+	gcmem_heap_unlock(heap);
 
 	if (mask && (arg->result & GCMEM_QUERY_IN_SPAN) &&
 	    copy_to_user(u64_to_user_ptr(arg->ptrmask), mask,
 			 DIV_ROUND_UP(nwords, 64) * sizeof(u64)))
 		ret = -EFAULT;
+out_free:
 	kvfree(mask);
 	return ret;
 }

@@ -54,7 +54,9 @@ int gcmem_root_add(struct gcmem_heap *heap, struct gcmem_root *arg)
 	root->len = arg->len;
 	root->type_id = arg->type_id;
 
-	mutex_lock(&heap->lock);
+	ret = gcmem_heap_lock(heap);
+	if (ret)
+		goto out_free;
 	ret = gcmem_type_lookup(heap, arg->type_id, &type);
 	if (ret)
 		goto out;
@@ -70,7 +72,8 @@ int gcmem_root_add(struct gcmem_heap *heap, struct gcmem_root *arg)
 	heap->nroots++;
 	root = NULL;
 out:
-	mutex_unlock(&heap->lock);
+	gcmem_heap_unlock(heap);
+out_free:
 	kfree(root);
 	return ret;
 }
@@ -84,7 +87,9 @@ int gcmem_root_remove(struct gcmem_heap *heap, struct gcmem_root *arg)
 	if (ret)
 		return ret;
 
-	mutex_lock(&heap->lock);
+	ret = gcmem_heap_lock(heap);
+	if (ret)
+		return ret;
 	root = gcmem_root_find(heap, arg->start);
 	if (root && root->len == arg->len) {
 		list_del(&root->node);
@@ -92,7 +97,7 @@ int gcmem_root_remove(struct gcmem_heap *heap, struct gcmem_root *arg)
 	} else {
 		root = NULL;
 	}
-	mutex_unlock(&heap->lock);
+	gcmem_heap_unlock(heap);
 	if (!root)
 		return -ENOENT;
 	kfree(root);

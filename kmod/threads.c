@@ -52,13 +52,37 @@ static struct gcmem_thread *gcmem_thread_of_task(struct gcmem_heap *heap,
 	return NULL;
 }
 
-static void gcmem_thread_free(struct gcmem_thread *thread)
+static void gcmem_thread_release(struct kref *ref)
 {
+	struct gcmem_thread *thread = container_of(ref, struct gcmem_thread,
+						   ref);
+
 	if (thread->eventfd)
 		eventfd_ctx_put(thread->eventfd);
 	put_task_struct(thread->task);
 	kvfree(thread->caches);
-	kfree(thread);
+	kfree_rcu(thread, rcu);
+}
+
+void gcmem_thread_put(struct gcmem_thread *thread)
+{
+	kref_put(&thread->ref, gcmem_thread_release);
+}
+
+/*
+ * gcmem_thread_current() - the calling thread's registration, with a
+ * reference, or NULL. Safe without heap->lock.
+ */
+struct gcmem_thread *gcmem_thread_current(struct gcmem_heap *heap)
+{
+	struct gcmem_thread *thread;
+
+	rcu_read_lock();
+	thread = gcmem_thread_of_task(heap, current);
+	if (thread && !kref_get_unless_zero(&thread->ref))
+		thread = NULL;
+	rcu_read_unlock();
+	return thread;
 }
 
 int gcmem_thread_register(struct gcmem_heap *heap,
@@ -92,13 +116,16 @@ int gcmem_thread_register(struct gcmem_heap *heap,
 				  GFP_KERNEL_ACCOUNT);
 	if (!thread->caches)
 		goto out_thread;
+	kref_init(&thread->ref);
 	thread->eventfd = efd;
 	thread->stack_lo = arg->stack_lo;
 	thread->stack_hi = arg->stack_hi;
 	get_task_struct(current);
 	thread->task = current;
 
-	mutex_lock(&heap->lock);
+	ret = gcmem_heap_lock(heap);
+	if (ret)
+		goto out_task;
 	ret = -EBUSY;
 	if (gcmem_thread_of_task(heap, current))
 		goto out_unlock;
@@ -117,14 +144,14 @@ int gcmem_thread_register(struct gcmem_heap *heap,
 			ret = -ENOMEM;
 			goto out_unlock;
 		}
-		heap->slot_pages[id] = page;
+		WRITE_ONCE(heap->slot_pages[id], page);
 	}
 	thread->id = id;
 	thread->slot = page_address(page);
 	memset(thread->slot, 0, GCMEM_THREAD_SLOT_SIZE);
 	WRITE_ONCE(thread->slot->status, GCMEM_THREAD_RUNNING);
 	WRITE_ONCE(thread->slot->thread_id, id);
-	mutex_unlock(&heap->lock);
+	gcmem_heap_unlock(heap);
 
 	arg->thread_id = id;
 	arg->slot_offset = GCMEM_MMAP_THREADS +
@@ -132,7 +159,8 @@ int gcmem_thread_register(struct gcmem_heap *heap,
 	return 0;
 
 out_unlock:
-	mutex_unlock(&heap->lock);
+	gcmem_heap_unlock(heap);
+out_task:
 	put_task_struct(current);
 	kvfree(thread->caches);
 out_thread:
@@ -162,17 +190,21 @@ int gcmem_thread_unregister(struct gcmem_heap *heap,
 {
 	struct gcmem_thread *thread;
 
+	int ret;
+
 	if (arg->flags || arg->__reserved)
 		return -EINVAL;
 
-	mutex_lock(&heap->lock);
+	ret = gcmem_heap_lock(heap);
+	if (ret)
+		return ret;
 	thread = xa_load(&heap->threads, arg->thread_id);
 	if (thread)
 		gcmem_thread_remove(heap, thread);
-	mutex_unlock(&heap->lock);
+	gcmem_heap_unlock(heap);
 	if (!thread)
 		return -ENOENT;
-	gcmem_thread_free(thread);
+	gcmem_thread_put(thread);
 	return 0;
 }
 
@@ -188,11 +220,12 @@ int gcmem_thread_slot_mmap(struct gcmem_heap *heap,
 	    vma->vm_end - vma->vm_start != GCMEM_THREAD_SLOT_SIZE)
 		return -EINVAL;
 
-	mutex_lock(&heap->lock);
-	page = heap->slot_pages[off / GCMEM_THREAD_SLOT_SIZE];
+	/* Slot pages live as long as the heap: no lock needed to map one. */
+	rcu_read_lock();
+	page = READ_ONCE(heap->slot_pages[off / GCMEM_THREAD_SLOT_SIZE]);
 	if (!page || !xa_load(&heap->threads, off / GCMEM_THREAD_SLOT_SIZE))
 		ret = -EINVAL;
-	mutex_unlock(&heap->lock);
+	rcu_read_unlock();
 	if (ret)
 		return ret;
 
@@ -211,7 +244,7 @@ void gcmem_threads_destroy(struct gcmem_heap *heap)
 	u32 i;
 
 	xa_for_each(&heap->threads, id, thread)
-		gcmem_thread_free(thread);
+		gcmem_thread_put(thread);
 	xa_destroy(&heap->threads);
 	for (i = 0; i < GCMEM_MAX_THREADS; i++)
 		if (heap->slot_pages[i])

@@ -134,6 +134,8 @@ static void *gcu_alloc_large(size_t size, gcu_type_t type)
 
 	if (ioctl(gcu.info.fd, GCMEM_IOC_ALLOC_LARGE, &a))
 		return NULL;
+	if (unlikely(gcu_trace))
+		gcu_trace_cycles();
 	return (void *)(uintptr_t)a.addr;
 }
 
@@ -154,9 +156,10 @@ static void *gcu_alloc_slow(size_t size, gcu_type_t type)
 		if (!t)
 			return NULL;
 	}
+	if (unlikely(gcu_stop_wanted()))
+		gcu_safepoint_slow(t);
 	if (size > GCMEM_SMALL_MAX)
 		return gcu_alloc_large(size, type);
-
 	s = gcu_span_cache(t, gcu_size_class(size), type);
 	if (!s) {
 		errno = ENOMEM;
@@ -167,6 +170,8 @@ static void *gcu_alloc_slow(size_t size, gcu_type_t type)
 		return p;
 	if (gcu_refill(t, s))
 		return NULL;
+	if (unlikely(gcu_trace))
+		gcu_trace_cycles();
 	p = gcu_span_take(s, t->slot);
 	if (!p)
 		errno = ENOMEM;

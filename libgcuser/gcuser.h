@@ -16,6 +16,9 @@
  *
  * Errors are reported as -1 (or NULL) with errno set; the library never
  * aborts the process. ENXIO means gcu_init() has not been called.
+ *
+ * GCU_TRACE=1 in the environment prints one line per collection to stderr,
+ * in the spirit of Go's GODEBUG=gctrace=1.
  */
 #ifndef GCUSER_H
 #define GCUSER_H
@@ -69,6 +72,18 @@ struct gcu_heap_stats {
 	uint32_t threads;
 	uint32_t types;
 	uint32_t roots;
+	uint64_t cycles;
+	uint64_t abandoned;
+	uint64_t forced_stops;
+	uint64_t pause_total_ns;
+	uint64_t pause_max_ns;
+	uint64_t pause_hist[24];
+	uint64_t marked_bytes;
+	uint64_t heap_before;
+	uint64_t heap_after;
+	uint64_t freed_bytes;
+	uint64_t worker_ns;
+	uint64_t checkmark_failures;
 };
 
 /* A registered type; GCU_TYPE_CONSERVATIVE and GCU_TYPE_NOSCAN are built in. */
@@ -106,6 +121,35 @@ void *gcu_malloc_typed_array(gcu_type_t type, size_t n);
 int gcu_root_add(void *start, size_t len, gcu_type_t type);
 /* Stop scanning the range added with this @start and @len. */
 int gcu_root_remove(void *start, size_t len);
+
+/* Run a full collection now; returns when it is over. */
+int gcu_collect(void);
+/*
+ * Pacing: collect when the heap in use reaches (1 + percent / 100) times
+ * what the last collection left; -1 collects only on request and at the
+ * heap's limit. The default is 100.
+ */
+int gcu_set_gcpercent(int percent);
+
+/*
+ * Safepoints. The collector stops the world by asking every registered
+ * thread to call into the kernel; allocation slow paths do it, and a thread
+ * that runs long without allocating should call gcu_safepoint() now and
+ * then (it costs one load when no collection is waiting). A thread that is
+ * late is stopped by the kernel anyway, so this is about latency, not
+ * correctness. An event loop can instead poll gcu_event_fd(): it becomes
+ * readable when the collector wants the thread to stop.
+ */
+void gcu_safepoint(void);
+int gcu_event_fd(void);
+
+/*
+ * Bracket a call that may block for long (read(), poll(), a lock): between
+ * the two the collector scans the thread's stack without waiting for it.
+ * The thread must not touch heap memory in between.
+ */
+void gcu_blocking_enter(void);
+void gcu_blocking_leave(void);
 
 /* Register the calling thread (done on its first allocation otherwise). */
 int gcu_thread_register(void);

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -81,6 +82,9 @@ int gcu_init(void)
 		ret = gcu_open_locked(&gcu.info);
 	}
 	if (!ret) {
+		const char *trace = getenv("GCU_TRACE");
+
+		gcu_trace = trace && *trace && strcmp(trace, "0");
 		gcu.generation++;
 		gcu_classes_init((const struct gcmem_control *)gcu.info.control);
 		memset(gcu.type_size, 0, sizeof(gcu.type_size));
@@ -148,6 +152,18 @@ int gcu_stats(struct gcu_heap_stats *st)
 	st->threads = ks.threads;
 	st->types = ks.types;
 	st->roots = ks.roots;
+	st->cycles = ks.cycles;
+	st->abandoned = ks.abandoned;
+	st->forced_stops = ks.forced_stops;
+	st->pause_total_ns = ks.pause_total_ns;
+	st->pause_max_ns = ks.pause_max_ns;
+	memcpy(st->pause_hist, ks.pause_hist, sizeof(st->pause_hist));
+	st->marked_bytes = ks.marked_bytes;
+	st->heap_before = ks.heap_before;
+	st->heap_after = ks.heap_after;
+	st->freed_bytes = ks.freed_bytes;
+	st->worker_ns = ks.worker_ns;
+	st->checkmark_failures = ks.checkmark_failures;
 	return 0;
 }
 

@@ -82,6 +82,20 @@ static inline uint32_t gcu_size_class(size_t size)
 	return gcu.class_large[(size - 1024 + 127) / 128];
 }
 
+/* The collector wants the world stopped: one load on the fast path. */
+static inline int gcu_stop_wanted(void)
+{
+	const struct gcmem_control *ctl =
+		(const struct gcmem_control *)gcu.info.control;
+
+	return __atomic_load_n(&ctl->safepoint_epoch, __ATOMIC_ACQUIRE) & 1;
+}
+
+/* collect.c */
+void gcu_safepoint_slow(struct gcu_thread *t);
+void gcu_trace_cycles(void);
+extern int gcu_trace;
+
 /* thread.c */
 struct gcu_thread *gcu_thread_self_slow(void);
 int gcu_thread_register_locked(void);

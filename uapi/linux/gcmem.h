@@ -74,6 +74,9 @@ enum {
 	GCMEM_CMD_ROOT_ADD = 0x88,
 	GCMEM_CMD_ROOT_REMOVE = 0x89,
 	GCMEM_CMD_QUERY = 0x8a,
+	GCMEM_CMD_COLLECT = 0x8b,
+	GCMEM_CMD_SAFEPOINT = 0x8c,
+	GCMEM_CMD_BLOCKING_LEAVE = 0x8d,
 };
 
 /**
@@ -175,10 +178,19 @@ struct gcmem_handshake {
  *	handshake's @arena_max. Setting it below the memory the heap holds
  *	now fails with EBUSY. The default is a quarter of the system's RAM,
  *	at most @arena_max.
+ * @GCMEM_OPTION_GCPERCENT: pacing: a collection starts when the heap in use
+ *	reaches the bytes marked by the last one times (1 + gcpercent / 100).
+ *	0 to GCMEM_GCPERCENT_MAX, or GCMEM_GCPERCENT_OFF to collect only on
+ *	request and at the limit. Default 100.
  */
 enum gcmem_option_id {
 	GCMEM_OPTION_LIMIT = 1,
+	GCMEM_OPTION_GCPERCENT = 2,
 };
+
+/* GCMEM_OPTION_GCPERCENT value that turns pacing off. */
+#define GCMEM_GCPERCENT_OFF	(~0ULL)
+#define GCMEM_GCPERCENT_MAX	100000
 
 /**
  * enum gcmem_option_op - what ioctl(GCMEM_IOC_OPTION) does
@@ -212,6 +224,8 @@ struct gcmem_option {
 
 #define GCMEM_IOC_OPTION	_IO(GCMEM_TYPE, GCMEM_CMD_OPTION)
 
+#define GCMEM_PAUSE_BUCKETS	24
+
 /**
  * struct gcmem_stats - ioctl(GCMEM_IOC_STATS)
  * @size: sizeof(struct gcmem_stats)
@@ -231,6 +245,22 @@ struct gcmem_option {
  * @large_objects: out: successful GCMEM_IOC_ALLOC_LARGE calls
  * @small_allocated: out: small objects allocated, counted when their span
  *	comes back to the kernel
+ * @cycles: out: completed collection cycles
+ * @abandoned: out: cycles abandoned (nothing freed)
+ * @forced_stops: out: threads stopped by the kernel after missing the
+ *	safepoint deadline
+ * @pause_total_ns: out: total stop-the-world time
+ * @pause_max_ns: out: longest stop-the-world pause
+ * @pause_hist: out: pauses by duration: bucket i counts pauses of
+ *	[2^i, 2^(i+1)) microseconds, bucket 0 also shorter ones, the last
+ *	also longer ones
+ * @marked_bytes: out: bytes of objects marked by the last cycle
+ * @heap_before: out: heap in use (bytes in spans) before the last cycle
+ * @heap_after: out: heap in use after the last cycle's sweep
+ * @freed_bytes: out: bytes of objects freed by all cycles
+ * @worker_ns: out: time mark workers spent on this heap's cycles
+ * @checkmark_failures: out: objects the debug checkmark pass found
+ *	reachable but unmarked (always 0 unless the collector is broken)
  * @threads: out: registered threads
  * @types: out: registered types, the two built-in ones included
  * @roots: out: registered root ranges
@@ -258,6 +288,18 @@ struct gcmem_stats {
 	__u32 types;
 	__u32 roots;
 	__u32 __reserved;
+	__aligned_u64 cycles;
+	__aligned_u64 abandoned;
+	__aligned_u64 forced_stops;
+	__aligned_u64 pause_total_ns;
+	__aligned_u64 pause_max_ns;
+	__aligned_u64 pause_hist[GCMEM_PAUSE_BUCKETS];
+	__aligned_u64 marked_bytes;
+	__aligned_u64 heap_before;
+	__aligned_u64 heap_after;
+	__aligned_u64 freed_bytes;
+	__aligned_u64 worker_ns;
+	__aligned_u64 checkmark_failures;
 };
 
 #define GCMEM_IOC_STATS		_IO(GCMEM_TYPE, GCMEM_CMD_STATS)
@@ -313,21 +355,35 @@ struct gcmem_type_register {
 /**
  * enum gcmem_thread_status - the status word of a thread slot
  * @GCMEM_THREAD_RUNNING: running user code
- * @GCMEM_THREAD_BLOCKED: inside a blocking call, stack published
- * @GCMEM_THREAD_PARKED: stopped at a safepoint
+ * @GCMEM_THREAD_BLOCKED: inside a blocking call (gcu_blocking_enter()),
+ *	with its callee-saved registers and stack pointer in the slot
+ * @GCMEM_THREAD_PARKED: stopped at a safepoint (set by the kernel)
  * @GCMEM_THREAD_DEAD: unregistered or exited
+ * @GCMEM_THREAD_SCAN: added to a status while the collector owns the
+ *	thread's stack: a thread that finds it set on leaving BLOCKED must
+ *	wait in GCMEM_IOC_BLOCKING_LEAVE
+ *
+ * Every change is a compare-and-swap. The thread itself moves RUNNING <->
+ * BLOCKED; the kernel moves BLOCKED -> BLOCKED|SCAN -> BLOCKED (a stopped
+ * world), RUNNING -> RUNNING|SCAN -> PARKED -> RUNNING (a safepoint) and
+ * anything -> DEAD.
  */
 enum gcmem_thread_status {
 	GCMEM_THREAD_RUNNING = 0,
 	GCMEM_THREAD_BLOCKED = 1,
 	GCMEM_THREAD_PARKED = 2,
 	GCMEM_THREAD_DEAD = 3,
+	GCMEM_THREAD_SCAN = 0x100,
 };
 
 /**
  * struct gcmem_thread_slot - a registered thread's shared page
  * @status: enum gcmem_thread_status
  * @thread_id: the thread's id, as GCMEM_IOC_THREAD_REGISTER returned it
+ * @blocked_sp: while BLOCKED, the lowest stack address that may hold a
+ *	pointer; the collector scans from there to the stack's top
+ * @blocked_regs: while BLOCKED, the callee-saved registers at the time of
+ *	gcu_blocking_enter() (x86-64: rbx, rbp, r12, r13, r14, r15)
  * @__reserved: 0
  * @cursor: for each cache index, the allocation cursor of the span cached
  *	there: every slot of the span below the cursor that was free when the
@@ -340,7 +396,9 @@ enum gcmem_thread_status {
 struct gcmem_thread_slot {
 	__u32 status;
 	__u32 thread_id;
-	__aligned_u64 __reserved[7];
+	__aligned_u64 blocked_sp;
+	__aligned_u64 blocked_regs[6];
+	__aligned_u64 __reserved[8];
 	__u32 cursor[GCMEM_THREAD_CACHES];
 };
 
@@ -554,11 +612,67 @@ struct gcmem_query {
 #define GCMEM_IOC_QUERY		_IO(GCMEM_TYPE, GCMEM_CMD_QUERY)
 
 /**
+ * struct gcmem_collect - ioctl(GCMEM_IOC_COLLECT)
+ * @size: sizeof(struct gcmem_collect)
+ * @flags: must be 0
+ * @cycle: out: the number of the cycle that ran
+ *
+ * Runs a full collection and returns when it is over. The caller, if it is
+ * a registered thread, counts as stopped while it waits. EINTR if the
+ * caller is killed (the cycle is abandoned, nothing is freed); EAGAIN if
+ * the cycle had to be abandoned because a thread could not be stopped.
+ */
+struct gcmem_collect {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 cycle;
+};
+
+#define GCMEM_IOC_COLLECT	_IO(GCMEM_TYPE, GCMEM_CMD_COLLECT)
+
+/**
+ * struct gcmem_thread_op - ioctl(GCMEM_IOC_SAFEPOINT) and
+ *	ioctl(GCMEM_IOC_BLOCKING_LEAVE)
+ * @size: sizeof(struct gcmem_thread_op)
+ * @flags: must be 0
+ * @thread_id: the calling thread's id (EPERM for another thread's)
+ * @__reserved: must be 0
+ *
+ * SAFEPOINT: called by a RUNNING thread that sees the control page's
+ * @safepoint_epoch odd. If the collector is stopping the world, the thread
+ * scans its own stack and registers and parks until the world restarts;
+ * otherwise it returns at once.
+ *
+ * BLOCKING_LEAVE: called by a thread whose compare-and-swap BLOCKED ->
+ * RUNNING failed because GCMEM_THREAD_SCAN is set: waits until the world
+ * restarts and makes the thread RUNNING.
+ *
+ * Both waits are killable.
+ */
+struct gcmem_thread_op {
+	__u32 size;
+	__u32 flags;
+	__u32 thread_id;
+	__u32 __reserved;
+};
+
+#define GCMEM_IOC_SAFEPOINT	_IO(GCMEM_TYPE, GCMEM_CMD_SAFEPOINT)
+#define GCMEM_IOC_BLOCKING_LEAVE _IO(GCMEM_TYPE, GCMEM_CMD_BLOCKING_LEAVE)
+
+/**
  * enum gcmem_phase - collector phase, published in the control page
  * @GCMEM_PHASE_OFF: no collection in progress
+ * @GCMEM_PHASE_SCAN: stopping the world; threads scan their own stacks
+ * @GCMEM_PHASE_MARK: mark workers trace the heap from the roots
+ * @GCMEM_PHASE_MARKTERM: marking is over; allocation state is settled
+ * @GCMEM_PHASE_SWEEP: unmarked objects are freed
  */
 enum gcmem_phase {
 	GCMEM_PHASE_OFF = 0,
+	GCMEM_PHASE_SCAN = 1,
+	GCMEM_PHASE_MARK = 2,
+	GCMEM_PHASE_MARKTERM = 3,
+	GCMEM_PHASE_SWEEP = 4,
 };
 
 #define GCMEM_CONTROL_MAGIC	0x67636d65	/* "gcme" */
@@ -570,7 +684,8 @@ enum gcmem_phase {
  * @phase: the collector's enum gcmem_phase
  * @__pad: 0
  * @cycle: number of collection cycles started
- * @safepoint_epoch: bumped by the collector to ask threads to stop
+ * @safepoint_epoch: odd while the collector wants the world stopped:
+ *	a RUNNING thread that sees it odd calls GCMEM_IOC_SAFEPOINT
  * @committed: bytes of arena memory the heap holds, as in struct gcmem_stats
  * @limit: the heap's limit
  * @nclasses: number of size classes; class 0 means "large"

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Garbage collector: the cycle.
+ *
+ * gcmem's collector is a stop-the-world, parallel, non-moving mark-sweep
+ * collector descended from the Go runtime's (seeds 000-004). It is built to
+ * grow into the concurrent collector of DESIGN.md: phases are published in
+ * the control page, thread status words carry a scan bit, and mark work
+ * lives in workbufs that any scanner can fill and any worker can drain.
+ *
+ * A cycle runs in the thread that needs it — the pacer in an allocation
+ * ioctl, the heap limit, or GCMEM_IOC_COLLECT — called the driver, which
+ * holds heap->lock from the first step to the last:
+ *
+ * 1. Stop the world (GCMEM_PHASE_SCAN; safepoint.c).
+ *    a. Clear the mark bits of every span.
+ *    b. Make the control page's safepoint epoch odd and signal each running
+ *       thread's eventfd. Each thread, at its next poll or allocation slow
+ *       path, enters the kernel, scans its own stack and registers into the
+ *       cycle's work lists and parks. The driver scans its own.
+ *    c. Claim each BLOCKED thread by CASing its status to BLOCKED|SCAN: it
+ *       stays off user code until the restart, and its stack is scanned by
+ *       the workers below without waking it.
+ *    d. Stop a thread that does not answer in time with a task work; give
+ *       up the cycle (nothing freed) if the world cannot be stopped at all.
+ *
+ * 2. Mark (GCMEM_PHASE_MARK; mark.c, worker.c, work.c).
+ *    a. Post the cycle to the mark workers, one bound kthread per CPU. Their
+ *       roots are one parallel-for over [every registered root range, every
+ *       claimed thread's stack and saved registers] — there is no
+ *       single-threaded root phase (seed 003).
+ *    b. Each worker greys what its roots reach, then drains: it scans grey
+ *       objects from its current workbuf and trades full and empty buffers
+ *       through the cycle's lists.
+ *    c. Marking ends at the getfull barrier: every worker waits and no
+ *       buffer holds work.
+ *
+ * 3. Mark termination (GCMEM_PHASE_MARKTERM). With the world stopped
+ *    nothing was allocated during the mark, so there are no buffers to
+ *    harvest and allocation state needs no fixing up beyond what sweep does
+ *    for cached spans. In debug mode the checkmark pass marks everything
+ *    again, single-threaded, into a second set of bits from roots taken
+ *    anew (parked threads' registers at kernel entry), and reports any
+ *    object it reaches that the real mark missed.
+ *
+ * 4. Sweep (GCMEM_PHASE_SWEEP; sweep.c). Unmarked objects are freed,
+ *    spans with free slots go to their central lists, empty spans and then
+ *    empty chunks go back.
+ *
+ * 5. Restart the world (GCMEM_PHASE_OFF), set the next trigger, account the
+ *    pause.
+ *
+ * Invariants: no object reachable from the roots at the stop is freed (a
+ * cycle that cannot mark everything — a thread not stopping, the driver
+ * killed, a failed allocation — is abandoned before sweep); freed memory is
+ * zeroed before it is handed out again; a span cached by a thread is never
+ * changed at or above the thread's cursor.
+ *
+ * Pacing: a cycle starts when the heap in use (bytes of spans) would reach
+ * trigger = max(GCMEM_HEAP_MINIMUM, in use after the last sweep *
+ * (1 + gcpercent / 100)), gcpercent 100 by default, or off. An allocation
+ * that would cross the heap's limit runs a cycle first and fails with
+ * ENOMEM only if that did not free enough.
+ */
+#include <linux/ktime.h>
+#include <linux/log2.h>
+#include <linux/module.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+
+#include "collect.h"
+
+bool gcmem_debug;
+module_param_named(debug, gcmem_debug, bool, 0644);
+MODULE_PARM_DESC(debug, "check workbuf ownership and re-mark (checkmark) every cycle");
+
+/* Below 4 MiB a cycle costs more than the memory it could give back. */
+#define GCMEM_HEAP_MINIMUM	(4ULL << 20)
+
+/* Set the next cycle's trigger from the heap in use now. */
+void gcmem_pace(struct gcmem_heap *heap, u64 live)
+{
+	u64 trigger = GCMEM_HEAP_MINIMUM;
+
+	if (heap->gcpercent != GCMEM_GCPERCENT_OFF)
+		trigger = max(trigger,
+			      live + div64_u64(live * heap->gcpercent, 100));
+	heap->trigger = trigger;
+}
+
+int gcmem_set_gcpercent(struct gcmem_heap *heap, u64 pct)
+{
+	int ret;
+
+	if (pct > GCMEM_GCPERCENT_MAX && pct != GCMEM_GCPERCENT_OFF)
+		return -EINVAL;
+	ret = gcmem_heap_lock(heap);
+	if (ret)
+		return ret;
+	heap->gcpercent = pct;
+	gcmem_pace(heap, heap->heap_after);
+	gcmem_heap_unlock(heap);
+	return 0;
+}
+
+/* Root jobs for the workers: registered roots and claimed threads. */
+static int gcmem_cycle_jobs(struct gcmem_heap *heap, struct gcmem_cycle *c,
+			    bool parked_too)
+{
+	struct gcmem_root_range *root;
+	struct gcmem_thread *t;
+	unsigned long id;
+	unsigned int n = heap->nroots;
+
+	xa_for_each(&heap->threads, id, t)
+		n++;
+	kfree(c->jobs);
+	c->jobs = kcalloc(max(n, 1U), sizeof(*c->jobs), GFP_KERNEL);
+	if (!c->jobs)
+		return -ENOMEM;
+	n = 0;
+	list_for_each_entry(root, &heap->roots, node) {
+		c->jobs[n].start = root->start;
+		c->jobs[n].end = root->start + root->len;
+		c->jobs[n].type_id = root->type_id;
+		n++;
+	}
+	xa_for_each(&heap->threads, id, t) {
+		if (t->claimed)
+			gcmem_blocked_job(t, &c->jobs[n++]);
+		else if (t->asleep ||
+			 (parked_too && t->parked && !gcmem_task_gone(t->task)))
+			gcmem_parked_job(t, &c->jobs[n++]);
+	}
+	c->njobs = n;
+	atomic_set(&c->next_job, 0);
+	return 0;
+}
+
+/* Run the mark on the workers and wait; false if it did not complete. */
+static bool gcmem_cycle_mark(struct gcmem_cycle *c)
+{
+	gcmem_workers_post(c);
+	if (wait_for_completion_killable(&c->done)) {
+		/* Workers notice within one object; wait for them to leave. */
+		WRITE_ONCE(c->work.abandon, true);
+		wait_for_completion(&c->done);
+	}
+	return !READ_ONCE(c->work.abandon);
+}
+
+/*
+ * The checkmark pass: mark again, into checkbits, single-threaded in the
+ * driver, from roots taken anew, and count objects the real mark missed.
+ */
+static void gcmem_checkmark(struct gcmem_heap *heap, struct gcmem_cycle *c,
+			    struct gcmem_thread *self)
+{
+	struct gcmem_greyer g;
+	struct gcmem_span *span;
+	u64 missed = 0;
+	u32 i;
+
+	gcmem_work_destroy(&c->work);
+	gcmem_work_init(&c->work, 1, true);
+	c->check = true;
+	if (gcmem_cycle_jobs(heap, c, true))
+		return;
+	gcmem_greyer_init(&g, c, GCMEM_OWNER_CHECKMARK);
+	if (self)
+		gcmem_mark_self(c, self);
+	for (i = 0; i < c->njobs; i++)
+		gcmem_mark_job(c, &g, &c->jobs[i]);
+	gcmem_mark_drain(c, &g);
+	gcmem_grey_flush(&g);
+	c->check = false;
+
+	list_for_each_entry(span, &heap->spans, node) {
+		for_each_set_bit(i, span->checkbits, span->nelems) {
+			if (test_bit(i, span->markbits))
+				continue;
+			if (missed++ < 8)
+				pr_err("gcmem: checkmark: object at %#llx (class %u, type %u) reachable but not marked\n",
+				       heap->arena_start +
+				       ((u64)span->page << GCMEM_PAGE_SHIFT) +
+				       i * span->elem_size, span->size_class,
+				       span->type_id);
+			/* Keep it: never free what is reachable. */
+			set_bit(i, span->markbits);
+		}
+	}
+	heap->checkmark_failures += missed;
+}
+
+static void gcmem_account_pause(struct gcmem_heap *heap, u64 ns)
+{
+	u64 us = ns / NSEC_PER_USEC;
+	unsigned int b = us ? min_t(unsigned int, ilog2(us),
+				    GCMEM_PAUSE_BUCKETS - 1) : 0;
+
+	heap->pause_total_ns += ns;
+	heap->pause_max_ns = max(heap->pause_max_ns, ns);
+	heap->pause_hist[b]++;
+}
+
+/*
+ * gcmem_collect_locked() - run one cycle; heap->lock held by the caller, a
+ * thread of the heap's process. Returns 0, -EAGAIN (abandoned: a thread
+ * could not be stopped, or memory ran out), or -EINTR (the caller was
+ * killed; abandoned).
+ */
+int gcmem_collect_locked(struct gcmem_heap *heap)
+{
+	struct gcmem_thread *self;
+	struct gcmem_span *span;
+	struct gcmem_cycle *c;
+	ktime_t start = ktime_get();
+	int ret;
+
+	lockdep_assert_held(&heap->lock);
+	if (!heap->arena_start)
+		return 0;
+	c = kzalloc(sizeof(*c), GFP_KERNEL);
+	if (!c)
+		return -EAGAIN;
+	if (!mmget_not_zero(heap->mm)) {
+		kfree(c);
+		return -EINTR;
+	}
+	c->heap = heap;
+	c->mm = heap->mm;
+	gcmem_work_init(&c->work, gcmem_workers_nproc(), gcmem_debug);
+	init_completion(&c->done);
+	heap->heap_before = heap->inuse_bytes;
+
+	list_for_each_entry(span, &heap->spans, node) {
+		bitmap_zero(span->markbits, span->nelems);
+		bitmap_zero(span->checkbits, span->nelems);
+	}
+
+	self = gcmem_thread_current(heap);
+	/* Pairs with the acquire in gcmem_safepoint(). */
+	smp_store_release(&heap->cycle, c);
+	ret = gcmem_stop_the_world(heap, self);
+	if (!ret)
+		ret = gcmem_cycle_jobs(heap, c, false) ? -EAGAIN : 0;
+	if (!ret) {
+		WRITE_ONCE(heap->control->phase, GCMEM_PHASE_MARK);
+		if (!gcmem_cycle_mark(c))
+			ret = fatal_signal_pending(current) ? -EINTR : -EAGAIN;
+	}
+	if (!ret) {
+		WRITE_ONCE(heap->control->phase, GCMEM_PHASE_MARKTERM);
+		if (gcmem_debug)
+			gcmem_checkmark(heap, c, self);
+		WRITE_ONCE(heap->control->phase, GCMEM_PHASE_SWEEP);
+		gcmem_sweep(heap, c);
+		heap->heap_after = heap->inuse_bytes;
+		gcmem_pace(heap, heap->heap_after);
+		heap->cycles++;
+		WRITE_ONCE(heap->control->cycle, heap->cycles);
+	} else {
+		heap->abandoned++;
+	}
+
+	gcmem_start_the_world(heap);
+	WRITE_ONCE(heap->cycle, NULL);
+	gcmem_account_pause(heap, ktime_to_ns(ktime_sub(ktime_get(), start)));
+	gcmem_chunks_release(heap);
+
+	if (self)
+		gcmem_thread_put(self);
+	gcmem_work_destroy(&c->work);
+	kfree(c->jobs);
+	mmput(c->mm);
+	kfree(c);
+	return ret;
+}
+
+int gcmem_collect(struct gcmem_heap *heap, struct gcmem_collect *arg)
+{
+	int ret;
+
+	if (arg->flags)
+		return -EINVAL;
+	ret = gcmem_heap_lock(heap);
+	if (ret)
+		return ret;
+	ret = gcmem_collect_locked(heap);
+	arg->cycle = heap->cycles;
+	gcmem_heap_unlock(heap);
+	return ret;
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A collection cycle and the interfaces of its parts: mark.c, worker.c,
+ * sweep.c, safepoint.c. The algorithm is described in collect.c.
+ */
+#ifndef _GCMEM_COLLECT_H
+#define _GCMEM_COLLECT_H
+
+#include <linux/completion.h>
+#include <linux/sched.h>
+
+#include "gcmem.h"
+#include "work.h"
+
+/*
+ * struct gcmem_root_job - one item of the parallel root scan: a range of
+ * user memory (a registered root, or the stack of a BLOCKED thread from its
+ * published stack pointer up) and, for a thread, its saved registers.
+ */
+struct gcmem_root_job {
+	unsigned long start, end;
+	u32 type_id;
+	u32 nregs;
+	u64 regs[16];
+};
+
+/* Workbuf owners, for the debug log: CPUs are >= 0. */
+#define GCMEM_OWNER_CHECKMARK	(-1000)
+#define GCMEM_OWNER_THREAD	(-2000)
+
+/*
+ * struct gcmem_cycle - one collection of one heap, from the stop to the
+ * restart. Created and freed by the driver (the thread that runs
+ * gcmem_collect_locked()), which holds heap->lock throughout; the mark
+ * workers use it between its posting and @done.
+ */
+struct gcmem_cycle {
+	struct gcmem_heap *heap;
+	struct mm_struct *mm;		/* mmget() reference, for user reads */
+	struct gcmem_work work;
+	struct gcmem_root_job *jobs;
+	unsigned int njobs;
+	atomic_t next_job;		/* the parallel-for's cursor */
+	bool check;			/* the checkmark pass: mark checkbits */
+	u64 seq;			/* order of posting, for the workers */
+	atomic_t workers_left;
+	struct completion done;
+	struct list_head node;		/* gcmem_cycles, while posted */
+};
+
+/* mark.c */
+void gcmem_greyer_init(struct gcmem_greyer *g, struct gcmem_cycle *c,
+		       int owner);
+void gcmem_mark_words(struct gcmem_cycle *c, struct gcmem_greyer *g,
+		      const u64 *words, unsigned long n,
+		      const struct gcmem_type *type, u64 first);
+int gcmem_mark_user_range(struct gcmem_cycle *c, struct gcmem_greyer *g,
+			  unsigned long start, unsigned long end, u32 type_id);
+void gcmem_mark_job(struct gcmem_cycle *c, struct gcmem_greyer *g,
+		    struct gcmem_root_job *job);
+void gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g);
+int gcmem_mark_self(struct gcmem_cycle *c, struct gcmem_thread *t);
+void gcmem_blocked_job(struct gcmem_thread *t, struct gcmem_root_job *job);
+void gcmem_parked_job(struct gcmem_thread *t, struct gcmem_root_job *job);
+
+/* worker.c */
+int gcmem_workers_start(void);
+void gcmem_workers_stop(void);
+int gcmem_workers_nproc(void);
+void gcmem_workers_post(struct gcmem_cycle *c);
+void gcmem_mark_worker(struct gcmem_cycle *c, int owner);
+
+/* sweep.c */
+void gcmem_sweep(struct gcmem_heap *heap, struct gcmem_cycle *c);
+
+extern bool gcmem_debug;
+
+/* An exiting thread counts as stopped: it runs no more user code. */
+static inline bool gcmem_task_gone(struct task_struct *task)
+{
+	return (READ_ONCE(task->flags) & PF_EXITING) ||
+	       READ_ONCE(task->exit_state);
+}
+
+#endif /* _GCMEM_COLLECT_H */

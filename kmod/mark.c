@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Marking: roots, scanning, greying. See collect.c for the cycle.
+ *
+ * The split is the seeds': gcmem_mark_candidate() is greyobject and
+ * objectstart together (a word that may be a pointer is resolved through the
+ * span table to the object holding it, which is marked and queued), and
+ * gcmem_scan_object() is scanobject (an object's pointer words, by the heap
+ * bitmap's pointer bits). Roots are ranges of user memory read through the
+ * process's mm, and registers.
+ *
+ * Nothing read from user memory or from the heap is trusted: a candidate is
+ * followed only if it lies in this heap's arena, in a span handed out, in
+ * an allocated slot of that span.
+ *
+ * Mark bits are set with test_and_set_bit(), so that several workers never
+ * queue the same object twice. The checkmark pass (debug) runs the same code
+ * on a second set of bits.
+ */
+#include <linux/sched/task_stack.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "collect.h"
+
+void gcmem_greyer_init(struct gcmem_greyer *g, struct gcmem_cycle *c,
+		       int owner)
+{
+	g->work = &c->work;
+	g->wbuf = NULL;
+	g->owner = owner;
+	g->nobj = 0;
+}
+
+static inline unsigned long *gcmem_marks(struct gcmem_cycle *c,
+					 struct gcmem_span *span)
+{
+	return c->check ? span->checkbits : span->markbits;
+}
+
+/* greyobject: mark the object @v points into, and queue it for scanning. */
+static inline void gcmem_mark_candidate(struct gcmem_cycle *c,
+					struct gcmem_greyer *g, u64 v)
+{
+	struct gcmem_heap *heap = c->heap;
+	u64 off = v - heap->arena_start, base;
+	struct gcmem_chunk *chunk;
+	struct gcmem_span *span;
+	u32 idx;
+
+	if (off >= heap->arena_size)
+		return;
+	chunk = gcmem_chunk_of(heap, off);
+	if (!chunk || !chunk->owned)
+		return;
+	span = READ_ONCE(chunk->spans[(off >> GCMEM_PAGE_SHIFT) %
+				      GCMEM_CHUNK_PAGES]);
+	if (!span)
+		return;
+	base = (u64)span->page << GCMEM_PAGE_SHIFT;
+	idx = span->size_class ? div_u64(off - base, (u32)span->elem_size) : 0;
+	if (idx >= span->nelems || !gcmem_span_slot_allocated(span, idx))
+		return;
+	if (test_and_set_bit(idx, gcmem_marks(c, span)))
+		return;
+	if (span->type_id == GCMEM_TYPE_NOSCAN)
+		return;
+	if (!gcmem_grey_push(g, base + (u64)idx * span->elem_size))
+		WRITE_ONCE(c->work.abandon, true);
+}
+
+/* scanobject: follow the pointer words of the object at arena @off. */
+static void gcmem_scan_object(struct gcmem_cycle *c, struct gcmem_greyer *g,
+			      u64 off)
+{
+	struct gcmem_heap *heap = c->heap;
+	struct gcmem_chunk *chunk = gcmem_chunk_of(heap, off);
+	struct gcmem_span *span = chunk->spans[(off >> GCMEM_PAGE_SHIFT) %
+					       GCMEM_CHUNK_PAGES];
+	u64 end = off + span->elem_size;
+
+	/* Large objects may cross chunks: one run of bits per chunk. */
+	while (off < end) {
+		u64 lo = (off % GCMEM_CHUNK_SIZE) / 8;
+		u64 hi = min_t(u64, GCMEM_CHUNK_WORDS,
+			       lo + (end - off) / 8);
+		const u64 *words = chunk->base;
+		u64 first = lo;
+
+		for_each_set_bit_from(lo, chunk->ptrbits, hi)
+			gcmem_mark_candidate(c, g, READ_ONCE(words[lo]));
+		off += (hi - first) * 8;
+		if (off < end)
+			chunk = gcmem_chunk_of(heap, off);
+	}
+}
+
+/*
+ * Mark from @n words of a root: all of them conservatively, or those that
+ * @type's mask (repeating) names. @first is the index of words[0] in the
+ * root, for the mask's phase.
+ */
+void gcmem_mark_words(struct gcmem_cycle *c, struct gcmem_greyer *g,
+		      const u64 *words, unsigned long n,
+		      const struct gcmem_type *type, u64 first)
+{
+	unsigned long i;
+
+	for (i = 0; i < n; i++) {
+		if (type && !test_bit((first + i) % type->nwords, type->mask))
+			continue;
+		gcmem_mark_candidate(c, g, words[i]);
+	}
+}
+
+#define GCMEM_SCAN_BATCH	512	/* words read from user memory at once */
+
+/*
+ * Mark from the user range [start, end) of the cycle's process. The caller
+ * runs in that mm (a thread of the process, or a worker that adopted it).
+ * Unreadable parts are skipped: the process may have unmapped a root.
+ */
+int gcmem_mark_user_range(struct gcmem_cycle *c, struct gcmem_greyer *g,
+			  unsigned long start, unsigned long end, u32 type_id)
+{
+	const struct gcmem_type *type = NULL;
+	u64 *buf, first = 0;
+	unsigned long n;
+
+	if (type_id != GCMEM_TYPE_CONSERVATIVE &&
+	    gcmem_type_lookup(c->heap, type_id, &type))
+		return -ENOENT;
+	buf = kmalloc_array(GCMEM_SCAN_BATCH, sizeof(u64), GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	start = ALIGN(start, 8);
+	while (start < end && end - start >= 8 &&
+	       !READ_ONCE(c->work.abandon)) {
+		n = min_t(unsigned long, GCMEM_SCAN_BATCH, (end - start) / 8);
+		if (!copy_from_user(buf, (const void __user *)start, n * 8))
+			gcmem_mark_words(c, g, buf, n, type, first);
+		start += n * 8;
+		first += n;
+		cond_resched();
+	}
+	kfree(buf);
+	return 0;
+}
+
+void gcmem_mark_job(struct gcmem_cycle *c, struct gcmem_greyer *g,
+		    struct gcmem_root_job *job)
+{
+	gcmem_mark_words(c, g, job->regs, job->nregs, NULL, 0);
+	gcmem_mark_user_range(c, g, job->start, job->end, job->type_id);
+}
+
+/* Scan grey objects until the getfull barrier says marking is over. */
+void gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g)
+{
+	struct gcmem_workbuf *b;
+	unsigned int n = 0;
+
+	for (;;) {
+		b = g->wbuf;
+		if (!b || !b->nobj) {
+			if (b)
+				gcmem_work_putempty(g->work, b);
+			g->wbuf = NULL;
+			b = gcmem_work_getfull(g->work, g->owner);
+			if (!b)
+				return;
+			g->wbuf = b;
+		}
+		gcmem_scan_object(c, g, b->obj[--b->nobj]);
+		if (++n % 64 == 0) {
+			if (READ_ONCE(c->work.abandon))
+				return;
+			gcmem_work_balance(g->work, g->wbuf, g->owner);
+			cond_resched();
+		}
+	}
+}
+
+/*
+ * The stack range to scan for a thread stopped with stack pointer @sp, up
+ * to the top of its registered stack. A thread stopped at an arbitrary
+ * instruction (@redzone: an interrupt or a fault, not a system call) may
+ * keep live values in the x86-64 red zone below its stack pointer, so
+ * those 128 bytes are scanned too. A stack pointer outside the registered
+ * stack (a signal stack, a coroutine) gets the whole registered stack
+ * scanned.
+ */
+static void gcmem_stack_range(struct gcmem_thread *t, unsigned long sp,
+			      bool redzone, unsigned long *lo,
+			      unsigned long *hi)
+{
+	*hi = t->stack_hi;
+	if (sp < t->stack_lo || sp > t->stack_hi)
+		*lo = t->stack_lo;
+	else
+		*lo = max(t->stack_lo, redzone ? sp - 128 : sp);
+}
+
+/* Entered the kernel other than by a system call (orig_ax < 0 on x86). */
+static bool gcmem_regs_async(const struct pt_regs *regs)
+{
+	return (long)regs->orig_ax < 0;
+}
+
+/*
+ * The user registers that may hold live pointers. At a system call the
+ * caller-saved ones are dead by the ABI (the call into the libc wrapper
+ * clobbers them), and scanning their stale contents would only keep
+ * garbage alive; at an interrupt or fault every register may be live.
+ */
+static unsigned int gcmem_user_regs(const struct pt_regs *regs, u64 *r)
+{
+	unsigned int n = 0;
+
+	r[n++] = regs->bx;
+	r[n++] = regs->bp;
+	r[n++] = regs->r12;
+	r[n++] = regs->r13;
+	r[n++] = regs->r14;
+	r[n++] = regs->r15;
+	if (!gcmem_regs_async(regs))
+		return n;
+	r[n++] = regs->ax;
+	r[n++] = regs->cx;
+	r[n++] = regs->dx;
+	r[n++] = regs->si;
+	r[n++] = regs->di;
+	r[n++] = regs->r8;
+	r[n++] = regs->r9;
+	r[n++] = regs->r10;
+	r[n++] = regs->r11;
+	return n;
+}
+
+/*
+ * gcmem_mark_self() - a thread stopping at a safepoint scans its own stack
+ * and the user registers saved at kernel entry.
+ */
+int gcmem_mark_self(struct gcmem_cycle *c, struct gcmem_thread *t)
+{
+	struct pt_regs *regs = task_pt_regs(current);
+	struct gcmem_greyer g;
+	unsigned long lo, hi;
+	unsigned int n;
+	u64 r[16];
+	int ret;
+
+	n = gcmem_user_regs(regs, r);
+	gcmem_greyer_init(&g, c, GCMEM_OWNER_THREAD - (int)t->id);
+	gcmem_mark_words(c, &g, r, n, NULL, 0);
+	gcmem_stack_range(t, regs->sp, gcmem_regs_async(regs), &lo, &hi);
+	ret = gcmem_mark_user_range(c, &g, lo, hi, GCMEM_TYPE_CONSERVATIVE);
+	gcmem_grey_flush(&g);
+	return ret;
+}
+
+/* The root job for a thread claimed BLOCKED: its published stack and regs. */
+void gcmem_blocked_job(struct gcmem_thread *t, struct gcmem_root_job *job)
+{
+	unsigned int i;
+
+	gcmem_stack_range(t, READ_ONCE(t->slot->blocked_sp), false,
+			  &job->start, &job->end);
+	job->type_id = GCMEM_TYPE_CONSERVATIVE;
+	job->nregs = ARRAY_SIZE(t->slot->blocked_regs);
+	for (i = 0; i < job->nregs; i++)
+		job->regs[i] = READ_ONCE(t->slot->blocked_regs[i]);
+}
+
+/*
+ * The root job for a thread asleep in the kernel (or, for the checkmark
+ * pass, parked): its user registers as saved at kernel entry and its stack
+ * from the saved stack pointer. The thread runs no user code until the
+ * restart: it is asleep, and a park is queued for its way out.
+ */
+void gcmem_parked_job(struct gcmem_thread *t, struct gcmem_root_job *job)
+{
+	struct pt_regs *regs = task_pt_regs(t->task);
+
+	gcmem_stack_range(t, regs->sp, gcmem_regs_async(regs), &job->start,
+			  &job->end);
+	job->type_id = GCMEM_TYPE_CONSERVATIVE;
+	job->nregs = gcmem_user_regs(regs, job->regs);
+}

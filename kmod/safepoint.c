@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Stopping and restarting the world: the thread status protocol, the
+ * SAFEPOINT and BLOCKING_LEAVE ioctls, and forced stops. See collect.c for
+ * the cycle and uapi/linux/gcmem.h (enum gcmem_thread_status) for the
+ * status word.
+ *
+ * The status word lives in the thread's slot page, which the process can
+ * write: the kernel changes it only by compare-and-swap and never trusts it.
+ * What the collector relies on is its own per-thread state, under the
+ * cycle's heap->lock: @parked (the thread scanned its own stack and waits in
+ * the kernel), @claimed (the driver CASed BLOCKED -> BLOCKED|SCAN, so the
+ * thread cannot leave BLOCKED without waiting here until the restart). The
+ * seeds' transition rules, with the SCAN bit acting as a lock:
+ *
+ *   thread:  RUNNING -> BLOCKED           gcu_blocking_enter()
+ *            BLOCKED -> RUNNING           gcu_blocking_leave(), if SCAN clear
+ *   kernel:  BLOCKED -> BLOCKED|SCAN      the driver claims a blocked thread
+ *            BLOCKED|SCAN -> BLOCKED      the world restarts
+ *            RUNNING -> RUNNING|SCAN      a thread scans itself at a safepoint
+ *            RUNNING|SCAN -> PARKED       ... and parks
+ *            PARKED -> RUNNING            the world restarts
+ *            any -> DEAD                  unregistration
+ *
+ * Stopping: the driver sets heap->stopping, makes the control page's epoch
+ * odd and signals the eventfd of every thread not yet stopped; threads poll
+ * the epoch and call GCMEM_IOC_SAFEPOINT, and every heap ioctl that would
+ * wait for heap->lock parks instead. A thread that has not stopped after
+ * GCMEM_STOP_FORCE_MS gets a task work queued, which parks it at its next
+ * return to user mode (with TWA_RESUME the kernel kicks it off its CPU, so
+ * a tight loop that never polls stops within a tick) — no signal is
+ * involved. A thread asleep in the kernel (a system call, a fault) is
+ * stopped where it is: a park is queued for its way out and its stack is
+ * scanned from the registers saved at kernel entry. A thread that is
+ * exiting counts as stopped. A world that is not stopped after
+ * GCMEM_STOP_ABANDON_MS (a thread the kick cannot reach) abandons the
+ * cycle.
+ */
+#include <linux/eventfd.h>
+#include <linux/module.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/task_work.h>
+
+#include "collect.h"
+#include "compat.h"
+
+/*
+ * Tunables. 20 ms lets a thread that polls at its allocation slow path or
+ * in its event loop stop by itself; beyond it the kick costs an IPI.
+ * 2 s bounds how long allocation can wait for a world that cannot stop.
+ */
+#define GCMEM_STOP_FORCE_MS	20
+#define GCMEM_STOP_ABANDON_MS	2000
+
+/* CAS the status word from @old to @new; false if it held something else. */
+static bool gcmem_status_cas(struct gcmem_thread *t, u32 old, u32 new)
+{
+	return cmpxchg(&t->slot->status, old, new) == old;
+}
+
+/* Clear the SCAN bit, however the thread changed the rest meanwhile. */
+static void gcmem_status_unscan(struct gcmem_thread *t)
+{
+	u32 old;
+	int tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		old = READ_ONCE(t->slot->status);
+		if (!(old & GCMEM_THREAD_SCAN) ||
+		    gcmem_status_cas(t, old, old & ~GCMEM_THREAD_SCAN))
+			return;
+	}
+}
+
+static void gcmem_scanning_done(struct gcmem_heap *heap)
+{
+	if (atomic_dec_and_test(&heap->scanning) ||
+	    READ_ONCE(heap->stopping))
+		wake_up_all(&heap->stop_wq);
+}
+
+/*
+ * gcmem_safepoint() - park the calling thread while the world is stopped.
+ *
+ * If a stop is under way and the thread has not parked in this cycle, it
+ * scans its own stack and registers into the cycle's work lists, then tells
+ * the driver. It sleeps until the world restarts. Called without heap->lock
+ * (the driver holds it). Returns 0, or -EINTR if the thread was killed.
+ */
+int gcmem_safepoint(struct gcmem_heap *heap, struct gcmem_thread *t)
+{
+	struct gcmem_cycle *c;
+	u64 gen;
+	int ret;
+
+	/*
+	 * @scanning keeps the cycle alive while we use it: the driver waits
+	 * for it to drop to zero after clearing @stopping, and we look at
+	 * @stopping only after raising it.
+	 */
+	atomic_inc(&heap->scanning);
+	/* Pairs with the smp_mb() in gcmem_start_the_world(). */
+	smp_mb__after_atomic();
+	if (!READ_ONCE(heap->stopping)) {
+		gcmem_scanning_done(heap);
+		return 0;
+	}
+	/* The driver publishes the cycle before it sets @stopping. */
+	c = smp_load_acquire(&heap->cycle);
+	gen = READ_ONCE(heap->world_gen);
+	if (c && !READ_ONCE(t->parked) && !READ_ONCE(t->claimed) &&
+	    !READ_ONCE(t->asleep)) {
+		gcmem_status_cas(t, GCMEM_THREAD_RUNNING,
+				 GCMEM_THREAD_RUNNING | GCMEM_THREAD_SCAN);
+		gcmem_mark_self(c, t);
+		WRITE_ONCE(t->slot->status, GCMEM_THREAD_PARKED);
+		/* The scan is done before the driver sees @parked. */
+		smp_store_release(&t->parked, true);
+		atomic_inc(&heap->parks);
+	}
+	gcmem_scanning_done(heap);
+
+	ret = wait_event_killable(heap->restart_wq,
+				  READ_ONCE(heap->world_gen) != gen);
+	gcmem_status_cas(t, GCMEM_THREAD_PARKED, GCMEM_THREAD_RUNNING);
+	return ret ? -EINTR : 0;
+}
+
+static int gcmem_thread_op_check(struct gcmem_heap *heap,
+				 struct gcmem_thread_op *op,
+				 struct gcmem_thread **tp)
+{
+	struct gcmem_thread *t;
+
+	if (op->flags || op->__reserved)
+		return -EINVAL;
+	t = gcmem_thread_current(heap);
+	if (!t) {
+		rcu_read_lock();
+		t = xa_load(&heap->threads, op->thread_id);
+		rcu_read_unlock();
+		return t ? -EPERM : -ENOENT;
+	}
+	if (t->id != op->thread_id) {
+		gcmem_thread_put(t);
+		return -EPERM;
+	}
+	*tp = t;
+	return 0;
+}
+
+int gcmem_ioc_safepoint(struct gcmem_heap *heap, struct gcmem_thread_op *op)
+{
+	struct gcmem_thread *t;
+	int ret;
+
+	ret = gcmem_thread_op_check(heap, op, &t);
+	if (ret)
+		return ret;
+	ret = gcmem_safepoint(heap, t);
+	gcmem_thread_put(t);
+	return ret;
+}
+
+/*
+ * BLOCKING_LEAVE: the thread found SCAN set on leaving BLOCKED. Wait until
+ * the driver lets the thread go (the restart), then make it RUNNING. If a
+ * new stop has begun by then, the thread sees the odd epoch when it
+ * returns and parks like any other.
+ */
+int gcmem_blocking_leave(struct gcmem_heap *heap, struct gcmem_thread_op *op)
+{
+	struct gcmem_thread *t;
+	u32 old;
+	int ret;
+
+	ret = gcmem_thread_op_check(heap, op, &t);
+	if (ret)
+		return ret;
+	ret = wait_event_killable(heap->restart_wq, !READ_ONCE(t->claimed));
+	if (!ret) {
+		old = READ_ONCE(t->slot->status) & ~GCMEM_THREAD_SCAN;
+		if (old == GCMEM_THREAD_BLOCKED)
+			gcmem_status_cas(t, old, GCMEM_THREAD_RUNNING);
+	}
+	gcmem_thread_put(t);
+	return ret ? -EINTR : 0;
+}
+
+/* A forced stop: a task work that parks the thread on its way to user. */
+struct gcmem_force {
+	struct callback_head cb;
+	struct gcmem_heap *heap;
+};
+
+static void gcmem_force_fn(struct callback_head *cb)
+{
+	struct gcmem_force *f = container_of(cb, struct gcmem_force, cb);
+	struct gcmem_thread *t;
+
+	if (!(current->flags & PF_EXITING)) {
+		t = gcmem_thread_current(f->heap);
+		if (t) {
+			atomic_set(&t->park_queued, 0);
+			gcmem_safepoint(f->heap, t);
+			gcmem_thread_put(t);
+		}
+	}
+	gcmem_heap_put(f->heap);
+	kfree(f);
+	/*
+	 * The work held the module (it may run after the heap's file is
+	 * closed). Dropping it is the last thing done here; the few
+	 * instructions of the return are the only module text used after.
+	 */
+	module_put(THIS_MODULE);
+}
+
+/*
+ * Queue a park for @t's next return to user mode, unless one is pending.
+ * TWA_RESUME also kicks the task if it is running on a CPU. Returns true
+ * if a park is queued.
+ */
+static bool gcmem_queue_park(struct gcmem_heap *heap, struct gcmem_thread *t)
+{
+	struct gcmem_force *f;
+
+	if (atomic_read(&t->park_queued))
+		return true;
+	f = kmalloc(sizeof(*f), GFP_KERNEL);
+	if (!f)
+		return false;
+	init_task_work(&f->cb, gcmem_force_fn);
+	f->heap = heap;
+	kref_get(&heap->ref);
+	__module_get(THIS_MODULE);
+	atomic_set(&t->park_queued, 1);
+	if (task_work_add(t->task, &f->cb, TWA_RESUME)) {
+		/* The task is exiting: it counts as stopped anyway. */
+		atomic_set(&t->park_queued, 0);
+		gcmem_heap_put(heap);
+		kfree(f);
+		module_put(THIS_MODULE);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Is @t stopped for this cycle? Claims it if it is BLOCKED, or if it sleeps
+ * in the kernel: a sleeping task is not running user code, and with a park
+ * queued before we look, it will not run any before the restart. So a
+ * thread waiting in pthread_join() or read() without gcu_blocking_enter()
+ * does not hold up the world either; it is scanned from the registers and
+ * stack pointer saved at its kernel entry.
+ */
+static bool gcmem_thread_stopped(struct gcmem_heap *heap,
+				 struct gcmem_thread *t)
+{
+	u32 st;
+
+	if (READ_ONCE(t->parked) || t->claimed || t->asleep ||
+	    gcmem_task_gone(t->task))
+		return true;
+	st = READ_ONCE(t->slot->status);
+	if ((st & ~GCMEM_THREAD_SCAN) == GCMEM_THREAD_BLOCKED &&
+	    gcmem_status_cas(t, st, GCMEM_THREAD_BLOCKED | GCMEM_THREAD_SCAN)) {
+		WRITE_ONCE(t->claimed, true);
+		return true;
+	}
+	if (!task_is_running(t->task) && gcmem_queue_park(heap, t)) {
+		/* The park is queued before the task's state is read again. */
+		smp_mb();
+		if (!task_is_running(t->task) && !READ_ONCE(t->parked)) {
+			WRITE_ONCE(t->asleep, true);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * gcmem_stop_the_world() - stop every registered thread but @self (the
+ * driver, which scans itself). Called with heap->lock held and heap->cycle
+ * set. Returns 0 when every thread is parked, claimed or gone; -EAGAIN when
+ * one could not be stopped in time; -EINTR when the driver was killed. The
+ * caller restarts the world in every case.
+ */
+int gcmem_stop_the_world(struct gcmem_heap *heap, struct gcmem_thread *self)
+{
+	unsigned long start = jiffies, id;
+	struct gcmem_thread *t;
+	int pending, seen;
+
+	lockdep_assert_held(&heap->lock);
+	WRITE_ONCE(heap->control->phase, GCMEM_PHASE_SCAN);
+	WRITE_ONCE(heap->stopping, true);
+	/* Threads reading the epoch odd find @stopping set. */
+	smp_store_release(&heap->control->safepoint_epoch,
+			  heap->control->safepoint_epoch + 1);
+	/* Threads waiting for heap->lock must park instead. */
+	wake_up_all(&heap->lock_wq);
+
+	if (self) {
+		gcmem_mark_self(heap->cycle, self);
+		WRITE_ONCE(self->parked, true);
+	}
+
+	for (;;) {
+		seen = atomic_read(&heap->parks);
+		pending = 0;
+		xa_for_each(&heap->threads, id, t) {
+			if (gcmem_thread_stopped(heap, t))
+				continue;
+			pending++;
+			if (!t->signaled && t->eventfd) {
+				gcmem_eventfd_signal(t->eventfd);
+				t->signaled = true;
+			}
+			if (!t->forced && time_after(jiffies, start +
+				msecs_to_jiffies(GCMEM_STOP_FORCE_MS))) {
+				if (gcmem_queue_park(heap, t))
+					heap->forced_stops++;
+				t->forced = true;
+			}
+		}
+		if (!pending)
+			break;
+		if (time_after(jiffies, start +
+			       msecs_to_jiffies(GCMEM_STOP_ABANDON_MS)))
+			return -EAGAIN;
+		wait_event_killable_timeout(heap->stop_wq,
+					    atomic_read(&heap->parks) != seen,
+					    msecs_to_jiffies(1));
+		if (fatal_signal_pending(current))
+			return -EINTR;
+	}
+	return 0;
+}
+
+/* gcmem_start_the_world() - let every thread go. Holds heap->lock. */
+void gcmem_start_the_world(struct gcmem_heap *heap)
+{
+	struct gcmem_thread *t;
+	unsigned long id;
+
+	lockdep_assert_held(&heap->lock);
+	xa_for_each(&heap->threads, id, t) {
+		if (t->claimed)
+			gcmem_status_unscan(t);
+		WRITE_ONCE(t->parked, false);
+		WRITE_ONCE(t->claimed, false);
+		WRITE_ONCE(t->asleep, false);
+		t->signaled = false;
+		t->forced = false;
+	}
+	WRITE_ONCE(heap->stopping, false);
+	/* Pairs with the barrier after raising @scanning in gcmem_safepoint(). */
+	smp_mb();
+	/* No thread may still be scanning into this cycle when it is freed. */
+	wait_event(heap->stop_wq, !atomic_read(&heap->scanning));
+	WRITE_ONCE(heap->world_gen, heap->world_gen + 1);
+	WRITE_ONCE(heap->control->phase, GCMEM_PHASE_OFF);
+	/* Threads reading the epoch even find the world restarted. */
+	smp_store_release(&heap->control->safepoint_epoch,
+			  heap->control->safepoint_epoch + 1);
+	wake_up_all(&heap->restart_wq);
+	wake_up_all(&heap->lock_wq);
+}

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Workbufs: how mark work moves between scanners. See collect.c for the
+ * cycle.
+ *
+ * Each scanner (a mark worker, or a thread scanning its own stack at a
+ * safepoint) fills and drains its own current buffer without locking, and
+ * trades whole buffers through the cycle's lists: full ones to share work,
+ * partial ones when it stops with work left, empty ones to reuse memory
+ * (seeds 000-002). The lists are plain lists under one spinlock, taken
+ * once per buffer, i.e. once per ~250 objects; a lock-free stack would save
+ * little at that rate and bring the ABA problem with it.
+ *
+ * Termination is the getfull barrier: a worker with no buffer counts itself
+ * waiting; marking is over when all workers wait and no list holds work.
+ * Since a worker only waits with no buffer of its own and only stops waiting
+ * by taking a buffer off a list, "all wait and the lists are empty" cannot
+ * change once true.
+ *
+ * With debugging on, every get and put checks the buffer's owner and that
+ * full buffers are non-empty and empty ones empty (seed 002's
+ * logget/logput).
+ */
+#include <linux/delay.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+
+#include "work.h"
+
+#define GCMEM_WB_NOBODY	(-1)
+
+void gcmem_work_init(struct gcmem_work *work, int nproc, bool debug)
+{
+	spin_lock_init(&work->lock);
+	INIT_LIST_HEAD(&work->full);
+	INIT_LIST_HEAD(&work->partial);
+	INIT_LIST_HEAD(&work->empty);
+	work->nfull = 0;
+	atomic_set(&work->nwait, 0);
+	work->nproc = nproc;
+	work->abandon = false;
+	work->debug = debug;
+	atomic_set(&work->nbufs, 0);
+}
+
+static void gcmem_work_free_list(struct gcmem_work *work,
+				 struct list_head *list)
+{
+	struct gcmem_workbuf *b, *next;
+
+	list_for_each_entry_safe(b, next, list, node) {
+		list_del(&b->node);
+		atomic_dec(&work->nbufs);
+		kfree(b);
+	}
+}
+
+/* Every scanner has flushed: all buffers are on the lists. */
+void gcmem_work_destroy(struct gcmem_work *work)
+{
+	gcmem_work_free_list(work, &work->full);
+	gcmem_work_free_list(work, &work->partial);
+	gcmem_work_free_list(work, &work->empty);
+	if (work->debug && atomic_read(&work->nbufs))
+		pr_err("gcmem: debug: %d workbufs leaked by a cycle\n",
+		       atomic_read(&work->nbufs));
+}
+
+/* Debug check at a get: @b leaves the lists for @owner. */
+static void gcmem_wb_logget(struct gcmem_work *work, struct gcmem_workbuf *b,
+			    int owner, bool want_full)
+{
+	if (!work->debug)
+		return;
+	if (b->owner != GCMEM_WB_NOBODY || (want_full ? !b->nobj : b->nobj))
+		pr_err("gcmem: debug: workbuf %p got by %d: owner %d, %u objects\n",
+		       b, owner, b->owner, b->nobj);
+	b->owner = owner;
+}
+
+/* Debug check at a put: @b goes back to the lists. */
+static void gcmem_wb_logput(struct gcmem_work *work, struct gcmem_workbuf *b,
+			    bool want_full)
+{
+	if (!work->debug)
+		return;
+	if (b->owner == GCMEM_WB_NOBODY || (want_full ? !b->nobj : b->nobj))
+		pr_err("gcmem: debug: workbuf %p put: owner %d, %u objects\n",
+		       b, b->owner, b->nobj);
+	b->owner = GCMEM_WB_NOBODY;
+}
+
+struct gcmem_workbuf *gcmem_work_getempty(struct gcmem_work *work, int owner)
+{
+	struct gcmem_workbuf *b;
+
+	spin_lock(&work->lock);
+	b = list_first_entry_or_null(&work->empty, struct gcmem_workbuf, node);
+	if (b)
+		list_del(&b->node);
+	spin_unlock(&work->lock);
+
+	if (!b) {
+		b = kmalloc(sizeof(*b), GFP_KERNEL | __GFP_NOWARN);
+		if (!b) {
+			/* Marking cannot be completed: free nothing. */
+			WRITE_ONCE(work->abandon, true);
+			return NULL;
+		}
+		atomic_inc(&work->nbufs);
+		b->nobj = 0;
+		b->owner = GCMEM_WB_NOBODY;
+	}
+	gcmem_wb_logget(work, b, owner, false);
+	return b;
+}
+
+void gcmem_work_putempty(struct gcmem_work *work, struct gcmem_workbuf *b)
+{
+	gcmem_wb_logput(work, b, false);
+	spin_lock(&work->lock);
+	list_add(&b->node, &work->empty);
+	spin_unlock(&work->lock);
+}
+
+/* Full or partial: any buffer with work goes here. */
+void gcmem_work_putfull(struct gcmem_work *work, struct gcmem_workbuf *b)
+{
+	gcmem_wb_logput(work, b, true);
+	spin_lock(&work->lock);
+	list_add(&b->node, b->nobj == GCMEM_WORKBUF_OBJS ? &work->full :
+		 &work->partial);
+	WRITE_ONCE(work->nfull, work->nfull + 1);
+	spin_unlock(&work->lock);
+}
+
+struct gcmem_workbuf *gcmem_work_trygetfull(struct gcmem_work *work,
+					    int owner)
+{
+	struct gcmem_workbuf *b;
+
+	if (!READ_ONCE(work->nfull))
+		return NULL;
+	spin_lock(&work->lock);
+	b = list_first_entry_or_null(&work->full, struct gcmem_workbuf, node);
+	if (!b)
+		b = list_first_entry_or_null(&work->partial,
+					     struct gcmem_workbuf, node);
+	if (b) {
+		list_del(&b->node);
+		WRITE_ONCE(work->nfull, work->nfull - 1);
+	}
+	spin_unlock(&work->lock);
+	if (b)
+		gcmem_wb_logget(work, b, owner, true);
+	return b;
+}
+
+/*
+ * gcmem_work_getfull() - a buffer with work, or NULL when marking is over
+ * (or abandoned). The getfull barrier.
+ */
+struct gcmem_workbuf *gcmem_work_getfull(struct gcmem_work *work, int owner)
+{
+	struct gcmem_workbuf *b;
+	unsigned int spins = 0;
+
+	b = gcmem_work_trygetfull(work, owner);
+	if (b)
+		return b;
+
+	atomic_inc(&work->nwait);
+	for (;;) {
+		if (READ_ONCE(work->abandon))
+			return NULL;
+		if (READ_ONCE(work->nfull)) {
+			atomic_dec(&work->nwait);
+			b = gcmem_work_trygetfull(work, owner);
+			if (b)
+				return b;
+			atomic_inc(&work->nwait);
+		}
+		if (atomic_read(&work->nwait) == work->nproc &&
+		    !READ_ONCE(work->nfull))
+			return NULL;
+		/* Spin briefly, then yield the CPU: workers share it. */
+		if (++spins < 64)
+			cpu_relax();
+		else
+			usleep_range(20, 100);
+	}
+}
+
+/*
+ * Give half of @b to the others when some are waiting and nothing is
+ * shared, so that one long chain of work does not leave CPUs idle.
+ */
+void gcmem_work_balance(struct gcmem_work *work, struct gcmem_workbuf *b,
+			int owner)
+{
+	struct gcmem_workbuf *half;
+	u32 n;
+
+	if (b->nobj < 8 || !atomic_read(&work->nwait) ||
+	    READ_ONCE(work->nfull))
+		return;
+	half = gcmem_work_getempty(work, owner);
+	if (!half)
+		return;
+	n = b->nobj / 2;
+	memcpy(half->obj, b->obj + b->nobj - n, n * sizeof(u64));
+	half->nobj = n;
+	b->nobj -= n;
+	gcmem_work_putfull(work, half);
+}

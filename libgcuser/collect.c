@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libgcuser: the thread's side of collection — safepoints, blocking calls,
+ * explicit collections and GCU_TRACE.
+ *
+ * The kernel stops the world; a thread only has to come into the kernel
+ * when asked (the control page's safepoint epoch is odd) and to publish its
+ * registers and stack pointer before it blocks. See enum
+ * gcmem_thread_status in uapi/linux/gcmem.h for the status protocol.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+int gcu_trace;
+static uint64_t gcu_traced_cycle;
+
+static int gcu_thread_op(unsigned long cmd, struct gcu_thread *t)
+{
+	struct gcmem_thread_op op = {
+		.size = sizeof(op),
+		.thread_id = t->id,
+	};
+
+	return ioctl(gcu.info.fd, cmd, &op);
+}
+
+void gcu_safepoint_slow(struct gcu_thread *t)
+{
+	uint64_t n;
+
+	/* Consume the stop request so an event loop does not spin on it. */
+	if (read(t->eventfd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+	gcu_thread_op(GCMEM_IOC_SAFEPOINT, t);
+}
+
+void gcu_safepoint(void)
+{
+	struct gcu_thread *t = gcu_self;
+
+	if (t && t->generation == gcu.generation && gcu_stop_wanted())
+		gcu_safepoint_slow(t);
+}
+
+int gcu_event_fd(void)
+{
+	struct gcu_thread *t = gcu_self;
+
+	if (gcu.info.fd < 0) {
+		errno = ENXIO;
+		return -1;
+	}
+	if (!t || t->generation != gcu.generation) {
+		t = gcu_thread_self_slow();
+		if (!t)
+			return -1;
+	}
+	return t->eventfd;
+}
+
+/*
+ * Publish the callee-saved registers and the stack pointer, then become
+ * BLOCKED. Registers the caller keeps pointers in are either these or
+ * spilled to its frame, which lies above the published stack pointer.
+ */
+__attribute__((noinline)) void gcu_blocking_enter(void)
+{
+	struct gcu_thread *t = gcu_self;
+	uint64_t r[7];
+	uint32_t running = GCMEM_THREAD_RUNNING;
+
+	if (!t || t->generation != gcu.generation)
+		return;
+#if defined(__x86_64__)
+	__asm__ volatile("movq %%rbx, 0(%0)\n\t"
+			 "movq %%rbp, 8(%0)\n\t"
+			 "movq %%r12, 16(%0)\n\t"
+			 "movq %%r13, 24(%0)\n\t"
+			 "movq %%r14, 32(%0)\n\t"
+			 "movq %%r15, 40(%0)\n\t"
+			 "movq %%rsp, 48(%0)\n\t"
+			 : : "r"(r) : "memory");
+#else
+#error "gcu_blocking_enter() needs the callee-saved registers of this architecture"
+#endif
+	memcpy((void *)t->slot->blocked_regs, r, sizeof(t->slot->blocked_regs));
+	__atomic_store_n(&t->slot->blocked_sp, r[6], __ATOMIC_RELAXED);
+	__atomic_compare_exchange_n(&t->slot->status, &running,
+				    GCMEM_THREAD_BLOCKED, 0, __ATOMIC_SEQ_CST,
+				    __ATOMIC_SEQ_CST);
+}
+
+void gcu_blocking_leave(void)
+{
+	struct gcu_thread *t = gcu_self;
+	uint32_t blocked = GCMEM_THREAD_BLOCKED;
+
+	if (!t || t->generation != gcu.generation)
+		return;
+	/* SCAN set: the collector has the stack; the kernel says when done. */
+	if (!__atomic_compare_exchange_n(&t->slot->status, &blocked,
+					 GCMEM_THREAD_RUNNING, 0,
+					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		gcu_thread_op(GCMEM_IOC_BLOCKING_LEAVE, t);
+	if (gcu_stop_wanted())
+		gcu_safepoint_slow(t);
+}
+
+int gcu_collect(void)
+{
+	struct gcmem_collect c = { .size = sizeof(c) };
+	int ret;
+
+	if (gcu.info.fd < 0) {
+		errno = ENXIO;
+		return -1;
+	}
+	ret = ioctl(gcu.info.fd, GCMEM_IOC_COLLECT, &c) ? -1 : 0;
+	if (gcu_trace)
+		gcu_trace_cycles();
+	return ret;
+}
+
+int gcu_set_gcpercent(int percent)
+{
+	struct gcmem_option opt = {
+		.size = sizeof(opt),
+		.option_id = GCMEM_OPTION_GCPERCENT,
+		.op = GCMEM_OPTION_OP_SET,
+		.val64 = percent < 0 ? GCMEM_GCPERCENT_OFF : (uint64_t)percent,
+	};
+
+	if (gcu.info.fd < 0) {
+		errno = ENXIO;
+		return -1;
+	}
+	return ioctl(gcu.info.fd, GCMEM_IOC_OPTION, &opt) ? -1 : 0;
+}
+
+/* One line per cycle, like GODEBUG=gctrace=1, for cycles not shown yet. */
+void gcu_trace_cycles(void)
+{
+	const struct gcmem_control *ctl =
+		(const struct gcmem_control *)gcu.info.control;
+	static uint64_t last_pause_ns;
+	uint64_t cycle = __atomic_load_n(&ctl->cycle, __ATOMIC_ACQUIRE);
+	uint64_t seen = __atomic_load_n(&gcu_traced_cycle, __ATOMIC_RELAXED);
+	struct gcu_heap_stats st;
+
+	if (cycle == seen ||
+	    !__atomic_compare_exchange_n(&gcu_traced_cycle, &seen, cycle, 0,
+					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return;
+	if (gcu_stats(&st))
+		return;
+	fprintf(stderr,
+		"gcu: gc %" PRIu64 ": %.3f ms stw (%" PRIu64 " cycles since last line), heap %.1f->%.1f MiB, marked %.1f MiB, workers %.3f ms, %" PRIu64 " forced stops\n",
+		st.cycles, (st.pause_total_ns - last_pause_ns) / 1e6,
+		cycle - seen, st.heap_before / 1048576.0,
+		st.heap_after / 1048576.0, st.marked_bytes / 1048576.0,
+		st.worker_ns / 1e6, st.forced_stops);
+	last_pause_ns = st.pause_total_ns;
+}

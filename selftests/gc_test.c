@@ -1,0 +1,636 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The collector: what is reachable survives (from a stack, a register, a
+ * registered root, other objects typed or conservative, interior pointers,
+ * a blocked thread's stack), what is not is reclaimed and comes back
+ * zeroed, and threads that do not cooperate are stopped anyway. Run with
+ * the module's debug mode on, every cycle is re-checked by the checkmark
+ * pass, whose failure count must stay zero.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "gcmem_util.h"
+#include "gcuser.h"
+
+/* Is @p an allocated object of the heap? */
+static int allocated(const void *p)
+{
+	struct gcmem_query q = {
+		.size = sizeof(q),
+		.addr = (uintptr_t)p,
+	};
+
+	if (ioctl(gcu_heap()->fd, GCMEM_IOC_QUERY, &q))
+		return -1;
+	return !!(q.result & GCMEM_QUERY_ALLOCATED);
+}
+
+static struct gcu_heap_stats stats(void)
+{
+	struct gcu_heap_stats st;
+
+	memset(&st, 0, sizeof(st));
+	gcu_stats(&st);
+	return st;
+}
+
+/*
+ * Hide a pointer from the conservative scan. Tests that expect an object to
+ * go never hold its address in their own frame or registers: they look at
+ * it through the noinline helpers below, and scrub the stack before they
+ * collect. (The collector also keeps the slot just below each cached span's
+ * cursor, so such tests allocate once more after the object.)
+ */
+#define HIDE(p)		((uintptr_t)(p) ^ 0x5a5a5a5a5a5a5a5aULL)
+#define UNHIDE(x)	((void *)((x) ^ 0x5a5a5a5a5a5a5a5aULL))
+
+static int allocated(const void *p);
+
+static __attribute__((noinline)) int alive(uintptr_t h)
+{
+	return allocated(UNHIDE(h));
+}
+
+static __attribute__((noinline)) int holds(uintptr_t h, const char *s)
+{
+	return !strcmp(UNHIDE(h), s);
+}
+
+FIXTURE(gc) {
+	int dummy;
+};
+
+FIXTURE_SETUP(gc)
+{
+	ASSERT_EQ(0, gcu_init()) TH_LOG("gcu_init: %s", strerror(errno));
+	/* Only explicit collections: each test decides when. */
+	ASSERT_EQ(0, gcu_set_gcpercent(-1));
+}
+
+FIXTURE_TEARDOWN(gc)
+{
+	struct gcu_heap_stats st = stats();
+
+	EXPECT_EQ(0, st.checkmark_failures);
+	EXPECT_EQ(0, st.abandoned);
+	gcu_shutdown();
+}
+
+/* Allocate @n objects nobody keeps; return the first, hidden. */
+static __attribute__((noinline)) uintptr_t make_garbage(int n, size_t size)
+{
+	uintptr_t first = 0;
+
+	for (int i = 0; i < n; i++) {
+		char *p = gcu_malloc(size);
+
+		if (!p)
+			return 0;
+		memset(p, 0xab, size);
+		if (!first)
+			first = HIDE(p);
+	}
+	return first;
+}
+
+/* Clobber the stack below us, where make_garbage's frames were. */
+static __attribute__((noinline)) void scrub_stack(void)
+{
+	volatile uint64_t buf[2048];
+
+	/* Volatile stores: a memset() of a dead array may be optimized out. */
+	for (size_t i = 0; i < sizeof(buf) / sizeof(buf[0]); i++)
+		buf[i] = 0;
+}
+
+TEST_F(gc, unreachable_is_reclaimed_and_zeroed)
+{
+	struct gcu_heap_stats before, after;
+	uintptr_t h = make_garbage(5000, 48);
+	char *p;
+
+	ASSERT_NE(0, h);
+	ASSERT_EQ(1, alive(h));
+	before = stats();
+	scrub_stack();
+	ASSERT_EQ(0, gcu_collect());
+	after = stats();
+	EXPECT_EQ(before.cycles + 1, after.cycles);
+	EXPECT_EQ(0, alive(h));
+	EXPECT_LE(5000 * 48 / 2, after.freed_bytes - before.freed_bytes);
+
+	/* The freed memory comes back, zeroed. */
+	gcu_thread_unregister();
+	for (int i = 0; i < 20000; i++) {
+		p = gcu_malloc(48);
+		ASSERT_NE(NULL, p);
+		for (int j = 0; j < 48; j++)
+			ASSERT_EQ(0, p[j]);
+		memset(p, 0xcd, 48);
+	}
+}
+
+TEST_F(gc, reachable_from_stack)
+{
+	volatile uintptr_t keep[4];
+	char *p = gcu_malloc(100);
+
+	ASSERT_NE(NULL, p);
+	strcpy(p, "on the stack");
+	keep[1] = (uintptr_t)p;
+	p = NULL;
+	make_garbage(1000, 100);
+	ASSERT_EQ(0, gcu_collect());
+	ASSERT_EQ(1, allocated((void *)keep[1]));
+	EXPECT_STREQ("on the stack", (char *)keep[1]);
+}
+
+/*
+ * The only reference is in a callee-saved register across the collect
+ * ioctl itself: the kernel must scan the registers saved at entry.
+ */
+static long collect_with_reg(void *p)
+{
+	struct gcmem_collect c = { .size = sizeof(c) };
+	long ret;
+	register void *r12 __asm__("r12") = p;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "0"((long)SYS_ioctl), "D"((long)gcu_heap()->fd),
+			   "S"((long)GCMEM_IOC_COLLECT), "d"(&c), "r"(r12)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+static __attribute__((noinline)) uintptr_t make_hidden(const char *s)
+{
+	char *p = gcu_malloc(64);
+
+	if (p)
+		strcpy(p, s);
+	return HIDE(p);
+}
+
+TEST_F(gc, reachable_from_register)
+{
+	volatile uintptr_t hidden = make_hidden("in r12");
+
+	ASSERT_NE(HIDE(NULL), hidden);
+	scrub_stack();
+	ASSERT_EQ(0, collect_with_reg(UNHIDE(hidden)));
+	EXPECT_EQ(1, allocated(UNHIDE(hidden)));
+	EXPECT_STREQ("in r12", (char *)UNHIDE(hidden));
+}
+
+static void *global_root[4];
+
+static __attribute__((noinline)) uintptr_t make_rooted(void)
+{
+	global_root[2] = gcu_malloc(200);
+	if (!global_root[2])
+		return 0;
+	strcpy(global_root[2], "a root");
+	gcu_malloc(200);	/* not the last of its span */
+	return HIDE(global_root[2]);
+}
+
+TEST_F(gc, reachable_from_root)
+{
+	uintptr_t h;
+
+	ASSERT_EQ(0, gcu_root_add(global_root, sizeof(global_root),
+				  GCU_TYPE_CONSERVATIVE));
+	h = make_rooted();
+	ASSERT_NE(0, h);
+	scrub_stack();
+	ASSERT_EQ(0, gcu_collect());
+	EXPECT_EQ(1, alive(h));
+	EXPECT_EQ(1, holds(h, "a root"));
+
+	ASSERT_EQ(0, gcu_root_remove(global_root, sizeof(global_root)));
+	scrub_stack();
+	ASSERT_EQ(0, gcu_collect());
+	EXPECT_EQ(0, alive(h));
+	global_root[2] = NULL;
+}
+
+struct tnode {
+	struct tnode *next;	/* word 0: pointer */
+	uintptr_t hidden;	/* word 1: not a pointer */
+	uint64_t value;
+};
+
+TEST_F(gc, reachable_through_objects)
+{
+	const uint64_t mask = 1;
+	gcu_type_t t = gcu_type_register(sizeof(struct tnode), &mask);
+	struct tnode *head = NULL, *n;
+	void **cons;
+	uintptr_t side, tail;
+	int i;
+
+	ASSERT_NE((gcu_type_t)-1, t);
+	/* A typed list; each node also holds, in a non-pointer word, the
+	 * only reference to a side object: typed scanning must drop those. */
+	for (i = 0; i < 1000; i++) {
+		n = gcu_malloc_typed(t);
+		ASSERT_NE(NULL, n);
+		n->value = i;
+		n->hidden = (uintptr_t)gcu_malloc(32);
+		n->next = head;
+		head = n;
+	}
+	side = head->hidden;
+	for (n = head; n->next; n = n->next)
+		;
+	tail = HIDE(n);
+	/* A conservative chain hanging off an array of pointers. */
+	cons = gcu_malloc(64 * sizeof(void *));
+	ASSERT_NE(NULL, cons);
+	for (i = 0; i < 64; i++) {
+		cons[i] = gcu_malloc(24);
+		((uint64_t *)cons[i])[0] = i;
+	}
+	head->hidden = HIDE(side);
+
+	ASSERT_EQ(0, gcu_collect());
+	for (n = head, i = 999; n; n = n->next, i--)
+		ASSERT_EQ(i, n->value);
+	EXPECT_EQ(-1, i);
+	EXPECT_EQ(1, allocated(UNHIDE(tail)));
+	EXPECT_EQ(0, allocated(UNHIDE(head->hidden)));
+	for (i = 0; i < 64; i++)
+		ASSERT_EQ(i, ((uint64_t *)cons[i])[0]);
+}
+
+static volatile uintptr_t interior;
+
+static __attribute__((noinline)) uintptr_t make_pointed(size_t size,
+							size_t off)
+{
+	char *p = gcu_malloc(size);
+
+	if (!p)
+		return HIDE(NULL);
+	strcpy(p, "whole");
+	interior = (uintptr_t)(p + off);
+	return HIDE(p);
+}
+
+TEST_F(gc, interior_pointer_keeps_object)
+{
+	uintptr_t h;
+
+	/* The only reference points into the middle: small, then large. */
+	h = make_pointed(1000, 777);
+	scrub_stack();
+	ASSERT_EQ(0, gcu_root_add((void *)&interior, sizeof(interior),
+				  GCU_TYPE_CONSERVATIVE));
+	ASSERT_EQ(0, gcu_collect());
+	EXPECT_EQ(1, alive(h));
+	EXPECT_EQ(1, holds(h, "whole"));
+
+	h = make_pointed(300000, 250000);
+	scrub_stack();
+	ASSERT_EQ(0, gcu_collect());
+	EXPECT_EQ(1, alive(h));
+	EXPECT_EQ(1, holds(h, "whole"));
+	interior = 0;
+	scrub_stack();
+	ASSERT_EQ(0, gcu_collect());
+	EXPECT_EQ(0, alive(h));
+}
+
+static __attribute__((noinline)) uintptr_t fill_box(void **box)
+{
+	box[3] = gcu_malloc(64);
+	gcu_malloc(64);		/* not the last of its span */
+	return HIDE(box[3]);
+}
+
+TEST_F(gc, noscan_objects_are_not_scanned)
+{
+	void **box = gcu_malloc_atomic(64);
+	uintptr_t h;
+
+	ASSERT_NE(NULL, box);
+	h = fill_box(box);
+	scrub_stack();
+	ASSERT_EQ(0, gcu_collect());
+	EXPECT_EQ(1, allocated(box));
+	EXPECT_EQ(0, alive(h));
+}
+
+/* A thread that blocks in read() holding the only pointer to an object. */
+struct blocker {
+	int fd[2];
+	uintptr_t hidden;
+	int ok;
+};
+
+static void *blocker_fn(void *arg)
+{
+	struct blocker *b = arg;
+	char *mine = gcu_malloc(128);
+	char c;
+
+	strcpy(mine, "blocked but alive");
+	b->hidden = HIDE(mine);
+	gcu_blocking_enter();
+	if (read(b->fd[0], &c, 1) != 1)
+		return NULL;
+	gcu_blocking_leave();
+	b->ok = !strcmp(mine, "blocked but alive");
+	return NULL;
+}
+
+TEST_F(gc, blocked_thread_scanned_without_waking)
+{
+	struct blocker b = { 0 };
+	pthread_t th;
+	struct gcu_heap_stats st;
+
+	ASSERT_EQ(0, pipe(b.fd));
+	ASSERT_EQ(0, pthread_create(&th, NULL, blocker_fn, &b));
+	while (!__atomic_load_n(&b.hidden, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	usleep(50000);
+	ASSERT_EQ(0, gcu_collect());
+	st = stats();
+	EXPECT_EQ(0, st.forced_stops);
+	EXPECT_EQ(1, allocated(UNHIDE(b.hidden)));
+	ASSERT_EQ(1, write(b.fd[1], "x", 1));
+	pthread_join(th, NULL);
+	EXPECT_EQ(1, b.ok);
+}
+
+/* A thread that spins without a single poll. */
+static volatile int spin_stop;
+
+static void *spinner_fn(void *arg)
+{
+	uintptr_t *out = arg;
+	char *mine = gcu_malloc(64);	/* registers the thread */
+	volatile unsigned long n = 0;
+
+	strcpy(mine, "spinning");
+	__atomic_store_n(out, HIDE(mine), __ATOMIC_RELEASE);
+	while (!spin_stop)
+		n++;
+	return strcmp(mine, "spinning") ? NULL : mine;
+}
+
+TEST_F(gc, spinning_thread_is_stopped_anyway)
+{
+	uintptr_t h = 0;
+	pthread_t th;
+	void *ret;
+
+	spin_stop = 0;
+	ASSERT_EQ(0, pthread_create(&th, NULL, spinner_fn, &h));
+	while (!__atomic_load_n(&h, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	ASSERT_EQ(0, gcu_collect());
+	EXPECT_LE(1, stats().forced_stops);
+	EXPECT_EQ(1, allocated(UNHIDE(h)));
+	spin_stop = 1;
+	pthread_join(th, &ret);
+	EXPECT_EQ(UNHIDE(h), ret);
+}
+
+/* Threads come and go while another collects. */
+static void *churn_fn(void *arg)
+{
+	for (int i = 0; i < 2000; i++) {
+		void **p = gcu_malloc(32);
+
+		if (!p)
+			return NULL;
+		p[0] = gcu_malloc(16);
+	}
+	return arg;
+}
+
+TEST_F(gc, threads_come_and_go_during_cycles)
+{
+	pthread_t th[4];
+	void *ret;
+
+	for (int round = 0; round < 10; round++) {
+		for (int i = 0; i < 4; i++)
+			ASSERT_EQ(0, pthread_create(&th[i], NULL, churn_fn,
+						    (void *)(uintptr_t)(i + 1)));
+		ASSERT_EQ(0, gcu_collect());
+		for (int i = 0; i < 4; i++) {
+			pthread_join(th[i], &ret);
+			EXPECT_EQ((void *)(uintptr_t)(i + 1), ret);
+		}
+	}
+	ASSERT_EQ(0, gcu_collect());
+	EXPECT_EQ(1, stats().threads);
+}
+
+/*
+ * A random graph with checksummed payloads, mutated by several threads
+ * while cycles run (paced, every few hundred KiB), must never lose or
+ * corrupt an object.
+ */
+#define GNODES	1000
+struct gnode {
+	struct gnode *edge[3];
+	uint64_t id;
+	uint64_t sum;
+	char payload[40];
+};
+
+static uint64_t gsum(const struct gnode *n)
+{
+	uint64_t s = n->id * 0x9e3779b97f4a7c15ULL;
+
+	for (size_t i = 0; i < sizeof(n->payload); i++)
+		s = (s ^ (unsigned char)n->payload[i]) * 0x100000001b3ULL;
+	return s;
+}
+
+struct gworker {
+	struct gnode **roots;	/* in malloc memory, registered as a root */
+	uint64_t seed;
+	int bad;
+};
+
+static uint64_t xrand(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static struct gnode *gnew(uint64_t *seed)
+{
+	struct gnode *n = gcu_malloc(sizeof(*n));
+
+	if (!n)
+		return NULL;
+	n->id = xrand(seed);
+	for (size_t i = 0; i < sizeof(n->payload); i++)
+		n->payload[i] = (char)xrand(seed);
+	n->sum = gsum(n);
+	return n;
+}
+
+static int gcheck(struct gnode **roots)
+{
+	int bad = 0;
+
+	for (int i = 0; i < GNODES; i++) {
+		struct gnode *n = roots[i];
+
+		if (!n)
+			continue;
+		bad += n->sum != gsum(n);
+		for (int e = 0; e < 3; e++)
+			if (n->edge[e])
+				bad += n->edge[e]->sum != gsum(n->edge[e]);
+	}
+	return bad;
+}
+
+static volatile int graphs_done;
+
+static void *graph_fn(void *arg)
+{
+	struct gworker *w = arg;
+
+	for (int step = 0; !graphs_done || step < 2000; step++) {
+		int i = xrand(&w->seed) % GNODES;
+		struct gnode *n = gnew(&w->seed);
+
+		if (!n) {
+			w->bad++;
+			break;
+		}
+		n->edge[0] = w->roots[xrand(&w->seed) % GNODES];
+		n->edge[1] = w->roots[i];
+		if (w->roots[i])
+			n->edge[2] = w->roots[i]->edge[0];
+		w->roots[i] = n;
+		if (step % 2500 == 0) {
+			w->bad += gcheck(w->roots);
+			gcu_safepoint();
+		}
+	}
+	w->bad += gcheck(w->roots);
+	return NULL;
+}
+
+/* Hundreds of cycles while the graphs change, then the workers stop. */
+static void *graph_collector_fn(void *arg)
+{
+	for (int i = 0; i < 200; i++)
+		gcu_collect();
+	graphs_done = 1;
+	return arg;
+}
+
+TEST_F_TIMEOUT(gc, random_graphs_survive_many_cycles, 300)
+{
+	struct gworker w[3];
+	pthread_t th[3], col;
+	struct gcu_heap_stats st;
+
+	graphs_done = 0;
+	ASSERT_EQ(0, gcu_set_gcpercent(100));
+	ASSERT_EQ(0, pthread_create(&col, NULL, graph_collector_fn, NULL));
+	for (int i = 0; i < 3; i++) {
+		w[i].roots = calloc(GNODES, sizeof(*w[i].roots));
+		ASSERT_NE(NULL, w[i].roots);
+		ASSERT_EQ(0, gcu_root_add(w[i].roots,
+					  GNODES * sizeof(*w[i].roots),
+					  GCU_TYPE_CONSERVATIVE));
+		w[i].seed = 0x1234567 + i;
+		w[i].bad = 0;
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, graph_fn, &w[i]));
+	}
+	pthread_join(col, NULL);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		EXPECT_EQ(0, w[i].bad);
+	}
+	ASSERT_EQ(0, gcu_collect());
+	for (int i = 0; i < 3; i++) {
+		EXPECT_EQ(0, gcheck(w[i].roots));
+		gcu_root_remove(w[i].roots, GNODES * sizeof(*w[i].roots));
+		free(w[i].roots);
+	}
+	st = stats();
+	TH_LOG("%llu cycles, %llu MiB freed, max pause %llu us",
+	       (unsigned long long)st.cycles,
+	       (unsigned long long)st.freed_bytes >> 20,
+	       (unsigned long long)st.pause_max_ns / 1000);
+	EXPECT_LE(200, st.cycles);
+}
+
+/* A process killed in the middle of its collections leaves nothing bad. */
+TEST(killed_mid_cycle)
+{
+	for (int round = 0; round < 5; round++) {
+		pid_t pid = fork();
+		int status;
+
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			if (gcu_init())
+				_exit(1);
+			for (;;) {
+				for (int i = 0; i < 1000; i++)
+					gcu_malloc(64);
+				gcu_collect();
+			}
+		}
+		usleep(20000 + round * 15000);
+		kill(pid, SIGKILL);
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		EXPECT_TRUE(WIFSIGNALED(status));
+	}
+}
+
+/* And one that exits while another thread is collecting. */
+static void *collector_fn(void *arg)
+{
+	for (;;)
+		gcu_collect();
+	return arg;
+}
+
+TEST(exit_during_cycle)
+{
+	pid_t pid = fork();
+	int status;
+
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		pthread_t th;
+
+		if (gcu_init())
+			_exit(1);
+		for (int i = 0; i < 10000; i++)
+			gcu_malloc(64);
+		pthread_create(&th, NULL, collector_fn, NULL);
+		usleep(30000);
+		_exit(7);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(7, WEXITSTATUS(status));
+}
+
+TEST_HARNESS_MAIN
