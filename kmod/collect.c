@@ -69,6 +69,7 @@
 #include <linux/slab.h>
 
 #include "collect.h"
+#include "trace.h"
 
 bool gcmem_debug;
 module_param_named(debug, gcmem_debug, bool, 0644);
@@ -215,6 +216,7 @@ int gcmem_collect_locked(struct gcmem_heap *heap)
 	struct gcmem_span *span;
 	struct gcmem_cycle *c;
 	ktime_t start = ktime_get();
+	u64 pause;
 	int ret;
 
 	lockdep_assert_held(&heap->lock);
@@ -238,9 +240,11 @@ int gcmem_collect_locked(struct gcmem_heap *heap)
 		bitmap_zero(span->checkbits, span->nelems);
 	}
 
+	trace_gcmem_cycle_start(heap->tgid, heap->cycles + 1, heap->inuse_bytes);
 	self = gcmem_thread_current(heap);
 	/* Pairs with the acquire in gcmem_safepoint(). */
 	smp_store_release(&heap->cycle, c);
+	trace_gcmem_pause_start(heap->tgid, heap->cycles + 1);
 	ret = gcmem_stop_the_world(heap, self);
 	if (!ret)
 		ret = gcmem_cycle_jobs(heap, c, false) ? -EAGAIN : 0;
@@ -265,8 +269,12 @@ int gcmem_collect_locked(struct gcmem_heap *heap)
 
 	gcmem_start_the_world(heap);
 	WRITE_ONCE(heap->cycle, NULL);
-	gcmem_account_pause(heap, ktime_to_ns(ktime_sub(ktime_get(), start)));
+	pause = ktime_to_ns(ktime_sub(ktime_get(), start));
+	gcmem_account_pause(heap, pause);
+	trace_gcmem_pause_end(heap->tgid, heap->cycles, pause);
 	gcmem_chunks_release(heap);
+	trace_gcmem_cycle_end(heap->tgid, heap->cycles, ret, heap->marked_bytes,
+			      heap->inuse_bytes);
 
 	if (self)
 		gcmem_thread_put(self);

@@ -268,6 +268,8 @@ struct gcmem_heap {
 	atomic64_t worker_ns;
 	u64 checkmark_failures;
 	struct list_head released;	/* empty chunks to give back */
+	struct dentry *debugfs;		/* gcmem/<tgid>.<n>/ */
+	pid_t tgid;			/* the owner's, for traces */
 };
 
 /* heap.c */
@@ -364,6 +366,12 @@ bool gcmem_user_range_ok(struct gcmem_heap *heap, u64 start, u64 len);
 
 /* arena.c */
 int gcmem_mmap(struct file *file, struct vm_area_struct *vma);
+
+/* stats.c */
+void gcmem_heap_debugfs_add(struct gcmem_heap *heap);
+void gcmem_heap_debugfs_remove(struct gcmem_heap *heap);
+void gcmem_debugfs_init(void);
+void gcmem_debugfs_exit(void);
 
 /* ioctl.c */
 long gcmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg);

@@ -98,6 +98,8 @@ struct gcmem_heap *gcmem_heap_create(void)
 
 	mmgrab(current->mm);
 	heap->mm = current->mm;
+	heap->tgid = task_tgid_nr(current);
+	gcmem_heap_debugfs_add(heap);
 
 	mutex_lock(&heap->chunk_lock);
 	gcmem_control_publish(heap);
@@ -118,6 +120,7 @@ static void gcmem_heap_destroy(struct kref *ref)
 	unsigned long index;
 	void *list;
 
+	gcmem_heap_debugfs_remove(heap);
 	gcmem_threads_destroy(heap);
 	gcmem_spans_destroy(heap);
 	gcmem_roots_destroy(heap);

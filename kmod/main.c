@@ -60,15 +60,19 @@ static int __init gcmem_init(void)
 	ret = gcmem_workers_start();
 	if (ret)
 		return ret;
+	gcmem_debugfs_init();
 	ret = misc_register(&gcmem_misc);
-	if (ret)
+	if (ret) {
+		gcmem_debugfs_exit();
 		gcmem_workers_stop();
+	}
 	return ret;
 }
 
 static void __exit gcmem_exit(void)
 {
 	misc_deregister(&gcmem_misc);
+	gcmem_debugfs_exit();
 	gcmem_workers_stop();
 }
 
