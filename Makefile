@@ -40,7 +40,10 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(HOST)/%.o)
 LIB_HDRS := libgcuser/gcuser.h uapi/linux/gcmem.h
 LIBS := $(HOST)/libgcuser.a $(HOST)/libgcuser.so $(HOST)/gcuser.pc
 TESTS := $(patsubst selftests/%.c,$(HOST)/bin/%,$(wildcard selftests/*_test.c))
+# The demo `make run` shows is GCBench on gcmem; the API example of
+# docs/ is built too, outside the boot images.
 DEMO := $(HOST)/bin/demo
+EXAMPLE := $(HOST)/examples/demo-example
 
 .PHONY: all module host lib selftests demo deps check run style sparse \
 	install clean
@@ -54,7 +57,7 @@ module:
 host: lib selftests demo
 lib: $(LIBS)
 selftests: $(TESTS)
-demo: $(DEMO)
+demo: $(DEMO) $(EXAMPLE)
 
 $(HOST)/libgcuser/%.o: libgcuser/%.c $(LIB_HDRS)
 	@mkdir -p $(@D)
@@ -75,7 +78,11 @@ $(HOST)/bin/%_test: selftests/%_test.c selftests/gcmem_util.h $(LIB_HDRS) $(HOST
 	@test -f $(KSFT)/kselftest_harness.h || { echo "kselftest_harness.h missing: run 'make deps'" >&2; exit 1; }
 	$(CC) $(TEST_CFLAGS) -I$(KSFT) -static -o $@ $< $(HOST)/libgcuser.a -lpthread
 
-$(DEMO): docs/examples/demo.c $(LIB_HDRS) $(HOST)/libgcuser.a
+$(DEMO): bench/gcbench.c $(LIB_HDRS) $(HOST)/libgcuser.a
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -DGCB_GCMEM -static -o $@ $< $(HOST)/libgcuser.a -lpthread
+
+$(EXAMPLE): docs/examples/demo.c $(LIB_HDRS) $(HOST)/libgcuser.a
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -static -o $@ $< $(HOST)/libgcuser.a -lpthread
 

@@ -4,7 +4,8 @@
 # Usage: scripts/run.sh          (after `make deps` and `make host`)
 #
 # Builds the module for the newest installed Debian 6.12 kernel, packs it
-# with the static demo into an initramfs, boots it and shows the console.
+# with the static demo (GCBench, bench/gcbench.c) into an initramfs, boots
+# it and shows the console.
 # The console log is kept in $BUILD/KREL/demo.log.
 set -euo pipefail
 
@@ -24,5 +25,9 @@ make -C "/lib/modules/$krel/build" M="$src" modules > "$kdir/build.log" 2>&1 ||
 
 "$top/qemu-images/mkinitramfs.sh" "$kdir/demo.cpio.gz" "$src/gcmem.ko" \
 	"$build/host/bin"
+# The demo is GCBench; GCU_TRACE=1 prints a line per collection. Words
+# the kernel does not know reach the guest's init, and the demo, as
+# environment variables. Depth 16 keeps the run short under TCG.
+export GCMEM_BOOT_APPEND="GCU_TRACE=1 GCB_DEPTH=${GCB_DEPTH:-16} ${GCMEM_BOOT_APPEND:-}"
 exec "$top/qemu-images/boot.sh" "$krel" "$kdir/demo.cpio.gz" \
 	"$kdir/demo.log" demo
