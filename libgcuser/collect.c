@@ -160,7 +160,7 @@ void gcu_trace_cycles(void)
 	if (gcu_stats(&st))
 		return;
 	fprintf(stderr,
-		"gcu: gc %" PRIu64 ": %.3f ms stw (%" PRIu64 " cycles since last line), heap %.1f->%.1f MiB, marked %.1f MiB, workers %.3f ms, %" PRIu64 " forced stops\n",
+		"gcu: gc %" PRIu64 ": %.3f ms stw (%" PRIu64 " cycles since last line), heap %.1f->%.1f MiB, marked %.1f MiB, workers %.3f ms in all, %" PRIu64 " forced stops\n",
 		st.cycles, (st.pause_total_ns - last_pause_ns) / 1e6,
 		cycle - seen, st.heap_before / 1048576.0,
 		st.heap_after / 1048576.0, st.marked_bytes / 1048576.0,

@@ -27,7 +27,7 @@ make -C "/lib/modules/$krel/build" M="$src" modules > "$kdir/build.log" 2>&1 ||
 	"$build/host/bin"
 # The demo is GCBench; GCU_TRACE=1 prints a line per collection. Words
 # the kernel does not know reach the guest's init, and the demo, as
-# environment variables. Depth 16 keeps the run short under TCG.
-export GCMEM_BOOT_APPEND="GCU_TRACE=1 GCB_DEPTH=${GCB_DEPTH:-16} ${GCMEM_BOOT_APPEND:-}"
+# environment variables. Depth 18 is the published size; GCB_DEPTH=N scales it.
+export GCMEM_BOOT_APPEND="GCU_TRACE=1 GCB_DEPTH=${GCB_DEPTH:-18} ${GCMEM_BOOT_APPEND:-}"
 exec "$top/qemu-images/boot.sh" "$krel" "$kdir/demo.cpio.gz" \
 	"$kdir/demo.log" demo
