@@ -26,8 +26,14 @@
 struct gcmem_worker {
 	struct task_struct *task;
 	int cpu;
+	int index;
 	u64 last_seq;			/* the last cycle it worked on */
 };
+
+/* How many workers mark a cycle: 0 for all (benchmarks compare 1 and 2). */
+static int gcmem_mark_workers;
+module_param_named(mark_workers, gcmem_mark_workers, int, 0644);
+MODULE_PARM_DESC(mark_workers, "mark workers per cycle, 0 for one per CPU");
 
 static struct gcmem_worker *gcmem_workers;
 static int gcmem_nworkers;
@@ -36,14 +42,18 @@ static DEFINE_SPINLOCK(gcmem_cycles_lock);
 static DECLARE_WAIT_QUEUE_HEAD(gcmem_workers_wq);
 static u64 gcmem_cycle_seq;
 
+/* The workers of the next cycle: fixed when the cycle is created. */
 int gcmem_workers_nproc(void)
 {
-	return gcmem_nworkers;
+	int n = READ_ONCE(gcmem_mark_workers);
+
+	return n > 0 && n < gcmem_nworkers ? n : gcmem_nworkers;
 }
 
+/* @c->work.nproc workers, the first ones, join the cycle. */
 void gcmem_workers_post(struct gcmem_cycle *c)
 {
-	atomic_set(&c->workers_left, gcmem_nworkers);
+	atomic_set(&c->workers_left, c->work.nproc);
 	spin_lock(&gcmem_cycles_lock);
 	c->seq = ++gcmem_cycle_seq;
 	list_add_tail(&c->node, &gcmem_cycles);
@@ -58,11 +68,13 @@ static struct gcmem_cycle *gcmem_next_cycle(struct gcmem_worker *w)
 
 	spin_lock(&gcmem_cycles_lock);
 	list_for_each_entry(c, &gcmem_cycles, node) {
-		if (c->seq > w->last_seq) {
-			w->last_seq = c->seq;
-			spin_unlock(&gcmem_cycles_lock);
-			return c;
-		}
+		if (c->seq <= w->last_seq)
+			continue;
+		w->last_seq = c->seq;
+		if (w->index >= c->work.nproc)
+			continue;	/* not one of this cycle's workers */
+		spin_unlock(&gcmem_cycles_lock);
+		return c;
 	}
 	spin_unlock(&gcmem_cycles_lock);
 	return NULL;
@@ -128,6 +140,7 @@ int gcmem_workers_start(void)
 	for_each_online_cpu(cpu) {
 		w = &gcmem_workers[n];
 		w->cpu = cpu;
+		w->index = n;
 		w->task = kthread_create_on_cpu(gcmem_worker_fn, w, cpu,
 						"gcmem_mark/%u");
 		if (IS_ERR(w->task))
