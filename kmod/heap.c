@@ -169,8 +169,9 @@ int gcmem_heap_lock(struct gcmem_heap *heap)
 	int ret;
 
 	for (;;) {
+		ret = 0;
 		if (mutex_trylock(&heap->lock))
-			return 0;
+			break;
 		if (READ_ONCE(heap->stopping)) {
 			if (!looked) {
 				self = gcmem_thread_current(heap);
@@ -179,7 +180,7 @@ int gcmem_heap_lock(struct gcmem_heap *heap)
 			if (self) {
 				ret = gcmem_safepoint(heap, self);
 				if (ret)
-					return ret;
+					break;
 				continue;
 			}
 		}
@@ -187,9 +188,14 @@ int gcmem_heap_lock(struct gcmem_heap *heap)
 					  !mutex_is_locked(&heap->lock) ||
 					  (READ_ONCE(heap->stopping) &&
 					   (!looked || self)));
-		if (ret)
-			return -EINTR;
+		if (ret) {
+			ret = -EINTR;
+			break;
+		}
 	}
+	if (self)
+		gcmem_thread_put(self);
+	return ret;
 }
 
 void gcmem_heap_unlock(struct gcmem_heap *heap)
