@@ -6,6 +6,7 @@
 #   make deps         install what the project needs (Debian; idempotent)
 #   make check        every test on both target kernels, in QEMU
 #   make run          boot the 6.12 image in QEMU and run the demo
+#   make bench        allocation benchmark in the 6.12 guest -> bench/RESULTS.md
 #   make style        checkpatch --strict on kmod/ and uapi/
 #   make sparse       sparse (C=2) and W=1 build for $(KDIR)
 #   make install      install the module for $(KDIR) and the library
@@ -44,9 +45,13 @@ TESTS := $(patsubst selftests/%.c,$(HOST)/bin/%,$(wildcard selftests/*_test.c))
 # docs/ is built too, outside the boot images.
 DEMO := $(HOST)/bin/demo
 EXAMPLE := $(HOST)/examples/demo-example
+# Benchmarks live in their own directory so that they stay out of the
+# check and demo images (mkinitramfs.sh takes every executable of a dir).
+BENCHES := $(patsubst %,$(HOST)/bench/bench-%,gcmem bdwgc glibc)
+LIBGC_A = $(shell $(CC) -print-file-name=libgc.a)
 
 .PHONY: all module host lib selftests demo deps check run style sparse \
-	install clean
+	install clean benches bench
 
 all: module host
 
@@ -86,6 +91,22 @@ $(EXAMPLE): docs/examples/demo.c $(LIB_HDRS) $(HOST)/libgcuser.a
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -static -o $@ $< $(HOST)/libgcuser.a -lpthread
 
+# One source, one static binary per allocator.
+$(HOST)/bench/bench-gcmem: bench/alloc_bench.c $(LIB_HDRS) $(HOST)/libgcuser.a
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -DBENCH_GCMEM -static -o $@ $< $(HOST)/libgcuser.a -lpthread
+
+$(HOST)/bench/bench-bdwgc: bench/alloc_bench.c
+	@mkdir -p $(@D)
+	@test -f "$(LIBGC_A)" || { echo "libgc.a missing: run 'make deps'" >&2; exit 1; }
+	$(CC) $(USER_CFLAGS) -DBENCH_BDWGC -static -o $@ $< $(LIBGC_A) -lpthread
+
+$(HOST)/bench/bench-glibc: bench/alloc_bench.c
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -DBENCH_GLIBC -static -o $@ $< -lpthread
+
+benches: $(BENCHES)
+
 deps:
 	$(TOP)/scripts/deps.sh
 
@@ -96,6 +117,10 @@ check: deps
 run: deps
 	$(MAKE) host
 	BUILD=$(BUILD) $(TOP)/scripts/run.sh
+
+bench: deps
+	$(MAKE) benches
+	BUILD=$(BUILD) $(TOP)/bench/run.sh
 
 # compat.h is the one place where kernel versions are compared, so only
 # there is checkpatch told to accept LINUX_VERSION_CODE; trace.h follows

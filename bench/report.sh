@@ -1,0 +1,430 @@
+#!/bin/bash
+# report.sh - turn a bench-mode console log into bench/RESULTS.md (stdout).
+#
+# Usage: bench/report.sh CONSOLE_LOG
+#
+# Reads the BENCH, BENCHINFO, BENCHCHECK and BENCHFAIL lines that the
+# bench-* binaries print (format in bench/alloc_bench.c), takes the median
+# of the repetitions of each configuration and prints Markdown: the
+# figures, gcmem against the targets, the correctness checks, the
+# environment and the commands. Environment (all optional, set by run.sh):
+#   BENCH_COMMANDS     file with the commands that were run
+#   BENCH_BOOT_RC      boot.sh's exit status
+#   BENCH_NATIVE_LOG   output of the bdwgc and glibc binaries run natively
+#   BENCH_QEMU_MEM     the guest's memory size
+#   BENCH_LOADAVG      the host's load average before the boot
+#   BENCH_REV          the source revision the run was built from
+#   BENCH_HOST_OTHER   what else used the host's CPUs during the guest run
+#   BENCH_HOST_OTHER_PCT  the same as a share of the host's CPU time (integer)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export LC_ALL=C
+
+[ $# -eq 1 ] || { echo "usage: $0 CONSOLE_LOG" >&2; exit 2; }
+log=$1
+[ -r "$log" ] || { echo "report: cannot read $log" >&2; exit 2; }
+native=${BENCH_NATIVE_LOG:-}
+boot_rc=${BENCH_BOOT_RC:-?}
+
+guest_kernel=$(sed -n 's/^# guest: kernel \([^,]*\),.*/\1/p' "$log" | head -n 1)
+guest_cpus=$(sed -n 's/^# guest: kernel [^,]*, \([0-9]*\) cpus.*/\1/p' "$log" | head -n 1)
+accel=$(sed -n 's/^# boot: kernel .*, accel \([a-z]*\),.*/\1/p' "$log" | head -n 1)
+boot_verdict=$(grep -a '^# boot: \(PASS\|FAIL\)' "$log" || echo "# boot: (no verdict in the log)")
+qemu=$(qemu-system-x86_64 --version 2>/dev/null | head -n 1 || echo unknown)
+host_cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+rev=${BENCH_REV:-}
+if [ -z "$rev" ]; then
+	rev=$(git -C "$here/.." rev-parse --short HEAD 2>/dev/null || echo unknown)
+	if [ -n "$(git -C "$here/.." status --porcelain 2>/dev/null)" ]; then
+		rev="$rev, with uncommitted changes"
+	fi
+fi
+allocs=$(sed -n 's/^BENCHINFO binary=.* allocs=\([0-9]*\) reps=\([0-9]*\).*/\1/p' "$log" | head -n 1)
+# Runs per configuration: the most BENCH lines any configuration has.
+runs=$(awk '$1 == "BENCH" { n[$2 " " $3 " " $4 " " $5]++ }
+	END { m = 0; for (k in n) if (n[k] > m) m = n[k]; print m }' "$log")
+rounds=$(grep -c '^# gcmem-bench: round ' "$log" || true)
+guest_mem=$(sed -n 's/^BENCHINFO binary=.* mem_mib=\([0-9]*\) .*/\1/p' "$log" | head -n 1)
+
+# tables LOG WHICH: Markdown for the BENCH lines of LOG.
+#   WHICH=all      every configuration
+#   WHICH=targets  gcmem against bdwgc and glibc, per the issue's targets
+#   WHICH=reading  a few sentences on the targets
+tables()
+{
+	awk -v which="$2" '
+function median(key,    n, i, j, t, v) {
+	n = cnt[key]
+	for (i = 1; i <= n; i++)
+		v[i] = rate[key, i]
+	for (i = 2; i <= n; i++) {
+		t = v[i]
+		for (j = i - 1; j >= 1 && v[j] > t; j--)
+			v[j + 1] = v[j]
+		v[j + 1] = t
+	}
+	lo[key] = v[1]
+	hi[key] = v[n]
+	if (n % 2)
+		return v[(n + 1) / 2]
+	return (v[n / 2] + v[n / 2 + 1]) / 2
+}
+function m(x) { return sprintf("%.2f", x / 1e6) }
+# extra(key, name): the value of name=VALUE in the last rep of key.
+function extra(key, name,    s) {
+	s = " " ex[key] " "
+	if (!match(s, " " name "=[^ ]*"))
+		return ""
+	s = substr(s, RSTART + 1, RLENGTH - 1)
+	return substr(s, length(name) + 2)
+}
+function per_refill(key,    r) {
+	if (!(key in refills) || refills[key] == "-" || refills[key] == "?")
+		return "-"
+	r = refills[key] + 0
+	if (r == 0)
+		return "no refill"
+	return sprintf("%.0f", nalloc[key] / r)
+}
+# refills per allocation, for the figure the issue asks for.
+function per_alloc(key) {
+	if (!(key in refills) || refills[key] == "-" || refills[key] == "?" ||
+	    !nalloc[key])
+		return ""
+	return sprintf(" (%.5f refills per allocation)", refills[key] / nalloc[key])
+}
+function note(key, a,    s, t) {
+	s = ""
+	if (usr[key] + sys[key] > 0)
+		s = sprintf("%.0f%% kernel; ", 100 * sys[key] / (usr[key] + sys[key]))
+	if (a ~ /^gcmem/) {
+		t = extra(key, "collections")
+		if (t != "")
+			s = s t " collections" (t + 0 ? ", longest pause " \
+				extra(key, "pause_max_ms") " ms" : "") "; "
+		t = extra(key, "abandoned")
+		if (t + 0)
+			s = s t " abandoned; "
+		s = s "peak committed " extra(key, "peak_committed_mib") " MiB"
+		t = extra(key, "small_allocated")
+		if (t != "" && t + 0 != nalloc[key] / cnt[key])
+			s = s "; small_allocated " t " (not " nalloc[key] / cnt[key] ")"
+		return s
+	}
+	if (a ~ /^bdwgc/)
+		return s extra(key, "collections") " collections, heap " \
+			extra(key, "heap_kib") " KiB at the end"
+	if (a == "glibc-nofree")
+		return s "arenas " extra(key, "arena_mib") " MiB at the end"
+	sub(/; $/, "", s)
+	return s
+}
+$1 == "BENCH" && NF >= 10 {
+	key = $2 SUBSEP $3 SUBSEP $4 SUBSEP $5
+	if (!(key in cnt)) {
+		cnt[key] = 0
+		refills[key] = 0
+		nalloc[key] = 0
+	}
+	cnt[key]++
+	rate[key, cnt[key]] = $8 + 0
+	if ($9 == "-" || $9 == "?")
+		refills[key] = $9
+	else if (refills[key] != "-" && refills[key] != "?")
+		refills[key] += $9
+	nalloc[key] += $6
+	ex[key] = ""
+	for (i = 11; i <= NF; i++) {
+		ex[key] = ex[key] " " $i
+		if ($i ~ /^user_s=/)
+			usr[key] += substr($i, 8)
+		else if ($i ~ /^sys_s=/)
+			sys[key] += substr($i, 7)
+	}
+	next
+}
+END {
+	na = split("gcmem gcmem-nogc bdwgc bdwgc-nogc glibc glibc-nofree", A, " ")
+	nk = split("ptr atomic -", K, " ")
+	ns = split("32 16-128", S, " ")
+	nt = split("1 2", T, " ")
+	for (key in cnt)
+		med[key] = median(key)
+	desc["gcmem"] = "gcmem, collector on"
+	desc["gcmem-nogc"] = "gcmem, gcpercent -1"
+	desc["bdwgc"] = "bdwgc, collector on"
+	desc["bdwgc-nogc"] = "bdwgc, GC_disable()"
+	desc["glibc"] = "glibc malloc+free"
+	desc["glibc-nofree"] = "glibc malloc, no free"
+	kd["ptr"] = "scanned"
+	kd["atomic"] = "atomic"
+	kd["-"] = "-"
+	if (which == "all") {
+		print "| allocator | objects | sizes (B) | threads | M allocs/s (median) | min - max | allocs per refill | notes |"
+		print "| --- | --- | --- | ---: | ---: | ---: | ---: | --- |"
+		for (a = 1; a <= na; a++) for (k = 1; k <= nk; k++)
+		for (s = 1; s <= ns; s++) for (t = 1; t <= nt; t++) {
+			key = A[a] SUBSEP K[k] SUBSEP S[s] SUBSEP T[t]
+			if (!(key in cnt))
+				continue
+			printf "| %s | %s | %s | %s | **%s** | %s - %s | %s | %s |\n",
+				desc[A[a]], kd[K[k]], S[s], T[t], m(med[key]),
+				m(lo[key]), m(hi[key]), per_refill(key),
+				note(key, A[a])
+			rows++
+		}
+		if (!rows)
+			print "| (no results) | | | | | | | |"
+		exit
+	}
+	# gcmem against the targets.
+	for (k = 1; k <= 2; k++) for (s = 1; s <= ns; s++) for (t = 1; t <= nt; t++) {
+		g = "gcmem" SUBSEP K[k] SUBSEP S[s] SUBSEP T[t]
+		b = "bdwgc" SUBSEP K[k] SUBSEP S[s] SUBSEP T[t]
+		c = "glibc" SUBSEP "-" SUBSEP S[s] SUBSEP T[t]
+		n++
+		gr = (g in med) ? med[g] : 0
+		vb = (g in med && b in med) ? gr / med[b] : -1
+		vc = (g in med && c in med) ? gr / med[c] : -1
+		pr = (g in cnt) ? per_refill(g) : "-"
+		if (vb >= 0) {
+			nb++
+			if (vb >= 2)
+				okb++
+			if (nb == 1 || vb < minb)
+				minb = vb
+			if (nb == 1 || vb > maxb)
+				maxb = vb
+		}
+		if (vc >= 0) {
+			nc++
+			if (vc >= 1)
+				okc++
+			if (nc == 1 || vc < minc)
+				minc = vc
+			if (nc == 1 || vc > maxc)
+				maxc = vc
+		}
+		if (pr != "-") {
+			nr++
+			pv = pr == "no refill" ? 1e18 : pr + 0
+			if (pv >= 256)
+				okr++
+			if (nr == 1 || pv < minr)
+				minr = pv
+		}
+		line[n] = sprintf("| %s | %s | %s | %s | %s | %s | %s | %s | %s |",
+			kd[K[k]], S[s], T[t],
+			(g in med) ? m(gr) : "missing",
+			(b in med) ? m(med[b]) : "missing",
+			vb >= 0 ? sprintf("%.2fx %s", vb, vb >= 2 ? "met" : "**missed**") : "-",
+			(c in med) ? m(med[c]) : "missing",
+			vc >= 0 ? sprintf("%.2fx %s", vc, vc >= 1 ? "met" : "**missed**") : "-",
+			pr == "-" ? "-" : sprintf("%s%s %s", pr, per_alloc(g), (pr == "no refill" || pr + 0 >= 256) ? "met" : "**missed**"))
+	}
+	if (which == "targets") {
+		print "| gcmem objects | sizes (B) | threads | gcmem M/s | bdwgc M/s | gcmem / bdwgc (target >= 2x) | glibc M/s | gcmem / glibc (target >= 1x) | allocs per refill (target >= 256) |"
+		print "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+		for (i = 1; i <= n; i++)
+			print line[i]
+		exit
+	}
+	if (!nb && !nc && !nr) {
+		print "- No gcmem figures: the gcmem runs failed or did not run (see Failures), so no target can be judged."
+		exit
+	}
+	if (nb)
+		printf "- **2x bdwgc:** met in %d of %d configurations; gcmem / bdwgc ranges from %.2fx to %.2fx.\n", okb, nb, minb, maxb
+	if (nc)
+		printf "- **At least glibc:** met in %d of %d configurations; gcmem / glibc ranges from %.2fx to %.2fx.\n", okc, nc, minc, maxc
+	if (nr)
+		printf "- **At most one refill per 256 allocations:** met in %d of %d configurations; the fewest allocations per refill is %s%s.\n", okr, nr, (minr >= 1e18 ? "unbounded (no refill)" : sprintf("%.0f", minr)), (minr >= 256 && minr < 264 ? ": the target exactly, with no margin (a span of that class holds about as many objects; see the span sizes below)" : "")
+	# Where the time goes, and how the rates scale to 2 threads.
+	for (a = 1; a <= na; a++) {
+		if (A[a] != "gcmem" && A[a] != "glibc")
+			continue
+		ks = 0
+		kl = kh = sl = sh = -1
+		for (k = 1; k <= nk; k++) for (s = 1; s <= ns; s++) {
+			for (t = 1; t <= nt; t++) {
+				key = A[a] SUBSEP K[k] SUBSEP S[s] SUBSEP T[t]
+				if (!(key in cnt) || usr[key] + sys[key] <= 0)
+					continue
+				v = 100 * sys[key] / (usr[key] + sys[key])
+				if (kl < 0 || v < kl) kl = v
+				if (kh < 0 || v > kh) kh = v
+			}
+			k1 = A[a] SUBSEP K[k] SUBSEP S[s] SUBSEP 1
+			k2 = A[a] SUBSEP K[k] SUBSEP S[s] SUBSEP 2
+			if ((k1 in med) && (k2 in med) && med[k1] > 0) {
+				v = med[k2] / med[k1]
+				if (sl < 0 || v < sl) sl = v
+				if (sh < 0 || v > sh) sh = v
+			}
+		}
+		if (kl >= 0)
+			kern[A[a]] = sprintf("%.0f%%", kl) \
+				(sprintf("%.0f", kl) != sprintf("%.0f", kh) ? sprintf(" to %.0f%%", kh) : "")
+		if (sl >= 0)
+			scale[A[a]] = sprintf("%.2fx", sl) \
+				(sprintf("%.2f", sl) != sprintf("%.2f", sh) ? sprintf(" to %.2fx", sh) : "")
+	}
+	if ("gcmem" in kern)
+		printf "- **Where gcmem'"'"'s time goes:** %s of its CPU time is spent in the kernel (refill ioctls, collections, zeroing of the slots it hands out, chunk commits and faults), against %s for glibc malloc+free.\n", kern["gcmem"], ("glibc" in kern) ? kern["glibc"] : "(no figure)"
+	if ("gcmem" in scale)
+		printf "- **2 threads against 1:** gcmem %s, glibc malloc+free %s (the guest has 2 vCPUs).\n", scale["gcmem"], ("glibc" in scale) ? scale["glibc"] : "(no figure)"
+}' "$1"
+}
+
+# Lines that say something went wrong, verbatim.
+failures()
+{
+	grep -a -E '^(BENCHFAIL |BENCHCHECK .* FAIL |# guest: FAIL|# boot: FAIL|# native: )' "$1" || true
+}
+
+echo "# Allocation benchmark results"
+echo
+echo "Generated by \`make bench\` (bench/run.sh, bench/report.sh) on $(date -u '+%Y-%m-%d %H:%M UTC');"
+echo "do not edit by hand. How the benchmark works and why it is built this way:"
+echo "[README.md](README.md)."
+echo
+echo "## Environment"
+echo
+echo "| | |"
+echo "| --- | --- |"
+echo "| guest kernel | \`${guest_kernel:-unknown}\` (uname -r in the guest), ${guest_cpus:-?} vCPUs, ${guest_mem:-?} MiB RAM (GCMEM_QEMU_MEM=${BENCH_QEMU_MEM:-?}) |"
+echo "| QEMU | $qemu, accel **${accel:-unknown}**$([ "${accel:-}" = tcg ] && echo ' (`-accel tcg,thread=multi -cpu max`: KVM does not work on this host)') |"
+echo "| host | ${host_cpu:-unknown}, $(nproc) CPUs, kernel $(uname -r); load average before the boot ${BENCH_LOADAVG:-unknown} |"
+echo "| source | gcmem $rev (when the run started) |"
+echo "| workload | ${allocs:-?} allocations per run (over all threads), median of ${runs:-?} runs each, in ${rounds:-?} rounds in which the allocators take turns; every run in a fresh process |"
+echo "| interference | ${BENCH_HOST_OTHER:-not measured} |"
+echo "| guest run | boot.sh exit $boot_rc: $(echo "$boot_verdict" | sed 's/^# boot: //' | paste -sd ';' - | sed 's/;/; /g') |"
+echo
+if [ "${BENCH_HOST_OTHER_PCT:-0}" -ge 10 ]; then
+	echo "> **This run was disturbed:** other processes on the host used"
+	echo "> ${BENCH_HOST_OTHER_PCT}% of its CPU time while the guest ran (see"
+	echo "> interference above). The guest's vCPUs then wait their turn, which"
+	echo "> hurts the 2-thread runs and bdwgc's collections most: treat these"
+	echo "> figures as rough, and rerun \`make bench\` on an idle host."
+	echo
+fi
+echo "## gcmem against the targets (in the guest)"
+echo
+echo "The issue's targets: gcmem allocates at least twice as fast as bdwgc"
+echo "(GC_MALLOC / GC_MALLOC_ATOMIC with its collector on) and at least as fast"
+echo "as glibc malloc+free, with at most one refill ioctl per 256 small"
+echo "allocations. gcmem's scanned objects (gcu_malloc) are compared with"
+echo "GC_MALLOC, its atomic ones (gcu_malloc_atomic) with GC_MALLOC_ATOMIC;"
+echo "both with glibc malloc."
+echo
+tables "$log" targets
+echo
+tables "$log" reading
+echo
+echo "**Read with care.** Nothing stays live in this workload, so both"
+echo "collectors run often on a tiny heap (the notes below count the"
+echo "collections): gcmem with its default pacing (gcpercent 100, a cycle"
+echo "when the heap in use reaches 4 MiB), bdwgc with its own heuristics."
+echo "With pacing off (\`gcu_set_gcpercent(-1)\`) and \`GC_disable()\` both"
+echo "only grow their heaps, so every object lands in fresh memory the kernel"
+echo "has to commit and zero: those rows are shown for comparison, not as the"
+echo "targets. glibc malloc+free recycles a 1024-object batch (at most"
+echo "128 KiB) through its thread caches; glibc malloc without free is a"
+echo "different workload (heap growth, no reuse), shown for scale. Under"
+echo "QEMU TCG every figure is slowed, and unevenly (allocation 12-21x, kernel"
+echo "entry and page faults differently again): only figures from the same"
+echo "guest run compare, and none of them says how fast anything is on"
+echo "hardware. Even on an idle host a single-threaded loop here varies by"
+echo "up to a third from one run to the next (see the min - max columns:"
+echo "TCG, address-space randomisation, the host's neighbours), so a ratio"
+echo "within that of a target can land on either side of it in another run."
+echo
+echo "## All figures (in the guest)"
+echo
+echo "Millions of allocations per second, over all threads: median of the runs"
+echo "and the slowest and fastest. \"kernel\": the share of the runs' CPU time"
+echo "spent in the kernel (getrusage; page faults, zeroing, refill ioctls,"
+echo "mmap/brk). \"scanned\" objects may hold pointers"
+echo "(gcu_malloc, GC_MALLOC); \"atomic\" ones never do (gcu_malloc_atomic,"
+echo "GC_MALLOC_ATOMIC). Allocations per refill: the runs' allocations over"
+echo "their GCMEM_IOC_REFILL calls (gcu_stats() before and after the timed"
+echo "loop)."
+echo
+tables "$log" all
+echo
+heapinfo=$(sed -n 's/^BENCHINFO gcmem class=\([0-9]*\) size=\([0-9]*\) npages=\([0-9]*\) objs_per_span=\([0-9]*\)$/\2 B: \3 pages, \4 objects/p' "$log" |
+	awk '!seen[$0]++' | paste -sd ';' - | sed 's/;/; /g')
+limitinfo=$(sed -n 's/^BENCHINFO gcmem bench_limit_mib=\([0-9]*\)$/\1/p' "$log" | head -n 1)
+ioctl_us=$(sed -n 's/^BENCHINFO gcmem stats_ioctl_us=\([0-9.]*\)$/\1/p' "$log" |
+	sort -n | sed -n '1p;$p' | uniq | paste -sd '-' - | sed 's/-/ to /')
+if [ -n "$heapinfo" ] || [ -n "$limitinfo" ]; then
+	echo "gcmem's heap limit for the runs: ${limitinfo:-?} MiB (gcu_set_limit, 3/4 of"
+	echo "the guest's RAM). Its spans for the size classes up to 128 bytes (from the"
+	echo "control page): ${heapinfo:-none reported}."
+	if [ -n "$ioctl_us" ]; then
+		echo "A cheap gcmem ioctl (GCMEM_IOC_STATS) takes $ioctl_us us in this guest,"
+		echo "a floor under the cost of each refill."
+	fi
+	echo
+fi
+echo "## Correctness checks (untimed)"
+echo
+echo "Before its timed runs each allocator configuration allocates 100000"
+echo "objects of the mixed sizes per thread and checks each is non-NULL,"
+echo "16-byte aligned and zeroed where promised (gcmem, GC_MALLOC); for gcmem"
+echo "also that it lies in the arena and, where GCMEM_IOC_QUERY exists, that"
+echo "the kernel sees an allocated object starting there (every 997th object)."
+echo "All objects are then filled with a pattern and verified after all"
+echo "threads filled theirs (overlapping objects would show)."
+echo
+echo '```'
+grep -a '^BENCHCHECK ' "$log" || echo "(no checks ran)"
+echo '```'
+echo
+echo "## Failures"
+echo
+f=$(failures "$log")
+if [ -n "$native" ] && [ -r "$native" ]; then
+	nf=$(failures "$native")
+	[ -z "$nf" ] || f=$(printf '%s\n%s' "$f" "$nf")
+fi
+if [ -z "$f" ]; then
+	echo "None."
+else
+	echo '```'
+	printf '%s\n' "$f"
+	echo '```'
+fi
+if [ -n "$native" ] && [ -r "$native" ] && grep -aq '^BENCH ' "$native"; then
+	echo
+	echo "## bdwgc and glibc natively on the host (for scale)"
+	echo
+	echo "The same binaries and parameters run directly on the host ($(nproc)"
+	echo "CPUs, kernel $(uname -r)), where gcmem cannot run (no module for this"
+	echo "kernel). Only to show how unevenly TCG slows each allocator: the"
+	echo "ratios between these rows and the guest's rows differ per allocator."
+	echo
+	tables "$native" all
+fi
+echo
+echo "## Commands"
+echo
+echo "\`make bench\` from the top of the tree runs \`make deps\`, \`make benches\`"
+echo "(the three static binaries, see the Makefile) and \`bench/run.sh\`, which ran:"
+echo
+echo '```'
+if [ -n "${BENCH_COMMANDS:-}" ] && [ -r "$BENCH_COMMANDS" ]; then
+	cat "$BENCH_COMMANDS"
+else
+	echo "(not recorded)"
+fi
+echo "bench/report.sh \$BUILD/bench/console.log > bench/RESULTS.md"
+echo '```'
+echo
+echo "Build lines of the binaries (\`make -n benches\` shows them):"
+echo
+echo '```'
+make -s -n -B -C "$here/.." benches 2>/dev/null | grep -E -- '-DBENCH_' |
+	sed -e "s|$here/..|.|g" -e "s|$(cd "$here/.." && pwd)|.|g" || echo "(make -n failed)"
+echo '```'
