@@ -232,12 +232,17 @@ static void gcmem_span_handout(struct gcmem_heap *heap,
 			       struct gcmem_thread *thread, u32 idx)
 {
 	u64 base = (u64)span->page << GCMEM_PAGE_SHIFT;
-	u32 i;
+	u32 i, end;
 
 	if (span->needzero) {
-		for_each_clear_bit(i, span->allocbits, span->nelems)
-			gcmem_heap_zero(heap, base + i * span->elem_size,
-					span->elem_size);
+		/* One memset per run of free slots, not one per slot. */
+		for (i = find_first_zero_bit(span->allocbits, span->nelems);
+		     i < span->nelems;
+		     i = find_next_zero_bit(span->allocbits, span->nelems, end)) {
+			end = find_next_bit(span->allocbits, span->nelems, i);
+			gcmem_heap_zero(heap, base + (u64)i * span->elem_size,
+					(u64)(end - i) * span->elem_size);
+		}
 		span->needzero = false;
 	}
 	thread->caches[idx] = span;
