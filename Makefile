@@ -47,7 +47,8 @@ DEMO := $(HOST)/bin/demo
 EXAMPLE := $(HOST)/examples/demo-example
 # Benchmarks live in their own directory so that they stay out of the
 # check and demo images (mkinitramfs.sh takes every executable of a dir).
-BENCHES := $(patsubst %,$(HOST)/bench/bench-%,gcmem bdwgc glibc)
+BENCHES := $(patsubst %,$(HOST)/bench/bench-%,gcmem bdwgc glibc \
+	gcb-gcmem gcb-bdwgc gcb-glibc)
 LIBGC_A = $(shell $(CC) -print-file-name=libgc.a)
 
 .PHONY: all module host lib selftests demo deps check run style sparse \
@@ -104,6 +105,21 @@ $(HOST)/bench/bench-bdwgc: bench/alloc_bench.c
 $(HOST)/bench/bench-glibc: bench/alloc_bench.c
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -DBENCH_GLIBC -static -o $@ $< -lpthread
+
+# GCBench (bench/gcbench.c), one static binary per allocator; -DGCB_SWEEP
+# makes the gcmem and bdwgc ones run themselves with 1 and 2 mark workers.
+$(HOST)/bench/bench-gcb-gcmem: bench/gcbench.c $(LIB_HDRS) $(HOST)/libgcuser.a
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -DGCB_GCMEM -DGCB_SWEEP -static -o $@ $< $(HOST)/libgcuser.a -lpthread
+
+$(HOST)/bench/bench-gcb-bdwgc: bench/gcbench.c
+	@mkdir -p $(@D)
+	@test -f "$(LIBGC_A)" || { echo "libgc.a missing: run 'make deps'" >&2; exit 1; }
+	$(CC) $(USER_CFLAGS) -DGCB_BDWGC -DGCB_SWEEP -static -o $@ $< $(LIBGC_A) -lpthread
+
+$(HOST)/bench/bench-gcb-glibc: bench/gcbench.c
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -DGCB_GLIBC -DGCB_SWEEP -static -o $@ $< -lpthread
 
 benches: $(BENCHES)
 

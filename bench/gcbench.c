@@ -18,6 +18,15 @@
  * GCB_DEPTH=N in the environment scales the run: the stretch depth, the
  * others follow (long-lived = max = N - 2). The default is 18, the
  * published size. Prints one "GCBENCH ..." line of results.
+ *
+ * GCB_MARK_WORKERS=N sets the collector's mark threads: for gcmem it is
+ * written to /sys/module/gcmem/parameters/mark_workers before gcu_init()
+ * (root only); for bdwgc it is exported as GC_MARKERS before GC_INIT().
+ * Built with -DGCB_SWEEP (the bench-gcb-* binaries of `make bench`), a
+ * gcmem or bdwgc binary run without GCB_MARK_WORKERS runs itself twice,
+ * with 1 and 2 workers (fork + exec of /proc/self/exe), and restores
+ * gcmem's parameter afterwards; with BENCH_ROUND > 1 in the environment it
+ * does nothing (GCBench runs in the first round of `make bench` only).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -25,6 +34,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 
 #if defined(GCB_GCMEM)
 #include "gcuser.h"
@@ -33,6 +45,9 @@
 #define gcb_alloc_atomic(n) gcu_malloc_atomic(n)
 #define gcb_free(p)	do { } while (0)
 #elif defined(GCB_BDWGC)
+/* As alloc_bench.c: threads support (parallel markers), no redirection. */
+#define GC_THREADS
+#define GC_NO_THREAD_REDIRECTS
 #include <gc.h>
 #define GCB_NAME	"bdwgc"
 #define gcb_alloc(n)	GC_MALLOC(n)
@@ -144,25 +159,171 @@ static void time_construction(int depth)
 	}
 }
 
-int main(void)
+#define MARK_WORKERS_PARAM "/sys/module/gcmem/parameters/mark_workers"
+
+#if defined(GCB_BDWGC)
+extern char __data_start[], _end[];
+
+/*
+ * bdwgc's collections, timed from GC_EVENT_START to GC_EVENT_END (the
+ * world is stopped for all of it: no incremental mode here).
+ */
+static double bdw_start, bdw_total, bdw_max;
+static uint64_t bdw_hist[24];
+
+static void bdw_event(GC_EventType ev)
+{
+	double d;
+	int b;
+
+	if (ev == GC_EVENT_START) {
+		bdw_start = now();
+	} else if (ev == GC_EVENT_END && bdw_start > 0) {
+		d = now() - bdw_start;
+		bdw_start = 0;
+		bdw_total += d;
+		if (d > bdw_max)
+			bdw_max = d;
+		/* Same buckets as gcmem: [2^b, 2^(b+1)) microseconds. */
+		for (b = 0; b < 23 && d * 1e6 >= (double)(2UL << b); b++)
+			;
+		bdw_hist[b]++;
+	}
+}
+#endif
+
+#if !defined(GCB_GLIBC)
+static void print_hist(const uint64_t *h)
+{
+	int i;
+
+	printf(" hist=");
+	for (i = 0; i < 24; i++)
+		printf("%s%llu", i ? "," : "", (unsigned long long)h[i]);
+}
+
+static int read_param(char *buf, size_t len)
+{
+	FILE *f = fopen(MARK_WORKERS_PARAM, "r");
+
+	if (!f)
+		return -1;
+	if (!fgets(buf, len, f)) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+static int write_param(const char *val)
+{
+	FILE *f = fopen(MARK_WORKERS_PARAM, "w");
+	int rc;
+
+	if (!f)
+		return -1;
+	rc = fprintf(f, "%s\n", val) < 0;
+	rc |= fclose(f) != 0;
+	return rc ? -1 : 0;
+}
+#endif
+
+#if defined(GCB_SWEEP) && !defined(GCB_GLIBC)
+/* Run this binary again with 1 and then 2 mark workers; 0 if both passed. */
+static int sweep(char **argv)
+{
+	char saved[32] = "";
+	int w, status, rc = 0;
+	pid_t pid;
+
+	if (read_param(saved, sizeof(saved)))
+		saved[0] = 0;
+	for (w = 1; w <= 2; w++) {
+		char val[8];
+
+		snprintf(val, sizeof(val), "%d", w);
+		fflush(stdout);
+		pid = fork();
+		if (pid < 0) {
+			perror("gcbench: fork");
+			return 1;
+		}
+		if (pid == 0) {
+			setenv("GCB_MARK_WORKERS", val, 1);
+			execv("/proc/self/exe", argv);
+			perror("gcbench: exec");
+			_exit(127);
+		}
+		if (waitpid(pid, &status, 0) < 0) {
+			perror("gcbench: waitpid");
+			return 1;
+		}
+		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+			printf("GCBENCHFAIL %s workers=%d status=0x%x\n",
+			       GCB_NAME, w, status);
+			rc = 1;
+		}
+	}
+	if (saved[0] && write_param(saved))
+		perror("gcbench: restoring " MARK_WORKERS_PARAM);
+	return rc;
+}
+#endif
+
+int main(int argc, char **argv)
 {
 	const char *d = getenv("GCB_DEPTH");
+	const char *mw = getenv("GCB_MARK_WORKERS");
 	struct node *long_lived;
 	double *array, start, elapsed;
+	struct rusage ru;
 	int depth, ok;
 	long i;
+
+	(void)argc;
+#if defined(GCB_SWEEP)
+	{
+		const char *r = getenv("BENCH_ROUND");
+
+		if (r && atoi(r) > 1)
+			return 0;
+	}
+#if !defined(GCB_GLIBC)
+	if (!mw)
+		return sweep(argv);
+#endif
+#endif
+	(void)argv;
+	if (!mw)
+		mw = "-";
 
 	if (d && atoi(d) >= 8 && atoi(d) <= 24) {
 		stretch_depth = atoi(d);
 		long_lived_depth = max_depth = stretch_depth - 2;
 	}
 #if defined(GCB_GCMEM)
+	if (strcmp(mw, "-") && write_param(mw)) {
+		fprintf(stderr, "gcbench: writing %s to %s: %s\n", mw,
+			MARK_WORKERS_PARAM, strerror(errno));
+		return 1;
+	}
 	if (gcu_init()) {
 		fprintf(stderr, "gcbench: gcu_init: %s\n", strerror(errno));
 		return 1;
 	}
 #elif defined(GCB_BDWGC)
+	if (strcmp(mw, "-"))
+		setenv("GC_MARKERS", mw, 1);
+	/* The fair configuration of shared/KERNEL-NOTES.md. */
+	GC_set_all_interior_pointers(0);
 	GC_INIT();
+	GC_clear_roots();
+	GC_add_roots(__data_start, _end);
+	GC_allow_register_threads();
+	GC_start_mark_threads();
+	GC_set_on_collection_event(bdw_event);
 #endif
 	printf("gcbench (%s): stretch depth %d, long-lived depth %d, %d..%d\n",
 	       GCB_NAME, stretch_depth, long_lived_depth, min_depth,
@@ -184,19 +345,35 @@ int main(void)
 	     array[1000] == 1.0 / 1001;
 	elapsed = now() - start;
 
+	getrusage(RUSAGE_SELF, &ru);
+	/* Fields: see bench/README.md (GCBench). */
+	printf("GCBENCH %s workers=%s depth=%d time_s=%.3f", GCB_NAME, mw,
+	       stretch_depth, elapsed);
 #if defined(GCB_GCMEM)
 	{
 		struct gcu_heap_stats st;
+		char cur[32];
 
+		if (read_param(cur, sizeof(cur)))
+			strcpy(cur, "?");
 		gcu_stats(&st);
-		printf("GCBENCH %s time_s=%.3f cycles=%llu pause_total_ms=%.3f pause_max_ms=%.3f peak_mib=%.1f %s\n",
-		       GCB_NAME, elapsed, (unsigned long long)st.cycles,
+		printf(" cycles=%llu pause_total_ms=%.3f pause_max_ms=%.3f peak_mib=%.1f maxrss_mib=%.1f param=%s",
+		       (unsigned long long)st.cycles,
 		       st.pause_total_ns / 1e6, st.pause_max_ns / 1e6,
-		       st.peak_committed / 1048576.0, ok ? "ok" : "CORRUPT");
+		       st.peak_committed / 1048576.0, ru.ru_maxrss / 1024.0,
+		       cur);
+		print_hist(st.pause_hist);
 	}
+#elif defined(GCB_BDWGC)
+	printf(" cycles=%lu pause_total_ms=%.3f pause_max_ms=%.3f peak_mib=%.1f maxrss_mib=%.1f markers=%d",
+	       (unsigned long)GC_get_gc_no(), bdw_total * 1e3, bdw_max * 1e3,
+	       GC_get_heap_size() / 1048576.0, ru.ru_maxrss / 1024.0,
+	       GC_get_parallel() + 1);
+	print_hist(bdw_hist);
 #else
-	printf("GCBENCH %s time_s=%.3f %s\n", GCB_NAME, elapsed,
-	       ok ? "ok" : "CORRUPT");
+	printf(" cycles=- pause_total_ms=- pause_max_ms=- peak_mib=%.1f maxrss_mib=%.1f",
+	       ru.ru_maxrss / 1024.0, ru.ru_maxrss / 1024.0);
 #endif
+	printf(" %s\n", ok ? "ok" : "CORRUPT");
 	return ok ? 0 : 1;
 }

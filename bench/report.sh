@@ -16,6 +16,11 @@
 #   BENCH_REV          the source revision the run was built from
 #   BENCH_HOST_OTHER   what else used the host's CPUs during the guest run
 #   BENCH_HOST_OTHER_PCT  the same as a share of the host's CPU time (integer)
+#   BENCH_PLOT         where to draw the GCBench pause distribution (PNG,
+#                      default bench/gc-pauses.png; RESULTS.md links to its
+#                      file name, so keep it next to RESULTS.md)
+# GCBench's GCBENCH lines (format in bench/gcbench.c and bench/README.md)
+# become a table of their own, and their pause histograms the PNG (gnuplot).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -277,10 +282,127 @@ END {
 }' "$1"
 }
 
+# gcb_table LOG: the GCBENCH lines of LOG as a Markdown table, gcmem first,
+# then bdwgc and glibc, in the order they ran within each.
+gcb_table()
+{
+	awk '
+function v(name,    i) {
+	for (i = 3; i <= NF; i++)
+		if (index($i, name "=") == 1)
+			return substr($i, length(name) + 2)
+	return "-"
+}
+$1 == "GCBENCH" {
+	sub(/\r$/, "")
+	o = $2 == "gcmem" ? 1 : $2 == "bdwgc" ? 2 : 3
+	d["gcmem"] = "gcmem (gcu_malloc)"
+	d["bdwgc"] = "bdwgc (GC_MALLOC)"
+	d["glibc"] = "glibc malloc + explicit free"
+	w = v("workers")
+	if ($2 == "bdwgc" && w != "-")
+		w = "GC_MARKERS=" w " (" v("markers") " running)"
+	else if ($2 == "gcmem" && w != "-")
+		w = "mark_workers=" w
+	else
+		w = "-"
+	row[o, ++n[o]] = sprintf("| %s | %s | %s | %s | %s | %s | %s | %s | %s |",
+		($2 in d) ? d[$2] : $2, w, v("time_s"), v("cycles"),
+		v("pause_total_ms"), v("pause_max_ms"), v("peak_mib"),
+		v("maxrss_mib"), $NF)
+}
+END {
+	print "| allocator | mark workers | time (s) | cycles | total pause (ms) | max pause (ms) | peak heap (MiB) | max RSS (MiB) | check |"
+	print "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+	for (o = 1; o <= 3; o++)
+		for (i = 1; i <= n[o]; i++) {
+			print row[o, i]
+			rows++
+		}
+	if (!rows)
+		print "| (no GCBench results) | | | | | | | | |"
+}' "$1"
+}
+
+# gcb_plot LOG PNG: draw the pause histograms of the GCBENCH lines (gcmem
+# and bdwgc, each worker count) as clustered bars; 0 if drawn.
+gcb_plot()
+{
+	local dat gp rc=0
+
+	command -v gnuplot >/dev/null || return 1
+	dat=$(mktemp) gp=$(mktemp)
+	awk '
+$1 == "GCBENCH" && ($2 == "gcmem" || $2 == "bdwgc") {
+	sub(/\r$/, "")
+	h = ""
+	w = "?"
+	for (i = 3; i <= NF; i++) {
+		if ($i ~ /^hist=/)
+			h = substr($i, 6)
+		else if ($i ~ /^workers=/)
+			w = substr($i, 9)
+	}
+	if (h == "" || split(h, b, ",") != 24)
+		next
+	name = $2 ", " w " worker" (w == "1" ? "" : "s")
+	if (name in seen)
+		next
+	seen[name] = ++ns
+	title[ns] = name
+	for (i = 1; i <= 24; i++) {
+		c[ns, i] = b[i] + 0
+		if (b[i] + 0) {
+			if (!lo || i < lo)
+				lo = i
+			if (i > hi)
+				hi = i
+		}
+	}
+}
+END {
+	if (!ns || !lo)
+		exit 1
+	printf "bucket"
+	for (s = 1; s <= ns; s++)
+		printf "\t\"%s\"", title[s]
+	printf "\n"
+	for (i = lo; i <= hi; i++) {
+		us = 2 ^ (i - 1)
+		printf "\"%s\"", us < 1000 ? sprintf("%d us", us) : \
+			sprintf("%.3g ms", us / 1000)
+		for (s = 1; s <= ns; s++)
+			printf "\t%d", c[s, i]
+		printf "\n"
+	}
+}' <(grep -a '^GCBENCH gcmem ' "$1"; grep -a '^GCBENCH bdwgc ' "$1") >"$dat" || { rm -f "$dat" "$gp"; return 1; }
+	local term=png
+	gnuplot -e 'set terminal pngcairo' >/dev/null 2>&1 && term=pngcairo
+	cat >"$gp" <<-EOF
+	set terminal $term size 900,500 noenhanced
+	set output '$2'
+	set title 'GCBench (depth ${gcb_depth:-?}): stop-the-world pauses per duration bucket [2^i, 2^(i+1)) us'
+	set xlabel 'pause at least'
+	set ylabel 'pauses'
+	set key below
+	set style data histograms
+	set style histogram clustered gap 1
+	set style fill solid 0.8 border -1
+	set boxwidth 0.9
+	set grid ytics
+	set yrange [0:*]
+	set xtics rotate by -30
+	plot for [c=2:*] '$dat' using c:xtic(1) title columnheader(c)
+	EOF
+	gnuplot "$gp" >/dev/null 2>&1 || rc=1
+	rm -f "$dat" "$gp"
+	return $rc
+}
+
 # Lines that say something went wrong, verbatim.
 failures()
 {
-	grep -a -E '^(BENCHFAIL |BENCHCHECK .* FAIL |# guest: FAIL|# boot: FAIL|# native: )' "$1" || true
+	grep -a -E '^(GCBENCHFAIL |GCBENCH .* CORRUPT|BENCHFAIL |BENCHCHECK .* FAIL |# guest: FAIL|# boot: FAIL|# native: )' "$1" || true
 }
 
 echo "# Allocation benchmark results"
@@ -368,6 +490,39 @@ if [ -n "$heapinfo" ] || [ -n "$limitinfo" ]; then
 	fi
 	echo
 fi
+echo "## GCBench (in the guest)"
+echo
+gcb_depth=$(sed -n 's/^GCBENCH .* depth=\([0-9]*\) .*/\1/p' "$log" | head -n 1)
+echo "GCBench (binary trees of Ellis, Kovac and Boehm; bench/gcbench.c) at"
+echo "stretch depth ${gcb_depth:-?}$([ "${gcb_depth:-}" = 18 ] && echo ' (the published size)'), one run per configuration, in the first"
+echo "round only, in the same guest as the figures above. gcmem runs with"
+echo "\`mark_workers\` 1 and 2 (the module parameter, written before"
+echo "\`gcu_init()\`), bdwgc with \`GC_MARKERS\` 1 and 2 (fair configuration as"
+echo "above: no interior pointers, roots reset to the data segment,"
+echo "\`GC_start_mark_threads()\`), glibc with every short-lived tree freed"
+echo "explicitly. Time: the whole run, wall clock. Cycles: gcmem's"
+echo "\`gcu_stats().cycles\`, bdwgc's \`GC_get_gc_no()\`. Pauses: gcmem's own"
+echo "stop-the-world figures (\`pause_total_ns\`, \`pause_max_ns\`); for bdwgc"
+echo "the time from \`GC_EVENT_START\` to \`GC_EVENT_END\` of each collection"
+echo "(\`GC_set_on_collection_event\`; not incremental, so the world is stopped"
+echo "throughout). Peak heap: gcmem's \`peak_committed\`, bdwgc's"
+echo "\`GC_get_heap_size()\` at the end (bdwgc does not return heap here), glibc's"
+echo "maximum RSS. Max RSS: \`getrusage()\` ru_maxrss of the process, for all"
+echo "three; gcmem's heap is memory the module maps, which RSS does not count,"
+echo "so for gcmem it is the rest of the process only: compare peak heaps."
+echo
+gcb_table "$log"
+echo
+plot=${BENCH_PLOT:-$here/gc-pauses.png}
+if grep -aq '^GCBENCH ' "$log" && gcb_plot "$log" "$plot"; then
+	echo "Pause distribution (gcmem and bdwgc, 1 and 2 mark workers; buckets"
+	echo "\`[2^i, 2^(i+1))\` microseconds, as gcmem's \`pause_hist\`):"
+	echo
+	echo "![GCBench pause distribution]($(basename "$plot"))"
+else
+	echo "(No pause distribution plot: no GCBench histograms in the log, or gnuplot failed.)"
+fi
+echo
 echo "## Correctness checks (untimed)"
 echo
 echo "Before its timed runs each allocator configuration allocates 100000"

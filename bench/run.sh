@@ -9,7 +9,7 @@
 # boots it with GCMEM_MODE=bench (init runs the bench-* binaries in turn,
 # BENCH_ROUNDS times), runs the bdwgc and glibc binaries natively on the
 # host as well (for scale), and has bench/report.sh turn the logs into
-# bench/RESULTS.md.
+# bench/RESULTS.md, with the GCBench pause plot bench/gc-pauses.png beside it.
 # Everything else stays in $BUILD/bench/: console.log, native.log,
 # build.log, the initramfs.
 #
@@ -137,6 +137,7 @@ BENCH_COMMANDS=$cmds BENCH_LOADAVG=$(cat "$out/loadavg") BENCH_BOOT_RC=$boot_rc 
 	BENCH_REV=$rev \
 	BENCH_NATIVE_LOG=$native \
 	BENCH_QEMU_MEM=$GCMEM_QEMU_MEM \
+	BENCH_PLOT=$(dirname "$results")/gc-pauses.png \
 	"$top/bench/report.sh" "$out/console.log" >"$results.tmp"
 mv -f "$results.tmp" "$results"
 echo "bench: wrote $results (guest log: $out/console.log)"
