@@ -97,7 +97,7 @@ $(HOST)/bench/bench-gcmem: bench/alloc_bench.c $(LIB_HDRS) $(HOST)/libgcuser.a
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -DBENCH_GCMEM -static -o $@ $< $(HOST)/libgcuser.a -lpthread
 
-$(HOST)/bench/bench-bdwgc: bench/alloc_bench.c
+$(HOST)/bench/bench-bdwgc: bench/alloc_bench.c bench/bdwgc_fair.h
 	@mkdir -p $(@D)
 	@test -f "$(LIBGC_A)" || { echo "libgc.a missing: run 'make deps'" >&2; exit 1; }
 	$(CC) $(USER_CFLAGS) -DBENCH_BDWGC -static -o $@ $< $(LIBGC_A) -lpthread
@@ -112,7 +112,7 @@ $(HOST)/bench/bench-gcb-gcmem: bench/gcbench.c $(LIB_HDRS) $(HOST)/libgcuser.a
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -DGCB_GCMEM -DGCB_SWEEP -static -o $@ $< $(HOST)/libgcuser.a -lpthread
 
-$(HOST)/bench/bench-gcb-bdwgc: bench/gcbench.c
+$(HOST)/bench/bench-gcb-bdwgc: bench/gcbench.c bench/bdwgc_fair.h
 	@mkdir -p $(@D)
 	@test -f "$(LIBGC_A)" || { echo "libgc.a missing: run 'make deps'" >&2; exit 1; }
 	$(CC) $(USER_CFLAGS) -DGCB_BDWGC -DGCB_SWEEP -static -o $@ $< $(LIBGC_A) -lpthread

@@ -64,7 +64,7 @@
  */
 #define GC_THREADS
 #define GC_NO_THREAD_REDIRECTS
-#include <gc.h>
+#include "bdwgc_fair.h"
 #endif
 
 #define MAX_THREADS	2
@@ -336,25 +336,12 @@ static void print_ioctl_cost(void)
 #define ALLOC_PTR(sz)		GC_MALLOC(sz)
 #define ALLOC_ATOMIC(sz)	GC_MALLOC_ATOMIC(sz)
 
-extern char __data_start[], _end[];
-
-/*
- * bdwgc configured fairly (see bench/README.md): exact object sizes
- * (no extra byte for interior pointers), only the data segment as static
- * roots (a static libgc.a otherwise scans the whole program image), the
- * parallel markers started (a program that creates its threads itself
- * gets them only this way).
- */
+/* bdwgc configured fairly: see bdwgc_fair.h and bench/README.md. */
 static int alloc_setup(const struct variant *v, char *err, size_t errlen)
 {
 	(void)err;
 	(void)errlen;
-	GC_set_all_interior_pointers(0);
-	GC_INIT();
-	GC_clear_roots();
-	GC_add_roots(__data_start, _end);
-	GC_allow_register_threads();
-	GC_start_mark_threads();
+	bench_bdwgc_init();
 	if (v->flag)
 		GC_disable();
 	return 0;

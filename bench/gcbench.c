@@ -48,7 +48,7 @@
 /* As alloc_bench.c: threads support (parallel markers), no redirection. */
 #define GC_THREADS
 #define GC_NO_THREAD_REDIRECTS
-#include <gc.h>
+#include "bdwgc_fair.h"
 #define GCB_NAME	"bdwgc"
 #define gcb_alloc(n)	GC_MALLOC(n)
 #define gcb_alloc_atomic(n) GC_MALLOC_ATOMIC(n)
@@ -162,7 +162,6 @@ static void time_construction(int depth)
 #define MARK_WORKERS_PARAM "/sys/module/gcmem/parameters/mark_workers"
 
 #if defined(GCB_BDWGC)
-extern char __data_start[], _end[];
 
 /*
  * bdwgc's collections, timed from GC_EVENT_START to GC_EVENT_END (the
@@ -317,12 +316,7 @@ int main(int argc, char **argv)
 	if (strcmp(mw, "-"))
 		setenv("GC_MARKERS", mw, 1);
 	/* The fair configuration of shared/KERNEL-NOTES.md. */
-	GC_set_all_interior_pointers(0);
-	GC_INIT();
-	GC_clear_roots();
-	GC_add_roots(__data_start, _end);
-	GC_allow_register_threads();
-	GC_start_mark_threads();
+	bench_bdwgc_init();
 	GC_set_on_collection_event(bdw_event);
 #endif
 	printf("gcbench (%s): stretch depth %d, long-lived depth %d, %d..%d\n",
