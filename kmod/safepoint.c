@@ -358,7 +358,10 @@ void gcmem_start_the_world(struct gcmem_heap *heap)
 	WRITE_ONCE(heap->stopping, false);
 	/* Pairs with the barrier after raising @scanning in gcmem_safepoint(). */
 	smp_mb();
-	/* No thread may still be scanning into this cycle when it is freed. */
+	/*
+	 * No thread may still be scanning into this cycle when it is freed.
+	 * Not killable, but bounded: the longest wait is one stack scan.
+	 */
 	wait_event(heap->stop_wq, !atomic_read(&heap->scanning));
 	WRITE_ONCE(heap->world_gen, heap->world_gen + 1);
 	WRITE_ONCE(heap->control->phase, GCMEM_PHASE_OFF);
