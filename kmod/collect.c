@@ -215,7 +215,7 @@ int gcmem_collect_locked(struct gcmem_heap *heap)
 	struct gcmem_thread *self;
 	struct gcmem_span *span;
 	struct gcmem_cycle *c;
-	ktime_t start = ktime_get();
+	ktime_t start = ktime_get(), t_stop, t_mark, t_sweep;
 	u64 pause;
 	int ret;
 
@@ -246,6 +246,7 @@ int gcmem_collect_locked(struct gcmem_heap *heap)
 	smp_store_release(&heap->cycle, c);
 	trace_gcmem_pause_start(heap->tgid, heap->cycles + 1);
 	ret = gcmem_stop_the_world(heap, self);
+	t_stop = ktime_get();
 	if (!ret)
 		ret = gcmem_cycle_jobs(heap, c, false) ? -EAGAIN : 0;
 	if (!ret) {
@@ -254,11 +255,17 @@ int gcmem_collect_locked(struct gcmem_heap *heap)
 			ret = fatal_signal_pending(current) ? -EINTR : -EAGAIN;
 	}
 	if (!ret) {
+		t_mark = ktime_get();
 		WRITE_ONCE(heap->control->phase, GCMEM_PHASE_MARKTERM);
 		if (gcmem_debug)
 			gcmem_checkmark(heap, c, self);
 		WRITE_ONCE(heap->control->phase, GCMEM_PHASE_SWEEP);
+		t_sweep = ktime_get();
 		gcmem_sweep(heap, c);
+		heap->sweep_total_ns += ktime_to_ns(ktime_sub(ktime_get(),
+							      t_sweep));
+		heap->stop_total_ns += ktime_to_ns(ktime_sub(t_stop, start));
+		heap->mark_total_ns += ktime_to_ns(ktime_sub(t_mark, t_stop));
 		heap->heap_after = heap->inuse_bytes;
 		gcmem_pace(heap, heap->heap_after);
 		heap->cycles++;

@@ -267,6 +267,9 @@ struct gcmem_heap {
 	u64 freed_bytes;
 	atomic64_t worker_ns;
 	u64 checkmark_failures;
+	u64 stop_total_ns;		/* completed cycles' phases */
+	u64 mark_total_ns;
+	u64 sweep_total_ns;
 	struct list_head released;	/* empty chunks to give back */
 	struct dentry *debugfs;		/* gcmem/<tgid>.<n>/ */
 	pid_t tgid;			/* the owner's, for traces */

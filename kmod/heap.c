@@ -503,6 +503,9 @@ void gcmem_heap_stats(struct gcmem_heap *heap, struct gcmem_stats *st)
 	st->freed_bytes = heap->freed_bytes;
 	st->worker_ns = atomic64_read(&heap->worker_ns);
 	st->checkmark_failures = heap->checkmark_failures;
+	st->stop_total_ns = heap->stop_total_ns;
+	st->mark_total_ns = heap->mark_total_ns;
+	st->sweep_total_ns = heap->sweep_total_ns;
 	st->pmd_faults = atomic64_read(&heap->pmd_faults);
 	st->pte_faults = atomic64_read(&heap->pte_faults);
 	st->limit_faults = atomic64_read(&heap->limit_faults);

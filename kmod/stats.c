@@ -50,6 +50,8 @@ static int gcmem_stats_show(struct seq_file *m, void *v)
 		   st->marked_bytes, st->heap_before, st->heap_after);
 	seq_printf(m, "freed_bytes %llu\nworker_ns %llu\ncheckmark_failures %llu\n",
 		   st->freed_bytes, st->worker_ns, st->checkmark_failures);
+	seq_printf(m, "stop_total_ns %llu\nmark_total_ns %llu\nsweep_total_ns %llu\n",
+		   st->stop_total_ns, st->mark_total_ns, st->sweep_total_ns);
 	seq_puts(m, "pause_hist_us");
 	for (i = 0; i < GCMEM_PAUSE_BUCKETS; i++)
 		seq_printf(m, " %llu", st->pause_hist[i]);

@@ -84,6 +84,9 @@ struct gcu_heap_stats {
 	uint64_t freed_bytes;
 	uint64_t worker_ns;
 	uint64_t checkmark_failures;
+	uint64_t stop_total_ns;		/* completed cycles' phases */
+	uint64_t mark_total_ns;
+	uint64_t sweep_total_ns;
 };
 
 /* A registered type; GCU_TYPE_CONSERVATIVE and GCU_TYPE_NOSCAN are built in. */

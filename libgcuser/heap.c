@@ -164,6 +164,9 @@ int gcu_stats(struct gcu_heap_stats *st)
 	st->freed_bytes = ks.freed_bytes;
 	st->worker_ns = ks.worker_ns;
 	st->checkmark_failures = ks.checkmark_failures;
+	st->stop_total_ns = ks.stop_total_ns;
+	st->mark_total_ns = ks.mark_total_ns;
+	st->sweep_total_ns = ks.sweep_total_ns;
 	return 0;
 }
 

@@ -261,6 +261,11 @@ struct gcmem_option {
  * @worker_ns: out: time mark workers spent on this heap's cycles
  * @checkmark_failures: out: objects the debug checkmark pass found
  *	reachable but unmarked (always 0 unless the collector is broken)
+ * @stop_total_ns: out: time completed cycles spent stopping the world
+ *	(from the request to the last thread stopped or claimed)
+ * @mark_total_ns: out: time completed cycles spent marking (from posting
+ *	the cycle to the workers to the getfull barrier; wall clock)
+ * @sweep_total_ns: out: time completed cycles spent sweeping
  * @threads: out: registered threads
  * @types: out: registered types, the two built-in ones included
  * @roots: out: registered root ranges
@@ -300,6 +305,9 @@ struct gcmem_stats {
 	__aligned_u64 freed_bytes;
 	__aligned_u64 worker_ns;
 	__aligned_u64 checkmark_failures;
+	__aligned_u64 stop_total_ns;
+	__aligned_u64 mark_total_ns;
+	__aligned_u64 sweep_total_ns;
 };
 
 #define GCMEM_IOC_STATS		_IO(GCMEM_TYPE, GCMEM_CMD_STATS)
