@@ -143,12 +143,15 @@ int gcu_set_gcpercent(int percent)
 	return ioctl(gcu.info.fd, GCMEM_IOC_OPTION, &opt) ? -1 : 0;
 }
 
-/* One line per cycle, like GODEBUG=gctrace=1, for cycles not shown yet. */
+/*
+ * One line per cycle, like GODEBUG=gctrace=1, for cycles not shown yet:
+ * the pause and its stop + mark + sweep parts, in ms of wall clock.
+ */
 void gcu_trace_cycles(void)
 {
 	const struct gcmem_control *ctl =
 		(const struct gcmem_control *)gcu.info.control;
-	static uint64_t last_pause_ns;
+	static struct gcu_heap_stats last;
 	uint64_t cycle = __atomic_load_n(&ctl->cycle, __ATOMIC_ACQUIRE);
 	uint64_t seen = __atomic_load_n(&gcu_traced_cycle, __ATOMIC_RELAXED);
 	struct gcu_heap_stats st;
@@ -160,10 +163,13 @@ void gcu_trace_cycles(void)
 	if (gcu_stats(&st))
 		return;
 	fprintf(stderr,
-		"gcu: gc %" PRIu64 ": %.3f ms stw (%" PRIu64 " cycles since last line), heap %.1f->%.1f MiB, marked %.1f MiB, workers %.3f ms in all, %" PRIu64 " forced stops\n",
-		st.cycles, (st.pause_total_ns - last_pause_ns) / 1e6,
+		"gcu: gc %" PRIu64 ": %.3f ms stw = %.3f+%.3f+%.3f ms stop+mark+sweep (%" PRIu64 " cycles since last line), heap %.1f->%.1f MiB, marked %.1f MiB, workers %.3f ms in all, %" PRIu64 " forced stops\n",
+		st.cycles, (st.pause_total_ns - last.pause_total_ns) / 1e6,
+		(st.stop_total_ns - last.stop_total_ns) / 1e6,
+		(st.mark_total_ns - last.mark_total_ns) / 1e6,
+		(st.sweep_total_ns - last.sweep_total_ns) / 1e6,
 		cycle - seen, st.heap_before / 1048576.0,
 		st.heap_after / 1048576.0, st.marked_bytes / 1048576.0,
 		st.worker_ns / 1e6, st.forced_stops);
-	last_pause_ns = st.pause_total_ns;
+	last = st;
 }
