@@ -73,6 +73,7 @@ static struct gcmem_span *gcmem_span_new(struct gcmem_heap *heap,
 	span->npages = npages;
 	span->size_class = size_class;
 	span->elem_size = elem_size;
+	span->div_mul = gcmem_class_divmul[size_class];
 	span->nelems = nelems;
 	span->type_id = type_id;
 	span->allocbits = span->bits;
@@ -135,17 +136,10 @@ u32 gcmem_span_cursor(const struct gcmem_span *span)
 	return clamp(cursor, span->handout_cursor, span->nelems);
 }
 
-/*
- * Is slot @idx of @span allocated? Its alloc bit says so, or the span is
- * cached and the slot lies in [cursor at handout, cursor now): sweep moves
- * the handout cursor up when it settles the slots below the cursor.
- */
-bool gcmem_span_slot_allocated(const struct gcmem_span *span, u32 idx)
+/* The cached part of gcmem_span_slot_allocated(): the owner's cursor. */
+bool gcmem_span_cached_allocated(const struct gcmem_span *span, u32 idx)
 {
-	if (test_bit(idx, span->allocbits))
-		return true;
-	return span->state == GCMEM_SPAN_CACHED &&
-	       idx >= span->handout_cursor && idx < gcmem_span_cursor(span);
+	return idx >= span->handout_cursor && idx < gcmem_span_cursor(span);
 }
 
 /* A CACHED span comes back from its owner. */

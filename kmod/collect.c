@@ -12,16 +12,16 @@
  * ioctl, the heap limit, or GCMEM_IOC_COLLECT — called the driver, which
  * holds heap->lock from the first step to the last:
  *
- * 1. Stop the world (GCMEM_PHASE_SCAN; safepoint.c).
- *    a. Clear the mark bits of every span.
- *    b. Make the control page's safepoint epoch odd and signal each running
+ * 1. Stop the world (GCMEM_PHASE_SCAN; safepoint.c). Mark bits are clear
+ *    (the last sweep or abandoned cycle cleared them).
+ *    a. Make the control page's safepoint epoch odd and signal each running
  *       thread's eventfd. Each thread, at its next poll or allocation slow
  *       path, enters the kernel, scans its own stack and registers into the
  *       cycle's work lists and parks. The driver scans its own.
- *    c. Claim each BLOCKED thread by CASing its status to BLOCKED|SCAN: it
+ *    b. Claim each BLOCKED thread by CASing its status to BLOCKED|SCAN: it
  *       stays off user code until the restart, and its stack is scanned by
  *       the workers below without waking it.
- *    d. Stop a thread that does not answer in time with a task work; give
+ *    c. Stop a thread that does not answer in time with a task work; give
  *       up the cycle (nothing freed) if the world cannot be stopped at all.
  *
  * 2. Mark (GCMEM_PHASE_MARK; mark.c, worker.c, work.c).
@@ -189,6 +189,7 @@ static void gcmem_checkmark(struct gcmem_heap *heap, struct gcmem_cycle *c,
 			/* Keep it: never free what is reachable. */
 			set_bit(i, span->markbits);
 		}
+		bitmap_zero(span->checkbits, span->nelems);
 	}
 	heap->checkmark_failures += missed;
 }
@@ -235,11 +236,6 @@ int gcmem_collect_locked(struct gcmem_heap *heap)
 	init_completion(&c->done);
 	heap->heap_before = heap->inuse_bytes;
 
-	list_for_each_entry(span, &heap->spans, node) {
-		bitmap_zero(span->markbits, span->nelems);
-		bitmap_zero(span->checkbits, span->nelems);
-	}
-
 	trace_gcmem_cycle_start(heap->tgid, heap->cycles + 1, heap->inuse_bytes);
 	self = gcmem_thread_current(heap);
 	/* Pairs with the acquire in gcmem_safepoint(). */
@@ -271,6 +267,9 @@ int gcmem_collect_locked(struct gcmem_heap *heap)
 		heap->cycles++;
 		WRITE_ONCE(heap->control->cycle, heap->cycles);
 	} else {
+		/* Mark bits are clear between cycles (sweep clears them). */
+		list_for_each_entry(span, &heap->spans, node)
+			bitmap_zero(span->markbits, span->nelems);
 		heap->abandoned++;
 	}
 

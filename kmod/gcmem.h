@@ -36,6 +36,7 @@ extern unsigned int gcmem_nclasses;
 extern u32 gcmem_class_size[GCMEM_MAX_CLASSES];
 extern u16 gcmem_class_npages[GCMEM_MAX_CLASSES];
 extern u16 gcmem_class_nelems[GCMEM_MAX_CLASSES];
+extern u32 gcmem_class_divmul[GCMEM_MAX_CLASSES];
 void gcmem_sizeclass_init(void);
 unsigned int gcmem_size_to_class(u64 size);
 
@@ -98,6 +99,7 @@ struct gcmem_span {
 	u64 elem_size;
 	u32 nelems;
 	u32 size_class;			/* 0: one large object */
+	u32 div_mul;			/* idx = off * div_mul >> 32, 0: divide */
 	u32 type_id;
 	enum gcmem_span_state state;
 	u32 nalloc;			/* alloc bits set */
@@ -107,8 +109,6 @@ struct gcmem_span {
 	struct gcmem_thread *owner;
 	u32 cache_index;
 	u32 handout_cursor;
-	/* CACHED: the owner's cursor, clamped, read once the world stopped. */
-	u32 mark_cursor;
 	struct list_head node;		/* heap->spans */
 	struct list_head central;	/* PARTIAL: its central list */
 	unsigned long *allocbits;
@@ -329,7 +329,22 @@ void gcmem_span_free(struct gcmem_heap *heap, struct gcmem_span *span);
 struct list_head *gcmem_central(struct gcmem_heap *heap, u32 size_class,
 				u32 type_id, bool create);
 u32 gcmem_span_cursor(const struct gcmem_span *span);
-bool gcmem_span_slot_allocated(const struct gcmem_span *span, u32 idx);
+bool gcmem_span_cached_allocated(const struct gcmem_span *span, u32 idx);
+
+/*
+ * Is slot @idx of @span allocated? Its alloc bit says so, or the span is
+ * cached and the slot lies in [cursor at handout, cursor now): sweep moves
+ * the handout cursor up when it settles the slots below the cursor.
+ */
+static inline bool gcmem_span_slot_allocated(const struct gcmem_span *span,
+					     u32 idx)
+{
+	if (test_bit(idx, span->allocbits))
+		return true;
+	return span->state == GCMEM_SPAN_CACHED &&
+	       gcmem_span_cached_allocated(span, idx);
+}
+
 void gcmem_spans_destroy(struct gcmem_heap *heap);
 
 /* query.c */

@@ -38,7 +38,23 @@ static inline unsigned long *gcmem_marks(struct gcmem_cycle *c,
 	return c->check ? span->checkbits : span->markbits;
 }
 
-/* greyobject: mark the object @v points into, and queue it for scanning. */
+/* The index of the object at byte @off of @span (no division if possible). */
+static inline u32 gcmem_span_index(const struct gcmem_span *span, u64 off)
+{
+	if (!span->size_class)
+		return 0;
+	if (likely(span->div_mul))
+		return off * span->div_mul >> 32;
+	return div_u64(off, (u32)span->elem_size);
+}
+
+/*
+ * greyobject: mark the object @v points into, and queue it for scanning.
+ * Most candidates are not pointers into the heap at all (integers, NULL,
+ * stack addresses) and leave at the first test; of those that are, many
+ * point to an object already marked, which a plain read sees before the
+ * atomic test_and_set_bit() is paid for.
+ */
 static inline void gcmem_mark_candidate(struct gcmem_cycle *c,
 					struct gcmem_greyer *g, u64 v)
 {
@@ -46,6 +62,7 @@ static inline void gcmem_mark_candidate(struct gcmem_cycle *c,
 	u64 off = v - heap->arena_start, base;
 	struct gcmem_chunk *chunk;
 	struct gcmem_span *span;
+	unsigned long *marks;
 	u32 idx;
 
 	if (off >= heap->arena_size)
@@ -58,18 +75,25 @@ static inline void gcmem_mark_candidate(struct gcmem_cycle *c,
 	if (!span)
 		return;
 	base = (u64)span->page << GCMEM_PAGE_SHIFT;
-	idx = span->size_class ? div_u64(off - base, (u32)span->elem_size) : 0;
-	if (idx >= span->nelems || !gcmem_span_slot_allocated(span, idx))
-		return;
-	if (test_and_set_bit(idx, gcmem_marks(c, span)))
+	idx = gcmem_span_index(span, off - base);
+	marks = gcmem_marks(c, span);
+	if (idx >= span->nelems || test_bit(idx, marks) ||
+	    !gcmem_span_slot_allocated(span, idx) ||
+	    test_and_set_bit(idx, marks))
 		return;
 	if (span->type_id == GCMEM_TYPE_NOSCAN)
 		return;
-	if (!gcmem_grey_push(g, base + (u64)idx * span->elem_size))
+	off = base + (u64)idx * span->elem_size;
+	/* It will be scanned soon: start loading its first line (seeds). */
+	prefetch(chunk->base + off % GCMEM_CHUNK_SIZE);
+	if (!gcmem_grey_push(g, off))
 		WRITE_ONCE(c->work.abandon, true);
 }
 
-/* scanobject: follow the pointer words of the object at arena @off. */
+/*
+ * scanobject: follow the pointer words of the object at arena @off, as the
+ * chunk's pointer bits name them, a bitmap word at a time.
+ */
 static void gcmem_scan_object(struct gcmem_cycle *c, struct gcmem_greyer *g,
 			      u64 off)
 {
@@ -81,15 +105,30 @@ static void gcmem_scan_object(struct gcmem_cycle *c, struct gcmem_greyer *g,
 
 	/* Large objects may cross chunks: one run of bits per chunk. */
 	while (off < end) {
-		u64 lo = (off % GCMEM_CHUNK_SIZE) / 8;
-		u64 hi = min_t(u64, GCMEM_CHUNK_WORDS,
-			       lo + (end - off) / 8);
+		unsigned long lo = (off % GCMEM_CHUNK_SIZE) / 8;
+		unsigned long hi = min_t(u64, GCMEM_CHUNK_WORDS,
+					 lo + (end - off) / 8);
 		const u64 *words = chunk->base;
-		u64 first = lo;
+		unsigned long w = lo;
 
-		for_each_set_bit_from(lo, chunk->ptrbits, hi)
-			gcmem_mark_candidate(c, g, READ_ONCE(words[lo]));
-		off += (hi - first) * 8;
+		while (w < hi) {
+			unsigned long first = round_down(w, BITS_PER_LONG);
+			unsigned long bits = chunk->ptrbits[w / BITS_PER_LONG];
+			unsigned long top = min(hi, first + BITS_PER_LONG);
+
+			bits &= BITMAP_FIRST_WORD_MASK(w);
+			if (top % BITS_PER_LONG)
+				bits &= BITMAP_LAST_WORD_MASK(top);
+			while (bits) {
+				unsigned long i = __ffs(bits);
+
+				bits &= bits - 1;
+				gcmem_mark_candidate(c, g,
+						     READ_ONCE(words[first + i]));
+			}
+			w = top;
+		}
+		off += (hi - lo) * 8;
 		if (off < end)
 			chunk = gcmem_chunk_of(heap, off);
 	}

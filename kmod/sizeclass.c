@@ -40,6 +40,7 @@ unsigned int gcmem_nclasses __ro_after_init;
 u32 gcmem_class_size[GCMEM_MAX_CLASSES] __ro_after_init;
 u16 gcmem_class_npages[GCMEM_MAX_CLASSES] __ro_after_init;
 u16 gcmem_class_nelems[GCMEM_MAX_CLASSES] __ro_after_init;
+u32 gcmem_class_divmul[GCMEM_MAX_CLASSES] __ro_after_init;
 /* Class for each (size + 7) / 8 up to 1024 bytes, then each 128 bytes. */
 static u8 gcmem_class_small[1024 / 8 + 1] __ro_after_init;
 static u8 gcmem_class_large[(GCMEM_SMALL_MAX - 1024) / 128 + 1] __ro_after_init;
@@ -67,6 +68,25 @@ static unsigned int gcmem_span_pages(unsigned int size)
 	return npages;
 }
 
+/*
+ * The multiplier that turns a byte offset into a span into an object index
+ * without a division (the mark does it for every candidate pointer):
+ * idx = off * m >> 32 with m = ceil(2^32 / size). The product overshoots
+ * off / size by off * (m - 2^32 / size) / 2^32 < off / 2^32, which cannot
+ * carry into the next integer while off < 2^32 / size; rather than lean on
+ * that bound for every class, check the worst offset of every object (its
+ * last byte) and fall back to dividing (0) if one is wrong.
+ */
+static u32 __init gcmem_divmul(u32 size, u32 nelems)
+{
+	u32 m = U32_MAX / size + 1, k;
+
+	for (k = 0; k < nelems; k++)
+		if (((u64)k * size + size - 1) * m >> 32 != k)
+			return 0;
+	return m;
+}
+
 void __init gcmem_sizeclass_init(void)
 {
 	unsigned int n = 1, size, i;
@@ -90,6 +110,9 @@ void __init gcmem_sizeclass_init(void)
 		n++;
 	}
 	gcmem_nclasses = n;
+	for (n = 1; n < gcmem_nclasses; n++)
+		gcmem_class_divmul[n] = gcmem_divmul(gcmem_class_size[n],
+						     gcmem_class_nelems[n]);
 
 	/* Lookup tables: the smallest class that holds each size. */
 	for (i = 0, n = 1; i < ARRAY_SIZE(gcmem_class_small); i++) {

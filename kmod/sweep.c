@@ -18,6 +18,7 @@
  *    publishing its cursor and holding the new object in a register or on
  *    its stack must not lose it.
  *
+ * Every span leaves with its mark bits clear, ready for the next cycle.
  * Freed slots are zeroed before they are handed out again (needzero); the
  * pages of freed spans are zeroed when reused (gcmem_span_new()). Chunks
  * left empty are reserved here and given back at the end of the cycle.
@@ -56,12 +57,35 @@ static void gcmem_sweep_cached(struct gcmem_heap *heap, struct gcmem_span *span,
 	span->handout_cursor = cursor;
 }
 
+/*
+ * A FULL or PARTIAL span: alloc bits become alloc & mark, a word at a time
+ * (a span of small objects is a few words of bits). Every marked slot is
+ * allocated: the mark only sets bits of allocated slots.
+ */
+static void gcmem_sweep_bits(struct gcmem_span *span, u64 *marked,
+			     u64 *freed)
+{
+	unsigned long *alloc = span->allocbits;
+	const unsigned long *marks = span->markbits;
+	unsigned int w, nfreed = 0, nkept = 0;
+
+	for (w = 0; w < BITS_TO_LONGS(span->nelems); w++) {
+		nfreed += hweight_long(alloc[w] & ~marks[w]);
+		alloc[w] &= marks[w];
+		nkept += hweight_long(alloc[w]);
+	}
+	if (nfreed)
+		span->needzero = true;
+	span->nalloc -= nfreed;
+	*marked += (u64)nkept * span->elem_size;
+	*freed += (u64)nfreed * span->elem_size;
+}
+
 void gcmem_sweep(struct gcmem_heap *heap, struct gcmem_cycle *c)
 {
 	struct gcmem_span *span, *next;
 	struct list_head *central;
 	u64 marked = 0, freed = 0;
-	u32 i;
 
 	lockdep_assert_held(&heap->lock);
 	list_for_each_entry_safe(span, next, &heap->spans, node) {
@@ -81,16 +105,7 @@ void gcmem_sweep(struct gcmem_heap *heap, struct gcmem_cycle *c)
 			break;
 		case GCMEM_SPAN_FULL:
 		case GCMEM_SPAN_PARTIAL:
-			for_each_set_bit(i, span->allocbits, span->nelems) {
-				if (test_bit(i, marks)) {
-					marked += span->elem_size;
-					continue;
-				}
-				__clear_bit(i, span->allocbits);
-				span->nalloc--;
-				span->needzero = true;
-				freed += span->elem_size;
-			}
+			gcmem_sweep_bits(span, &marked, &freed);
 			if (!span->nalloc) {
 				gcmem_span_free(heap, span);
 				continue;
@@ -106,7 +121,6 @@ void gcmem_sweep(struct gcmem_heap *heap, struct gcmem_cycle *c)
 			break;
 		}
 		bitmap_zero(span->markbits, span->nelems);
-		bitmap_zero(span->checkbits, span->nelems);
 	}
 	heap->marked_bytes = marked;
 	heap->freed_bytes += freed;
