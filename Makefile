@@ -6,7 +6,8 @@
 #   make deps         install what the project needs (Debian; idempotent)
 #   make check        every test on both target kernels, in QEMU
 #   make run          boot the 6.12 image in QEMU and run the demo
-#   make bench        allocation benchmark in the 6.12 guest -> bench/RESULTS.md
+#   make bench        allocation, GCBench and mark benchmarks in the 6.12 guest
+#                     -> bench/RESULTS.md
 #   make style        checkpatch --strict on kmod/ and uapi/
 #   make sparse       sparse (C=2) and W=1 build for $(KDIR)
 #   make install      install the module for $(KDIR) and the library
@@ -48,7 +49,7 @@ EXAMPLE := $(HOST)/examples/demo-example
 # Benchmarks live in their own directory so that they stay out of the
 # check and demo images (mkinitramfs.sh takes every executable of a dir).
 BENCHES := $(patsubst %,$(HOST)/bench/bench-%,gcmem bdwgc glibc \
-	gcb-gcmem gcb-bdwgc gcb-glibc)
+	gcb-gcmem gcb-bdwgc gcb-glibc mark-gcmem mark-bdwgc)
 LIBGC_A = $(shell $(CC) -print-file-name=libgc.a)
 
 .PHONY: all module host lib selftests demo deps check run style sparse \
@@ -120,6 +121,16 @@ $(HOST)/bench/bench-gcb-bdwgc: bench/gcbench.c bench/bdwgc_fair.h
 $(HOST)/bench/bench-gcb-glibc: bench/gcbench.c
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -DGCB_GLIBC -DGCB_SWEEP -static -o $@ $< -lpthread
+
+# Mark throughput (bench/markbench.c): the two collectors only.
+$(HOST)/bench/bench-mark-gcmem: bench/markbench.c $(LIB_HDRS) $(HOST)/libgcuser.a
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -DBENCH_GCMEM -static -o $@ $< $(HOST)/libgcuser.a -lpthread
+
+$(HOST)/bench/bench-mark-bdwgc: bench/markbench.c bench/bdwgc_fair.h
+	@mkdir -p $(@D)
+	@test -f "$(LIBGC_A)" || { echo "libgc.a missing: run 'make deps'" >&2; exit 1; }
+	$(CC) $(USER_CFLAGS) -DBENCH_BDWGC -static -o $@ $< $(LIBGC_A) -lpthread
 
 benches: $(BENCHES)
 

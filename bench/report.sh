@@ -20,7 +20,9 @@
 #                      default bench/gc-pauses.png; RESULTS.md links to its
 #                      file name, so keep it next to RESULTS.md)
 # GCBench's GCBENCH lines (format in bench/gcbench.c and bench/README.md)
-# become a table of their own, and their pause histograms the PNG (gnuplot).
+# become a table of their own, and their pause histograms the PNG (gnuplot);
+# the mark benchmark's MARKBENCH lines (bench/markbench.c) another, with the
+# issue's mark targets judged.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -399,10 +401,118 @@ END {
 	return $rc
 }
 
+# mark_table LOG: the MARKBENCH lines of LOG as a Markdown table, gcmem
+# first, then bdwgc, in the order they ran within each.
+mark_table()
+{
+	awk '
+function v(name,    i) {
+	for (i = 3; i <= NF; i++)
+		if (index($i, name "=") == 1)
+			return substr($i, length(name) + 2)
+	return "-"
+}
+$1 == "MARKBENCH" {
+	sub(/\r$/, "")
+	o = $2 == "gcmem" ? 1 : 2
+	if ($2 == "bdwgc")
+		w = "GC_MARKERS=" v("workers") " (" v("markers") " running)"
+	else
+		w = "mark_workers=" v("workers") " (param " v("param") ")"
+	row[o, ++n[o]] = sprintf("| %s | %s | %s | %s | %s - %s | %s | %s | %s | %s | %s | %s | %s | %s |",
+		$2, w, v("live_mib"), v("mark_ms"), v("mark_ms_min"),
+		v("mark_ms_max"), v("mark_mib_s"), v("per_worker_mib_s"),
+		v("stop_ms"), v("sweep_ms"), v("pause_ms"), v("collect_ms"),
+		v("worker_ms"), / ok$/ ? "ok" : "**FAILED**")
+}
+END {
+	print "| collector | mark workers | live (MiB) | mark (ms, median) | mark min - max (ms) | mark rate (MiB/s) | per worker (MiB/s) | stop (ms) | sweep (ms) | world stopped (ms) | whole call (ms) | workers busy (ms) | check |"
+	print "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+	for (o = 1; o <= 2; o++)
+		for (i = 1; i <= n[o]; i++) {
+			print row[o, i]
+			rows++
+		}
+	if (!rows)
+		print "| (no mark throughput results) | | | | | | | | | | | | |"
+}' "$1"
+}
+
+# mark_targets LOG: the issue's two mark targets, judged from the first
+# MARKBENCH line of each collector and worker count: a table, then a few
+# sentences.
+mark_targets()
+{
+	awk '
+function v(name,    i) {
+	for (i = 3; i <= NF; i++)
+		if (index($i, name "=") == 1)
+			return substr($i, length(name) + 2)
+	return ""
+}
+function verdict(ok) { return ok ? "met" : "**missed**" }
+$1 == "MARKBENCH" && ($2 == "gcmem" || $2 == "bdwgc") {
+	sub(/\r$/, "")
+	k = $2 SUBSEP v("workers")
+	if (k in rate)
+		next
+	rate[k] = v("mark_mib_s") + 0
+	pw[k] = v("per_worker_mib_s") + 0
+	ok[k] = / ok$/
+}
+END {
+	print "| mark workers | gcmem per worker (MiB/s) | bdwgc per worker (MiB/s) | gcmem / bdwgc (target >= 1x) |"
+	print "| ---: | ---: | ---: | ---: |"
+	for (w = 1; w <= 2; w++) {
+		g = "gcmem" SUBSEP w
+		b = "bdwgc" SUBSEP w
+		if (!(g in pw) || !(b in pw) || pw[b] <= 0) {
+			printf "| %d | %s | %s | (not judged: a run is missing) |\n", w,
+				(g in pw) ? pw[g] : "-", (b in pw) ? pw[b] : "-"
+			continue
+		}
+		r = pw[g] / pw[b]
+		s = sprintf("%.2fx %s", r, verdict(r >= 1))
+		if (!ok[g] || !ok[b])
+			s = s " (a check FAILED)"
+		printf "| %d | %.1f | %.1f | %s |\n", w, pw[g], pw[b], s
+		line[++nl] = sprintf("%s with %d worker%s (%.1f against %.1f MiB/s per worker, %.2fx)",
+			verdict(r >= 1), w, w == 1 ? "" : "s", pw[g], pw[b], r)
+	}
+	print ""
+	print "| collector | 1 worker (MiB/s) | 2 workers (MiB/s) | 2 workers / 1 (target for gcmem >= 1.7x) |"
+	print "| --- | ---: | ---: | ---: |"
+	for (a = 1; a <= 2; a++) {
+		c = a == 1 ? "gcmem" : "bdwgc"
+		k1 = c SUBSEP 1
+		k2 = c SUBSEP 2
+		if (!(k1 in rate) || !(k2 in rate) || rate[k1] <= 0) {
+			printf "| %s | %s | %s | (not judged: a run is missing) |\n", c,
+				(k1 in rate) ? rate[k1] : "-", (k2 in rate) ? rate[k2] : "-"
+			continue
+		}
+		sc[c] = rate[k2] / rate[k1]
+		printf "| %s | %.1f | %.1f | %.2fx%s |\n", c, rate[k1], rate[k2],
+			sc[c], c == "gcmem" ? " " verdict(sc[c] >= 1.7) : " (no target)"
+	}
+	print ""
+	if (nl)
+		printf "- **Mark rate per worker at or above bdwgc'"'"'s:** %s%s.\n", line[1], (nl > 1 ? "; " line[2] : "")
+	else
+		print "- **Mark rate per worker at or above bdwgc'"'"'s:** not judged (runs missing, see Failures)."
+	if ("gcmem" in sc)
+		printf "- **2 workers at least 1.7x one:** %s for gcmem (%.2fx); bdwgc scales %s from 1 to 2 markers.\n",
+			verdict(sc["gcmem"] >= 1.7), sc["gcmem"],
+			("bdwgc" in sc) ? sprintf("%.2fx", sc["bdwgc"]) : "(no figure)"
+	else
+		print "- **2 workers at least 1.7x one:** not judged (runs missing, see Failures)."
+}' "$1"
+}
+
 # Lines that say something went wrong, verbatim.
 failures()
 {
-	grep -a -E '^(GCBENCHFAIL |GCBENCH .* CORRUPT|BENCHFAIL |BENCHCHECK .* FAIL |# guest: FAIL|# boot: FAIL|# native: )' "$1" || true
+	grep -a -E '^(GCBENCHFAIL |GCBENCH .* CORRUPT|MARKBENCHFAIL |MARKBENCH .* FAILED|BENCHFAIL |BENCHCHECK .* FAIL |# guest: FAIL|# boot: FAIL|# native: )' "$1" || true
 }
 
 echo "# Allocation benchmark results"
@@ -523,6 +633,46 @@ else
 	echo "(No pause distribution plot: no GCBench histograms in the log, or gnuplot failed.)"
 fi
 echo
+echo "## Mark throughput (in the guest)"
+echo
+mark_info=$(grep -a -m 1 '^MARKINFO [a-z]* kernel=' "$log" || true)
+mark_v() { printf '%s\n' "$mark_info" | sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
+echo "bench/markbench.c: $(mark_v mib) MiB of live 64-byte objects, linked in"
+echo "random order (a seeded shuffle) into $(mark_v lists) lists whose heads sit in one"
+echo "heap array, the only root; built with the collector off, then"
+echo "$(mark_v collections) full collections forced (\`gcu_collect()\`, \`GC_gcollect()\`) and"
+echo "timed; the median is shown, with the slowest and fastest mark. First"
+echo "round only, in the same guest as the figures above. gcmem runs with"
+echo "\`mark_workers\` 1 and 2, bdwgc with \`GC_MARKERS\` 1 and 2 (configured as"
+echo "above); in both, only the mark workers mark (gcmem's collecting thread"
+echo "waits, bdwgc's is one of its markers)."
+echo
+echo "The mark: gcmem's \`mark_total_ns\` (from posting the cycle to the"
+echo "workers, root scanning included, to the getfull barrier), bdwgc's"
+echo "\`GC_EVENT_MARK_START\` to \`GC_EVENT_MARK_END\` (roots included). Both with"
+echo "the world stopped, mark bits cleared before. Rate: the live bytes the"
+echo "program holds (objects and the heads array, the same for both) over the"
+echo "mark's wall time; per worker: that over the workers. Stop: stopping the"
+echo "world. Sweep: gcmem's, inside the pause; bdwgc's \`GC_EVENT_RECLAIM_*\`, with"
+echo "the world restarted, which only queues blocks for its lazy sweep. World"
+echo "stopped: gcmem's pause, bdwgc's \`GC_EVENT_PRE_STOP_WORLD\` to"
+echo "\`GC_EVENT_POST_START_WORLD\`. Whole call: \`gcu_collect()\` or \`GC_gcollect()\`"
+echo "timed by the program, the fairest figure for the collection as a whole."
+echo "Workers busy: gcmem's \`worker_ns\`, summed over its workers (waiting at the"
+echo "barrier included)."
+echo
+mark_table "$log"
+echo
+echo "The issue's targets: a mark rate per worker at or above bdwgc's, and 2"
+echo "workers marking at least 1.7 times as fast as one."
+echo
+mark_targets "$log"
+echo
+echo "Every run then allocates an eighth of the live set anew, scribbles on it,"
+echo "and walks every list, checking each object's place and payload (check"
+echo "column). Under TCG a random pointer chase is slowed differently from"
+echo "straight-line code; the native bdwgc rows below give the scale."
+echo
 echo "## Correctness checks (untimed)"
 echo
 echo "Before its timed runs each allocator configuration allocates 100000"
@@ -562,11 +712,17 @@ if [ -n "$native" ] && [ -r "$native" ] && grep -aq '^BENCH ' "$native"; then
 	echo
 	tables "$native" all
 fi
+if [ -n "$native" ] && [ -r "$native" ] && grep -aq '^MARKBENCH ' "$native"; then
+	echo
+	echo "Mark throughput of bdwgc natively on the host, the same parameters:"
+	echo
+	mark_table "$native"
+fi
 echo
 echo "## Commands"
 echo
 echo "\`make bench\` from the top of the tree runs \`make deps\`, \`make benches\`"
-echo "(the three static binaries, see the Makefile) and \`bench/run.sh\`, which ran:"
+echo "(the static binaries, see the Makefile) and \`bench/run.sh\`, which ran:"
 echo
 echo '```'
 if [ -n "${BENCH_COMMANDS:-}" ] && [ -r "$BENCH_COMMANDS" ]; then

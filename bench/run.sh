@@ -1,15 +1,16 @@
 #!/bin/bash
-# run.sh - `make bench`: the allocation benchmark in a 6.12 QEMU guest,
-# written up in bench/RESULTS.md.
+# run.sh - `make bench`: the allocation, GCBench and mark benchmarks in a
+# 6.12 QEMU guest, written up in bench/RESULTS.md.
 #
 # Usage: bench/run.sh        (after `make deps` and `make benches`)
 #
 # Builds the module for the newest installed Debian 6.12 kernel, packs it
 # with the static bench-* binaries of $BUILD/host/bench into an initramfs,
 # boots it with GCMEM_MODE=bench (init runs the bench-* binaries in turn,
-# BENCH_ROUNDS times), runs the bdwgc and glibc binaries natively on the
-# host as well (for scale), and has bench/report.sh turn the logs into
-# bench/RESULTS.md, with the GCBench pause plot bench/gc-pauses.png beside it.
+# BENCH_ROUNDS times), runs the bdwgc and glibc binaries (and the mark
+# benchmark's bdwgc one) natively on the host as well, for scale, and has
+# bench/report.sh turn the logs into bench/RESULTS.md, with the GCBench
+# pause plot bench/gc-pauses.png beside it.
 # Everything else stays in $BUILD/bench/: console.log, native.log,
 # build.log, the initramfs.
 #
@@ -21,6 +22,9 @@
 #   BENCH_ROUNDS        rounds (default 5): init runs every binary once per
 #                       round, so that the allocators take turns
 #   BENCH_REPS          timed runs per configuration and round (default 1)
+#   BENCH_MARK_MIB      the mark benchmark's live set in MiB (default 256)
+#   BENCH_MARK_LISTS    the lists it is linked into (default 1024)
+#   BENCH_MARK_COLLECTIONS  timed collections per mark run (default 3)
 #   BENCH_NATIVE=0      skip the native host runs
 #   BENCH_RESULTS       where to write the report (default bench/RESULTS.md)
 #   and those of qemu-images/boot.sh (GCMEM_BOOT_TIMEOUT, GCMEM_ACCEL, ...).
@@ -34,13 +38,16 @@ out=$build/bench
 results=${BENCH_RESULTS:-$top/bench/RESULTS.md}
 export GCMEM_KVM_CACHE=$build/kvm-probe
 export GCMEM_QEMU_MEM=${GCMEM_QEMU_MEM:-2G}
-export GCMEM_BOOT_TIMEOUT=${GCMEM_BOOT_TIMEOUT:-900}
+export GCMEM_BOOT_TIMEOUT=${GCMEM_BOOT_TIMEOUT:-1200}
 export BENCH_ALLOCS=${BENCH_ALLOCS:-4000000}
 export BENCH_REPS=${BENCH_REPS:-1}
 export BENCH_ROUNDS=${BENCH_ROUNDS:-5}
+export BENCH_MARK_MIB=${BENCH_MARK_MIB:-256}
+export BENCH_MARK_LISTS=${BENCH_MARK_LISTS:-1024}
+export BENCH_MARK_COLLECTIONS=${BENCH_MARK_COLLECTIONS:-3}
 export LC_ALL=C
 
-for b in gcmem bdwgc glibc; do
+for b in gcmem bdwgc glibc mark-gcmem mark-bdwgc; do
 	[ -x "$bindir/bench-$b" ] ||
 		{ echo "bench: $bindir/bench-$b missing (make benches)" >&2; exit 1; }
 done
@@ -73,12 +80,15 @@ note "qemu-images/mkinitramfs.sh \$BUILD/bench/initramfs.cpio.gz" \
 # The guest's init hands the BENCH_* words of the kernel command line to
 # the binaries as their environment.
 append="BENCH_ALLOCS=$BENCH_ALLOCS BENCH_REPS=$BENCH_REPS BENCH_ROUNDS=$BENCH_ROUNDS"
+append+=" BENCH_MARK_MIB=$BENCH_MARK_MIB BENCH_MARK_LISTS=$BENCH_MARK_LISTS"
+append+=" BENCH_MARK_COLLECTIONS=$BENCH_MARK_COLLECTIONS"
 [ -z "${GCMEM_BOOT_APPEND:-}" ] || append="$GCMEM_BOOT_APPEND $append"
 note "GCMEM_QEMU_MEM=$GCMEM_QEMU_MEM GCMEM_BOOT_APPEND='$append'" \
 	"qemu-images/boot.sh $krel \$BUILD/bench/initramfs.cpio.gz" \
 	"\$BUILD/bench/console.log bench"
-note "  (in the guest, init runs /gcmem/bin/bench-bdwgc, /gcmem/bin/bench-gcmem and" \
-	"/gcmem/bin/bench-glibc in turn, $BENCH_ROUNDS times, with BENCH_ROUND=1..$BENCH_ROUNDS)"
+note "  (in the guest, init runs every /gcmem/bin/bench-* in turn," \
+	"$BENCH_ROUNDS times, with BENCH_ROUND=1..$BENCH_ROUNDS; the" \
+	"bench-gcb-* and bench-mark-* ones work in round 1 only)"
 
 # Other work on the host slows the guest's vCPUs, and so does time the
 # host's own hypervisor steals: measure both over the guest run. Busy and
@@ -119,11 +129,13 @@ native=
 if [ "${BENCH_NATIVE:-1}" != 0 ]; then
 	native=$out/native.log
 	: >"$native"
-	note "\$BUILD/host/bench/bench-bdwgc; \$BUILD/host/bench/bench-glibc" \
+	note "\$BUILD/host/bench/bench-bdwgc; \$BUILD/host/bench/bench-glibc;" \
+		"\$BUILD/host/bench/bench-mark-bdwgc" \
 		"  (natively on the host, the same rounds)"
-	echo "# native: bench-bdwgc, bench-glibc, $BENCH_ROUNDS rounds"
+	echo "# native: bench-bdwgc, bench-glibc, bench-mark-bdwgc," \
+		"$BENCH_ROUNDS rounds"
 	for ((round = 1; round <= BENCH_ROUNDS; round++)); do
-		for b in bdwgc glibc; do
+		for b in bdwgc glibc mark-bdwgc; do
 			(cd "${TMPDIR:-/tmp}" && BENCH_ROUND=$round "$bindir/bench-$b") \
 				>>"$native" 2>&1 ||
 				echo "# native: bench-$b round $round exit=$?" |
