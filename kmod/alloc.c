@@ -212,10 +212,10 @@ static struct gcmem_span *gcmem_span_alloc(struct gcmem_heap *heap,
 	central = gcmem_central(heap, size_class, type_id, false);
 	if ((!central || list_empty(central)) &&
 	    gcmem_over_trigger(heap, bytes))
-		gcmem_collect_locked(heap);
+		gcmem_collect_locked(heap, GCMEM_GC_PACER);
 	span = gcmem_span_get(heap, size_class, type_id, type);
 	if (PTR_ERR_OR_ZERO(span) == -ENOMEM &&
-	    !gcmem_collect_locked(heap))
+	    !gcmem_collect_locked(heap, GCMEM_GC_LIMIT))
 		span = gcmem_span_get(heap, size_class, type_id, type);
 	return span;
 }
@@ -361,10 +361,11 @@ int gcmem_alloc_large(struct gcmem_heap *heap, struct gcmem_alloc_large *arg)
 		goto out;
 	}
 	if (gcmem_over_trigger(heap, (u64)npages * GCMEM_PAGE_SIZE))
-		gcmem_collect_locked(heap);
+		gcmem_collect_locked(heap, GCMEM_GC_PACER);
 	span = gcmem_span_new(heap, npages, 0, (u64)npages * GCMEM_PAGE_SIZE,
 			      1, type, arg->type_id);
-	if (PTR_ERR_OR_ZERO(span) == -ENOMEM && !gcmem_collect_locked(heap))
+	if (PTR_ERR_OR_ZERO(span) == -ENOMEM &&
+	    !gcmem_collect_locked(heap, GCMEM_GC_LIMIT))
 		span = gcmem_span_new(heap, npages, 0,
 				      (u64)npages * GCMEM_PAGE_SIZE, 1, type,
 				      arg->type_id);

@@ -44,8 +44,11 @@
  *    object it reaches that the real mark missed.
  *
  * 4. Sweep (GCMEM_PHASE_SWEEP; sweep.c). Unmarked objects are freed,
- *    spans with free slots go to their central lists, empty spans and then
- *    empty chunks go back.
+ *    spans with free slots go to their central lists, empty spans go back
+ *    to the page allocator, and empty chunks to the system: all of them
+ *    after a cycle forced by the limit or by the user, those beyond the
+ *    next trigger after a cycle of the pacer (the heap grows back to the
+ *    trigger before the next cycle anyway).
  *
  * 5. Restart the world (GCMEM_PHASE_OFF), set the next trigger, account the
  *    pause.
@@ -207,11 +210,12 @@ static void gcmem_account_pause(struct gcmem_heap *heap, u64 ns)
 
 /*
  * gcmem_collect_locked() - run one cycle; heap->lock held by the caller, a
- * thread of the heap's process. Returns 0, -EAGAIN (abandoned: a thread
+ * thread of the heap's process. @why decides how much memory the cycle
+ * keeps for the heap to grow back into. Returns 0, -EAGAIN (abandoned: a thread
  * could not be stopped, or memory ran out), or -EINTR (the caller was
  * killed; abandoned).
  */
-int gcmem_collect_locked(struct gcmem_heap *heap)
+int gcmem_collect_locked(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 {
 	struct gcmem_thread *self;
 	struct gcmem_span *span;
@@ -264,6 +268,8 @@ int gcmem_collect_locked(struct gcmem_heap *heap)
 		heap->mark_total_ns += ktime_to_ns(ktime_sub(t_mark, t_stop));
 		heap->heap_after = heap->inuse_bytes;
 		gcmem_pace(heap, heap->heap_after);
+		gcmem_chunks_reserve_empty(heap, why == GCMEM_GC_PACER ?
+					   heap->trigger : 0);
 		heap->cycles++;
 		WRITE_ONCE(heap->control->cycle, heap->cycles);
 	} else {
@@ -300,7 +306,7 @@ int gcmem_collect(struct gcmem_heap *heap, struct gcmem_collect *arg)
 	ret = gcmem_heap_lock(heap);
 	if (ret)
 		return ret;
-	ret = gcmem_collect_locked(heap);
+	ret = gcmem_collect_locked(heap, GCMEM_GC_USER);
 	arg->cycle = heap->cycles;
 	gcmem_heap_unlock(heap);
 	return ret;

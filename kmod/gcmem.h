@@ -290,7 +290,7 @@ struct gcmem_chunk *gcmem_chunk_fault(struct gcmem_heap *heap,
 long gcmem_pages_alloc(struct gcmem_heap *heap, unsigned long npages);
 void gcmem_pages_free(struct gcmem_heap *heap, unsigned long start,
 		      unsigned long npages);
-void gcmem_chunks_reserve_empty(struct gcmem_heap *heap);
+void gcmem_chunks_reserve_empty(struct gcmem_heap *heap, u64 keep);
 void gcmem_heap_zero(struct gcmem_heap *heap, u64 off, u64 len);
 void gcmem_heap_stats(struct gcmem_heap *heap, struct gcmem_stats *st);
 
@@ -372,7 +372,14 @@ void gcmem_start_the_world(struct gcmem_heap *heap);
 
 /* collect.c */
 int gcmem_collect(struct gcmem_heap *heap, struct gcmem_collect *arg);
-int gcmem_collect_locked(struct gcmem_heap *heap);
+/* Why a cycle runs: the pacer's cycles keep memory for the next one. */
+enum gcmem_gc_reason {
+	GCMEM_GC_PACER,		/* the heap reached its trigger */
+	GCMEM_GC_LIMIT,		/* an allocation would pass the limit */
+	GCMEM_GC_USER,		/* GCMEM_IOC_COLLECT */
+};
+
+int gcmem_collect_locked(struct gcmem_heap *heap, enum gcmem_gc_reason why);
 void gcmem_pace(struct gcmem_heap *heap, u64 want);
 int gcmem_set_gcpercent(struct gcmem_heap *heap, u64 pct);
 

@@ -18,8 +18,9 @@
  * Chunks the process touched on its own before the allocator took them are
  * zeroed first, so that spans are always handed out zeroed.
  *
- * Sweep gives chunks left empty back to the system: it reserves their pages
- * (so nothing is allocated there), and at the end of the cycle
+ * A cycle gives chunks left empty back to the system, beyond what the heap
+ * will use again before the next cycle: it reserves their pages (so nothing
+ * is allocated there), and at the end of the cycle
  * gcmem_chunks_release() unhooks them, zaps their user mapping and frees
  * them, then lifts the reservation.
  *
@@ -377,16 +378,30 @@ void gcmem_pages_free(struct gcmem_heap *heap, unsigned long start,
 }
 
 /*
- * Called by sweep: reserve every owned chunk with no page in use, to be
- * given back by gcmem_chunks_release() once the locks are dropped.
+ * gcmem_chunks_reserve_empty() - after a sweep, reserve owned chunks with no
+ * page in use, to be given back by gcmem_chunks_release() once the locks are
+ * dropped, keeping enough owned chunks to hold @keep bytes.
+ *
+ * The pacer's cycles keep the heap's next trigger: the heap grows back to it
+ * before the next cycle, and giving chunks back only to take them again
+ * costs a zeroed order-9 allocation and a fault each (GCBench's heap
+ * swings between its live 8 MiB and the 16 MiB trigger every cycle). Other
+ * cycles (the limit, gcu_collect()) keep nothing. The highest empty chunks
+ * go first, so that the heap stays compact at its low end.
  */
-void gcmem_chunks_reserve_empty(struct gcmem_heap *heap)
+void gcmem_chunks_reserve_empty(struct gcmem_heap *heap, u64 keep)
 {
-	unsigned long c, first;
+	unsigned long c, first, nchunks = heap->pages_grown / GCMEM_CHUNK_PAGES;
 	struct gcmem_chunk *chunk;
+	u64 owned = 0;
 
 	lockdep_assert_held(&heap->lock);
-	for (c = 0; c < heap->pages_grown / GCMEM_CHUNK_PAGES; c++) {
+	for (c = 0; c < nchunks; c++) {
+		chunk = heap->chunk_tab[c];
+		if (chunk && chunk->owned && !chunk->releasing)
+			owned += GCMEM_CHUNK_SIZE;
+	}
+	for (c = nchunks; c-- > 0 && owned >= keep + GCMEM_CHUNK_SIZE;) {
 		first = c * GCMEM_CHUNK_PAGES;
 		chunk = heap->chunk_tab[c];
 		if (!chunk || !chunk->owned || chunk->releasing)
@@ -397,6 +412,7 @@ void gcmem_chunks_reserve_empty(struct gcmem_heap *heap)
 		bitmap_set(heap->pagemap, first, GCMEM_CHUNK_PAGES);
 		chunk->releasing = true;
 		list_add(&chunk->release, &heap->released);
+		owned -= GCMEM_CHUNK_SIZE;
 	}
 }
 

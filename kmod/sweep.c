@@ -20,8 +20,8 @@
  *
  * Every span leaves with its mark bits clear, ready for the next cycle.
  * Freed slots are zeroed before they are handed out again (needzero); the
- * pages of freed spans are zeroed when reused (gcmem_span_new()). Chunks
- * left empty are reserved here and given back at the end of the cycle.
+ * pages of freed spans are zeroed when reused (gcmem_span_new()). The
+ * cycle then gives back chunks left empty (gcmem_chunks_reserve_empty()).
  */
 #include <linux/bitmap.h>
 
@@ -124,5 +124,4 @@ void gcmem_sweep(struct gcmem_heap *heap, struct gcmem_cycle *c)
 	}
 	heap->marked_bytes = marked;
 	heap->freed_bytes += freed;
-	gcmem_chunks_reserve_empty(heap);
 }
