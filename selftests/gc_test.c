@@ -138,6 +138,54 @@ TEST_F(gc, unreachable_is_reclaimed_and_zeroed)
 	}
 }
 
+/* Allocate @n objects nobody keeps; return the last, hidden. */
+static __attribute__((noinline)) uintptr_t make_garbage_last(int n,
+							    size_t size)
+{
+	uintptr_t last = 0;
+
+	for (int i = 0; i < n; i++) {
+		char *p = gcu_malloc(size);
+
+		if (!p)
+			return 0;
+		memset(p, 0xab, size);
+		last = HIDE(p);
+	}
+	return last;
+}
+
+static __attribute__((noinline)) int peek(uintptr_t h)
+{
+	return *(volatile unsigned char *)UNHIDE(h);
+}
+
+/*
+ * A cycle run by gcu_collect() gives every chunk left empty back to the
+ * system: the heap's committed memory falls back, and the old contents of
+ * a chunk given back are gone from the mapping (touching it again maps a
+ * fresh, zeroed chunk).
+ */
+TEST_F(gc, empty_chunks_given_back)
+{
+	struct gcu_heap_stats before, after;
+	uintptr_t h = make_garbage_last(200000, 64);
+
+	ASSERT_NE(0, h);
+	ASSERT_EQ(0xab, peek(h));
+	before = stats();
+	ASSERT_LE(12 << 20, before.committed);
+	/* Hand the cached spans back: nothing is kept below a cursor. */
+	ASSERT_EQ(0, gcu_thread_unregister());
+	scrub_stack();
+	ASSERT_EQ(0, gcu_collect());
+	after = stats();
+	EXPECT_EQ(0, alive(h));
+	EXPECT_EQ(0, after.committed);
+	EXPECT_EQ(before.peak_committed, after.peak_committed);
+	EXPECT_EQ(0, peek(h));
+}
+
 TEST_F(gc, reachable_from_stack)
 {
 	volatile uintptr_t keep[4];
@@ -437,6 +485,266 @@ TEST_F(gc, threads_come_and_go_during_cycles)
 	}
 	ASSERT_EQ(0, gcu_collect());
 	EXPECT_EQ(1, stats().threads);
+}
+
+/*
+ * Threads that exit still registered, at every point of a collection,
+ * while another thread collects without pause. Registered with raw ioctls
+ * (libgcuser would unregister them at exit), each takes objects from a span
+ * of its own — a kept one, in a root, holding a second; garbage after them
+ * — and exits without unregistering: at once; as soon as a stop begins,
+ * without answering it; while BLOCKED (claimed by the collector or not);
+ * right after it parked. The kernel counts a thread that exited as stopped
+ * and keeps its registration, and the span it caches, until another thread
+ * unregisters it. The cycles go on completing, none abandoned; the main
+ * thread's list, the kept objects and what they hold survive, before and
+ * after their threads are unregistered and their spans reused; the garbage
+ * goes.
+ */
+#define EXITERS		16
+#define EXIT_ROUNDS	12
+#define EXIT_OBJS	8
+#define EXIT_MAGIC	0x5e1fde1e7edULL
+#define MAIN_MAGIC	0x3a1d1157ULL
+
+struct enode {
+	struct enode *next;
+	uint64_t magic;
+	uint64_t tag;
+};
+
+static struct enode *exit_kept[EXIT_ROUNDS * EXITERS];
+
+enum { EXIT_AT_ONCE, EXIT_IN_STOP, EXIT_BLOCKED, EXIT_AFTER_PARK };
+
+struct exiter {
+	int mode;
+	int tag;
+	__u32 id;
+	struct gcmem_thread_slot *slot;
+	uintptr_t garbage[EXIT_OBJS];	/* hidden; [2] on */
+	int ok;
+	int late;			/* no stop came in 10 s */
+};
+
+static const struct gcmem_control *control(void)
+{
+	return (const struct gcmem_control *)gcu_heap()->control;
+}
+
+/* Spin, never polling, until a stop begins; -1 if none comes in 10 s. */
+static int wait_for_stop(void)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!(__atomic_load_n(&control()->safepoint_epoch,
+				 __ATOMIC_ACQUIRE) & 1)) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec > 10)
+			return -1;
+	}
+	return 0;
+}
+
+static void *exiter_fn(void *arg)
+{
+	struct exiter *e = arg;
+	int fd = gcu_heap()->fd;
+	unsigned int cls = gcmem_class_for(control(), sizeof(struct enode));
+	struct gcmem_thread_op op = { .size = sizeof(op) };
+	__u32 running = GCMEM_THREAD_RUNNING;
+	struct gcmem_thread_register r;
+	__u64 objs[EXIT_OBJS];
+	struct enode *keep;
+
+	if (gcmem_thread_register(fd, -1, &r))
+		return NULL;
+	e->id = r.thread_id;
+	e->slot = gcmem_map_slot(fd, r.slot_offset);
+	if (!e->slot || gcmem_take_objects(fd, e->slot, r.thread_id, 0, cls,
+					   GCMEM_TYPE_CONSERVATIVE, objs,
+					   EXIT_OBJS))
+		return NULL;
+	keep = (struct enode *)(uintptr_t)objs[0];
+	keep->next = (struct enode *)(uintptr_t)objs[1];
+	keep->magic = EXIT_MAGIC;
+	keep->tag = e->tag;
+	keep->next->magic = EXIT_MAGIC;
+	keep->next->tag = ~(uint64_t)e->tag;
+	for (int i = 2; i < EXIT_OBJS; i++) {
+		memset((void *)(uintptr_t)objs[i], 0xab, sizeof(struct enode));
+		e->garbage[i] = HIDE(objs[i]);
+	}
+	exit_kept[e->tag] = keep;
+	e->ok = 1;
+
+	switch (e->mode) {
+	case EXIT_IN_STOP:
+		e->late = wait_for_stop();
+		syscall(SYS_exit, 0);
+		break;
+	case EXIT_BLOCKED:
+		/* gcu_blocking_enter(), by hand; the heap is not touched after. */
+		e->slot->blocked_sp = (uintptr_t)__builtin_frame_address(0) - 256;
+		__atomic_compare_exchange_n(&e->slot->status, &running,
+					    GCMEM_THREAD_BLOCKED, 0,
+					    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+		e->late = wait_for_stop();
+		syscall(SYS_exit, 0);
+		break;
+	case EXIT_AFTER_PARK:
+		e->late = wait_for_stop();
+		op.thread_id = r.thread_id;
+		gcmem_ioctl(fd, GCMEM_IOC_SAFEPOINT, &op);
+		break;
+	}
+	pthread_exit(NULL);
+}
+
+static volatile int cycling;
+
+struct cycler {
+	unsigned long ok, failed;
+	int err;
+};
+
+static void *cycler_fn(void *arg)
+{
+	struct cycler *cy = arg;
+
+	gcu_thread_register();
+	while (cycling) {
+		if (gcu_collect()) {
+			cy->failed++;
+			cy->err = errno;
+		} else {
+			cy->ok++;
+		}
+	}
+	return NULL;
+}
+
+/* The kept objects of the first @n exiters, whole? The number that are not. */
+static int kept_bad(int n)
+{
+	int bad = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct enode *k = exit_kept[i];
+
+		if (!k || allocated(k) != 1 || k->magic != EXIT_MAGIC ||
+		    k->tag != (uint64_t)i || !k->next ||
+		    allocated(k->next) != 1 || k->next->magic != EXIT_MAGIC ||
+		    k->next->tag != ~(uint64_t)i)
+			bad++;
+	}
+	return bad;
+}
+
+static int list_bad(struct enode *n, int len)
+{
+	int bad = 0, i;
+
+	for (i = 0; n && i < len; n = n->next, i++)
+		bad += n->magic != MAIN_MAGIC || n->tag != (uint64_t)i;
+	return bad + (i != len) + !!n;
+}
+
+/* Unregister the dead threads of @batch, from this one, and check. */
+static void unregister_batch(struct __test_metadata *_metadata,
+			     struct exiter *batch)
+{
+	int fd = gcu_heap()->fd;
+
+	for (int i = 0; i < EXITERS; i++) {
+		ASSERT_EQ(0, gcmem_thread_unregister(fd, batch[i].id));
+		EXPECT_EQ(GCMEM_THREAD_DEAD, batch[i].slot->status);
+		EXPECT_EQ(-ENOENT, gcmem_thread_unregister(fd, batch[i].id));
+		munmap(batch[i].slot, GCMEM_THREAD_SLOT_SIZE);
+	}
+}
+
+TEST_F_TIMEOUT(gc, threads_exit_registered_during_cycles, 300)
+{
+	static struct exiter ex[2][EXITERS];
+	const struct gcmem_control *ctl = control();
+	struct enode *volatile list = NULL;
+	struct cycler cy = { 0 };
+	pthread_t th[EXITERS], cyc;
+	struct exiter *cur = NULL;
+	struct timespec t0, t;
+	int round, i, freed = 0;
+	__u64 c0;
+
+	for (i = 1999; i >= 0; i--) {
+		struct enode *n = gcu_malloc(sizeof(*n));
+
+		ASSERT_NE(NULL, n);
+		n->magic = MAIN_MAGIC;
+		n->tag = i;
+		n->next = list;
+		list = n;
+	}
+	memset(exit_kept, 0, sizeof(exit_kept));
+	ASSERT_EQ(0, gcu_root_add(exit_kept, sizeof(exit_kept),
+				  GCU_TYPE_CONSERVATIVE));
+	cycling = 1;
+	ASSERT_EQ(0, pthread_create(&cyc, NULL, cycler_fn, &cy));
+
+	for (round = 0; round < EXIT_ROUNDS; round++) {
+		cur = ex[round % 2];
+		c0 = __atomic_load_n(&ctl->cycle, __ATOMIC_ACQUIRE);
+		for (i = 0; i < EXITERS; i++) {
+			memset(&cur[i], 0, sizeof(cur[i]));
+			cur[i].mode = i % 4;
+			cur[i].tag = round * EXITERS + i;
+			ASSERT_EQ(0, pthread_create(&th[i], NULL, exiter_fn,
+						    &cur[i]));
+		}
+		for (i = 0; i < EXITERS; i++) {
+			ASSERT_EQ(0, pthread_join(th[i], NULL));
+			ASSERT_EQ(1, cur[i].ok);
+			EXPECT_EQ(0, cur[i].late);
+		}
+		/* Main, the cycler, the dead of this round and the last. */
+		EXPECT_EQ(2 + EXITERS * (round ? 2 : 1), stats().threads);
+
+		/* Two more cycles, with all of them dead. */
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		while (__atomic_load_n(&ctl->cycle, __ATOMIC_ACQUIRE) < c0 + 2) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			ASSERT_GT(60, t.tv_sec - t0.tv_sec)
+				TH_LOG("round %d: no cycle completed in 60 s",
+				       round);
+			usleep(1000);
+		}
+		if (round)
+			unregister_batch(_metadata, ex[(round + 1) % 2]);
+		EXPECT_EQ(0, kept_bad((round + 1) * EXITERS))
+			TH_LOG("round %d", round);
+		EXPECT_EQ(0, list_bad(list, 2000));
+	}
+	unregister_batch(_metadata, cur);
+	cycling = 0;
+	pthread_join(cyc, NULL);
+	EXPECT_EQ(0, cy.failed) TH_LOG("gcu_collect: %s", strerror(cy.err));
+	EXPECT_LE(2 * EXIT_ROUNDS, cy.ok);
+
+	/* Everything has been handed back: what is not kept goes. */
+	scrub_stack();
+	ASSERT_EQ(0, gcu_collect());
+	ASSERT_EQ(0, gcu_collect());
+	EXPECT_EQ(0, kept_bad(EXIT_ROUNDS * EXITERS));
+	EXPECT_EQ(0, list_bad(list, 2000));
+	for (i = 0; i < EXITERS; i++)
+		for (int j = 2; j < EXIT_OBJS; j++)
+			freed += !alive(cur[i].garbage[j]);
+	EXPECT_LE(EXITERS * (EXIT_OBJS - 2) / 2, freed);
+	EXPECT_EQ(1, stats().threads);
+	ASSERT_EQ(0, gcu_root_remove(exit_kept, sizeof(exit_kept)));
+	TH_LOG("%lu cycles, %d of %d garbage objects of the last round freed",
+	       cy.ok, freed, EXITERS * (EXIT_OBJS - 2));
 }
 
 /*
