@@ -6,8 +6,8 @@
  * objectstart together (a word that may be a pointer is resolved through the
  * span table to the object holding it, which is marked and queued), and
  * gcmem_scan_object() is scanobject (an object's pointer words, by the heap
- * bitmap's pointer bits; every word of a small conservative object). Roots
- * are ranges of user memory read through the process's mm, and registers.
+ * bitmap's pointer bits). Roots are ranges of user memory read through the
+ * process's mm, and registers.
  *
  * Nothing read from user memory or from the heap is trusted: a candidate is
  * followed only if it lies in this heap's arena, in a span handed out, in
@@ -55,8 +55,8 @@ static inline u32 gcmem_span_index(const struct gcmem_span *span, u64 off)
  * point to an object already marked, which a plain read sees before the
  * atomic test_and_set_bit() is paid for.
  */
-static inline void gcmem_mark_candidate(struct gcmem_cycle *c,
-					struct gcmem_greyer *g, u64 v)
+static __always_inline void
+gcmem_mark_candidate(struct gcmem_cycle *c, struct gcmem_greyer *g, u64 v)
 {
 	struct gcmem_heap *heap = c->heap;
 	u64 off = v - heap->arena_start, base;
@@ -67,8 +67,9 @@ static inline void gcmem_mark_candidate(struct gcmem_cycle *c,
 
 	if (off >= heap->arena_size)
 		return;
+	/* Only the allocator's (owned) chunks have spans in the span table. */
 	chunk = gcmem_chunk_of(heap, off);
-	if (!chunk || !chunk->owned)
+	if (!chunk)
 		return;
 	span = READ_ONCE(chunk->spans[(off >> GCMEM_PAGE_SHIFT) %
 				      GCMEM_CHUNK_PAGES]);
@@ -102,19 +103,6 @@ static void gcmem_scan_object(struct gcmem_cycle *c, struct gcmem_greyer *g,
 	struct gcmem_span *span = chunk->spans[(off >> GCMEM_PAGE_SHIFT) %
 					       GCMEM_CHUNK_PAGES];
 	u64 end = off + span->elem_size;
-
-	/*
-	 * A conservative span's pointer bits are all ones (bitmap.c): a small
-	 * object of one is scanned whole, without reading them.
-	 */
-	if (span->type_id == GCMEM_TYPE_CONSERVATIVE && span->size_class) {
-		const u64 *words = chunk->base + off % GCMEM_CHUNK_SIZE;
-		u32 i;
-
-		for (i = 0; i < span->elem_size / 8; i++)
-			gcmem_mark_candidate(c, g, READ_ONCE(words[i]));
-		return;
-	}
 
 	/* Large objects may cross chunks: one run of bits per chunk. */
 	while (off < end) {
