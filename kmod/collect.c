@@ -60,8 +60,9 @@
  * changed at or above the thread's cursor.
  *
  * Pacing: a cycle starts when the heap in use (bytes of spans) would reach
- * trigger = max(GCMEM_HEAP_MINIMUM, in use after the last sweep *
- * (1 + gcpercent / 100)), gcpercent 100 by default, or off. An allocation
+ * trigger = max(GCMEM_HEAP_MINIMUM, bytes marked by the last cycle *
+ * (1 + gcpercent / 100)), gcpercent 100 by default, or off (Go's GOGC: the
+ * heap may grow by gcpercent of what survived). An allocation
  * that would cross the heap's limit runs a cycle first and fails with
  * ENOMEM only if that did not free enough.
  */
@@ -81,7 +82,7 @@ MODULE_PARM_DESC(debug, "check workbuf ownership and re-mark (checkmark) every c
 /* Below 4 MiB a cycle costs more than the memory it could give back. */
 #define GCMEM_HEAP_MINIMUM	(4ULL << 20)
 
-/* Set the next cycle's trigger from the heap in use now. */
+/* Set the next cycle's trigger from the bytes @live marked. */
 void gcmem_pace(struct gcmem_heap *heap, u64 live)
 {
 	u64 trigger = GCMEM_HEAP_MINIMUM;
@@ -102,7 +103,7 @@ int gcmem_set_gcpercent(struct gcmem_heap *heap, u64 pct)
 	if (ret)
 		return ret;
 	heap->gcpercent = pct;
-	gcmem_pace(heap, heap->heap_after);
+	gcmem_pace(heap, heap->marked_bytes);
 	gcmem_heap_unlock(heap);
 	return 0;
 }
@@ -267,7 +268,7 @@ int gcmem_collect_locked(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 		heap->stop_total_ns += ktime_to_ns(ktime_sub(t_stop, start));
 		heap->mark_total_ns += ktime_to_ns(ktime_sub(t_mark, t_stop));
 		heap->heap_after = heap->inuse_bytes;
-		gcmem_pace(heap, heap->heap_after);
+		gcmem_pace(heap, heap->marked_bytes);
 		gcmem_chunks_reserve_empty(heap, why == GCMEM_GC_PACER ?
 					   heap->trigger : 0);
 		heap->cycles++;
