@@ -395,4 +395,37 @@ static inline int gcmem_mask_bit(const __u64 *mask, __u64 i)
 	return (mask[i / 64] >> (i % 64)) & 1;
 }
 
+/*
+ * Small objects the way libgcuser takes them, for a test thread registered
+ * by hand: refill cache @cache_index of the calling thread (@thread_id, its
+ * slot mapped at @slot) with a span of class @cls and type @type_id, take
+ * the first @n slots free at handout from the cursor up, and publish the
+ * cursor just past them. Their addresses go to @objs. Returns 0 or -errno;
+ * -ENOSPC when the span has fewer than @n free slots from the cursor (the
+ * span stays cached, nothing taken).
+ */
+static inline int gcmem_take_objects(int fd, struct gcmem_thread_slot *slot,
+				     __u32 thread_id, __u32 cache_index,
+				     __u32 cls, __u32 type_id, __u64 *objs,
+				     __u32 n)
+{
+	__u64 bits[GCMEM_PAGE_SIZE / 8 / 64];
+	struct gcmem_refill r;
+	__u32 idx, taken = 0;
+	int ret;
+
+	gcmem_refill_init(&r, thread_id, cache_index, cls, type_id, bits,
+			  sizeof(bits) / sizeof(bits[0]));
+	ret = gcmem_refill(fd, &r);
+	if (ret)
+		return ret;
+	for (idx = r.cursor; idx < r.nelems && taken < n; idx++)
+		if (!gcmem_mask_bit(bits, idx))
+			objs[taken++] = r.span_base + (__u64)idx * r.elem_size;
+	if (taken < n)
+		return -ENOSPC;
+	__atomic_store_n(&slot->cursor[cache_index], idx, __ATOMIC_RELEASE);
+	return 0;
+}
+
 #endif /* GCMEM_UTIL_H */
