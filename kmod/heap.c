@@ -202,7 +202,13 @@ int gcmem_heap_lock(struct gcmem_heap *heap)
 void gcmem_heap_unlock(struct gcmem_heap *heap)
 {
 	mutex_unlock(&heap->lock);
-	wake_up_all(&heap->lock_wq);
+	/*
+	 * Every refill ends here: skip the wait queue's lock when nobody
+	 * waits. The barrier in wq_has_sleeper() pairs with the one a
+	 * waiter's prepare_to_wait_event() makes before it tests the mutex.
+	 */
+	if (wq_has_sleeper(&heap->lock_wq))
+		wake_up_all(&heap->lock_wq);
 }
 
 int gcmem_heap_set_limit(struct gcmem_heap *heap, u64 limit)

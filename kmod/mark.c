@@ -313,17 +313,54 @@ void gcmem_blocked_job(struct gcmem_thread *t, struct gcmem_root_job *job)
 }
 
 /*
+ * Copy @task's user registers, as saved at its kernel entry, into @regs;
+ * false if the task is gone. The registers live at the top of the task's
+ * kernel stack, which an exiting task frees (task->stack = NULL, then the
+ * memory goes back to a cache or, after an RCU grace period, to vmalloc):
+ * one read of task->stack under rcu_read_lock() either sees NULL or a
+ * stack that stays mapped while we copy. put_task_stack() is not exported,
+ * so try_get_task_stack() is not an option for a module. A stack reused
+ * from the cache by a new task only gives stale values, which a
+ * conservative scan may take for pointers: that keeps garbage, never frees
+ * anything live.
+ */
+static bool gcmem_task_regs(struct task_struct *task, struct pt_regs *regs)
+{
+	unsigned long top;
+	void *stack;
+
+	rcu_read_lock();
+	stack = READ_ONCE(task->stack);
+	if (stack) {
+		/* task_pt_regs(), from the one value of task->stack read. */
+		top = (unsigned long)stack + THREAD_SIZE -
+		      TOP_OF_KERNEL_STACK_PADDING;
+		*regs = *((struct pt_regs *)top - 1);
+	}
+	rcu_read_unlock();
+	return stack;
+}
+
+/*
  * The root job for a thread asleep in the kernel (or, for the checkmark
  * pass, parked): its user registers as saved at kernel entry and its stack
  * from the saved stack pointer. The thread runs no user code until the
- * restart: it is asleep, and a park is queued for its way out.
+ * restart: it is asleep, and a park is queued for its way out. A thread
+ * that exited meanwhile (killed) has no roots left: an empty job.
  */
 void gcmem_parked_job(struct gcmem_thread *t, struct gcmem_root_job *job)
 {
-	struct pt_regs *regs = task_pt_regs(t->task);
+	struct pt_regs regs;
 
-	gcmem_stack_range(t, regs->sp, gcmem_regs_async(regs), &job->start,
+	if (!gcmem_task_regs(t->task, &regs)) {
+		job->start = 0;
+		job->end = 0;
+		job->nregs = 0;
+		job->type_id = GCMEM_TYPE_CONSERVATIVE;
+		return;
+	}
+	gcmem_stack_range(t, regs.sp, gcmem_regs_async(&regs), &job->start,
 			  &job->end);
 	job->type_id = GCMEM_TYPE_CONSERVATIVE;
-	job->nregs = gcmem_user_regs(regs, job->regs);
+	job->nregs = gcmem_user_regs(&regs, job->regs);
 }

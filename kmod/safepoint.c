@@ -336,6 +336,17 @@ int gcmem_stop_the_world(struct gcmem_heap *heap, struct gcmem_thread *self)
 		if (fatal_signal_pending(current))
 			return -EINTR;
 	}
+	/*
+	 * Every thread is parked, claimed, asleep or gone. A thread the
+	 * driver found asleep may have woken since, and be scanning itself
+	 * in gcmem_safepoint() because it read @asleep before the driver set
+	 * it: let such scans finish, so that all they grey is on the work
+	 * lists before the mark starts. A thread arriving later finds its
+	 * flag set (the barriers: ours here, its after raising @scanning).
+	 */
+	smp_mb();
+	if (wait_event_killable(heap->stop_wq, !atomic_read(&heap->scanning)))
+		return -EINTR;
 	return 0;
 }
 
@@ -346,6 +357,19 @@ void gcmem_start_the_world(struct gcmem_heap *heap)
 	unsigned long id;
 
 	lockdep_assert_held(&heap->lock);
+	WRITE_ONCE(heap->stopping, false);
+	/* Pairs with the barrier after raising @scanning in gcmem_safepoint(). */
+	smp_mb();
+	/*
+	 * No thread may still be scanning into this cycle when it is freed,
+	 * and none may start: a thread entering gcmem_safepoint() from here
+	 * on finds @stopping clear. Only then are the per-thread flags
+	 * cleared; cleared earlier, a thread arriving in between would scan
+	 * itself into the ending cycle and set @parked again, and the next
+	 * cycle would take it as stopped without scanning it. Not killable,
+	 * but bounded: the longest wait is one stack scan.
+	 */
+	wait_event(heap->stop_wq, !atomic_read(&heap->scanning));
 	xa_for_each(&heap->threads, id, t) {
 		if (t->claimed)
 			gcmem_status_unscan(t);
@@ -355,14 +379,6 @@ void gcmem_start_the_world(struct gcmem_heap *heap)
 		t->signaled = false;
 		t->forced = false;
 	}
-	WRITE_ONCE(heap->stopping, false);
-	/* Pairs with the barrier after raising @scanning in gcmem_safepoint(). */
-	smp_mb();
-	/*
-	 * No thread may still be scanning into this cycle when it is freed.
-	 * Not killable, but bounded: the longest wait is one stack scan.
-	 */
-	wait_event(heap->stop_wq, !atomic_read(&heap->scanning));
 	WRITE_ONCE(heap->world_gen, heap->world_gen + 1);
 	WRITE_ONCE(heap->control->phase, GCMEM_PHASE_OFF);
 	/* Threads reading the epoch even find the world restarted. */

@@ -96,6 +96,13 @@ int gcmem_thread_register(struct gcmem_heap *heap,
 
 	if (arg->flags)
 		return -EINVAL;
+	/*
+	 * Threads of the heap's process only: a clone(CLONE_VM) sibling shares
+	 * the mm but dies on its own, and nothing else may be stopped, scanned
+	 * or held up by this heap's collections.
+	 */
+	if (task_tgid_nr(current) != heap->tgid)
+		return -EPERM;
 	if (arg->stack_lo >= arg->stack_hi ||
 	    !gcmem_user_range_ok(heap, arg->stack_lo,
 				 arg->stack_hi - arg->stack_lo))

@@ -4,6 +4,7 @@
  * fork or received over a Unix socket is refused (EPERM) in the other
  * process, and the heap's mappings are not copied into a child.
  */
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -209,6 +210,45 @@ TEST(mappings_not_inherited)
 	munmap((void *)arena, GCMEM_CHUNK_SIZE);
 	munmap((void *)ctl, GCMEM_CONTROL_SIZE);
 	close(fd);
+}
+
+/* A clone(CLONE_VM) sibling shares the mm, but is another process. */
+static int clone_fd;
+static char *clone_stack;
+static const size_t clone_stack_size = 1 << 16;
+static volatile int clone_ret = 1;
+
+static int clone_register(void *arg)
+{
+	struct gcmem_thread_register r;
+
+	gcmem_thread_reg_init(&r, (uintptr_t)clone_stack,
+			      (uintptr_t)clone_stack + clone_stack_size, -1);
+	clone_ret = gcmem_ioctl(clone_fd, GCMEM_IOC_THREAD_REGISTER, &r);
+	return 0;
+}
+
+TEST(clone_vm_sibling_cannot_register)
+{
+	struct gcmem_thread_register r;
+	struct gcmem_handshake hs;
+	int status;
+	pid_t pid;
+
+	clone_fd = gcmem_open_ready(&hs);
+	ASSERT_LE(0, clone_fd);
+	clone_stack = malloc(clone_stack_size);
+	ASSERT_NE(NULL, clone_stack);
+	pid = clone(clone_register, clone_stack + clone_stack_size,
+		    CLONE_VM | SIGCHLD, NULL);
+	ASSERT_LE(0, pid);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(-EPERM, clone_ret);
+
+	/* The heap's own threads still register. */
+	EXPECT_EQ(0, gcmem_thread_register(clone_fd, -1, &r));
+	close(clone_fd);
+	free(clone_stack);
 }
 
 TEST_HARNESS_MAIN

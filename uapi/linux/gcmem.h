@@ -423,7 +423,10 @@ struct gcmem_thread_slot {
  * @slot_offset: out: mmap offset of the thread's slot
  *
  * Registers the calling thread. EBUSY if it is registered already, ENOSPC
- * beyond GCMEM_MAX_THREADS threads, EBADF if @eventfd is not an eventfd.
+ * beyond GCMEM_MAX_THREADS threads, EBADF if @eventfd is not an eventfd,
+ * EPERM from a process other than the one that opened the heap (also one
+ * sharing its memory through clone(CLONE_VM)): only threads of that
+ * process can be registered.
  */
 struct gcmem_thread_register {
 	__u32 size;
