@@ -239,6 +239,8 @@ int gcmem_collect_locked(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 	c->mm = heap->mm;
 	gcmem_work_init(&c->work, gcmem_workers_nproc(), gcmem_debug);
 	init_completion(&c->done);
+	spin_lock_init(&c->deferred_lock);
+	INIT_LIST_HEAD(&c->deferred);
 	heap->heap_before = heap->inuse_bytes;
 
 	trace_gcmem_cycle_start(heap->tgid, heap->cycles + 1, heap->inuse_bytes);
@@ -252,7 +254,7 @@ int gcmem_collect_locked(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 		ret = gcmem_cycle_jobs(heap, c, false) ? -EAGAIN : 0;
 	if (!ret) {
 		WRITE_ONCE(heap->control->phase, GCMEM_PHASE_MARK);
-		if (!gcmem_cycle_mark(c))
+		if (!gcmem_cycle_mark(c) || !gcmem_mark_deferred(c))
 			ret = fatal_signal_pending(current) ? -EINTR : -EAGAIN;
 	}
 	if (!ret) {
@@ -292,6 +294,7 @@ int gcmem_collect_locked(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 	if (self)
 		gcmem_thread_put(self);
 	gcmem_work_destroy(&c->work);
+	gcmem_deferred_free(c);
 	kfree(c->jobs);
 	mmput(c->mm);
 	kfree(c);

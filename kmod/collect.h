@@ -24,8 +24,21 @@ struct gcmem_root_job {
 	u64 regs[16];
 };
 
+/*
+ * struct gcmem_deferred - a root range, or the rest of one, that a mark
+ * worker could not read without a page fault; the driver reads it after
+ * the workers are done (see gcmem_mark_user_range()).
+ */
+struct gcmem_deferred {
+	struct list_head node;
+	unsigned long start, end;
+	u32 type_id;
+	u64 first;			/* index of start's word in the root */
+};
+
 /* Workbuf owners, for the debug log: CPUs are >= 0. */
 #define GCMEM_OWNER_CHECKMARK	(-1000)
+#define GCMEM_OWNER_DRIVER	(-1001)
 #define GCMEM_OWNER_THREAD	(-2000)
 
 /*
@@ -42,6 +55,8 @@ struct gcmem_cycle {
 	unsigned int njobs;
 	atomic_t next_job;		/* the parallel-for's cursor */
 	bool check;			/* the checkmark pass: mark checkbits */
+	spinlock_t deferred_lock;
+	struct list_head deferred;	/* struct gcmem_deferred, for the driver */
 	u64 seq;			/* order of posting, for the workers */
 	atomic_t workers_left;
 	struct completion done;
@@ -59,6 +74,8 @@ int gcmem_mark_user_range(struct gcmem_cycle *c, struct gcmem_greyer *g,
 void gcmem_mark_job(struct gcmem_cycle *c, struct gcmem_greyer *g,
 		    struct gcmem_root_job *job);
 void gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g);
+bool gcmem_mark_deferred(struct gcmem_cycle *c);
+void gcmem_deferred_free(struct gcmem_cycle *c);
 int gcmem_mark_self(struct gcmem_cycle *c, struct gcmem_thread *t);
 void gcmem_blocked_job(struct gcmem_thread *t, struct gcmem_root_job *job);
 void gcmem_parked_job(struct gcmem_thread *t, struct gcmem_root_job *job);

@@ -164,12 +164,14 @@ struct gcmem_root_range {
 /*
  * struct gcmem_heap - one per open file of /dev/gcmem.
  *
- * Lock order: mmap_lock (taken by the mm core around mmap and faults), then
- * heap->lock, then heap->chunk_lock. Nothing takes mmap_lock while holding
- * either: user memory is copied in before and out after them. A collection
- * cycle holds heap->lock from start to end, so every heap->lock taker that
- * is a registered thread goes through gcmem_heap_lock(), which parks it at a
- * safepoint instead of waiting while the world is being stopped.
+ * Lock order: heap->lock, then mmap_lock, then heap->chunk_lock. A
+ * collection cycle reads stacks and roots (faulting, so taking mmap_lock)
+ * with heap->lock held; the mmap and fault paths, which run under
+ * mmap_lock, take only chunk_lock, never heap->lock. Ioctls copy their
+ * arguments in before and out after heap->lock. A cycle holds heap->lock
+ * from start to end, so every heap->lock taker that is a registered thread
+ * goes through gcmem_heap_lock(), which parks it at a safepoint instead of
+ * waiting while the world is being stopped.
  *
  * Invariants:
  *   committed == number of chunks * GCMEM_CHUNK_SIZE <= limit (chunk_lock);

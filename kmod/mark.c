@@ -155,17 +155,35 @@ void gcmem_mark_words(struct gcmem_cycle *c, struct gcmem_greyer *g,
 
 #define GCMEM_SCAN_BATCH	512	/* words read from user memory at once */
 
-/*
- * Mark from the user range [start, end) of the cycle's process. The caller
- * runs in that mm (a thread of the process, or a worker that adopted it).
- * Unreadable parts are skipped: the process may have unmapped a root.
- */
-int gcmem_mark_user_range(struct gcmem_cycle *c, struct gcmem_greyer *g,
-			  unsigned long start, unsigned long end, u32 type_id)
+/* Leave [start, end) of a root, from its word @first on, to the driver. */
+static void gcmem_defer(struct gcmem_cycle *c, unsigned long start,
+			unsigned long end, u32 type_id, u64 first)
 {
+	struct gcmem_deferred *d = kmalloc(sizeof(*d), GFP_KERNEL);
+
+	if (!d) {
+		/* Marking cannot be completed: free nothing. */
+		WRITE_ONCE(c->work.abandon, true);
+		return;
+	}
+	d->start = start;
+	d->end = end;
+	d->type_id = type_id;
+	d->first = first;
+	spin_lock(&c->deferred_lock);
+	list_add_tail(&d->node, &c->deferred);
+	spin_unlock(&c->deferred_lock);
+}
+
+static int gcmem_mark_user_words(struct gcmem_cycle *c,
+				 struct gcmem_greyer *g, unsigned long start,
+				 unsigned long end, u32 type_id, u64 first)
+{
+	bool worker = current->flags & PF_KTHREAD;
 	const struct gcmem_type *type = NULL;
-	u64 *buf, first = 0;
 	unsigned long n;
+	long failed;
+	u64 *buf;
 
 	if (type_id != GCMEM_TYPE_CONSERVATIVE &&
 	    gcmem_type_lookup(c->heap, type_id, &type))
@@ -177,7 +195,22 @@ int gcmem_mark_user_range(struct gcmem_cycle *c, struct gcmem_greyer *g,
 	while (start < end && end - start >= 8 &&
 	       !READ_ONCE(c->work.abandon)) {
 		n = min_t(unsigned long, GCMEM_SCAN_BATCH, (end - start) / 8);
-		if (!copy_from_user(buf, (const void __user *)start, n * 8))
+		if (worker) {
+			failed = copy_from_user_nofault(buf, (const void __user *)start,
+							n * 8);
+			if (failed) {
+				gcmem_defer(c, start, end, type_id, first);
+				break;
+			}
+		} else {
+			failed = copy_from_user(buf, (const void __user *)start,
+						n * 8);
+			if (fatal_signal_pending(current)) {
+				WRITE_ONCE(c->work.abandon, true);
+				break;
+			}
+		}
+		if (!failed)
 			gcmem_mark_words(c, g, buf, n, type, first);
 		start += n * 8;
 		first += n;
@@ -185,6 +218,63 @@ int gcmem_mark_user_range(struct gcmem_cycle *c, struct gcmem_greyer *g,
 	}
 	kfree(buf);
 	return 0;
+}
+
+/*
+ * Mark from the user range [start, end) of the cycle's process. The caller
+ * runs in that mm: a thread of the process (at its safepoint, or the
+ * driver), or a mark worker that adopted it. Unreadable parts are skipped:
+ * the process may have unmapped a root.
+ *
+ * A worker reads without taking page faults: the workers serve every heap,
+ * and a fault on a page that a userfaultfd or a FUSE server of this process
+ * never provides would hold them all, and every other process's cycles,
+ * forever. What a worker cannot read so (a page swapped out, not yet
+ * touched, or never coming) is left to the driver, a thread of the process,
+ * whose faults may sleep and whose kill ends the wait
+ * (gcmem_mark_deferred()).
+ */
+int gcmem_mark_user_range(struct gcmem_cycle *c, struct gcmem_greyer *g,
+			  unsigned long start, unsigned long end, u32 type_id)
+{
+	return gcmem_mark_user_words(c, g, start, end, type_id, 0);
+}
+
+/*
+ * gcmem_mark_deferred() - after the workers' mark: read the roots they left
+ * and mark what those reach, single-threaded, in the driver. Returns false
+ * if the mark cannot be completed (the driver was killed, no memory).
+ */
+bool gcmem_mark_deferred(struct gcmem_cycle *c)
+{
+	struct gcmem_deferred *d;
+	struct gcmem_greyer g;
+
+	if (list_empty(&c->deferred))
+		return !READ_ONCE(c->work.abandon);
+	/* The workers are gone and their lists empty: one scanner now. */
+	c->work.nproc = 1;
+	atomic_set(&c->work.nwait, 0);
+	gcmem_greyer_init(&g, c, GCMEM_OWNER_DRIVER);
+	while ((d = list_first_entry_or_null(&c->deferred,
+					     struct gcmem_deferred, node))) {
+		list_del(&d->node);
+		gcmem_mark_user_words(c, &g, d->start, d->end, d->type_id,
+				      d->first);
+		kfree(d);
+	}
+	gcmem_mark_drain(c, &g);
+	gcmem_grey_flush(&g);
+	return !READ_ONCE(c->work.abandon);
+}
+
+void gcmem_deferred_free(struct gcmem_cycle *c)
+{
+	struct gcmem_deferred *d, *next;
+
+	list_for_each_entry_safe(d, next, &c->deferred, node)
+		kfree(d);
+	INIT_LIST_HEAD(&c->deferred);
 }
 
 void gcmem_mark_job(struct gcmem_cycle *c, struct gcmem_greyer *g,

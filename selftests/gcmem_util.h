@@ -428,4 +428,25 @@ static inline int gcmem_take_objects(int fd, struct gcmem_thread_slot *slot,
 	return 0;
 }
 
+/*
+ * A userfaultfd that also catches the kernel's faults (root in the guest),
+ * or -errno. Tests use its missing pages to hold a reader of them still.
+ */
+#include <linux/userfaultfd.h>
+#include <sys/syscall.h>
+
+static inline int gcmem_uffd_open(void)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, UFFDIO_API, &api)) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
 #endif /* GCMEM_UTIL_H */

@@ -27,7 +27,6 @@
  * and of the queued park); a new heap in another process collects.
  */
 #include <dirent.h>
-#include <linux/userfaultfd.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -273,26 +272,12 @@ static void *driver_fn(void *arg)
 	child_fail(c->sh, __LINE__, "the collection returned before the kill");
 }
 
-static int uffd_open(void)
-{
-	struct uffdio_api api = { .api = UFFD_API };
-	int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-
-	if (fd < 0)
-		return -errno;
-	if (ioctl(fd, UFFDIO_API, &api)) {
-		close(fd);
-		return -errno;
-	}
-	return fd;
-}
-
 /* Two pages, both in the userfaultfd: A missing, B present. */
 static void uffd_setup(struct child *c)
 {
 	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
 
-	c->uffd = uffd_open();
+	c->uffd = gcmem_uffd_open();
 	CHILD_CHECK(c, c->uffd >= 0);
 	c->pages = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -633,7 +618,7 @@ FIXTURE_VARIANT_ADD(pinned, checkmark_tgkill_parked_thread) {
 
 FIXTURE_SETUP(pinned)
 {
-	int fd = uffd_open();
+	int fd = gcmem_uffd_open();
 
 	self->pid = 0;
 	self->sh = mmap(NULL, sizeof(*self->sh), PROT_READ | PROT_WRITE,
