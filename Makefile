@@ -85,7 +85,7 @@ $(HOST)/bin/%_test: selftests/%_test.c selftests/gcmem_util.h $(LIB_HDRS) $(HOST
 	@test -f $(KSFT)/kselftest_harness.h || { echo "kselftest_harness.h missing: run 'make deps'" >&2; exit 1; }
 	$(CC) $(TEST_CFLAGS) -I$(KSFT) -static -o $@ $< $(HOST)/libgcuser.a -lpthread
 
-$(DEMO): bench/gcbench.c $(LIB_HDRS) $(HOST)/libgcuser.a
+$(DEMO): bench/gcbench.c bench/mark_workers.h $(LIB_HDRS) $(HOST)/libgcuser.a
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -DGCB_GCMEM -static -o $@ $< $(HOST)/libgcuser.a -lpthread
 
@@ -109,7 +109,7 @@ $(HOST)/bench/bench-glibc: bench/alloc_bench.c
 
 # GCBench (bench/gcbench.c), one static binary per allocator; -DGCB_SWEEP
 # makes the gcmem and bdwgc ones run themselves with 1 and 2 mark workers.
-$(HOST)/bench/bench-gcb-gcmem: bench/gcbench.c $(LIB_HDRS) $(HOST)/libgcuser.a
+$(HOST)/bench/bench-gcb-gcmem: bench/gcbench.c bench/mark_workers.h $(LIB_HDRS) $(HOST)/libgcuser.a
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -DGCB_GCMEM -DGCB_SWEEP -static -o $@ $< $(HOST)/libgcuser.a -lpthread
 
@@ -123,7 +123,7 @@ $(HOST)/bench/bench-gcb-glibc: bench/gcbench.c
 	$(CC) $(USER_CFLAGS) -DGCB_GLIBC -DGCB_SWEEP -static -o $@ $< -lpthread
 
 # Mark throughput (bench/markbench.c): the two collectors only.
-$(HOST)/bench/bench-mark-gcmem: bench/markbench.c $(LIB_HDRS) $(HOST)/libgcuser.a
+$(HOST)/bench/bench-mark-gcmem: bench/markbench.c bench/mark_workers.h $(LIB_HDRS) $(HOST)/libgcuser.a
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -DBENCH_GCMEM -static -o $@ $< $(HOST)/libgcuser.a -lpthread
 

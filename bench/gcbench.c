@@ -38,6 +38,8 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include "mark_workers.h"
+
 #if defined(GCB_GCMEM)
 #include "gcuser.h"
 #define GCB_NAME	"gcmem"
@@ -159,7 +161,6 @@ static void time_construction(int depth)
 	}
 }
 
-#define MARK_WORKERS_PARAM "/sys/module/gcmem/parameters/mark_workers"
 
 #if defined(GCB_BDWGC)
 
@@ -201,32 +202,6 @@ static void print_hist(const uint64_t *h)
 		printf("%s%llu", i ? "," : "", (unsigned long long)h[i]);
 }
 
-static int read_param(char *buf, size_t len)
-{
-	FILE *f = fopen(MARK_WORKERS_PARAM, "r");
-
-	if (!f)
-		return -1;
-	if (!fgets(buf, len, f)) {
-		fclose(f);
-		return -1;
-	}
-	fclose(f);
-	buf[strcspn(buf, "\n")] = 0;
-	return 0;
-}
-
-static int write_param(const char *val)
-{
-	FILE *f = fopen(MARK_WORKERS_PARAM, "w");
-	int rc;
-
-	if (!f)
-		return -1;
-	rc = fprintf(f, "%s\n", val) < 0;
-	rc |= fclose(f) != 0;
-	return rc ? -1 : 0;
-}
 #endif
 
 #if defined(GCB_SWEEP) && !defined(GCB_GLIBC)

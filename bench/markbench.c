@@ -48,6 +48,8 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
+#include "mark_workers.h"
+
 #if defined(BENCH_GCMEM) + defined(BENCH_BDWGC) != 1
 #error "define exactly one of BENCH_GCMEM, BENCH_BDWGC"
 #endif
@@ -65,7 +67,6 @@
 #define mb_alloc(n)	GC_MALLOC(n)
 #endif
 
-#define MARK_WORKERS_PARAM	"/sys/module/gcmem/parameters/mark_workers"
 #define DEFAULT_MIB		256
 #define DEFAULT_LISTS		1024
 #define DEFAULT_COLLECTIONS	3
@@ -190,33 +191,6 @@ static double median_of(const struct coll *c, unsigned int n, size_t off,
 	median_of(c, n, offsetof(struct coll, field), NULL, NULL)
 
 #ifdef BENCH_GCMEM
-
-static int read_param(char *buf, size_t len)
-{
-	FILE *f = fopen(MARK_WORKERS_PARAM, "r");
-
-	if (!f)
-		return -1;
-	if (!fgets(buf, (int)len, f)) {
-		fclose(f);
-		return -1;
-	}
-	fclose(f);
-	buf[strcspn(buf, "\n")] = 0;
-	return 0;
-}
-
-static int write_param(const char *val)
-{
-	FILE *f = fopen(MARK_WORKERS_PARAM, "w");
-	int rc;
-
-	if (!f)
-		return -1;
-	rc = fprintf(f, "%s\n", val) < 0;
-	rc |= fclose(f) != 0;
-	return rc ? -1 : 0;
-}
 
 static struct gcu_heap_stats st0;
 

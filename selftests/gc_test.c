@@ -1047,33 +1047,6 @@ TEST_F_TIMEOUT(gc, random_graphs_survive_many_cycles, 300)
 	EXPECT_LE(100, st.cycles);
 }
 
-static int read_file(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY);
-	ssize_t n, total = 0;
-
-	if (fd < 0)
-		return -1;
-	while (total < (ssize_t)size - 1 &&
-	       (n = read(fd, buf + total, size - 1 - total)) > 0)
-		total += n;
-	buf[total] = 0;
-	close(fd);
-	return total;
-}
-
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC);
-	int ok;
-
-	if (fd < 0)
-		return -1;
-	ok = write(fd, s, strlen(s)) == (ssize_t)strlen(s);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
 TEST_F(gc, stats_in_debugfs)
 {
 	char path[128], buf[4096], *p;
@@ -1086,7 +1059,7 @@ TEST_F(gc, stats_in_debugfs)
 	for (seq = 1; seq < 100000; seq++) {
 		snprintf(path, sizeof(path),
 			 "/sys/kernel/debug/gcmem/%d.%d/stats", getpid(), seq);
-		if (read_file(path, buf, sizeof(buf)) > 0)
+		if (gcmem_read_file(path, buf, sizeof(buf)) > 0)
 			break;
 	}
 	if (seq == 100000)
@@ -1109,13 +1082,13 @@ TEST_F(gc, tracepoints_fire)
 	if (access(path, W_OK))
 		SKIP(return, "no tracefs at %s", t);
 	snprintf(path, sizeof(path), "%s/trace", t);
-	ASSERT_EQ(0, write_file(path, ""));
+	ASSERT_EQ(0, gcmem_write_file(path, ""));
 	snprintf(path, sizeof(path), "%s/events/gcmem/enable", t);
-	ASSERT_EQ(0, write_file(path, "1"));
+	ASSERT_EQ(0, gcmem_write_file(path, "1"));
 	ASSERT_EQ(0, gcu_collect());
-	ASSERT_EQ(0, write_file(path, "0"));
+	ASSERT_EQ(0, gcmem_write_file(path, "0"));
 	snprintf(path, sizeof(path), "%s/trace", t);
-	ASSERT_LT(0, read_file(path, buf, sizeof(buf)));
+	ASSERT_LT(0, gcmem_read_file(path, buf, sizeof(buf)));
 	snprintf(want, sizeof(want), "tgid=%d", getpid());
 	EXPECT_NE(NULL, strstr(buf, "gcmem_cycle_start"));
 	EXPECT_NE(NULL, strstr(buf, "gcmem_pause_start"));

@@ -428,6 +428,35 @@ static inline int gcmem_take_objects(int fd, struct gcmem_thread_slot *slot,
 	return 0;
 }
 
+/* Read a small sysfs/debugfs file into @buf, NUL-terminated; its length. */
+static inline int gcmem_read_file(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n, total = 0;
+
+	if (fd < 0)
+		return -1;
+	while (total < (ssize_t)size - 1 &&
+	       (n = read(fd, buf + total, size - 1 - total)) > 0)
+		total += n;
+	buf[total] = 0;
+	close(fd);
+	return total;
+}
+
+/* Write @s to a sysfs/tracefs file in one write(); 0 or -1. */
+static inline int gcmem_write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	int ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, s, strlen(s)) == (ssize_t)strlen(s);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
 /*
  * A userfaultfd that also catches the kernel's faults (root in the guest),
  * or -errno. Tests use its missing pages to hold a reader of them still.

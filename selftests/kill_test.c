@@ -436,39 +436,12 @@ static int heap_dirs(pid_t pid)
 	return n;
 }
 
-static int read_file(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY);
-	ssize_t n, total = 0;
-
-	if (fd < 0)
-		return -1;
-	while (total < (ssize_t)size - 1 &&
-	       (n = read(fd, buf + total, size - 1 - total)) > 0)
-		total += n;
-	buf[total] = 0;
-	close(fd);
-	return total;
-}
-
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC);
-	int ok;
-
-	if (fd < 0)
-		return -1;
-	ok = write(fd, s, strlen(s)) == (ssize_t)strlen(s);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
 /* References on the module: one per open heap, one per queued park. */
 static int module_refs(void)
 {
 	char buf[32];
 
-	if (read_file("/sys/module/gcmem/refcnt", buf, sizeof(buf)) <= 0)
+	if (gcmem_read_file("/sys/module/gcmem/refcnt", buf, sizeof(buf)) <= 0)
 		return -1;
 	return atoi(buf);
 }
@@ -477,7 +450,7 @@ static int debug_mode(void)
 {
 	char buf[8];
 
-	return read_file("/sys/module/gcmem/parameters/debug", buf,
+	return gcmem_read_file("/sys/module/gcmem/parameters/debug", buf,
 			 sizeof(buf)) > 0 && buf[0] == 'Y';
 }
 
@@ -830,7 +803,7 @@ static int cycle_end_ret(const char *dir, pid_t pid)
 	int ret;
 
 	snprintf(path, sizeof(path), "%s/trace", dir);
-	if (read_file(path, buf, sizeof(buf)) < 0)
+	if (gcmem_read_file(path, buf, sizeof(buf)) < 0)
 		return 1;
 	snprintf(want, sizeof(want), "gcmem_cycle_end: tgid=%d ", pid);
 	p = strstr(buf, want);
@@ -859,7 +832,7 @@ FIXTURE_SETUP(spinner)
 		SKIP(return, "no gcmem tracepoints in tracefs");
 	snprintf(path, sizeof(path), "%s/events/gcmem/gcmem_cycle_end/enable",
 		 self->dir);
-	ASSERT_EQ(0, write_file(path, "1"));
+	ASSERT_EQ(0, gcmem_write_file(path, "1"));
 	self->refs = module_refs();
 }
 
@@ -874,7 +847,7 @@ FIXTURE_TEARDOWN(spinner)
 	}
 	snprintf(path, sizeof(path), "%s/events/gcmem/gcmem_cycle_end/enable",
 		 self->dir);
-	write_file(path, "0");
+	gcmem_write_file(path, "0");
 	munmap(self->sh, sizeof(*self->sh));
 }
 
@@ -887,7 +860,7 @@ TEST_F_TIMEOUT(spinner, driver_killed_waiting, 300)
 
 	snprintf(path, sizeof(path), "%s/trace", self->dir);
 	for (tries = 0; tries < 10 && ret != -EINTR; tries++) {
-		ASSERT_EQ(0, write_file(path, ""));
+		ASSERT_EQ(0, gcmem_write_file(path, ""));
 		memset(sh, 0, sizeof(*sh));
 		pid = fork();
 		ASSERT_LE(0, pid);
