@@ -102,6 +102,11 @@ static void gcmem_scan_object(struct gcmem_cycle *c, struct gcmem_greyer *g,
 	struct gcmem_chunk *chunk = gcmem_chunk_of(heap, off);
 	struct gcmem_span *span = chunk->spans[(off >> GCMEM_PAGE_SHIFT) %
 					       GCMEM_CHUNK_PAGES];
+	/*
+	 * A conservative span's pointer bits are all ones (bitmap.c): take
+	 * them as read, and save a random access to the chunk's bitmap.
+	 */
+	bool all = span->type_id == GCMEM_TYPE_CONSERVATIVE;
 	u64 end = off + span->elem_size;
 
 	/* Large objects may cross chunks: one run of bits per chunk. */
@@ -114,7 +119,8 @@ static void gcmem_scan_object(struct gcmem_cycle *c, struct gcmem_greyer *g,
 
 		while (w < hi) {
 			unsigned long first = round_down(w, BITS_PER_LONG);
-			unsigned long bits = chunk->ptrbits[w / BITS_PER_LONG];
+			unsigned long bits = all ? ~0UL :
+					     chunk->ptrbits[w / BITS_PER_LONG];
 			unsigned long top = min(hi, first + BITS_PER_LONG);
 
 			bits &= BITMAP_FIRST_WORD_MASK(w);
