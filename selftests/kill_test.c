@@ -361,6 +361,37 @@ static void wait_state(struct child *c, __u32 phase, __u32 blocked,
 }
 
 /*
+ * The child's cast: NPARKED threads that park, one blocked, one asleep in
+ * read(), the driver and, if @extra, one more; wait until all registered,
+ * then let them go.
+ */
+static void start_threads(struct child *c, struct role *roles,
+			  void *(*driver)(void *), void *(*extra)(void *),
+			  double deadline)
+{
+	int i, n = NPARKED + 3 + !!extra;
+	pthread_t th;
+
+	CHILD_CHECK(c, !pipe(c->pipe));
+	for (i = 0; i < NPARKED; i++) {
+		roles[i].c = c;
+		roles[i].index = i;
+		CHILD_CHECK(c, !pthread_create(&th, NULL, parked_fn,
+					       &roles[i]));
+	}
+	CHILD_CHECK(c, !pthread_create(&th, NULL, blocked_fn, c));
+	CHILD_CHECK(c, !pthread_create(&th, NULL, sleeper_fn, c));
+	CHILD_CHECK(c, !pthread_create(&th, NULL, driver, c));
+	if (extra)
+		CHILD_CHECK(c, !pthread_create(&th, NULL, extra, c));
+	while (__atomic_load_n(&c->registered, __ATOMIC_ACQUIRE) < n) {
+		CHILD_CHECK(c, now() < deadline);
+		usleep(1000);
+	}
+	__atomic_store_n(&c->go, 1, __ATOMIC_RELEASE);
+}
+
+/*
  * The child of the pinned tests. Ends KS_READY with the driver asleep at
  * @phase (GCMEM_PHASE_SCAN or GCMEM_PHASE_MARKTERM), waiting to be killed.
  */
@@ -372,29 +403,13 @@ static void __attribute__((noreturn)) child_pinned(struct kill_shared *sh,
 	struct uffdio_zeropage zp = { 0 };
 	uintptr_t a, b;
 	double deadline = now() + CHILD_WAIT_S;
-	pthread_t th;
-	int i;
 
 	c.sh = sh;
 	CHILD_CHECK(&c, !gcmem_raw_open(&c.h, GCMEM_CHUNK_SIZE));
 	uffd_setup(&c);
 	a = (uintptr_t)c.pages;
 	b = a + PAGE;
-	CHILD_CHECK(&c, !pipe(c.pipe));
-	for (i = 0; i < NPARKED; i++) {
-		roles[i].c = &c;
-		roles[i].index = i;
-		CHILD_CHECK(&c, !pthread_create(&th, NULL, parked_fn,
-						&roles[i]));
-	}
-	CHILD_CHECK(&c, !pthread_create(&th, NULL, blocked_fn, &c));
-	CHILD_CHECK(&c, !pthread_create(&th, NULL, sleeper_fn, &c));
-	CHILD_CHECK(&c, !pthread_create(&th, NULL, driver_fn, &c));
-	while (__atomic_load_n(&c.registered, __ATOMIC_ACQUIRE) < NPARKED + 3) {
-		CHILD_CHECK(&c, now() < deadline);
-		usleep(1000);
-	}
-	__atomic_store_n(&c.go, 1, __ATOMIC_RELEASE);
+	start_threads(&c, roles, driver_fn, NULL, deadline);
 
 	/* The driver is stopping the world and sleeps in the scan of A. */
 	uffd_wait(&c, a, deadline);
@@ -748,8 +763,6 @@ static void __attribute__((noreturn)) child_spinner(struct kill_shared *sh)
 	static struct child c;
 	struct role roles[NPARKED];
 	double deadline = now() + CHILD_WAIT_S;
-	pthread_t th;
-	int i;
 
 	c.sh = sh;
 	c.pages = NULL;
@@ -759,22 +772,7 @@ static void __attribute__((noreturn)) child_spinner(struct kill_shared *sh)
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	CHILD_CHECK(&c, c.pages != MAP_FAILED);
 	memset(c.pages, 0, 2 * PAGE);
-	CHILD_CHECK(&c, !pipe(c.pipe));
-	for (i = 0; i < NPARKED; i++) {
-		roles[i].c = &c;
-		roles[i].index = i;
-		CHILD_CHECK(&c, !pthread_create(&th, NULL, parked_fn,
-						&roles[i]));
-	}
-	CHILD_CHECK(&c, !pthread_create(&th, NULL, blocked_fn, &c));
-	CHILD_CHECK(&c, !pthread_create(&th, NULL, sleeper_fn, &c));
-	CHILD_CHECK(&c, !pthread_create(&th, NULL, plain_driver_fn, &c));
-	CHILD_CHECK(&c, !pthread_create(&th, NULL, spinner_fn, &c));
-	while (__atomic_load_n(&c.registered, __ATOMIC_ACQUIRE) < NPARKED + 4) {
-		CHILD_CHECK(&c, now() < deadline);
-		usleep(1000);
-	}
-	__atomic_store_n(&c.go, 1, __ATOMIC_RELEASE);
+	start_threads(&c, roles, plain_driver_fn, spinner_fn, deadline);
 	for (;;)
 		pause();
 }
