@@ -148,7 +148,7 @@ static bool gcmem_cycle_mark(struct gcmem_cycle *c)
 	gcmem_workers_post(c);
 	if (wait_for_completion_killable(&c->done)) {
 		/* Workers notice within one object; wait for them to leave. */
-		WRITE_ONCE(c->work.abandon, true);
+		gcmem_work_abandon(&c->work);
 		wait_for_completion(&c->done);
 	}
 	return !READ_ONCE(c->work.abandon);
@@ -236,6 +236,7 @@ int gcmem_collect_locked(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 		return -EINTR;
 	}
 	c->heap = heap;
+	c->driver = current;
 	c->mm = heap->mm;
 	gcmem_work_init(&c->work, gcmem_workers_nproc(), gcmem_debug);
 	init_completion(&c->done);

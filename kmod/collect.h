@@ -49,6 +49,8 @@ struct gcmem_deferred {
  */
 struct gcmem_cycle {
 	struct gcmem_heap *heap;
+	/* The thread that runs the cycle: the only scanner that may fault. */
+	struct task_struct *driver;
 	struct mm_struct *mm;		/* mmget() reference, for user reads */
 	struct gcmem_work work;
 	struct gcmem_root_job *jobs;
@@ -69,14 +71,14 @@ void gcmem_greyer_init(struct gcmem_greyer *g, struct gcmem_cycle *c,
 void gcmem_mark_words(struct gcmem_cycle *c, struct gcmem_greyer *g,
 		      const u64 *words, unsigned long n,
 		      const struct gcmem_type *type, u64 first);
-int gcmem_mark_user_range(struct gcmem_cycle *c, struct gcmem_greyer *g,
-			  unsigned long start, unsigned long end, u32 type_id);
+void gcmem_mark_user_range(struct gcmem_cycle *c, struct gcmem_greyer *g,
+			   unsigned long start, unsigned long end, u32 type_id);
 void gcmem_mark_job(struct gcmem_cycle *c, struct gcmem_greyer *g,
 		    struct gcmem_root_job *job);
 void gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g);
 bool gcmem_mark_deferred(struct gcmem_cycle *c);
 void gcmem_deferred_free(struct gcmem_cycle *c);
-int gcmem_mark_self(struct gcmem_cycle *c, struct gcmem_thread *t);
+void gcmem_mark_self(struct gcmem_cycle *c, struct gcmem_thread *t);
 void gcmem_blocked_job(struct gcmem_thread *t, struct gcmem_root_job *job);
 void gcmem_parked_job(struct gcmem_thread *t, struct gcmem_root_job *job);
 

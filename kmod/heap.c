@@ -427,8 +427,10 @@ void gcmem_chunks_reserve_empty(struct gcmem_heap *heap, u64 keep)
  * system, at the end of a cycle, with heap->lock held. Each chunk is
  * unhooked and its user mapping zapped under chunk_lock, which the fault
  * path holds from lookup to mapping, so no mapping of it survives; then it
- * is freed and its pages unreserved. mmap_lock comes before heap->lock, so
- * it is only tried here: when it is busy the chunks wait for the next cycle.
+ * is freed and its pages unreserved. mmap_lock nests inside heap->lock
+ * (gcmem.h), but it is only tried here: when an mmap or munmap of the
+ * process holds it, the chunks wait for the next cycle rather than every
+ * allocation of the heap waiting behind that call.
  */
 void gcmem_chunks_release(struct gcmem_heap *heap)
 {

@@ -30,12 +30,19 @@ union gcmem_ucmd_buffer {
 	struct gcmem_thread_op thread_op;
 };
 
+/*
+ * @undo, if set, takes back what a successful @execute did when its result
+ * cannot be copied out: a caller that gets EFAULT must find nothing
+ * changed, and a registration whose id it never learnt would otherwise
+ * stay behind.
+ */
 struct gcmem_ioctl_op {
 	unsigned int size;
 	unsigned int min_size;
 	unsigned int ioctl_num;
 	bool before_handshake;
 	int (*execute)(struct gcmem_heap *heap, void *cmd);
+	void (*undo)(struct gcmem_heap *heap, void *cmd);
 };
 
 static u64 gcmem_supported_ioctls(void);
@@ -135,6 +142,16 @@ static int gcmem_ioc_thread_register(struct gcmem_heap *heap, void *arg)
 	return gcmem_thread_register(heap, arg);
 }
 
+static void gcmem_ioc_thread_register_undo(struct gcmem_heap *heap,
+					   void *arg)
+{
+	struct gcmem_thread_unregister u = {
+		.thread_id = ((struct gcmem_thread_register *)arg)->thread_id,
+	};
+
+	gcmem_thread_unregister(heap, &u);
+}
+
 static int gcmem_ioc_thread_unregister(struct gcmem_heap *heap, void *arg)
 {
 	return gcmem_thread_unregister(heap, arg);
@@ -180,7 +197,7 @@ static int gcmem_ioc_blocking_leave(struct gcmem_heap *heap, void *arg)
 	return gcmem_blocking_leave(heap, arg);
 }
 
-#define GCMEM_IOCTL_OP(_name, _fn, _struct, _last, _pre)		     \
+#define GCMEM_IOCTL_OP_UNDO(_name, _fn, _struct, _last, _pre, _undo)	     \
 	[GCMEM_CMD_##_name - GCMEM_CMD_BASE] = {			     \
 		.size = sizeof(_struct) +				     \
 			BUILD_BUG_ON_ZERO(sizeof(union gcmem_ucmd_buffer) < \
@@ -189,7 +206,10 @@ static int gcmem_ioc_blocking_leave(struct gcmem_heap *heap, void *arg)
 		.ioctl_num = GCMEM_IOC_##_name,				     \
 		.before_handshake = _pre,				     \
 		.execute = _fn,						     \
+		.undo = _undo,						     \
 	}
+#define GCMEM_IOCTL_OP(_name, _fn, _struct, _last, _pre)		     \
+	GCMEM_IOCTL_OP_UNDO(_name, _fn, _struct, _last, _pre, NULL)
 
 static const struct gcmem_ioctl_op gcmem_ioctl_ops[] = {
 	GCMEM_IOCTL_OP(HANDSHAKE, gcmem_handshake, struct gcmem_handshake,
@@ -200,8 +220,9 @@ static const struct gcmem_ioctl_op gcmem_ioctl_ops[] = {
 		       false),
 	GCMEM_IOCTL_OP(TYPE_REGISTER, gcmem_ioc_type_register,
 		       struct gcmem_type_register, ptrmask, false),
-	GCMEM_IOCTL_OP(THREAD_REGISTER, gcmem_ioc_thread_register,
-		       struct gcmem_thread_register, slot_offset, false),
+	GCMEM_IOCTL_OP_UNDO(THREAD_REGISTER, gcmem_ioc_thread_register,
+			    struct gcmem_thread_register, slot_offset, false,
+			    gcmem_ioc_thread_register_undo),
 	GCMEM_IOCTL_OP(THREAD_UNREGISTER, gcmem_ioc_thread_unregister,
 		       struct gcmem_thread_unregister, __reserved, false),
 	GCMEM_IOCTL_OP(REFILL, gcmem_ioc_refill, struct gcmem_refill,
@@ -267,7 +288,10 @@ long gcmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	ret = op->execute(heap, &buf);
 	if (ret)
 		return ret;
-	if (copy_to_user(uarg, &buf, min_t(u32, op->size, usize)))
+	if (copy_to_user(uarg, &buf, min_t(u32, op->size, usize))) {
+		if (op->undo)
+			op->undo(heap, &buf);
 		return -EFAULT;
+	}
 	return 0;
 }

@@ -17,6 +17,7 @@
  * queue the same object twice. The checkmark pass (debug) runs the same code
  * on a second set of bits.
  */
+#include <linux/mm.h>
 #include <linux/sched/task_stack.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -87,8 +88,7 @@ gcmem_mark_candidate(struct gcmem_cycle *c, struct gcmem_greyer *g, u64 v)
 	off = base + (u64)idx * span->elem_size;
 	/* It will be scanned soon: start loading its first line (seeds). */
 	prefetch(chunk->base + off % GCMEM_CHUNK_SIZE);
-	if (!gcmem_grey_push(g, off))
-		WRITE_ONCE(c->work.abandon, true);
+	gcmem_grey_push(g, off);
 }
 
 /*
@@ -159,7 +159,11 @@ void gcmem_mark_words(struct gcmem_cycle *c, struct gcmem_greyer *g,
 	}
 }
 
-#define GCMEM_SCAN_BATCH	512	/* words read from user memory at once */
+/*
+ * Words read from user memory at once: a buffer on the stack, so that a
+ * scan has nothing to allocate and nothing to fail but the read itself.
+ */
+#define GCMEM_SCAN_BATCH	64
 
 /* Leave [start, end) of a root, from its word @first on, to the driver. */
 static void gcmem_defer(struct gcmem_cycle *c, unsigned long start,
@@ -168,8 +172,7 @@ static void gcmem_defer(struct gcmem_cycle *c, unsigned long start,
 	struct gcmem_deferred *d = kmalloc(sizeof(*d), GFP_KERNEL);
 
 	if (!d) {
-		/* Marking cannot be completed: free nothing. */
-		WRITE_ONCE(c->work.abandon, true);
+		gcmem_work_abandon(&c->work);
 		return;
 	}
 	d->start = start;
@@ -181,69 +184,115 @@ static void gcmem_defer(struct gcmem_cycle *c, unsigned long start,
 	spin_unlock(&c->deferred_lock);
 }
 
-static int gcmem_mark_user_words(struct gcmem_cycle *c,
-				 struct gcmem_greyer *g, unsigned long start,
-				 unsigned long end, u32 type_id, u64 first)
+/*
+ * A read of user memory at @addr failed with faults allowed. If nothing is
+ * mapped there (or nothing readable: PROT_NONE), the root has no words
+ * there and the scan goes on at the next readable mapping, whose start is
+ * returned. If a readable mapping is there, its contents could not be had
+ * (no memory to fault the page in, a mapping that refuses faults): the
+ * root cannot be scanned, and 0 is returned.
+ */
+static unsigned long gcmem_skip_unmapped(struct gcmem_cycle *c,
+					 unsigned long addr, unsigned long end)
 {
-	bool worker = current->flags & PF_KTHREAD;
+	struct vm_area_struct *vma;
+	unsigned long next = end;
+
+	if (mmap_read_lock_killable(c->mm))
+		return 0;
+	for (vma = find_vma(c->mm, addr); vma && vma->vm_start < end;
+	     vma = find_vma(c->mm, vma->vm_end)) {
+		if (vma->vm_flags & VM_READ) {
+			next = max(vma->vm_start, addr);
+			break;
+		}
+	}
+	mmap_read_unlock(c->mm);
+	return next == addr ? 0 : next;
+}
+
+/*
+ * Mark from the words of [start, end), a root or a stack, whose first word
+ * is word @first of the root (for a typed root's mask). Returns nothing: a
+ * scan that cannot read all of its range abandons the cycle, so that no
+ * caller can lose a root by ignoring an error.
+ */
+static void gcmem_mark_user_words(struct gcmem_cycle *c,
+				  struct gcmem_greyer *g, unsigned long start,
+				  unsigned long end, u32 type_id, u64 first)
+{
+	bool nofault = current != c->driver;
 	const struct gcmem_type *type = NULL;
-	unsigned long n;
+	u64 buf[GCMEM_SCAN_BATCH];
+	unsigned long n, done, next;
 	long failed;
-	u64 *buf;
 
 	if (type_id != GCMEM_TYPE_CONSERVATIVE &&
-	    gcmem_type_lookup(c->heap, type_id, &type))
-		return -ENOENT;
-	buf = kmalloc_array(GCMEM_SCAN_BATCH, sizeof(u64), GFP_KERNEL);
-	if (!buf)
-		return -ENOMEM;
-	start = ALIGN(start, 8);
+	    gcmem_type_lookup(c->heap, type_id, &type)) {
+		gcmem_work_abandon(&c->work);
+		return;
+	}
+	if (!IS_ALIGNED(start, 8)) {
+		first += (ALIGN(start, 8) - start) / 8;
+		start = ALIGN(start, 8);
+	}
 	while (start < end && end - start >= 8 &&
 	       !READ_ONCE(c->work.abandon)) {
 		n = min_t(unsigned long, GCMEM_SCAN_BATCH, (end - start) / 8);
-		if (worker) {
+		if (nofault) {
 			failed = copy_from_user_nofault(buf, (const void __user *)start,
 							n * 8);
 			if (failed) {
 				gcmem_defer(c, start, end, type_id, first);
-				break;
+				return;
 			}
 		} else {
 			failed = copy_from_user(buf, (const void __user *)start,
 						n * 8);
 			if (fatal_signal_pending(current)) {
-				WRITE_ONCE(c->work.abandon, true);
-				break;
+				gcmem_work_abandon(&c->work);
+				return;
 			}
 		}
-		if (!failed)
-			gcmem_mark_words(c, g, buf, n, type, first);
-		start += n * 8;
-		first += n;
+		done = (n * 8 - failed) / 8;
+		gcmem_mark_words(c, g, buf, done, type, first);
+		start += done * 8;
+		first += done;
+		if (failed) {
+			next = gcmem_skip_unmapped(c, start, end);
+			if (!next) {
+				gcmem_work_abandon(&c->work);
+				return;
+			}
+			first += (ALIGN(next, 8) - start) / 8;
+			start = ALIGN(next, 8);
+		}
 		cond_resched();
 	}
-	kfree(buf);
-	return 0;
 }
 
 /*
  * Mark from the user range [start, end) of the cycle's process. The caller
  * runs in that mm: a thread of the process (at its safepoint, or the
- * driver), or a mark worker that adopted it. Unreadable parts are skipped:
- * the process may have unmapped a root.
+ * driver), or a mark worker that adopted it. Parts where nothing readable
+ * is mapped are skipped: the process may have unmapped a root, and a
+ * registered stack range covers the stack's unused reserve. A mapped part
+ * that cannot be read abandons the cycle.
  *
- * A worker reads without taking page faults: the workers serve every heap,
- * and a fault on a page that a userfaultfd or a FUSE server of this process
- * never provides would hold them all, and every other process's cycles,
- * forever. What a worker cannot read so (a page swapped out, not yet
- * touched, or never coming) is left to the driver, a thread of the process,
- * whose faults may sleep and whose kill ends the wait
+ * Only the cycle's driver takes page faults. The mark workers serve every
+ * heap, and a fault on a page that a userfaultfd or a FUSE server of this
+ * process never provides would hold them all, and every other process's
+ * cycles, forever; a thread scanning its own stack at a safepoint must
+ * leave it in bounded time, because the world cannot restart (nor the
+ * cycle be freed) before it has. What they cannot read without a fault (a
+ * page swapped out, not yet touched, or never coming) is left to the
+ * driver, whose faults may sleep and whose kill ends the wait
  * (gcmem_mark_deferred()).
  */
-int gcmem_mark_user_range(struct gcmem_cycle *c, struct gcmem_greyer *g,
-			  unsigned long start, unsigned long end, u32 type_id)
+void gcmem_mark_user_range(struct gcmem_cycle *c, struct gcmem_greyer *g,
+			   unsigned long start, unsigned long end, u32 type_id)
 {
-	return gcmem_mark_user_words(c, g, start, end, type_id, 0);
+	gcmem_mark_user_words(c, g, start, end, type_id, 0);
 }
 
 /*
@@ -290,6 +339,15 @@ void gcmem_mark_job(struct gcmem_cycle *c, struct gcmem_greyer *g,
 	gcmem_mark_user_range(c, g, job->start, job->end, job->type_id);
 }
 
+/*
+ * Every this many objects a scanner looks up from its buffer: stops if the
+ * cycle is abandoned, shares work with idle workers, yields the CPU. An
+ * object scan takes ~50-500 ns natively (a small object to a 32 KiB one),
+ * so that is every few to few dozen microseconds: an abandon is seen at
+ * once, and the checks cost a fraction of a percent of the scan.
+ */
+#define GCMEM_DRAIN_CHECK	64
+
 /* Scan grey objects until the getfull barrier says marking is over. */
 void gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g)
 {
@@ -308,7 +366,7 @@ void gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g)
 			g->wbuf = b;
 		}
 		gcmem_scan_object(c, g, b->obj[--b->nobj]);
-		if (++n % 64 == 0) {
+		if (++n % GCMEM_DRAIN_CHECK == 0) {
 			if (READ_ONCE(c->work.abandon))
 				return;
 			gcmem_work_balance(g->work, g->wbuf, g->owner);
@@ -377,22 +435,20 @@ static unsigned int gcmem_user_regs(const struct pt_regs *regs, u64 *r)
  * gcmem_mark_self() - a thread stopping at a safepoint scans its own stack
  * and the user registers saved at kernel entry.
  */
-int gcmem_mark_self(struct gcmem_cycle *c, struct gcmem_thread *t)
+void gcmem_mark_self(struct gcmem_cycle *c, struct gcmem_thread *t)
 {
 	struct pt_regs *regs = task_pt_regs(current);
 	struct gcmem_greyer g;
 	unsigned long lo, hi;
 	unsigned int n;
 	u64 r[16];
-	int ret;
 
 	n = gcmem_user_regs(regs, r);
 	gcmem_greyer_init(&g, c, GCMEM_OWNER_THREAD - (int)t->id);
 	gcmem_mark_words(c, &g, r, n, NULL, 0);
 	gcmem_stack_range(t, regs->sp, gcmem_regs_async(regs), &lo, &hi);
-	ret = gcmem_mark_user_range(c, &g, lo, hi, GCMEM_TYPE_CONSERVATIVE);
+	gcmem_mark_user_range(c, &g, lo, hi, GCMEM_TYPE_CONSERVATIVE);
 	gcmem_grey_flush(&g);
-	return ret;
 }
 
 /* The root job for a thread claimed BLOCKED: its published stack and regs. */

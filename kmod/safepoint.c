@@ -59,18 +59,16 @@ static bool gcmem_status_cas(struct gcmem_thread *t, u32 old, u32 new)
 	return cmpxchg(&t->slot->status, old, new) == old;
 }
 
-/* Clear the SCAN bit, however the thread changed the rest meanwhile. */
+/*
+ * Clear the SCAN bit, whatever else the word holds: one atomic AND, so it
+ * cannot fail. (A well-behaved thread never writes its status while SCAN
+ * is set, since its own CASes expect the bit clear; a process scribbling on
+ * its slot gets whatever it wrote, minus the bit.)
+ */
 static void gcmem_status_unscan(struct gcmem_thread *t)
 {
-	u32 old;
-	int tries;
-
-	for (tries = 0; tries < 100; tries++) {
-		old = READ_ONCE(t->slot->status);
-		if (!(old & GCMEM_THREAD_SCAN) ||
-		    gcmem_status_cas(t, old, old & ~GCMEM_THREAD_SCAN))
-			return;
-	}
+	BUILD_BUG_ON(sizeof(atomic_t) != sizeof(t->slot->status));
+	atomic_andnot(GCMEM_THREAD_SCAN, (atomic_t *)&t->slot->status);
 }
 
 static void gcmem_scanning_done(struct gcmem_heap *heap)
@@ -367,7 +365,9 @@ void gcmem_start_the_world(struct gcmem_heap *heap)
 	 * cleared; cleared earlier, a thread arriving in between would scan
 	 * itself into the ending cycle and set @parked again, and the next
 	 * cycle would take it as stopped without scanning it. Not killable,
-	 * but bounded: the longest wait is one stack scan.
+	 * but bounded: a self-scan takes no page faults (what it cannot read
+	 * so it leaves to the driver), so the longest wait is one scan of a
+	 * stack in memory.
 	 */
 	wait_event(heap->stop_wq, !atomic_read(&heap->scanning));
 	xa_for_each(&heap->threads, id, t) {

@@ -29,6 +29,25 @@
 
 #define GCMEM_WB_NOBODY	(-1)
 
+/*
+ * A worker that finds no work spins GCMEM_GETFULL_SPINS pauses first (a
+ * few microseconds natively, about the time another worker takes to scan
+ * a few objects and share a buffer), then sleeps 20-100 us at a time:
+ * short against a mark of milliseconds, long enough to give its CPU to
+ * the program or to a worker that has work (workers are not alone on
+ * their CPUs), and a range so that the timer can batch wakeups.
+ */
+#define GCMEM_GETFULL_SPINS	64
+#define GCMEM_GETFULL_SLEEP_US	20
+#define GCMEM_GETFULL_SLACK_US	80
+
+/*
+ * Splitting a buffer costs a buffer from the lists, a copy and the list
+ * lock twice, about what scanning a few small objects costs: below this
+ * many objects a worker keeps them.
+ */
+#define GCMEM_BALANCE_MIN	8
+
 void gcmem_work_init(struct gcmem_work *work, int nproc, bool debug)
 {
 	spin_lock_init(&work->lock);
@@ -101,10 +120,11 @@ struct gcmem_workbuf *gcmem_work_getempty(struct gcmem_work *work, int owner)
 	spin_unlock(&work->lock);
 
 	if (!b) {
-		b = kmalloc(sizeof(*b), GFP_KERNEL | __GFP_NOWARN);
+		BUILD_BUG_ON(struct_size(b, obj, GCMEM_WORKBUF_OBJS) >
+			     GCMEM_WORKBUF_SIZE);
+		b = kmalloc(GCMEM_WORKBUF_SIZE, GFP_KERNEL | __GFP_NOWARN);
 		if (!b) {
-			/* Marking cannot be completed: free nothing. */
-			WRITE_ONCE(work->abandon, true);
+			gcmem_work_abandon(work);
 			return NULL;
 		}
 		atomic_inc(&work->nbufs);
@@ -184,10 +204,12 @@ struct gcmem_workbuf *gcmem_work_getfull(struct gcmem_work *work, int owner)
 		    !READ_ONCE(work->nfull))
 			return NULL;
 		/* Spin briefly, then yield the CPU: workers share it. */
-		if (++spins < 64)
+		if (++spins < GCMEM_GETFULL_SPINS)
 			cpu_relax();
 		else
-			usleep_range(20, 100);
+			usleep_range(GCMEM_GETFULL_SLEEP_US,
+				     GCMEM_GETFULL_SLEEP_US +
+				     GCMEM_GETFULL_SLACK_US);
 	}
 }
 
@@ -201,7 +223,7 @@ void gcmem_work_balance(struct gcmem_work *work, struct gcmem_workbuf *b,
 	struct gcmem_workbuf *half;
 	u32 n;
 
-	if (b->nobj < 8 || !atomic_read(&work->nwait) ||
+	if (b->nobj < GCMEM_BALANCE_MIN || !atomic_read(&work->nwait) ||
 	    READ_ONCE(work->nfull))
 		return;
 	half = gcmem_work_getempty(work, owner);

@@ -12,10 +12,10 @@
 /*
  * 2 KiB buffers: small, so that a worker (or a thread scanning its own
  * stack) hands grey objects to the others early (seed 002), yet big enough
- * that the list lock is taken once per ~250 objects.
+ * that the list lock is taken once per ~250 objects. The size is the whole
+ * allocation, header included: a kmalloc size class exactly.
  */
 #define GCMEM_WORKBUF_SIZE	2048
-#define GCMEM_WORKBUF_OBJS	((GCMEM_WORKBUF_SIZE - 16) / 8)
 
 /*
  * struct gcmem_workbuf - a stack of grey objects (arena offsets).
@@ -28,8 +28,12 @@ struct gcmem_workbuf {
 	struct list_head node;
 	u32 nobj;
 	s32 owner;
-	u64 obj[GCMEM_WORKBUF_OBJS];
+	u64 obj[];
 };
+
+#define GCMEM_WORKBUF_OBJS						\
+	((GCMEM_WORKBUF_SIZE - offsetof(struct gcmem_workbuf, obj)) /	\
+	 sizeof(u64))
 
 /*
  * struct gcmem_work - the grey objects of one cycle.
@@ -76,7 +80,19 @@ struct gcmem_greyer {
 	u64 nobj;			/* objects greyed, for stats */
 };
 
-static inline bool gcmem_grey_push(struct gcmem_greyer *g, u64 obj)
+/*
+ * gcmem_work_abandon() - this cycle's mark cannot be completed: every
+ * scanner stops, and the cycle frees nothing. A scanner that cannot finish
+ * its part (a read it cannot do, memory it cannot get) calls this rather
+ * than return an error a caller could drop.
+ */
+static inline void gcmem_work_abandon(struct gcmem_work *work)
+{
+	WRITE_ONCE(work->abandon, true);
+}
+
+/* Queue @obj for scanning; without a buffer the cycle is abandoned. */
+static inline void gcmem_grey_push(struct gcmem_greyer *g, u64 obj)
 {
 	struct gcmem_workbuf *b = g->wbuf;
 
@@ -86,11 +102,10 @@ static inline bool gcmem_grey_push(struct gcmem_greyer *g, u64 obj)
 		b = gcmem_work_getempty(g->work, g->owner);
 		g->wbuf = b;
 		if (!b)
-			return false;
+			return;
 	}
 	b->obj[b->nobj++] = obj;
 	g->nobj++;
-	return true;
 }
 
 /* Hand what is left in @g's buffer to the others. */

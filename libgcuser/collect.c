@@ -104,10 +104,17 @@ void gcu_blocking_leave(void)
 	if (!t || t->generation != gcu.generation)
 		return;
 	/* SCAN set: the collector has the stack; the kernel says when done. */
+	/*
+	 * The ioctl must succeed before this thread runs on: until then the
+	 * collector may be scanning its stack. It fails only transiently
+	 * (a signal, no memory to read its argument), so try again.
+	 */
 	if (!__atomic_compare_exchange_n(&t->slot->status, &blocked,
 					 GCMEM_THREAD_RUNNING, 0,
 					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-		gcu_thread_op(GCMEM_IOC_BLOCKING_LEAVE, t);
+		while (gcu_thread_op(GCMEM_IOC_BLOCKING_LEAVE, t) &&
+		       (errno == EINTR || errno == EFAULT || errno == ENOMEM))
+			;
 	if (gcu_stop_wanted())
 		gcu_safepoint_slow(t);
 }

@@ -4,7 +4,9 @@
 #
 # Usage: qemu-images/boot.sh KREL INITRAMFS LOG MODE  (MODE: check|demo|bench)
 #
-# Boots /boot/vmlinuz-KREL (KVM if kvm-probe.sh says it works, else TCG),
+# Boots /boot/vmlinuz-KREL, or the kernel image GCMEM_VMLINUZ names (the
+# debug kernel: KREL is then only its name), with KVM if kvm-probe.sh says
+# it works, else TCG;
 # shows the console on stdout and writes it (CRs stripped) to LOG. PASS
 # needs all of: QEMU exit status 1 (guest ran "guest-exit 0"), the line
 # "GCMEM-RESULT: PASS" in LOG, and no kernel warning/oops/lockdep/... text
@@ -24,7 +26,7 @@ export LC_ALL=C
 	exit 1
 }
 krel=$1 initramfs=$2 log=$3 mode=$4
-vmlinuz=/boot/vmlinuz-$krel
+vmlinuz=${GCMEM_VMLINUZ:-/boot/vmlinuz-$krel}
 # summarize.sh drops this reason when failing test cases explain it.
 GUEST_FAILED="guest reported FAIL (qemu exit 3 = guest-exit 1)"
 timeout_s=${GCMEM_BOOT_TIMEOUT:-900}
@@ -117,12 +119,14 @@ patterns=(
 	'Oops'
 	'Call Trace'
 	'Kernel panic'
-	'lockdep'
+	'\bINFO: '
+	'DEBUG_LOCKS_WARN_ON'
+	'lockdep is turned off'
 	'possible recursive locking'
 	'possible circular locking'
 	'KASAN'
 	'UBSAN'
-	'kmemleak'
+	'kmemleak: [0-9]+ new suspected'
 	'general protection fault'
 	'INFO: task .* blocked'
 )

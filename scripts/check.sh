@@ -1,5 +1,6 @@
 #!/bin/bash
-# check.sh - `make check`: every test of gcmem on both target kernels.
+# check.sh - `make check`: every test of gcmem on the three target kernels:
+# Debian's 6.1 and 6.12, and the debug kernel (scripts/debug-kernel.sh).
 #
 # Usage: scripts/check.sh        (after `make deps` and `make host`)
 #
@@ -9,6 +10,7 @@
 #   checkpatch        checkpatch.pl --strict on kmod/ and uapi/ is clean
 #   build:KREL        the module builds for KREL with W=1 and sparse (C=1
 #                     on a fresh copy checks every file) without a warning
+#   debug kernel built  scripts/debug-kernel.sh built it, or found it cached
 # Then, per kernel, the module and the static selftests go into an
 # initramfs that boots under QEMU (qemu-images/boot.sh); every selftest
 # case is one test (qemu-images/summarize.sh). Console logs are kept in
@@ -48,20 +50,46 @@ record uapi-standalone $?
 make -s -C "$top" style
 record checkpatch $?
 
+# The target kernels: NAME|KDIR|VMLINUZ|QEMU_MEM|BOOT_APPEND per line. The
+# fuzzer (selftests/fuzz_test.c) makes 10^6 calls on the debug kernel,
+# where KASAN and lockdep watch them, and fewer on the others.
+targets=()
 mapfile -t krels < <("$top/scripts/kernels.sh") || true
 if [ "${#krels[@]}" -ne 2 ]; then
 	record "target kernels installed" 1
 	krels=()
 fi
-
 for krel in "${krels[@]}"; do
+	targets+=("$krel|/lib/modules/$krel/build|/boot/vmlinuz-$krel|1G|GCMEM_FUZZ_CALLS=${GCMEM_FUZZ_CALLS_DEBIAN:-200000}")
+done
+
+# The debug kernel (KASAN, lockdep, kmemleak, fault injection): built once
+# into the cache, then reused. GCMEM_DEBUG_KERNEL=0 leaves it out (a quick
+# run while developing; never in CI).
+if [ "${GCMEM_DEBUG_KERNEL:-1}" != 0 ]; then
+	echo "== debug kernel"
+	dk_start=$(date +%s)
+	if dkdir=$("$top/scripts/debug-kernel.sh"); then
+		echo "debug kernel: $dkdir ($(( $(date +%s) - dk_start )) s this run," \
+			"$(cat "$dkdir/../build-seconds") s to build)"
+		record "debug kernel built" 0
+		dkrel=$(cat "$dkdir/include/config/kernel.release")
+		# KASAN's shadow and lockdep need room; the fuzzer's full count.
+		targets+=("$dkrel|$dkdir|$dkdir/arch/x86/boot/bzImage|2G|GCMEM_FUZZ_CALLS=${GCMEM_FUZZ_CALLS_DEBUG:-1000000}")
+	else
+		record "debug kernel built" 1
+	fi
+fi
+
+for target in "${targets[@]}"; do
+	IFS='|' read -r krel kbuild vmlinuz mem append <<< "$target"
 	kdir=$build/$krel
 	src=$kdir/src
 	echo "== $krel: build"
 	rm -rf "$src"
 	mkdir -p "$src"
 	cp -r "$top/Kbuild" "$top/kmod" "$top/uapi" "$src/"
-	make -C "/lib/modules/$krel/build" M="$src" W=1 C=1 CHECK=sparse \
+	make -C "$kbuild" M="$src" W=1 C=1 CHECK=sparse \
 		modules > "$kdir/build.log" 2>&1
 	rc=$?
 	if grep -E 'warning:|error:' "$kdir/build.log"; then
@@ -74,7 +102,9 @@ for krel in "${krels[@]}"; do
 	echo "== $krel: boot and selftests"
 	"$top/qemu-images/mkinitramfs.sh" "$kdir/initramfs.cpio.gz" \
 		"$src/gcmem.ko" "$host/bin" || { record "initramfs:$krel" 1; continue; }
-	"$top/qemu-images/boot.sh" "$krel" "$kdir/initramfs.cpio.gz" \
+	GCMEM_VMLINUZ=$vmlinuz GCMEM_QEMU_MEM=$mem \
+	GCMEM_BOOT_APPEND="$append${GCMEM_BOOT_APPEND:+ $GCMEM_BOOT_APPEND}" \
+		"$top/qemu-images/boot.sh" "$krel" "$kdir/initramfs.cpio.gz" \
 		"$kdir/console.log" check > "$kdir/boot.out" 2>&1
 	boot_rc=$?
 	grep -E '^(# boot|# guest)' "$kdir/boot.out"

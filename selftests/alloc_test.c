@@ -801,7 +801,7 @@ static int span_cmp(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-TEST_F_TIMEOUT(stress, random_sizes, 180)
+TEST_F_TIMEOUT(stress, random_sizes, 600)
 {
 	int nt = variant->nthreads, t;
 	struct worker *w = calloc(nt, sizeof(*w));

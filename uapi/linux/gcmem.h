@@ -38,7 +38,11 @@
  * Errors, for all ioctls:
  *
  *  - ENOTTY: the ioctl number is not a gcmem ioctl.
- *  - EFAULT: the argument pointer is not readable or writable.
+ *  - EFAULT: the argument pointer is not readable or writable. When only
+ *    the result could not be written back, a THREAD_REGISTER is taken back;
+ *    a TYPE_REGISTER's type stays registered (types are never removed), an
+ *    ALLOC_LARGE's object is garbage for the next collection, and a
+ *    REFILL's span stays cached (the next refill of the cache returns it).
  *  - EINVAL: the size is smaller than the first version of the structure;
  *    a flag, reserved field, option or value is invalid; the handshake has
  *    not been done (or is tried twice).
@@ -50,6 +54,7 @@
  *  - ENOMEM: the kernel ran out of memory, or the heap reached its limit.
  *  - ENOENT: a type, thread or root named by the caller does not exist.
  *  - ENOSPC: a per-heap table (types, threads, roots) is full.
+ *  - EEXIST: a root range overlaps one registered already.
  *  - EBADF: an event file descriptor is not an eventfd.
  *
  * and for mmap:
