@@ -4,7 +4,9 @@
 #
 #   make              gcmem.ko for $(KDIR), libgcuser, selftests and demo
 #   make deps         install what the project needs (Debian; idempotent)
-#   make check        every test on both target kernels, in QEMU
+#   make check        every test on the three target kernels, in QEMU, and
+#                     the host unit tests under ASan+UBSan and TSan
+#   make host-tests   only build the host unit tests (selftests/host/)
 #   make run          boot the 6.12 image in QEMU and run the demo
 #   make bench        allocation, GCBench and mark benchmarks in the 6.12 guest
 #                     -> bench/RESULTS.md
@@ -53,7 +55,7 @@ BENCHES := $(patsubst %,$(HOST)/bench/bench-%,gcmem bdwgc glibc \
 LIBGC_A = $(shell $(CC) -print-file-name=libgc.a)
 
 .PHONY: all module host lib selftests demo deps check run style sparse \
-	install clean benches bench
+	install clean benches bench host-tests
 
 all: module host
 
@@ -134,11 +136,36 @@ $(HOST)/bench/bench-mark-bdwgc: bench/markbench.c bench/bdwgc_fair.h
 
 benches: $(BENCHES)
 
+# Host unit tests: the module's pure-logic files, unchanged, built in user
+# space against selftests/host/shim.h, once with ASan+UBSan and once with
+# TSan. Outside $(HOST)/bin, which goes into the boot images.
+HOSTTEST := $(BUILD)/hosttest
+HOST_KSRCS := $(addprefix kmod/,sizeclass.c bitmap.c work.c mark.c sweep.c)
+HOST_TEST_DEPS := selftests/host/host_test.c selftests/host/shim.h \
+	$(HOST_KSRCS) $(wildcard kmod/*.h) uapi/linux/gcmem.h
+HOST_TEST_CFLAGS := -std=gnu11 -O1 -g -D_GNU_SOURCE -Wall -Wextra -Werror \
+	-Wno-unused-parameter -Wno-sign-compare -Wno-clobbered \
+	-fno-omit-frame-pointer -I$(TOP)/selftests/host/include
+HOST_TESTS := $(HOSTTEST)/host_test-asan $(HOSTTEST)/host_test-tsan
+
+$(HOSTTEST)/host_test-asan: $(HOST_TEST_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(HOST_TEST_CFLAGS) -I$(KSFT) -fsanitize=address,undefined \
+		-fno-sanitize-recover=all -o $@ selftests/host/host_test.c \
+		$(HOST_KSRCS) -lpthread
+
+$(HOSTTEST)/host_test-tsan: $(HOST_TEST_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(HOST_TEST_CFLAGS) -I$(KSFT) -fsanitize=thread -o $@ \
+		selftests/host/host_test.c $(HOST_KSRCS) -lpthread
+
+host-tests: $(HOST_TESTS)
+
 deps:
 	$(TOP)/scripts/deps.sh
 
 check: deps
-	$(MAKE) host
+	$(MAKE) host host-tests
 	BUILD=$(BUILD) $(TOP)/scripts/check.sh
 
 run: deps

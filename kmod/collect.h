@@ -76,6 +76,7 @@ void gcmem_mark_user_range(struct gcmem_cycle *c, struct gcmem_greyer *g,
 void gcmem_mark_job(struct gcmem_cycle *c, struct gcmem_greyer *g,
 		    struct gcmem_root_job *job);
 void gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g);
+void gcmem_mark_worker(struct gcmem_cycle *c, int owner);
 bool gcmem_mark_deferred(struct gcmem_cycle *c);
 void gcmem_deferred_free(struct gcmem_cycle *c);
 void gcmem_mark_self(struct gcmem_cycle *c, struct gcmem_thread *t);
@@ -87,7 +88,6 @@ int gcmem_workers_start(void);
 void gcmem_workers_stop(void);
 int gcmem_workers_nproc(void);
 void gcmem_workers_post(struct gcmem_cycle *c);
-void gcmem_mark_worker(struct gcmem_cycle *c, int owner);
 
 /* sweep.c */
 void gcmem_sweep(struct gcmem_heap *heap, struct gcmem_cycle *c);

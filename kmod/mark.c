@@ -375,6 +375,20 @@ void gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g)
 	}
 }
 
+/* One scanner's part of a mark: root jobs, then the drain. */
+void gcmem_mark_worker(struct gcmem_cycle *c, int owner)
+{
+	struct gcmem_greyer g;
+	unsigned int i;
+
+	gcmem_greyer_init(&g, c, owner);
+	while ((i = atomic_inc_return(&c->next_job) - 1) < c->njobs &&
+	       !READ_ONCE(c->work.abandon))
+		gcmem_mark_job(c, &g, &c->jobs[i]);
+	gcmem_mark_drain(c, &g);
+	gcmem_grey_flush(&g);
+}
+
 /*
  * The stack range to scan for a thread stopped with stack pointer @sp, up
  * to the top of its registered stack. A thread stopped at an arbitrary

@@ -80,20 +80,6 @@ static struct gcmem_cycle *gcmem_next_cycle(struct gcmem_worker *w)
 	return NULL;
 }
 
-/* One scanner's part of a mark: root jobs, then the drain. */
-void gcmem_mark_worker(struct gcmem_cycle *c, int owner)
-{
-	struct gcmem_greyer g;
-	unsigned int i;
-
-	gcmem_greyer_init(&g, c, owner);
-	while ((i = atomic_inc_return(&c->next_job) - 1) < c->njobs &&
-	       !READ_ONCE(c->work.abandon))
-		gcmem_mark_job(c, &g, &c->jobs[i]);
-	gcmem_mark_drain(c, &g);
-	gcmem_grey_flush(&g);
-}
-
 static int gcmem_worker_fn(void *data)
 {
 	struct gcmem_worker *w = data;

@@ -11,6 +11,9 @@
 #   build:KREL        the module builds for KREL with W=1 and sparse (C=1
 #                     on a fresh copy checks every file) without a warning
 #   debug kernel built  scripts/debug-kernel.sh built it, or found it cached
+# and the host unit tests (selftests/host/host_test.c, the module's own
+# logic built in user space) under ASan+UBSan and under TSan, each case
+# counted.
 # Then, per kernel, the module and the static selftests go into an
 # initramfs that boots under QEMU (qemu-images/boot.sh); every selftest
 # case is one test (qemu-images/summarize.sh). Console logs are kept in
@@ -49,6 +52,28 @@ record uapi-standalone $?
 
 make -s -C "$top" style
 record checkpatch $?
+
+# host_tests NAME BINARY: the host unit tests (selftests/host/), each TAP
+# case counted, under a sanitizer; a crash counts as one more failure.
+host_tests()
+{
+	local out=$build/$1.log p f s rc
+
+	echo "== host unit tests ($1)"
+	(cd "$build" && "$2") > "$out" 2>&1
+	rc=$?
+	grep -E '^(ok|not ok) |SUMMARY|ERROR' "$out"
+	read -r p f s < <(sed -n \
+		's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\).* skip:\([0-9]*\).*/\1 \2 \3/p' \
+		"$out")
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-0}))
+	skipped=$((skipped + ${s:-0}))
+	[ $rc -ne 0 ] && [ "${f:-0}" -eq 0 ] && failed=$((failed + 1))
+	[ $rc -eq 0 ] || failures+=("host unit tests ($1, see $out)")
+}
+host_tests asan+ubsan "$host/../hosttest/host_test-asan"
+host_tests tsan "$host/../hosttest/host_test-tsan"
 
 # The target kernels: NAME|KDIR|VMLINUZ|QEMU_MEM|BOOT_APPEND per line. The
 # fuzzer (selftests/fuzz_test.c) makes 10^6 calls on the debug kernel,

@@ -17,7 +17,7 @@ PACKAGES=(
 	xz-utils sparse libgc-dev gnuplot-nox
 	linux-image-amd64 linux-headers-amd64
 	linux-image-6.12-amd64 linux-headers-6.12-amd64 linux-source-6.12
-	flex bison libelf-dev libssl-dev
+	flex bison libelf-dev libssl-dev libasan8 libubsan1 libtsan2
 )
 
 SRC_TARBALL=/usr/src/linux-source-6.12.tar.xz

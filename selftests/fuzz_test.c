@@ -114,6 +114,8 @@ static __thread sigjmp_buf *fuzz_jmp;
  */
 #define SCRATCH		(2 * 4096)
 static __thread uint64_t *scratch;
+/* This thread's id if it registered itself, else ~0. */
+static __thread __u32 my_id = ~0U;
 
 static int scratch_init(void)
 {
@@ -522,6 +524,8 @@ static void fuzz_ioctl(uint64_t *s)
 	if (ret || cmd != c->cmd || arg != buf)
 		return;
 	pthread_mutex_lock(&R.lock);
+	if (c->cmd == GCMEM_IOC_THREAD_REGISTER)
+		my_id = u.tr.thread_id;
 	if (c->cmd == GCMEM_IOC_THREAD_REGISTER && R.nthreads < 64)
 		R.threads[R.nthreads++] = u.tr.thread_id;
 	if (c->cmd == GCMEM_IOC_TYPE_REGISTER && R.ntypes < 32)
@@ -824,14 +828,36 @@ struct fuzz_thread {
 	uint64_t steps;
 };
 
+/*
+ * A registered thread that never polls holds every collection for the
+ * 20 ms until the kernel stops it by force: the fuzz threads poll between
+ * steps, most of the time, as a program would, so that collections are
+ * many and the calls are not mostly waits. (Forced stops still happen:
+ * a thread in a long call, and the 1 in 8 steps that skip the poll.)
+ */
+static void fuzz_poll(uint64_t *s)
+{
+	struct gcmem_thread_op op = { .size = sizeof(op) };
+
+	if (my_id == ~0U || !R.ctl || !(R.ctl->safepoint_epoch & 1) ||
+	    chance(s, 12))
+		return;
+	op.thread_id = my_id;
+	if (ioctl(R.fd, GCMEM_IOC_SAFEPOINT, &op) && errno == ENOENT)
+		my_id = ~0U;
+	count();
+}
+
 static void *fuzz_thread_fn(void *arg)
 {
 	struct fuzz_thread *t = arg;
 
 	if (scratch_init())
 		return NULL;
-	for (uint64_t i = 0; i < t->steps; i++)
+	for (uint64_t i = 0; i < t->steps; i++) {
 		fuzz_step(&t->seed);
+		fuzz_poll(&t->seed);
+	}
 	return NULL;
 }
 

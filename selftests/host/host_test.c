@@ -1,0 +1,683 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host unit tests of gcmem's pure logic: the module's own kmod/sizeclass.c,
+ * bitmap.c, work.c, mark.c and sweep.c, compiled in user space against the
+ * shims of shim.h (the model: the kernel's tools/testing/radix-tree). Built
+ * twice by `make check`: with ASan and UBSan, and with TSan, where several
+ * threads hammer the workbuf lists and mark one heap together.
+ *
+ * A test heap is laid out as the module lays it out — 2 MiB chunks (here
+ * in ordinary memory), 8 KiB pages, spans, the span table, pointer bits
+ * set by bitmap.c — at a made-up arena address, with a random graph of
+ * objects in it. The mark is checked against a reachability computed here
+ * independently (plain division, no span table), and the sweep against the
+ * mark. What the rest of the module would provide (types, the central
+ * lists, freeing a span) the test provides, at the bottom of this file.
+ */
+#include "../../kmod/collect.h"
+
+#include "kselftest_harness.h"
+
+/* --- the shims' state -------------------------------------------------- */
+
+int host_kmalloc_fail;
+__thread struct task_struct *host_current;
+unsigned long host_fault_lo, host_fault_hi;
+bool host_fault_mapped;
+static struct task_struct host_tasks[16];
+static struct vm_area_struct host_vma;
+
+/*
+ * The address space: everything is mapped and readable but the range the
+ * test made fault, which is either a readable mapping whose pages cannot
+ * be had (host_fault_mapped) or a hole.
+ */
+struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr)
+{
+	host_vma.vm_flags = VM_READ;
+	if (addr < host_fault_lo) {
+		host_vma.vm_start = 0;
+		host_vma.vm_end = host_fault_lo;
+	} else if (addr < host_fault_hi && host_fault_mapped) {
+		host_vma.vm_start = host_fault_lo;
+		host_vma.vm_end = host_fault_hi;
+	} else {
+		host_vma.vm_start = host_fault_hi;
+		host_vma.vm_end = ~0UL;
+	}
+	return &host_vma;
+}
+
+/* --- what the rest of the module provides ------------------------------- */
+
+bool gcmem_debug = true;
+static struct gcmem_type *host_types[8];
+static struct list_head host_central;
+static int host_spans_freed;
+
+int gcmem_type_lookup(struct gcmem_heap *heap, u32 id,
+		      const struct gcmem_type **type)
+{
+	*type = NULL;
+	if (id == GCMEM_TYPE_CONSERVATIVE || id == GCMEM_TYPE_NOSCAN)
+		return 0;
+	if (id >= ARRAY_SIZE(host_types) || !host_types[id])
+		return -ENOENT;
+	*type = host_types[id];
+	return 0;
+}
+
+/* The test heap has no cached spans. */
+bool gcmem_span_cached_allocated(const struct gcmem_span *span, u32 idx)
+{
+	return false;
+}
+
+u32 gcmem_span_cursor(const struct gcmem_span *span)
+{
+	return span->handout_cursor;
+}
+
+struct list_head *gcmem_central(struct gcmem_heap *heap, u32 size_class,
+				u32 type_id, bool create)
+{
+	return &host_central;
+}
+
+void gcmem_span_free(struct gcmem_heap *heap, struct gcmem_span *span)
+{
+	for (unsigned long i = span->page; i < span->page + span->npages; i++)
+		gcmem_chunk_of(heap, (u64)i << GCMEM_PAGE_SHIFT)
+			->spans[i % GCMEM_CHUNK_PAGES] = NULL;
+	list_del(&span->node);
+	list_del(&span->central);
+	free(span);
+	host_spans_freed++;
+}
+
+/* --- a test heap --------------------------------------------------------- */
+
+#define ARENA		(1ULL << 44)	/* made up: never dereferenced */
+#define NCHUNKS		4
+
+struct th {
+	struct gcmem_heap *heap;
+	unsigned long next_page;
+	/* Every slot of every span, for the independent reachability. */
+	struct gcmem_span *spans[256];
+	unsigned int nspans;
+	unsigned char *reach;		/* per slot, by span and index */
+	unsigned int *slot0;		/* first slot number of each span */
+	unsigned int nslots;
+};
+
+static u64 xr(u64 *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void th_init(struct th *t)
+{
+	struct gcmem_heap *h = calloc(1, sizeof(*h));
+
+	memset(t, 0, sizeof(*t));
+	h->arena_start = ARENA;
+	h->arena_size = NCHUNKS * GCMEM_CHUNK_SIZE;
+	h->chunk_tab = calloc(NCHUNKS, sizeof(*h->chunk_tab));
+	for (int i = 0; i < NCHUNKS; i++) {
+		struct gcmem_chunk *c = calloc(1, sizeof(*c));
+
+		c->base = aligned_alloc(GCMEM_CHUNK_SIZE, GCMEM_CHUNK_SIZE);
+		memset(c->base, 0, GCMEM_CHUNK_SIZE);
+		c->index = i;
+		h->chunk_tab[i] = c;
+	}
+	INIT_LIST_HEAD(&h->spans);
+	INIT_LIST_HEAD(&host_central);
+	t->heap = h;
+	host_spans_freed = 0;
+}
+
+static void th_free(struct th *t)
+{
+	struct gcmem_span *span, *next;
+
+	list_for_each_entry_safe(span, next, &t->heap->spans, node)
+		free(span);
+	for (int i = 0; i < NCHUNKS; i++) {
+		free(t->heap->chunk_tab[i]->base);
+		free(t->heap->chunk_tab[i]);
+	}
+	free(t->heap->chunk_tab);
+	free(t->heap);
+	free(t->reach);
+	free(t->slot0);
+}
+
+/* A span as alloc.c carves it: pages, span table, pointer bits. */
+static struct gcmem_span *th_span(struct th *t, u32 cls, unsigned long npages,
+				  u32 type_id)
+{
+	struct gcmem_heap *h = t->heap;
+	u64 elem = cls ? gcmem_class_size[cls] : npages * GCMEM_PAGE_SIZE;
+	u32 nelems = cls ? gcmem_class_nelems[cls] : 1;
+	unsigned long words = BITS_TO_LONGS(nelems);
+	struct gcmem_span *span = calloc(1, struct_size(span, bits, 3 * words));
+	const struct gcmem_type *type;
+
+	if (cls)
+		npages = gcmem_class_npages[cls];
+	span->page = t->next_page;
+	t->next_page += npages;
+	span->npages = npages;
+	span->size_class = cls;
+	span->elem_size = elem;
+	span->div_mul = gcmem_class_divmul[cls];
+	span->nelems = nelems;
+	span->type_id = type_id;
+	span->state = cls ? GCMEM_SPAN_FULL : GCMEM_SPAN_LARGE;
+	span->allocbits = span->bits;
+	span->markbits = span->bits + words;
+	span->checkbits = span->bits + 2 * words;
+	INIT_LIST_HEAD(&span->central);
+	list_add_tail(&span->node, &h->spans);
+	for (unsigned long i = span->page; i < span->page + npages; i++)
+		gcmem_chunk_of(h, (u64)i << GCMEM_PAGE_SHIFT)
+			->spans[i % GCMEM_CHUNK_PAGES] = span;
+	gcmem_type_lookup(h, type_id, &type);
+	gcmem_span_set_ptrbits(h, span, type);
+	t->spans[t->nspans++] = span;
+	return span;
+}
+
+static u64 *th_word(struct th *t, u64 off)
+{
+	return (u64 *)((char *)gcmem_chunk_of(t->heap, off)->base +
+		       off % GCMEM_CHUNK_SIZE);
+}
+
+static u64 slot_off(const struct gcmem_span *s, u32 i)
+{
+	return ((u64)s->page << GCMEM_PAGE_SHIFT) + i * s->elem_size;
+}
+
+/*
+ * The slot a word points into, by plain search and division, or -1: in
+ * the arena, in a span, in an allocated slot (interior pointers count).
+ */
+static long th_resolve(struct th *t, u64 v)
+{
+	u64 off = v - ARENA;
+
+	if (v < ARENA || off >= t->heap->arena_size)
+		return -1;
+	for (unsigned int k = 0; k < t->nspans; k++) {
+		struct gcmem_span *s = t->spans[k];
+		u64 base = (u64)s->page << GCMEM_PAGE_SHIFT;
+		u64 idx;
+
+		if (off < base || off >= base + s->npages * GCMEM_PAGE_SIZE)
+			continue;
+		idx = (off - base) / s->elem_size;
+		if (idx >= s->nelems || !test_bit(idx, s->allocbits))
+			return -1;
+		return t->slot0[k] + idx;
+	}
+	return -1;
+}
+
+/* Is word @w of slot @i of span @k a pointer to follow? */
+static bool th_is_ptr(struct th *t, unsigned int k, u64 w)
+{
+	struct gcmem_span *s = t->spans[k];
+	const struct gcmem_type *type;
+
+	if (s->type_id == GCMEM_TYPE_NOSCAN)
+		return false;
+	if (s->type_id == GCMEM_TYPE_CONSERVATIVE)
+		return true;
+	gcmem_type_lookup(t->heap, s->type_id, &type);
+	return test_bit(w % type->nwords, type->mask);
+}
+
+static void th_reach(struct th *t, u64 v, unsigned int *stack, unsigned int *sp)
+{
+	long slot = th_resolve(t, v);
+
+	if (slot >= 0 && !t->reach[slot]) {
+		t->reach[slot] = 1;
+		stack[(*sp)++] = slot;
+	}
+}
+
+/* The reachable set from @roots, the way the collector must see it. */
+static void th_reference(struct th *t, const u64 *roots, unsigned int nroots)
+{
+	unsigned int *stack = calloc(t->nslots, sizeof(*stack)), sp = 0;
+
+	memset(t->reach, 0, t->nslots);
+	for (unsigned int i = 0; i < nroots; i++)
+		th_reach(t, roots[i], stack, &sp);
+	while (sp) {
+		unsigned int slot = stack[--sp], k = 0;
+		struct gcmem_span *s;
+
+		while (k + 1 < t->nspans && t->slot0[k + 1] <= slot)
+			k++;
+		s = t->spans[k];
+		for (u64 w = 0; w < s->elem_size / 8; w++)
+			if (th_is_ptr(t, k, w))
+				th_reach(t, *th_word(t, slot_off(s, slot - t->slot0[k]) + w * 8),
+					 stack, &sp);
+	}
+	free(stack);
+}
+
+/*
+ * A heap of every kind of span — small conservative classes, a typed span
+ * whose objects hold integers that look like pointers where the mask says
+ * they are not, a NOSCAN span, a large object across a chunk boundary —
+ * half of the slots allocated, their words pointers to random slots
+ * (allocated or not, at the start or inside), integers, or zero.
+ */
+static void th_graph(struct th *t, u64 seed)
+{
+	static const u32 sizes[] = { 16, 48, 64, 128, 1024, 8192 };
+	u64 mask = 0x5;		/* words 0 and 2 of 4 */
+	struct gcmem_type *ty = calloc(1, struct_size(ty, mask, 1));
+	u64 s = seed;
+
+	ty->id = 2;
+	ty->nwords = 4;
+	ty->mask[0] = mask;
+	host_types[2] = ty;
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++)
+		th_span(t, gcmem_size_to_class(sizes[i]), 0,
+			GCMEM_TYPE_CONSERVATIVE);
+	th_span(t, gcmem_size_to_class(32), 0, 2);
+	th_span(t, gcmem_size_to_class(64), 0, GCMEM_TYPE_NOSCAN);
+	/* A large object that crosses from chunk 1 into chunk 2. */
+	t->next_page = 2 * GCMEM_CHUNK_PAGES - 3;
+	th_span(t, 0, 7, GCMEM_TYPE_CONSERVATIVE);
+
+	t->slot0 = calloc(t->nspans, sizeof(*t->slot0));
+	for (unsigned int k = 0; k < t->nspans; k++) {
+		t->slot0[k] = t->nslots;
+		t->nslots += t->spans[k]->nelems;
+		for (u32 i = 0; i < t->spans[k]->nelems; i++)
+			if (!t->spans[k]->size_class || xr(&s) % 2)
+				__set_bit(i, t->spans[k]->allocbits);
+	}
+	t->reach = calloc(t->nslots, 1);
+	for (unsigned int k = 0; k < t->nspans; k++) {
+		struct gcmem_span *sp = t->spans[k];
+
+		for (u32 i = 0; i < sp->nelems; i++) {
+			for (u64 w = 0; w < sp->elem_size / 8; w++) {
+				struct gcmem_span *to = t->spans[xr(&s) % t->nspans];
+				u64 r = xr(&s) % 16, v = 0;
+
+				if (r < 3)
+					v = ARENA + slot_off(to, xr(&s) % to->nelems);
+				else if (r < 4)
+					v = ARENA + slot_off(to, xr(&s) % to->nelems) +
+					    xr(&s) % to->elem_size;
+				else if (r < 6)
+					v = xr(&s);
+				/* Sparse, or everything would be reachable. */
+				*th_word(t, slot_off(sp, i) + w * 8) =
+					xr(&s) % 8 ? 0 : v;
+			}
+		}
+	}
+}
+
+/* A cycle over the test heap, with @nproc scanners. */
+static void th_cycle(struct th *t, struct gcmem_cycle *c, int nproc)
+{
+	memset(c, 0, sizeof(*c));
+	c->heap = t->heap;
+	gcmem_work_init(&c->work, nproc, true);
+	spin_lock_init(&c->deferred_lock);
+	INIT_LIST_HEAD(&c->deferred);
+}
+
+struct th_worker {
+	struct gcmem_cycle *c;
+	int owner;
+};
+
+static void *th_worker_fn(void *arg)
+{
+	struct th_worker *w = arg;
+
+	host_current = &host_tasks[w->owner];
+	gcmem_mark_worker(w->c, w->owner);
+	return NULL;
+}
+
+/* Post the cycle to @n threads, as worker.c does to its kthreads. */
+static void th_mark(struct gcmem_cycle *c, int n)
+{
+	pthread_t tid[8];
+	struct th_worker w[8];
+
+	for (int i = 0; i < n; i++) {
+		w[i].c = c;
+		w[i].owner = i;
+		pthread_create(&tid[i], NULL, th_worker_fn, &w[i]);
+	}
+	for (int i = 0; i < n; i++)
+		pthread_join(tid[i], NULL);
+}
+
+/* Mark bits against the reference: the number of slots that differ. */
+static int th_compare(struct th *t, struct __test_metadata *_metadata)
+{
+	int bad = 0;
+
+	for (unsigned int k = 0; k < t->nspans; k++)
+		for (u32 i = 0; i < t->spans[k]->nelems; i++)
+			if (test_bit(i, t->spans[k]->markbits) !=
+			    t->reach[t->slot0[k] + i] && bad++ < 5)
+				TH_LOG("span %u slot %u: marked %d, reachable %d",
+				       k, i, test_bit(i, t->spans[k]->markbits),
+				       t->reach[t->slot0[k] + i]);
+	return bad;
+}
+
+static void th_roots(struct th *t, u64 *roots, unsigned int n, u64 seed)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		struct gcmem_span *to = t->spans[xr(&seed) % t->nspans];
+
+		roots[i] = ARENA + slot_off(to, xr(&seed) % to->nelems) +
+			   (i % 3 ? 0 : 8);
+	}
+}
+
+/* --- tests ----------------------------------------------------------------- */
+
+FIXTURE(host) {
+	struct th t;
+	struct gcmem_cycle c;
+	u64 roots[64];
+};
+
+FIXTURE_SETUP(host)
+{
+	static bool classes;
+
+	if (!classes) {
+		gcmem_sizeclass_init();
+		classes = true;
+	}
+	host_current = &host_tasks[15];
+	host_fault_lo = host_fault_hi = 0;
+	host_fault_mapped = false;
+	host_kmalloc_fail = 0;
+	th_init(&self->t);
+	th_graph(&self->t, 0x1234567);
+	th_roots(&self->t, self->roots, ARRAY_SIZE(self->roots), 42);
+	th_reference(&self->t, self->roots, ARRAY_SIZE(self->roots));
+}
+
+FIXTURE_TEARDOWN(host)
+{
+	th_free(&self->t);
+}
+
+static void th_root_job(struct gcmem_cycle *c, u64 *roots, unsigned int n)
+{
+	static struct gcmem_root_job job;
+
+	memset(&job, 0, sizeof(job));
+	job.start = (unsigned long)roots;
+	job.end = (unsigned long)(roots + n);
+	job.type_id = GCMEM_TYPE_CONSERVATIVE;
+	c->jobs = &job;
+	c->njobs = 1;
+}
+
+/* The size classes: ordered, aligned, dense, and the index arithmetic. */
+TEST(size_classes)
+{
+	gcmem_sizeclass_init();
+	ASSERT_LT(10, gcmem_nclasses);
+	for (unsigned int n = 1; n < gcmem_nclasses; n++) {
+		u32 size = gcmem_class_size[n], nelems = gcmem_class_nelems[n];
+		u64 span = (u64)gcmem_class_npages[n] * GCMEM_PAGE_SIZE;
+
+		if (n > 1)
+			ASSERT_LT(gcmem_class_size[n - 1], size);
+		ASSERT_EQ(0, size % (size >= 16 ? 16 : 8)) TH_LOG("class %u", n);
+		ASSERT_EQ(span / size, nelems);
+		ASSERT_GE(GCMEM_MAX_NELEMS, nelems);
+		/* div_mul gives every byte of every slot its index. */
+		if (gcmem_class_divmul[n])
+			for (u64 off = 0; off < (u64)size * nelems; off++)
+				ASSERT_EQ(off / size,
+					  off * gcmem_class_divmul[n] >> 32);
+	}
+	for (u64 sz = 1; sz <= gcmem_class_size[gcmem_nclasses - 1]; sz++) {
+		unsigned int n = gcmem_size_to_class(sz);
+
+		ASSERT_LE(sz, gcmem_class_size[n]) TH_LOG("size %llu", sz);
+		if (n > 1)
+			ASSERT_GT(sz, gcmem_class_size[n - 1]);
+	}
+}
+
+/* Pointer bits as bitmap.c sets them, read back a span at a time. */
+TEST_F(host, pointer_bits)
+{
+	for (unsigned int k = 0; k < self->t.nspans; k++) {
+		struct gcmem_span *s = self->t.spans[k];
+		u64 n = s->npages * GCMEM_PAGE_SIZE / 8;
+		u64 *bits = calloc(DIV_ROUND_UP(n, 64), 8);
+
+		gcmem_get_ptrbits(self->t.heap, (u64)s->page << GCMEM_PAGE_SHIFT,
+				  bits, n);
+		for (u64 w = 0; w < n; w++) {
+			bool want = w < (u64)s->nelems * s->elem_size / 8 &&
+				    th_is_ptr(&self->t, k, w % (s->elem_size / 8));
+
+			ASSERT_EQ(want, (bits[w / 64] >> (w % 64)) & 1)
+				TH_LOG("span %u word %llu", k, w);
+		}
+		free(bits);
+	}
+}
+
+/* One scanner marks exactly what is reachable. */
+TEST_F(host, mark_one_scanner)
+{
+	th_cycle(&self->t, &self->c, 1);
+	th_root_job(&self->c, self->roots, ARRAY_SIZE(self->roots));
+	th_mark(&self->c, 1);
+	ASSERT_FALSE(self->c.work.abandon);
+	EXPECT_EQ(0, th_compare(&self->t, _metadata));
+	gcmem_work_destroy(&self->c.work);
+	EXPECT_EQ(0, atomic_read(&self->c.work.nbufs));
+}
+
+/* Four scanners together (TSan watches): the same marks. */
+TEST_F(host, mark_four_scanners)
+{
+	for (int round = 0; round < 20; round++) {
+		for (unsigned int k = 0; k < self->t.nspans; k++)
+			bitmap_zero(self->t.spans[k]->markbits,
+				    self->t.spans[k]->nelems);
+		th_cycle(&self->t, &self->c, 4);
+		th_root_job(&self->c, self->roots, ARRAY_SIZE(self->roots));
+		th_mark(&self->c, 4);
+		ASSERT_FALSE(self->c.work.abandon);
+		ASSERT_EQ(0, th_compare(&self->t, _metadata))
+			TH_LOG("round %d", round);
+		gcmem_work_destroy(&self->c.work);
+		ASSERT_EQ(0, atomic_read(&self->c.work.nbufs));
+	}
+}
+
+/*
+ * A root a scanner cannot read without a fault is left to the driver; if
+ * the driver cannot read it either while something readable is mapped
+ * there, the cycle is abandoned. Unmapped, the part is skipped and the
+ * rest of the root still marks.
+ */
+TEST_F(host, unreadable_root_deferred_then_abandoned)
+{
+	unsigned int n = ARRAY_SIZE(self->roots);
+
+	th_cycle(&self->t, &self->c, 2);
+	th_root_job(&self->c, self->roots, n);
+	host_fault_lo = (unsigned long)&self->roots[n / 2];
+	host_fault_hi = host_fault_lo + 8;
+	host_fault_mapped = true;
+	th_mark(&self->c, 2);
+	ASSERT_FALSE(self->c.work.abandon);
+	ASSERT_FALSE(list_empty(&self->c.deferred));
+	self->c.driver = host_current;
+	EXPECT_FALSE(gcmem_mark_deferred(&self->c));
+	EXPECT_TRUE(self->c.work.abandon);
+	gcmem_deferred_free(&self->c);
+	gcmem_work_destroy(&self->c.work);
+}
+
+TEST_F(host, unmapped_part_of_root_skipped)
+{
+	unsigned int n = ARRAY_SIZE(self->roots);
+
+	th_cycle(&self->t, &self->c, 2);
+	th_root_job(&self->c, self->roots, n);
+	host_fault_lo = (unsigned long)&self->roots[n / 2];
+	host_fault_hi = host_fault_lo + 8;
+	host_fault_mapped = false;
+	th_mark(&self->c, 2);
+	self->c.driver = host_current;
+	ASSERT_TRUE(gcmem_mark_deferred(&self->c));
+	/* The reference without the word that cannot be read. */
+	self->roots[n / 2] = 0;
+	th_reference(&self->t, self->roots, n);
+	EXPECT_EQ(0, th_compare(&self->t, _metadata));
+	gcmem_deferred_free(&self->c);
+	gcmem_work_destroy(&self->c.work);
+}
+
+/* No memory for a workbuf: the cycle is abandoned, nothing is leaked. */
+TEST_F(host, no_workbuf_abandons)
+{
+	th_cycle(&self->t, &self->c, 1);
+	th_root_job(&self->c, self->roots, ARRAY_SIZE(self->roots));
+	host_kmalloc_fail = 1;
+	th_mark(&self->c, 1);
+	EXPECT_TRUE(self->c.work.abandon);
+	gcmem_work_destroy(&self->c.work);
+	EXPECT_EQ(0, atomic_read(&self->c.work.nbufs));
+}
+
+/* Sweep keeps what is marked, frees the rest, and counts both. */
+TEST_F(host, sweep_follows_marks)
+{
+	u64 want_marked = 0;
+	int empty = 0;
+
+	th_cycle(&self->t, &self->c, 2);
+	th_root_job(&self->c, self->roots, ARRAY_SIZE(self->roots));
+	th_mark(&self->c, 2);
+	ASSERT_EQ(0, th_compare(&self->t, _metadata));
+	for (unsigned int k = 0; k < self->t.nspans; k++) {
+		struct gcmem_span *s = self->t.spans[k];
+		u32 kept = 0;
+
+		for (u32 i = 0; i < s->nelems; i++)
+			kept += self->t.reach[self->t.slot0[k] + i];
+		want_marked += (u64)kept * s->elem_size;
+		empty += !kept;
+		s->nalloc = 0;
+		for (u32 i = 0; i < s->nelems; i++)
+			s->nalloc += test_bit(i, s->allocbits);
+	}
+	gcmem_sweep(self->t.heap, &self->c);
+	EXPECT_EQ(want_marked, self->t.heap->marked_bytes);
+	EXPECT_EQ(empty, host_spans_freed);
+	gcmem_work_destroy(&self->c.work);
+}
+
+/*
+ * The workbuf lists under contention: scanners take buffers, "scan" each
+ * object by greying its two children in a tree of ids, share halves with
+ * idle ones, and stop at the getfull barrier; every id is seen once.
+ */
+#define TREE	200000
+static unsigned char seen[TREE];
+
+struct hammer {
+	struct gcmem_work *work;
+	int owner;
+	long dup;
+};
+
+static void *hammer_fn(void *arg)
+{
+	struct hammer *h = arg;
+	struct gcmem_greyer g = { .work = h->work, .owner = h->owner };
+	struct gcmem_workbuf *b;
+	unsigned int n = 0;
+
+	for (;;) {
+		b = g.wbuf;
+		if (!b || !b->nobj) {
+			if (b)
+				gcmem_work_putempty(h->work, b);
+			g.wbuf = b = gcmem_work_getfull(h->work, h->owner);
+			if (!b)
+				break;
+		}
+		u64 id = b->obj[--b->nobj];
+
+		if (__atomic_exchange_n(&seen[id], 1, __ATOMIC_RELAXED))
+			h->dup++;
+		for (u64 c = 2 * id + 1; c <= 2 * id + 2 && c < TREE; c++)
+			gcmem_grey_push(&g, c);
+		if (++n % 16 == 0)
+			gcmem_work_balance(h->work, g.wbuf, h->owner);
+	}
+	gcmem_grey_flush(&g);
+	return NULL;
+}
+
+TEST(workbufs_hammered)
+{
+	struct gcmem_work work;
+	struct hammer h[4];
+	pthread_t tid[4];
+	struct gcmem_greyer g;
+	long dup = 0, missing = 0;
+
+	memset(seen, 0, sizeof(seen));
+	gcmem_work_init(&work, 4, true);
+	g = (struct gcmem_greyer){ .work = &work, .owner = 99 };
+	gcmem_grey_push(&g, 0);
+	gcmem_grey_flush(&g);
+	for (int i = 0; i < 4; i++) {
+		h[i] = (struct hammer){ .work = &work, .owner = i };
+		pthread_create(&tid[i], NULL, hammer_fn, &h[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(tid[i], NULL);
+		dup += h[i].dup;
+	}
+	for (int i = 0; i < TREE; i++)
+		missing += !seen[i];
+	EXPECT_EQ(0, dup);
+	EXPECT_EQ(0, missing);
+	EXPECT_FALSE(work.abandon);
+	gcmem_work_destroy(&work);
+	EXPECT_EQ(0, atomic_read(&work.nbufs));
+}
+
+TEST_HARNESS_MAIN
