@@ -41,8 +41,16 @@ record()
 	fi
 }
 
+# timed NAME START: note how long a part took, for the summary.
+times=()
+timed()
+{
+	times+=("$1: $(( $(date +%s) - $2 )) s")
+}
+
 mkdir -p "$build"
 
+t0=$(date +%s)
 echo "== host checks"
 echo '#include <linux/gcmem.h>
 int main(void) { return sizeof(struct gcmem_handshake) != 64; }' |
@@ -75,7 +83,8 @@ host_tests()
 host_tests asan+ubsan "$host/../hosttest/host_test-asan"
 host_tests tsan "$host/../hosttest/host_test-tsan"
 
-# The target kernels: NAME|KDIR|VMLINUZ|QEMU_MEM|BOOT_APPEND per line. The
+# The target kernels: NAME|KDIR|VMLINUZ|QEMU_MEM|TIMEOUT|BOOT_APPEND per
+# line. The
 # fuzzer (selftests/fuzz_test.c) makes 10^6 calls on the debug kernel,
 # where KASAN and lockdep watch them, and fewer on the others.
 targets=()
@@ -85,12 +94,13 @@ if [ "${#krels[@]}" -ne 2 ]; then
 	krels=()
 fi
 for krel in "${krels[@]}"; do
-	targets+=("$krel|/lib/modules/$krel/build|/boot/vmlinuz-$krel|1G|GCMEM_FUZZ_CALLS=${GCMEM_FUZZ_CALLS_DEBIAN:-200000}")
+	targets+=("$krel|/lib/modules/$krel/build|/boot/vmlinuz-$krel|1G|900|GCMEM_FUZZ_CALLS=${GCMEM_FUZZ_CALLS_DEBIAN:-100000}")
 done
 
 # The debug kernel (KASAN, lockdep, kmemleak, fault injection): built once
 # into the cache, then reused. GCMEM_DEBUG_KERNEL=0 leaves it out (a quick
 # run while developing; never in CI).
+timed "host checks and host unit tests" "$t0"
 if [ "${GCMEM_DEBUG_KERNEL:-1}" != 0 ]; then
 	echo "== debug kernel"
 	dk_start=$(date +%s)
@@ -98,16 +108,22 @@ if [ "${GCMEM_DEBUG_KERNEL:-1}" != 0 ]; then
 		echo "debug kernel: $dkdir ($(( $(date +%s) - dk_start )) s this run," \
 			"$(cat "$dkdir/../build-seconds") s to build)"
 		record "debug kernel built" 0
+		timed "debug kernel (built once in $(cat "$dkdir/../build-seconds") s)" "$dk_start"
 		dkrel=$(cat "$dkdir/include/config/kernel.release")
 		# KASAN's shadow and lockdep need room; the fuzzer's full count.
-		targets+=("$dkrel|$dkdir|$dkdir/arch/x86/boot/bzImage|2G|GCMEM_FUZZ_CALLS=${GCMEM_FUZZ_CALLS_DEBUG:-1000000}")
+		# First: its run is the longest (see the boots below).
+		targets=("$dkrel|$dkdir|$dkdir/arch/x86/boot/bzImage|2G|3600|GCMEM_FUZZ_CALLS=${GCMEM_FUZZ_CALLS_DEBUG:-1000000}"
+			 "${targets[@]}")
 	else
 		record "debug kernel built" 1
 	fi
 fi
 
+# Build the module and an initramfs for each kernel first.
+t0=$(date +%s)
+ready=()
 for target in "${targets[@]}"; do
-	IFS='|' read -r krel kbuild vmlinuz mem append <<< "$target"
+	IFS='|' read -r krel kbuild vmlinuz mem timeout append <<< "$target"
 	kdir=$build/$krel
 	src=$kdir/src
 	echo "== $krel: build"
@@ -123,18 +139,65 @@ for target in "${targets[@]}"; do
 	[ $rc -eq 0 ] || tail -n 20 "$kdir/build.log"
 	record "build:$krel (W=1, sparse)" $rc
 	[ $rc -eq 0 ] || continue
-
-	echo "== $krel: boot and selftests"
 	"$top/qemu-images/mkinitramfs.sh" "$kdir/initramfs.cpio.gz" \
 		"$src/gcmem.ko" "$host/bin" || { record "initramfs:$krel" 1; continue; }
+	ready+=("$target")
+done
+
+timed "module builds and images" "$t0"
+
+# boot_one TARGET: boot a kernel's image and run the selftests; the
+# verdict goes to build/KREL/boot.out and boot.rc.
+boot_one()
+{
+	local krel kbuild vmlinuz mem timeout append kdir
+
+	IFS='|' read -r krel kbuild vmlinuz mem timeout append <<< "$1"
+	kdir=$build/$krel
 	GCMEM_VMLINUZ=$vmlinuz GCMEM_QEMU_MEM=$mem \
+	GCMEM_BOOT_TIMEOUT=${GCMEM_BOOT_TIMEOUT:-$timeout} \
 	GCMEM_BOOT_APPEND="$append${GCMEM_BOOT_APPEND:+ $GCMEM_BOOT_APPEND}" \
 		"$top/qemu-images/boot.sh" "$krel" "$kdir/initramfs.cpio.gz" \
 		"$kdir/console.log" check > "$kdir/boot.out" 2>&1
-	boot_rc=$?
+	echo $? > "$kdir/boot.rc"
+}
+
+# Up to GCMEM_CHECK_JOBS guests at once (default 2), in the order of
+# $targets: the debug kernel's first. A guest under TCG keeps about one of this machine's
+# two cores busy and waits the rest of the time (the tests sleep, stop
+# threads, wait for children), so two at a time finish sooner; the tests
+# are written for slow, loaded hosts. GCMEM_CHECK_JOBS=1 boots them one by
+# one.
+jobs_max=${GCMEM_CHECK_JOBS:-2}
+if [ ${#ready[@]} -gt 0 ]; then
+	IFS='|' read -r krel kbuild vmlinuz _ <<< "${ready[0]}"
+	# One KVM probe for all (boot.sh asks kvm-probe.sh, which caches).
+	"$top/qemu-images/kvm-probe.sh" "$vmlinuz" \
+		"$build/$krel/initramfs.cpio.gz" >/dev/null || true
+fi
+t0=$(date +%s)
+running=0
+for target in "${ready[@]}"; do
+	IFS='|' read -r krel _ <<< "$target"
+	if [ "$running" -ge "$jobs_max" ]; then
+		wait -n
+		running=$((running - 1))
+	fi
+	echo "== $krel: boot and selftests (started $(date +%T))"
+	boot_one "$target" &
+	running=$((running + 1))
+done
+wait
+timed "guests, $jobs_max at a time" "$t0"
+
+for target in "${ready[@]}"; do
+	IFS='|' read -r krel _ <<< "$target"
+	kdir=$build/$krel
+	echo "== $krel: results"
 	grep -E '^(# boot|# guest)' "$kdir/boot.out"
+	times+=("  $krel: $(sed -n 's/.*elapsed \([0-9.]*\)s$/\1/p' "$kdir/boot.out" | tail -n 1) s")
 	GCMEM_COUNTS=$kdir/counts "$top/qemu-images/summarize.sh" "$krel" \
-		"$kdir/console.log" $boot_rc
+		"$kdir/console.log" "$(cat "$kdir/boot.rc" 2>/dev/null || echo 1)"
 	if read -r p f s < "$kdir/counts"; then
 		passed=$((passed + p))
 		failed=$((failed + f))
@@ -145,6 +208,9 @@ for target in "${targets[@]}"; do
 	fi
 done
 
+echo
+echo "== times"
+printf '%s\n' "${times[@]}"
 echo
 echo "== summary"
 for f in "${failures[@]}"; do

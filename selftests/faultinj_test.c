@@ -279,18 +279,47 @@ static int op_type(struct fi_ctx *x)
 	return ret;
 }
 
+/* Before each try of the thread ops: not registered, or registered. */
+static int reset_unregistered(struct fi_ctx *x)
+{
+	if (x->slot)
+		munmap(x->slot, GCMEM_THREAD_SLOT_SIZE);
+	x->slot = NULL;
+	if (x->tid != POISON_U32 && gcmem_thread_unregister(x->h.fd, x->tid))
+		return -1;
+	x->tid = POISON_U32;
+	return 0;
+}
+
+static int reset_registered(struct fi_ctx *x)
+{
+	struct gcmem_thread_register r;
+
+	if (x->slot)
+		munmap(x->slot, GCMEM_THREAD_SLOT_SIZE);
+	x->slot = NULL;
+	if (x->tid != POISON_U32)
+		return 0;
+	if (gcmem_thread_register(x->h.fd, x->efd, &r))
+		return -1;
+	x->tid = r.thread_id;
+	return 0;
+}
+
 static int op_thread(struct fi_ctx *x)
 {
 	struct gcmem_thread_register r;
-	int ret;
+	int ret = gcmem_thread_register(x->h.fd, x->efd, &r);
 
-	ret = gcmem_thread_register(x->h.fd, x->efd, &r);
-	if (ret)
-		return ret;
-	if (x->tid != POISON_U32)
-		gcmem_thread_unregister(x->h.fd, x->tid);
-	x->tid = r.thread_id;
-	x->slot = gcmem_map_slot(x->h.fd, r.slot_offset);
+	if (!ret)
+		x->tid = r.thread_id;
+	return ret;
+}
+
+static int op_slot(struct fi_ctx *x)
+{
+	x->slot = gcmem_map_slot(x->h.fd, GCMEM_MMAP_THREADS +
+				 (__u64)x->tid * GCMEM_THREAD_SLOT_SIZE);
 	return x->slot ? 0 : -errno;
 }
 
@@ -345,18 +374,24 @@ static int op_stats(struct fi_ctx *x)
 	return gcmem_stats(x->h.fd, &st);
 }
 
+/*
+ * Each op is tried at every failure point; @reset, if any, first puts
+ * the heap back in the state the op starts from, with no failure armed.
+ */
 static const struct {
 	const char *name;
 	int (*fn)(struct fi_ctx *x);
+	int (*reset)(struct fi_ctx *x);
 } fi_ops[] = {
-	{ "type_register", op_type },
-	{ "thread_register", op_thread },
-	{ "refill", op_small },
-	{ "alloc_large", op_large },
-	{ "root_add_remove", op_root },
-	{ "query", op_query },
-	{ "collect", op_collect },
-	{ "stats", op_stats },
+	{ "type_register", op_type, NULL },
+	{ "thread_register", op_thread, reset_unregistered },
+	{ "slot_mmap", op_slot, reset_registered },
+	{ "refill", op_small, reset_registered },
+	{ "alloc_large", op_large, NULL },
+	{ "root_add_remove", op_root, NULL },
+	{ "query", op_query, NULL },
+	{ "collect", op_collect, NULL },
+	{ "stats", op_stats, NULL },
 };
 
 /*
@@ -409,6 +444,8 @@ TEST_F_TIMEOUT(faultinj, nth_failure_in_every_ioctl_is_clean, 600)
 	for (i = 0; i < sizeof(fi_ops) / sizeof(fi_ops[0]); i++) {
 		points = 0;
 		for (n = 1; n < FI_NTH_MAX; n++) {
+			if (fi_ops[i].reset)
+				ASSERT_EQ(0, fi_ops[i].reset(&x));
 			ASSERT_EQ(0, fi_nth_set(n));
 			ret = fi_ops[i].fn(&x);
 			left = fi_nth_get();
@@ -424,13 +461,14 @@ TEST_F_TIMEOUT(faultinj, nth_failure_in_every_ioctl_is_clean, 600)
 		ASSERT_LT(n, FI_NTH_MAX);
 		TH_LOG("%s: %d failure points", fi_ops[i].name, points);
 		/* Without injection it works. */
+		if (fi_ops[i].reset)
+			ASSERT_EQ(0, fi_ops[i].reset(&x));
 		ASSERT_EQ(0, fi_ops[i].fn(&x)) TH_LOG("%s", fi_ops[i].name);
 		total += points;
 	}
 	EXPECT_LE(10, total);
 	ASSERT_EQ(0, op_collect(&x));
-	if (x.tid != POISON_U32)
-		EXPECT_EQ(0, gcmem_thread_unregister(x.h.fd, x.tid));
+	EXPECT_EQ(0, reset_unregistered(&x));
 	close(x.efd);
 	gcmem_raw_close(&x.h);
 }

@@ -4,7 +4,8 @@
  * events in random order, many threads at once, to show that nothing a
  * process does to its heap hurts the kernel or another process.
  *
- * Each round is a child process with FUZZ_THREADS threads. Every thread
+ * Each round is a child process with FUZZ_THREADS threads, and FUZZ_PROCS
+ * rounds run at once (their heaps share the mark workers). Every thread
  * draws operations from its own generator, seeded from the round's seed:
  *  - an ioctl: a gcmem command (or a number next to one) whose argument is
  *    built field by field from the command's layout — mostly plausible
@@ -21,7 +22,8 @@
  *  - a thread registering and exiting still registered, a fork whose
  *    child tries the inherited heap, the heap's fd passed over a socket to
  *    another process, a second heap opened and closed.
- * The parent kills some rounds with SIGKILL at a random moment, mid-call.
+ * The parent kills one round in five with SIGKILL at a random moment,
+ * mid-call.
  * Only gcmem's documented errnos may come back from its ioctls; any other
  * counts as a failure, with the operation and the round's seed printed.
  * Kernel reports (KASAN, lockdep, WARN, BUG, leaks) fail the boot as a
@@ -50,6 +52,7 @@
 #include "gcuser.h"
 
 #define FUZZ_THREADS		4
+#define FUZZ_PROCS		2	/* rounds at once, each its own heap */
 #define FUZZ_ROUND_CALLS	20000	/* per round, all threads */
 #define FUZZ_ARENA_MAX		(64 * MiB)
 #define FUZZ_MAPS		16
@@ -223,9 +226,15 @@ static uint64_t pick_ptr(uint64_t *s)
 	case 8:
 		return (uintptr_t)R.ctl;
 	case 9:
-		/* The last bytes of a mapping: a struct would straddle it. */
+		/*
+		 * A mapping of the device (the arena, the control page, a
+		 * thread slot): at its start, or in its last bytes, where a
+		 * struct would straddle its end.
+		 */
 		a = pick_map_addr(s, &len);
-		return a ? a + len - 1 - below(s, 64) : 0;
+		if (!a || chance(s, 50))
+			return a;
+		return a + len - 1 - below(s, 64);
 	case 10:
 		return base + SCRATCH - 1 - below(s, 64);
 	default:
@@ -376,15 +385,18 @@ static const struct fuzz_cmd {
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
 
 /*
- * A collection stops every registered thread (20 ms for one that never
- * polls) and re-marks the heap in debug mode: a hundred times the cost of
- * any other ioctl, so it is drawn that much less often.
+ * A collection stops every registered thread and re-marks the heap in
+ * debug mode, and a large object may take a fresh chunk (2 MiB zeroed)
+ * and trigger a collection, both under the heap's lock that most other
+ * ioctls wait for: a hundred times the cost of the others. They are drawn
+ * less often, so that a run's calls are not mostly waits for them.
  */
 static const struct fuzz_cmd *pick_cmd(uint64_t *s)
 {
 	const struct fuzz_cmd *c = &cmds[below(s, NCMDS)];
 
-	while (c->cmd == GCMEM_IOC_COLLECT && !chance(s, 5))
+	while ((c->cmd == GCMEM_IOC_COLLECT && !chance(s, 5)) ||
+	       (c->cmd == GCMEM_IOC_ALLOC_LARGE && !chance(s, 20)))
 		c = &cmds[below(s, NCMDS)];
 	return c;
 }
@@ -967,7 +979,13 @@ TEST_F_TIMEOUT(fuzz, calls, 3000)
 {
 	uint64_t want = env_u64("GCMEM_FUZZ_CALLS", 200000);
 	uint64_t seed = env_u64("GCMEM_FUZZ_SEED", (uint64_t)time(NULL));
-	uint64_t master = seed, killed = 0, rounds = 0;
+	uint64_t master = seed, killed = 0, rounds = 0, reported = 0;
+	struct {
+		pid_t pid;
+		int killed;
+		uint64_t kill_at, round;
+	} fly[FUZZ_PROCS];
+	int nfly = 0;
 	volatile uint64_t *shared;
 	struct timespec t0, t;
 
@@ -977,28 +995,60 @@ TEST_F_TIMEOUT(fuzz, calls, 3000)
 	TH_LOG("seed %llu, %llu calls (GCMEM_FUZZ_SEED, GCMEM_FUZZ_CALLS)",
 	       (unsigned long long)seed, (unsigned long long)want);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (shared[0] < want) {
-		uint64_t rs = rnd(&master), ks = rs;
-		int kill_it = chance(&ks, 20), st;
-		pid_t pid = fork();
+	memset(fly, 0, sizeof(fly));
+	while (shared[0] < want || nfly) {
+		int st, i;
+		pid_t pid;
 
-		ASSERT_LE(0, pid);
-		if (pid == 0)
-			fuzz_round(rs, rounds, shared);
-		if (kill_it) {
-			/* Somewhere in the middle of the round's calls. */
-			usleep(1000 + below(&ks, 200000));
-			kill(pid, SIGKILL);
+		/* Keep FUZZ_PROCS rounds in flight, each its own heap. */
+		while (shared[0] < want && nfly < FUZZ_PROCS) {
+			uint64_t rs = rnd(&master), ks = rs;
+
+			for (i = 0; fly[i].pid; i++)
+				;
+			fly[i].kill_at = 0;
+			/* One in five dies somewhere in the middle. */
+			if (chance(&ks, 20))
+				fly[i].kill_at = now_ns() +
+					1000000ULL * (1 + below(&ks, 200));
+			fly[i].round = rounds++;
+			pid = fork();
+			ASSERT_LE(0, pid);
+			if (pid == 0)
+				fuzz_round(rs, fly[i].round, shared);
+			fly[i].pid = pid;
+			nfly++;
 		}
-		ASSERT_EQ(pid, waitpid(pid, &st, 0));
-		if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL && kill_it)
-			killed++;
-		else
-			EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
-				TH_LOG("seed %llu round %llu: status %#x",
-				       (unsigned long long)seed,
-				       (unsigned long long)rounds, st);
-		rounds++;
+		usleep(1000);
+		for (i = 0; i < FUZZ_PROCS; i++) {
+			if (!fly[i].pid)
+				continue;
+			if (fly[i].kill_at && now_ns() > fly[i].kill_at) {
+				kill(fly[i].pid, SIGKILL);
+				fly[i].kill_at = 0;
+				fly[i].killed = 1;
+			}
+			pid = waitpid(fly[i].pid, &st, WNOHANG);
+			ASSERT_LE(0, pid);
+			if (!pid)
+				continue;
+			if (fly[i].killed && WIFSIGNALED(st) &&
+			    WTERMSIG(st) == SIGKILL)
+				killed++;
+			else
+				EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
+					TH_LOG("seed %llu round %llu: status %#x",
+					       (unsigned long long)seed,
+					       (unsigned long long)fly[i].round, st);
+			memset(&fly[i], 0, sizeof(fly[i]));
+			nfly--;
+		}
+		if (shared[0] / 100000 != reported) {
+			reported = shared[0] / 100000;
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			TH_LOG("%llu calls, %ld s", (unsigned long long)shared[0],
+			       (long)(t.tv_sec - t0.tv_sec));
+		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	TH_LOG("%llu calls in %llu rounds (%llu killed) in %ld s, %llu unexpected",
