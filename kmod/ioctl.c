@@ -31,16 +31,19 @@ union gcmem_ucmd_buffer {
 };
 
 /*
- * @undo, if set, takes back what a successful @execute did when its result
- * cannot be copied out: a caller that gets EFAULT must find nothing
- * changed, and a registration whose id it never learnt would otherwise
- * stay behind.
+ * @out: the command has output fields, copied back after @execute. A
+ * command without any is not copied back, so that it cannot fail with
+ * EFAULT after it took effect. @undo, if set, takes back what a
+ * successful @execute did when its result cannot be copied out: a caller
+ * that gets EFAULT must find nothing changed, and a registration whose id
+ * it never learnt would otherwise stay behind.
  */
 struct gcmem_ioctl_op {
 	unsigned int size;
 	unsigned int min_size;
 	unsigned int ioctl_num;
 	bool before_handshake;
+	bool out;
 	int (*execute)(struct gcmem_heap *heap, void *cmd);
 	void (*undo)(struct gcmem_heap *heap, void *cmd);
 };
@@ -197,7 +200,7 @@ static int gcmem_ioc_blocking_leave(struct gcmem_heap *heap, void *arg)
 	return gcmem_blocking_leave(heap, arg);
 }
 
-#define GCMEM_IOCTL_OP_UNDO(_name, _fn, _struct, _last, _pre, _undo)	     \
+#define GCMEM_IOCTL_OP_FULL(_name, _fn, _struct, _last, _pre, _out, _undo) \
 	[GCMEM_CMD_##_name - GCMEM_CMD_BASE] = {			     \
 		.size = sizeof(_struct) +				     \
 			BUILD_BUG_ON_ZERO(sizeof(union gcmem_ucmd_buffer) < \
@@ -205,11 +208,15 @@ static int gcmem_ioc_blocking_leave(struct gcmem_heap *heap, void *arg)
 		.min_size = offsetofend(_struct, _last),		     \
 		.ioctl_num = GCMEM_IOC_##_name,				     \
 		.before_handshake = _pre,				     \
+		.out = _out,						     \
 		.execute = _fn,						     \
 		.undo = _undo,						     \
 	}
 #define GCMEM_IOCTL_OP(_name, _fn, _struct, _last, _pre)		     \
-	GCMEM_IOCTL_OP_UNDO(_name, _fn, _struct, _last, _pre, NULL)
+	GCMEM_IOCTL_OP_FULL(_name, _fn, _struct, _last, _pre, true, NULL)
+/* A command with no output fields. */
+#define GCMEM_IOCTL_OP_IN(_name, _fn, _struct, _last)			     \
+	GCMEM_IOCTL_OP_FULL(_name, _fn, _struct, _last, false, false, NULL)
 
 static const struct gcmem_ioctl_op gcmem_ioctl_ops[] = {
 	GCMEM_IOCTL_OP(HANDSHAKE, gcmem_handshake, struct gcmem_handshake,
@@ -220,27 +227,26 @@ static const struct gcmem_ioctl_op gcmem_ioctl_ops[] = {
 		       false),
 	GCMEM_IOCTL_OP(TYPE_REGISTER, gcmem_ioc_type_register,
 		       struct gcmem_type_register, ptrmask, false),
-	GCMEM_IOCTL_OP_UNDO(THREAD_REGISTER, gcmem_ioc_thread_register,
+	GCMEM_IOCTL_OP_FULL(THREAD_REGISTER, gcmem_ioc_thread_register,
 			    struct gcmem_thread_register, slot_offset, false,
-			    gcmem_ioc_thread_register_undo),
-	GCMEM_IOCTL_OP(THREAD_UNREGISTER, gcmem_ioc_thread_unregister,
-		       struct gcmem_thread_unregister, __reserved, false),
+			    true, gcmem_ioc_thread_register_undo),
+	GCMEM_IOCTL_OP_IN(THREAD_UNREGISTER, gcmem_ioc_thread_unregister,
+			  struct gcmem_thread_unregister, __reserved),
 	GCMEM_IOCTL_OP(REFILL, gcmem_ioc_refill, struct gcmem_refill,
 		       __reserved2, false),
 	GCMEM_IOCTL_OP(ALLOC_LARGE, gcmem_ioc_alloc_large,
 		       struct gcmem_alloc_large, addr, false),
-	GCMEM_IOCTL_OP(ROOT_ADD, gcmem_ioc_root_add, struct gcmem_root, len,
-		       false),
-	GCMEM_IOCTL_OP(ROOT_REMOVE, gcmem_ioc_root_remove, struct gcmem_root,
-		       len, false),
+	GCMEM_IOCTL_OP_IN(ROOT_ADD, gcmem_ioc_root_add, struct gcmem_root, len),
+	GCMEM_IOCTL_OP_IN(ROOT_REMOVE, gcmem_ioc_root_remove, struct gcmem_root,
+			  len),
 	GCMEM_IOCTL_OP(QUERY, gcmem_ioc_query, struct gcmem_query, ptrmask,
 		       false),
 	GCMEM_IOCTL_OP(COLLECT, gcmem_ioc_collect, struct gcmem_collect, cycle,
 		       false),
-	GCMEM_IOCTL_OP(SAFEPOINT, gcmem_ioc_safepoint_op,
-		       struct gcmem_thread_op, __reserved, false),
-	GCMEM_IOCTL_OP(BLOCKING_LEAVE, gcmem_ioc_blocking_leave,
-		       struct gcmem_thread_op, __reserved, false),
+	GCMEM_IOCTL_OP_IN(SAFEPOINT, gcmem_ioc_safepoint_op,
+			  struct gcmem_thread_op, __reserved),
+	GCMEM_IOCTL_OP_IN(BLOCKING_LEAVE, gcmem_ioc_blocking_leave,
+			  struct gcmem_thread_op, __reserved),
 };
 
 static u64 gcmem_supported_ioctls(void)
@@ -286,7 +292,7 @@ long gcmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return -EINVAL;
 
 	ret = op->execute(heap, &buf);
-	if (ret)
+	if (ret || !op->out)
 		return ret;
 	if (copy_to_user(uarg, &buf, min_t(u32, op->size, usize))) {
 		if (op->undo)

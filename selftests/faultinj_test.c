@@ -255,6 +255,7 @@ struct fi_ctx {
 	__u32 tid, type_id;
 	int efd;
 	uint64_t root[16];
+	bool rooted;
 	uint64_t large;
 };
 
@@ -341,15 +342,32 @@ static int op_large(struct fi_ctx *x)
 	return ret;
 }
 
-static int op_root(struct fi_ctx *x)
+static int op_root_add(struct fi_ctx *x)
 {
 	int ret = gcmem_root_add(x->h.fd, (uintptr_t)x->root,
 				 sizeof(x->root), GCMEM_TYPE_CONSERVATIVE);
 
-	if (!ret)
-		ret = gcmem_root_remove(x->h.fd, (uintptr_t)x->root,
-					sizeof(x->root));
+	x->rooted |= !ret;
 	return ret;
+}
+
+static int op_root_remove(struct fi_ctx *x)
+{
+	int ret = gcmem_root_remove(x->h.fd, (uintptr_t)x->root,
+				    sizeof(x->root));
+
+	x->rooted &= !!ret;
+	return ret;
+}
+
+static int reset_unrooted(struct fi_ctx *x)
+{
+	return x->rooted ? op_root_remove(x) : 0;
+}
+
+static int reset_rooted(struct fi_ctx *x)
+{
+	return x->rooted ? 0 : op_root_add(x);
 }
 
 static int op_query(struct fi_ctx *x)
@@ -388,7 +406,8 @@ static const struct {
 	{ "slot_mmap", op_slot, reset_registered },
 	{ "refill", op_small, reset_registered },
 	{ "alloc_large", op_large, NULL },
-	{ "root_add_remove", op_root, NULL },
+	{ "root_add", op_root_add, reset_unrooted },
+	{ "root_remove", op_root_remove, reset_rooted },
 	{ "query", op_query, NULL },
 	{ "collect", op_collect, NULL },
 	{ "stats", op_stats, NULL },

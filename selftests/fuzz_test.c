@@ -812,21 +812,24 @@ static const char *const kind_name[K_N] = {
 
 static void fuzz_step(uint64_t *s)
 {
-	unsigned int r = below(s, 1000), k;
+	unsigned int r = below(s, 10000), k;
 	uint64_t t0 = now_ns();
 
-	/* Processes and threads cost a thousand ioctls each: rarely. */
-	if (r < 750)
+	/*
+	 * Processes and threads cost a thousand ioctls each (a fork 20 ms
+	 * on the debug kernel): a few in ten thousand steps, dozens a round.
+	 */
+	if (r < 7500)
 		fuzz_ioctl(s), k = K_IOCTL;
-	else if (r < 820)
+	else if (r < 8200)
 		fuzz_mmap(s), k = K_MMAP;
-	else if (r < 996)
+	else if (r < 9990)
 		fuzz_vm(s), k = K_VM;
-	else if (r < 997)
+	else if (r < 9993)
 		fuzz_fork(s), k = K_FORK;
-	else if (r < 998)
+	else if (r < 9995)
 		fuzz_pass_fd(s), k = K_PASSFD;
-	else if (r < 999)
+	else if (r < 9998)
 		fuzz_thread_churn(s), k = K_CHURN;
 	else
 		fuzz_second_heap(s), k = K_HEAP2;

@@ -38,11 +38,14 @@
  * Errors, for all ioctls:
  *
  *  - ENOTTY: the ioctl number is not a gcmem ioctl.
- *  - EFAULT: the argument pointer is not readable or writable. When only
- *    the result could not be written back, a THREAD_REGISTER is taken back;
- *    a TYPE_REGISTER's type stays registered (types are never removed), an
- *    ALLOC_LARGE's object is garbage for the next collection, and a
- *    REFILL's span stays cached (the next refill of the cache returns it).
+ *  - EFAULT: the argument pointer is not readable or writable. Commands
+ *    with no output fields (THREAD_UNREGISTER, ROOT_ADD, ROOT_REMOVE,
+ *    SAFEPOINT, BLOCKING_LEAVE) never write the argument back. When only
+ *    the result of another command could not be written back, a
+ *    THREAD_REGISTER is taken back; a TYPE_REGISTER's type stays registered
+ *    (types are never removed), an ALLOC_LARGE's object is garbage for the
+ *    next collection, a REFILL's span stays cached (the next refill of the
+ *    cache returns it), an OPTION set and a COLLECT took effect.
  *  - EINVAL: the size is smaller than the first version of the structure;
  *    a flag, reserved field, option or value is invalid; the handshake has
  *    not been done (or is tried twice).
