@@ -86,7 +86,8 @@ host_tests tsan "$host/../hosttest/host_test-tsan"
 # The target kernels: NAME|KDIR|VMLINUZ|QEMU_MEM|TIMEOUT|BOOT_APPEND per
 # line. The
 # fuzzer (selftests/fuzz_test.c) makes 10^6 calls on the debug kernel,
-# where KASAN and lockdep watch them, and fewer on the others.
+# where KASAN and lockdep watch them, and 30000 on the others; alloc_test's
+# stress runs a quarter of its objects on the debug kernel.
 targets=()
 mapfile -t krels < <("$top/scripts/kernels.sh") || true
 if [ "${#krels[@]}" -ne 2 ]; then
@@ -94,7 +95,7 @@ if [ "${#krels[@]}" -ne 2 ]; then
 	krels=()
 fi
 for krel in "${krels[@]}"; do
-	targets+=("$krel|/lib/modules/$krel/build|/boot/vmlinuz-$krel|1G|900|GCMEM_FUZZ_CALLS=${GCMEM_FUZZ_CALLS_DEBIAN:-100000}")
+	targets+=("$krel|/lib/modules/$krel/build|/boot/vmlinuz-$krel|1G|900|GCMEM_FUZZ_CALLS=${GCMEM_FUZZ_CALLS_DEBIAN:-30000}")
 done
 
 # The debug kernel (KASAN, lockdep, kmemleak, fault injection): built once
@@ -112,7 +113,7 @@ if [ "${GCMEM_DEBUG_KERNEL:-1}" != 0 ]; then
 		dkrel=$(cat "$dkdir/include/config/kernel.release")
 		# KASAN's shadow and lockdep need room; the fuzzer's full count.
 		# First: its run is the longest (see the boots below).
-		targets=("$dkrel|$dkdir|$dkdir/arch/x86/boot/bzImage|2G|3600|GCMEM_FUZZ_CALLS=${GCMEM_FUZZ_CALLS_DEBUG:-1000000}"
+		targets=("$dkrel|$dkdir|$dkdir/arch/x86/boot/bzImage|2G|3600|GCMEM_FUZZ_CALLS=${GCMEM_FUZZ_CALLS_DEBUG:-1000000} GCMEM_STRESS_OBJECTS=100000"
 			 "${targets[@]}")
 	else
 		record "debug kernel built" 1
