@@ -281,6 +281,14 @@ int gcmem_collect_locked(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 		list_for_each_entry(span, &heap->spans, node)
 			bitmap_zero(span->markbits, span->nelems);
 		heap->abandoned++;
+		/*
+		 * Back off as if everything were live: a heap whose cycles
+		 * cannot finish (a root that cannot be read, a thread that
+		 * cannot be stopped) would otherwise try again, and stop the
+		 * world, at every refill past the trigger.
+		 */
+		if (why == GCMEM_GC_PACER)
+			gcmem_pace(heap, heap->inuse_bytes);
 	}
 
 	gcmem_start_the_world(heap);

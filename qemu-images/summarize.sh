@@ -4,7 +4,8 @@
 # Usage: qemu-images/summarize.sh LABEL LOG [BOOT_RC]
 #
 # Counts the top-level TAP result lines (at column 0) that lie between
-# "# gcmem-binary: NAME begin" and "# gcmem-binary: NAME exit=RC":
+# "# gcmem-binary: NAME begin" and "# gcmem-binary: NAME exit=RC" (each
+# may end with the guest's uptime in parentheses):
 #   "ok N name"            passed
 #   "not ok N name"        failed
 #   "... # SKIP reason"    skipped (whether ok or not ok)
@@ -53,7 +54,7 @@ function case_name(line) {
 	return line
 }
 { sub(/\r+$/, "") }
-/^# gcmem-binary: [^ ]+ begin$/ {
+/^# gcmem-binary: [^ ]+ begin( \(.*\))?$/ {
 	if (bin != "")
 		close_binary(0, 0)
 	bin = $3
@@ -63,7 +64,7 @@ function case_name(line) {
 	nbins++
 	next
 }
-/^# gcmem-binary: [^ ]+ exit=[0-9]+$/ {
+/^# gcmem-binary: [^ ]+ exit=[0-9]+( \(.*\))?$/ {
 	split($4, kv, "=")
 	if (bin == "" || bin != $3) {
 		if (bin != "")
