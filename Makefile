@@ -39,11 +39,19 @@ USER_CFLAGS := -O2 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 	-I$(TOP)/uapi -I$(TOP)/libgcuser
 TEST_CFLAGS := $(USER_CFLAGS) -Wno-unused-parameter -Wno-sign-compare -Wno-clobbered
 
+# libgcuser/*.c go into both libraries; static/ only into libgcuser.a,
+# shared/ (the pthread_create interposer) only into libgcuser.so.
 LIB_SRCS := $(wildcard libgcuser/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(HOST)/%.o)
+LIB_A_OBJS := $(LIB_OBJS) $(patsubst %.c,$(HOST)/%.o,$(wildcard libgcuser/static/*.c))
+LIB_SO_OBJS := $(LIB_OBJS) $(patsubst %.c,$(HOST)/%.o,$(wildcard libgcuser/shared/*.c))
 LIB_HDRS := libgcuser/gcuser.h uapi/linux/gcmem.h
 LIBS := $(HOST)/libgcuser.a $(HOST)/libgcuser.so $(HOST)/gcuser.pc
 TESTS := $(patsubst selftests/%.c,$(HOST)/bin/%,$(wildcard selftests/*_test.c))
+# Tests that also run linked with libgcuser.so (GCU_TEST_SHARED): the
+# image carries the shared libraries they need (mkinitramfs.sh), and the
+# library is found at $ORIGIN/../lib.
+SHARED_TESTS := $(HOST)/bin/cprog_shared_test
 # The demo `make run` shows is GCBench on gcmem; the API example of
 # docs/ is built too, outside the boot images.
 DEMO := $(HOST)/bin/demo
@@ -51,7 +59,7 @@ EXAMPLE := $(HOST)/examples/demo-example
 # Benchmarks live in their own directory so that they stay out of the
 # check and demo images (mkinitramfs.sh takes every executable of a dir).
 BENCHES := $(patsubst %,$(HOST)/bench/bench-%,gcmem bdwgc glibc \
-	gcb-gcmem gcb-bdwgc gcb-glibc mark-gcmem mark-bdwgc)
+	gcb-gcmem gcb-bdwgc gcb-glibc mark-gcmem mark-bdwgc fork-gcmem)
 LIBGC_A = $(shell $(CC) -print-file-name=libgc.a)
 
 .PHONY: all module host lib selftests demo deps check run style sparse \
@@ -65,19 +73,21 @@ module:
 
 host: lib selftests demo
 lib: $(LIBS)
-selftests: $(TESTS)
+selftests: $(TESTS) $(SHARED_TESTS)
 demo: $(DEMO) $(EXAMPLE)
 
 $(HOST)/libgcuser/%.o: libgcuser/%.c $(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -fPIC -c -o $@ $<
 
-$(HOST)/libgcuser.a: $(LIB_OBJS)
+$(HOST)/libgcuser.a: $(LIB_A_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-$(HOST)/libgcuser.so: $(LIB_OBJS)
+$(HOST)/libgcuser.so: $(LIB_SO_OBJS)
 	$(CC) -shared -Wl,-soname,libgcuser.so.0 -o $@ $^ -lpthread
+	@mkdir -p $(HOST)/lib
+	cp $@ $(HOST)/lib/libgcuser.so.0
 
 $(HOST)/gcuser.pc: libgcuser/gcuser.pc.in
 	sed 's|@PREFIX@|$(PREFIX)|g' $< > $@
@@ -86,6 +96,16 @@ $(HOST)/bin/%_test: selftests/%_test.c selftests/gcmem_util.h $(LIB_HDRS) $(HOST
 	@mkdir -p $(@D)
 	@test -f $(KSFT)/kselftest_harness.h || { echo "kselftest_harness.h missing: run 'make deps'" >&2; exit 1; }
 	$(CC) $(TEST_CFLAGS) -I$(KSFT) -static -o $@ $< $(HOST)/libgcuser.a -lpthread
+
+$(HOST)/bin/%_shared_test: selftests/%_test.c selftests/gcmem_util.h $(LIB_HDRS) $(HOST)/libgcuser.so $(HOST)/lib/libdltest.so
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -I$(KSFT) -DGCU_TEST_SHARED -o $@ $< \
+		-L$(HOST) -l:libgcuser.so -Wl,-rpath,'$$ORIGIN/../lib' -lpthread
+
+# A library the shared tests dlopen: its globals must become roots.
+$(HOST)/lib/libdltest.so: selftests/dltest.c
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -fPIC -shared -o $@ $<
 
 $(DEMO): bench/gcbench.c bench/mark_workers.h $(LIB_HDRS) $(HOST)/libgcuser.a
 	@mkdir -p $(@D)
@@ -125,6 +145,10 @@ $(HOST)/bench/bench-gcb-glibc: bench/gcbench.c
 	$(CC) $(USER_CFLAGS) -DGCB_GLIBC -DGCB_SWEEP -static -o $@ $< -lpthread
 
 # Mark throughput (bench/markbench.c): the two collectors only.
+$(HOST)/bench/bench-fork-gcmem: bench/forkbench.c $(LIB_HDRS) $(HOST)/libgcuser.a
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -static -o $@ $< $(HOST)/libgcuser.a -lpthread
+
 $(HOST)/bench/bench-mark-gcmem: bench/markbench.c bench/mark_workers.h $(LIB_HDRS) $(HOST)/libgcuser.a
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -DBENCH_GCMEM -static -o $@ $< $(HOST)/libgcuser.a -lpthread

@@ -512,7 +512,7 @@ END {
 # Lines that say something went wrong, verbatim.
 failures()
 {
-	grep -a -E '^(GCBENCHFAIL |GCBENCH .* CORRUPT|MARKBENCHFAIL |MARKBENCH .* FAILED|BENCHFAIL |BENCHCHECK .* FAIL |# guest: FAIL|# boot: FAIL|# native: )' "$1" || true
+	grep -a -E '^(FORKBENCHFAIL |GCBENCHFAIL |GCBENCH .* CORRUPT|MARKBENCHFAIL |MARKBENCH .* FAILED|BENCHFAIL |BENCHCHECK .* FAIL |# guest: FAIL|# boot: FAIL|# native: )' "$1" || true
 }
 
 echo "# Allocation benchmark results"
@@ -687,6 +687,36 @@ echo '```'
 grep -a '^BENCHCHECK ' "$log" || echo "(no checks ran)"
 echo '```'
 echo
+if grep -aq '^FORKBENCH ' "$log"; then
+	echo "## fork() with a gcmem heap (in the guest)"
+	echo
+	echo "libgcuser gives a child of \`fork()\` an eager copy of the heap"
+	echo "(bench/forkbench.c): the median of 7 runs of fork() with a child that"
+	echo "exits at once, of fork() with a child that execs \`/bin/true\`, and of"
+	echo "\`posix_spawn()\` of \`/bin/true\` (no fork handlers, nothing copied),"
+	echo "for live heaps of 1 KiB objects. The cost of the copy per MiB is the"
+	echo "difference with the empty heap, over the committed MiB."
+	echo
+	echo "| live MiB | committed MiB | fork ms | fork+exec ms | posix_spawn ms | copy ms per committed MiB |"
+	echo "| ---: | ---: | ---: | ---: | ---: | ---: |"
+	# The first line is the empty heap's (the baseline); one table for
+	# the last round's lines of each size.
+	awk '$1 == "FORKBENCH" {
+		for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		m = v["live_mib"]; fork[m] = v["fork_ms"]; exe[m] = v["exec_ms"]
+		spawn[m] = v["spawn_ms"]; com[m] = v["committed_mib"]
+		if (!(m in seen)) { order[n++] = m; seen[m] = 1 }
+	}
+	END {
+		base = fork[order[0]]
+		for (i = 0; i < n; i++) {
+			m = order[i]
+			per = com[m] > 0 && i > 0 ? sprintf("%.2f", (fork[m] - base) / com[m]) : "-"
+			printf "| %s | %s | %s | %s | %s | %s |\n", m, com[m], fork[m], exe[m], spawn[m], per
+		}
+	}' "$log"
+	echo
+fi
 echo "## Failures"
 echo
 f=$(failures "$log")

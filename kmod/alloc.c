@@ -75,6 +75,7 @@ static struct gcmem_span *gcmem_span_new(struct gcmem_heap *heap,
 	span->elem_size = elem_size;
 	span->div_mul = gcmem_class_divmul[size_class];
 	span->nelems = nelems;
+	span->reach = elem_size;
 	span->type_id = type_id;
 	span->allocbits = span->bits;
 	span->markbits = span->bits + words;
@@ -142,12 +143,15 @@ bool gcmem_span_cached_allocated(const struct gcmem_span *span, u32 idx)
 	return idx >= span->handout_cursor && idx < gcmem_span_cursor(span);
 }
 
-/* A CACHED span comes back from its owner. */
-void gcmem_span_return(struct gcmem_heap *heap, struct gcmem_span *span)
+/*
+ * A CACHED span's slots its owner took since the handout (below its cursor)
+ * get their alloc bits, and the handout cursor moves up to the cursor: the
+ * alloc bits alone then say what is allocated below it. The owner only
+ * takes slots above its cursor, so this is safe while it allocates.
+ */
+void gcmem_span_settle(struct gcmem_heap *heap, struct gcmem_span *span)
 {
-	u32 cursor = gcmem_span_cursor(span);
-	struct list_head *central;
-	u32 i;
+	u32 cursor = gcmem_span_cursor(span), i;
 
 	lockdep_assert_held(&heap->lock);
 	for (i = span->handout_cursor; i < cursor; i++) {
@@ -156,6 +160,16 @@ void gcmem_span_return(struct gcmem_heap *heap, struct gcmem_span *span)
 			heap->small_allocated++;
 		}
 	}
+	span->handout_cursor = cursor;
+}
+
+/* A CACHED span comes back from its owner. */
+void gcmem_span_return(struct gcmem_heap *heap, struct gcmem_span *span)
+{
+	struct list_head *central;
+
+	lockdep_assert_held(&heap->lock);
+	gcmem_span_settle(heap, span);
 	span->owner->caches[span->cache_index] = NULL;
 	span->owner = NULL;
 
@@ -344,7 +358,8 @@ int gcmem_alloc_large(struct gcmem_heap *heap, struct gcmem_alloc_large *arg)
 	unsigned long npages;
 	int ret;
 
-	if (arg->flags || arg->__reserved || !arg->bytes)
+	if ((arg->flags & ~GCMEM_LARGE_IGNORE_OFF_PAGE) || arg->__reserved ||
+	    !arg->bytes)
 		return -EINVAL;
 	if (arg->bytes > GCMEM_ARENA_MAX)
 		return -ENOMEM;
@@ -376,6 +391,8 @@ int gcmem_alloc_large(struct gcmem_heap *heap, struct gcmem_alloc_large *arg)
 	__set_bit(0, span->allocbits);
 	span->nalloc = 1;
 	span->state = GCMEM_SPAN_LARGE;
+	if (arg->flags & GCMEM_LARGE_IGNORE_OFF_PAGE)
+		span->reach = GCMEM_PAGE_SIZE;
 	heap->large_objects++;
 	arg->addr = heap->arena_start + ((u64)span->page << GCMEM_PAGE_SHIFT);
 out:

@@ -156,7 +156,7 @@ static int gcmem_arena_mmap(struct gcmem_heap *heap, struct vm_area_struct *vma)
 	    !IS_ALIGNED(vma->vm_start, GCMEM_CHUNK_SIZE))
 		return -EINVAL;
 
-	ret = gcmem_heap_arena_init(heap, vma->vm_start, len);
+	ret = gcmem_heap_arena_init(heap, vma->vm_start, len, true);
 	if (ret)
 		return ret;
 

@@ -98,6 +98,11 @@ struct gcmem_span {
 	unsigned long npages;
 	u64 elem_size;
 	u32 nelems;
+	/*
+	 * LARGE: a pointer this far into the object, or less, keeps it
+	 * alive: all of it, or its first page (GCMEM_LARGE_IGNORE_OFF_PAGE).
+	 */
+	u64 reach;
 	u32 size_class;			/* 0: one large object */
 	u32 div_mul;			/* idx = off * div_mul >> 32, 0: divide */
 	u32 type_id;
@@ -185,7 +190,11 @@ struct gcmem_root_range {
 struct gcmem_heap {
 	struct kref ref;
 
-	/* The owning process; immutable, held by mmgrab() until release. */
+	/*
+	 * The owning process, held by mmgrab() until release; set once, by
+	 * open() or, for a fork's copy, by GCMEM_IOC_ADOPT (NULL until then:
+	 * gcmem_heap_owned() is false for every process).
+	 */
 	struct mm_struct *mm;
 
 	/* Protects everything below unless a field says otherwise. */
@@ -207,6 +216,7 @@ struct gcmem_heap {
 	 */
 	unsigned long arena_start;
 	unsigned long arena_size;
+	bool arena_mapped;		/* under @chunk_lock */
 
 	/*
 	 * Chunk index (arena offset >> GCMEM_CHUNK_SHIFT) to struct
@@ -278,7 +288,10 @@ struct gcmem_heap {
 };
 
 /* heap.c */
-struct gcmem_heap *gcmem_heap_create(void);
+struct gcmem_heap *gcmem_heap_create(struct mm_struct *mm);
+void gcmem_heap_bind(struct gcmem_heap *heap, struct mm_struct *mm);
+struct gcmem_chunk *gcmem_chunk_get(struct gcmem_heap *heap,
+				    unsigned long index);
 void gcmem_heap_put(struct gcmem_heap *heap);
 int gcmem_heap_lock(struct gcmem_heap *heap);
 void gcmem_heap_unlock(struct gcmem_heap *heap);
@@ -286,7 +299,7 @@ void gcmem_chunks_release(struct gcmem_heap *heap);
 bool gcmem_heap_owned(const struct gcmem_heap *heap);
 int gcmem_heap_set_limit(struct gcmem_heap *heap, u64 limit);
 int gcmem_heap_arena_init(struct gcmem_heap *heap, unsigned long start,
-			  unsigned long len);
+			  unsigned long len, bool map);
 struct gcmem_chunk *gcmem_chunk_fault(struct gcmem_heap *heap,
 				      unsigned long index);
 long gcmem_pages_alloc(struct gcmem_heap *heap, unsigned long npages);
@@ -301,6 +314,20 @@ static inline struct gcmem_chunk *gcmem_chunk_of(struct gcmem_heap *heap,
 						 u64 off)
 {
 	return READ_ONCE(heap->chunk_tab[off >> GCMEM_CHUNK_SHIFT]);
+}
+
+/*
+ * The span holding arena offset @off (< arena_size), or NULL: only the
+ * allocator's (owned) chunks have spans. Under heap->lock.
+ */
+static inline struct gcmem_span *gcmem_span_of(struct gcmem_heap *heap,
+					       u64 off)
+{
+	struct gcmem_chunk *chunk = gcmem_chunk_of(heap, off);
+
+	return chunk && chunk->owned ?
+	       chunk->spans[(off >> GCMEM_PAGE_SHIFT) % GCMEM_CHUNK_PAGES] :
+	       NULL;
 }
 
 /* The arena's start, 0 while it is not mapped. */
@@ -326,7 +353,9 @@ void gcmem_types_destroy(struct gcmem_heap *heap);
 /* alloc.c */
 int gcmem_refill(struct gcmem_heap *heap, struct gcmem_refill *arg);
 int gcmem_alloc_large(struct gcmem_heap *heap, struct gcmem_alloc_large *arg);
+void gcmem_span_settle(struct gcmem_heap *heap, struct gcmem_span *span);
 void gcmem_span_return(struct gcmem_heap *heap, struct gcmem_span *span);
+int gcmem_free(struct gcmem_heap *heap, struct gcmem_free *arg);
 void gcmem_span_free(struct gcmem_heap *heap, struct gcmem_span *span);
 struct list_head *gcmem_central(struct gcmem_heap *heap, u32 size_class,
 				u32 type_id, bool create);
@@ -393,6 +422,13 @@ bool gcmem_user_range_ok(struct gcmem_heap *heap, u64 start, u64 len);
 
 /* arena.c */
 int gcmem_mmap(struct file *file, struct vm_area_struct *vma);
+
+/* fork.c */
+int gcmem_fork(struct gcmem_heap *heap, struct gcmem_fork *arg);
+int gcmem_adopt(struct gcmem_heap *heap, struct gcmem_adopt *arg);
+
+/* main.c */
+int gcmem_heap_fd(struct gcmem_heap *heap);
 
 /* stats.c */
 void gcmem_heap_debugfs_add(struct gcmem_heap *heap);

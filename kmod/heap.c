@@ -65,7 +65,11 @@ static void gcmem_control_init(struct gcmem_control *c)
 	}
 }
 
-struct gcmem_heap *gcmem_heap_create(void)
+/*
+ * gcmem_heap_create() - a new heap, bound to @mm, or to no process for a
+ * fork's copy (@mm NULL) until gcmem_adopt() binds it.
+ */
+struct gcmem_heap *gcmem_heap_create(struct mm_struct *mm)
 {
 	struct gcmem_heap *heap;
 
@@ -97,15 +101,23 @@ struct gcmem_heap *gcmem_heap_create(void)
 	heap->gcpercent = 100;
 	gcmem_pace(heap, 0);
 
-	mmgrab(current->mm);
-	heap->mm = current->mm;
-	heap->tgid = task_tgid_nr(current);
-	gcmem_heap_debugfs_add(heap);
+	if (mm)
+		gcmem_heap_bind(heap, mm);
 
 	mutex_lock(&heap->chunk_lock);
 	gcmem_control_publish(heap);
 	mutex_unlock(&heap->chunk_lock);
 	return heap;
+}
+
+/* Bind @heap to @mm, the caller's; once, before anything uses it. */
+void gcmem_heap_bind(struct gcmem_heap *heap, struct mm_struct *mm)
+{
+	mmgrab(mm);
+	heap->tgid = task_tgid_nr(current);
+	gcmem_heap_debugfs_add(heap);
+	/* Pairs with the acquire in gcmem_heap_owned(). */
+	smp_store_release(&heap->mm, mm);
 }
 
 static void gcmem_chunk_free(struct gcmem_chunk *chunk)
@@ -138,7 +150,8 @@ static void gcmem_heap_destroy(struct kref *ref)
 	kvfree(heap->chunk_tab);
 	kvfree(heap->pagemap);
 	__free_page(heap->control_page);
-	mmdrop(heap->mm);
+	if (heap->mm)
+		mmdrop(heap->mm);
 	mutex_destroy(&heap->lock);
 	mutex_destroy(&heap->chunk_lock);
 	kvfree(heap);
@@ -149,10 +162,13 @@ void gcmem_heap_put(struct gcmem_heap *heap)
 	kref_put(&heap->ref, gcmem_heap_destroy);
 }
 
-/* Only the process that opened the heap may use it. */
+/* Only the process that opened (or adopted) the heap may use it. */
 bool gcmem_heap_owned(const struct gcmem_heap *heap)
 {
-	return current->mm == heap->mm;
+	/* Pairs with the release in gcmem_heap_bind(). */
+	struct mm_struct *mm = smp_load_acquire(&heap->mm);
+
+	return mm && current->mm == mm;
 }
 
 /*
@@ -230,9 +246,14 @@ int gcmem_heap_set_limit(struct gcmem_heap *heap, u64 limit)
 	return ret;
 }
 
-/* The arena mmap: a chunk slot and a page bit for all of it. */
+/*
+ * gcmem_heap_arena_init() - the arena at [start, start + len): a chunk slot
+ * and a page bit for all of it. @map: the arena mmap, which may come only
+ * once; a fork's copy sets its arena up unmapped (!@map), and then only a
+ * mapping of exactly that range may take it.
+ */
 int gcmem_heap_arena_init(struct gcmem_heap *heap, unsigned long start,
-			  unsigned long len)
+			  unsigned long len, bool map)
 {
 	struct gcmem_chunk **tab;
 	unsigned long *pagemap;
@@ -248,12 +269,18 @@ int gcmem_heap_arena_init(struct gcmem_heap *heap, unsigned long start,
 	}
 
 	mutex_lock(&heap->chunk_lock);
-	if (heap->arena_start) {
+	if (heap->arena_mapped) {
 		ret = -EBUSY;
+	} else if (heap->arena_start) {
+		if (start != heap->arena_start || len != heap->arena_size)
+			ret = -EINVAL;
+		else
+			heap->arena_mapped = map;
 	} else {
 		heap->chunk_tab = tab;
 		heap->pagemap = pagemap;
 		heap->arena_size = len;
+		heap->arena_mapped = map;
 		/* Published last: a non-zero start means the arena is set. */
 		smp_store_release(&heap->arena_start, start);
 		tab = NULL;
@@ -267,8 +294,8 @@ out:
 }
 
 /* The chunk backing chunk @index, allocated within the limit if need be. */
-static struct gcmem_chunk *gcmem_chunk_get(struct gcmem_heap *heap,
-					   unsigned long index)
+struct gcmem_chunk *gcmem_chunk_get(struct gcmem_heap *heap,
+				    unsigned long index)
 {
 	struct gcmem_chunk *chunk;
 

@@ -28,6 +28,9 @@ union gcmem_ucmd_buffer {
 	struct gcmem_query query;
 	struct gcmem_collect collect;
 	struct gcmem_thread_op thread_op;
+	struct gcmem_free free;
+	struct gcmem_fork fork;
+	struct gcmem_adopt adopt;
 };
 
 /*
@@ -44,6 +47,8 @@ struct gcmem_ioctl_op {
 	unsigned int ioctl_num;
 	bool before_handshake;
 	bool out;
+	/* Any process may try it: ADOPT, which makes the caller the owner. */
+	bool unowned;
 	int (*execute)(struct gcmem_heap *heap, void *cmd);
 	void (*undo)(struct gcmem_heap *heap, void *cmd);
 };
@@ -200,6 +205,21 @@ static int gcmem_ioc_blocking_leave(struct gcmem_heap *heap, void *arg)
 	return gcmem_blocking_leave(heap, arg);
 }
 
+static int gcmem_ioc_free(struct gcmem_heap *heap, void *arg)
+{
+	return gcmem_free(heap, arg);
+}
+
+static int gcmem_ioc_fork(struct gcmem_heap *heap, void *arg)
+{
+	return gcmem_fork(heap, arg);
+}
+
+static int gcmem_ioc_adopt(struct gcmem_heap *heap, void *arg)
+{
+	return gcmem_adopt(heap, arg);
+}
+
 #define GCMEM_IOCTL_OP_FULL(_name, _fn, _struct, _last, _pre, _out, _undo) \
 	[GCMEM_CMD_##_name - GCMEM_CMD_BASE] = {			     \
 		.size = sizeof(_struct) +				     \
@@ -247,6 +267,16 @@ static const struct gcmem_ioctl_op gcmem_ioctl_ops[] = {
 			  struct gcmem_thread_op, __reserved),
 	GCMEM_IOCTL_OP_IN(BLOCKING_LEAVE, gcmem_ioc_blocking_leave,
 			  struct gcmem_thread_op, __reserved),
+	GCMEM_IOCTL_OP_IN(FREE, gcmem_ioc_free, struct gcmem_free, addr),
+	/* Returns the new heap's descriptor as the ioctl's value. */
+	GCMEM_IOCTL_OP_IN(FORK, gcmem_ioc_fork, struct gcmem_fork, flags),
+	[GCMEM_CMD_ADOPT - GCMEM_CMD_BASE] = {
+		.size = sizeof(struct gcmem_adopt),
+		.min_size = offsetofend(struct gcmem_adopt, flags),
+		.ioctl_num = GCMEM_IOC_ADOPT,
+		.unowned = true,
+		.execute = gcmem_ioc_adopt,
+	},
 };
 
 static u64 gcmem_supported_ioctls(void)
@@ -278,7 +308,7 @@ long gcmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	if (!op->execute || op->ioctl_num != cmd)
 		return -ENOIOCTLCMD;
 
-	if (!gcmem_heap_owned(heap))
+	if (!op->unowned && !gcmem_heap_owned(heap))
 		return -EPERM;
 	if (get_user(usize, (u32 __user *)uarg))
 		return -EFAULT;

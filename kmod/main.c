@@ -7,6 +7,8 @@
  * its ioctls in ioctl.c. The file holds a reference on the module, so the
  * module cannot be unloaded while any heap exists.
  */
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/miscdevice.h>
@@ -22,7 +24,7 @@ static int gcmem_open(struct inode *inode, struct file *file)
 	if (!current->mm)
 		return -EINVAL;
 
-	heap = gcmem_heap_create();
+	heap = gcmem_heap_create(current->mm);
 	if (!heap)
 		return -ENOMEM;
 	file->private_data = heap;
@@ -44,6 +46,31 @@ static const struct file_operations gcmem_fops = {
 	.mmap = gcmem_mmap,
 	.get_unmapped_area = thp_get_unmapped_area,
 };
+
+/*
+ * A new close-on-exec descriptor of @heap (a fork's copy), which it takes
+ * over the caller's reference to; a negative errno (the reference is
+ * dropped).
+ */
+int gcmem_heap_fd(struct gcmem_heap *heap)
+{
+	struct file *file;
+	int fd;
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		gcmem_heap_put(heap);
+		return fd;
+	}
+	file = anon_inode_getfile("[gcmem]", &gcmem_fops, heap, O_RDWR);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		gcmem_heap_put(heap);
+		return PTR_ERR(file);
+	}
+	fd_install(fd, file);
+	return fd;
+}
 
 static struct miscdevice gcmem_misc = {
 	.minor = MISC_DYNAMIC_MINOR,

@@ -39,11 +39,14 @@ static inline unsigned long *gcmem_marks(struct gcmem_cycle *c,
 	return c->check ? span->checkbits : span->markbits;
 }
 
-/* The index of the object at byte @off of @span (no division if possible). */
+/*
+ * The index of the object at byte @off of @span (no division if possible);
+ * for a large object past its reach, 1 (no object).
+ */
 static inline u32 gcmem_span_index(const struct gcmem_span *span, u64 off)
 {
 	if (!span->size_class)
-		return 0;
+		return off >= span->reach;
 	if (likely(span->div_mul))
 		return off * span->div_mul >> 32;
 	return div_u64(off, (u32)span->elem_size);

@@ -19,7 +19,6 @@ int gcmem_query(struct gcmem_heap *heap, struct gcmem_query *arg)
 	unsigned long astart = gcmem_arena_start(heap);
 	u64 off = arg->addr - astart, obj_off;
 	u32 nwords = 0, idx;
-	struct gcmem_chunk *chunk;
 	struct gcmem_span *span;
 	u64 *mask = NULL;
 	int ret = 0;
@@ -48,10 +47,7 @@ int gcmem_query(struct gcmem_heap *heap, struct gcmem_query *arg)
 	ret = gcmem_heap_lock(heap);
 	if (ret)
 		goto out_free;
-	chunk = gcmem_chunk_of(heap, off);
-	span = chunk && chunk->owned ?
-	       chunk->spans[(off >> GCMEM_PAGE_SHIFT) % GCMEM_CHUNK_PAGES] :
-	       NULL;
+	span = gcmem_span_of(heap, off);
 	if (!span)
 		goto out_unlock;
 	obj_off = off - ((u64)span->page << GCMEM_PAGE_SHIFT);

@@ -115,6 +115,7 @@ static int gcu_refill(struct gcu_thread *t, struct gcu_span *s)
 		.alloc_bitmap = (uintptr_t)s->bits,
 	};
 
+	gcu_globals_sync();
 	if (ioctl(gcu.info.fd, GCMEM_IOC_REFILL, &r)) {
 		/* The old span went back all the same. */
 		gcu_span_empty(s);
@@ -124,14 +125,16 @@ static int gcu_refill(struct gcu_thread *t, struct gcu_span *s)
 	return 0;
 }
 
-static void *gcu_alloc_large(size_t size, gcu_type_t type)
+static void *gcu_alloc_large(size_t size, gcu_type_t type, uint32_t flags)
 {
 	struct gcmem_alloc_large a = {
 		.size = sizeof(a),
+		.flags = flags,
 		.type_id = type,
 		.bytes = size,
 	};
 
+	gcu_globals_sync();
 	if (ioctl(gcu.info.fd, GCMEM_IOC_ALLOC_LARGE, &a))
 		return NULL;
 	if (unlikely(gcu_trace))
@@ -139,11 +142,10 @@ static void *gcu_alloc_large(size_t size, gcu_type_t type)
 	return (void *)(uintptr_t)a.addr;
 }
 
-static void *gcu_alloc_slow(size_t size, gcu_type_t type)
+/* The slow paths' start: the calling thread, registered; or NULL. */
+static struct gcu_thread *gcu_slow_enter(void)
 {
 	struct gcu_thread *t;
-	struct gcu_span *s;
-	void *p;
 
 	if (gcu.info.fd < 0) {
 		errno = ENXIO;
@@ -158,8 +160,26 @@ static void *gcu_alloc_slow(size_t size, gcu_type_t type)
 	}
 	if (unlikely(gcu_stop_wanted()))
 		gcu_safepoint_slow(t);
+	return t;
+}
+
+void *gcu_alloc_large_flags(size_t size, gcu_type_t type, uint32_t flags)
+{
+	if (!gcu_slow_enter())
+		return NULL;
+	return gcu_alloc_large(size, type, flags);
+}
+
+static void *gcu_alloc_slow(size_t size, gcu_type_t type)
+{
+	struct gcu_thread *t = gcu_slow_enter();
+	struct gcu_span *s;
+	void *p;
+
+	if (!t)
+		return NULL;
 	if (size > GCMEM_SMALL_MAX)
-		return gcu_alloc_large(size, type);
+		return gcu_alloc_large(size, type, 0);
 	s = gcu_span_cache(t, gcu_size_class(size), type);
 	if (!s) {
 		errno = ENOMEM;

@@ -128,6 +128,7 @@ int gcu_collect(void)
 		errno = ENXIO;
 		return -1;
 	}
+	gcu_globals_sync();
 	ret = ioctl(gcu.info.fd, GCMEM_IOC_COLLECT, &c) ? -1 : 0;
 	if (gcu_trace)
 		gcu_trace_cycles();

@@ -3,9 +3,15 @@
  * libgcuser: the user-space side of gcmem.
  *
  * A process calls gcu_init() once: it opens /dev/gcmem, does the API
- * handshake, maps the heap's control page and arena, and registers the
- * calling thread. Any other thread is registered on its first allocation
- * (or by gcu_thread_register()) and unregistered when it exits.
+ * handshake, maps the heap's control page and arena, registers the calling
+ * thread, and registers the program's globals (the writable segments of the
+ * executable and of every shared object) as roots. Threads started after
+ * gcu_init() are registered as they start -- with the shared library every
+ * pthread_create() of the process is, with a static link those started by
+ * gcu_pthread_create() (or pthread_create() under GCU_REDIRECT_PTHREAD) --
+ * and unregistered when they exit. Any other thread is registered on its
+ * first allocation or by gcu_thread_register(); until then its stack keeps
+ * nothing alive.
  * gcu_shutdown() unmaps and closes everything, giving the heap's memory
  * back; no thread may use the heap after it.
  *
@@ -23,6 +29,7 @@
 #ifndef GCUSER_H
 #define GCUSER_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -96,6 +103,24 @@ typedef uint32_t gcu_type_t;
 
 /* Open and map the process's heap. Fails with EBUSY if already open. */
 int gcu_init(void);
+/*
+ * gcu_init() with options: GCU_INIT_NO_GLOBALS leaves the program's
+ * globals out of the roots (as GCU_GLOBALS=0 in the environment does), for
+ * a program that registers its roots itself. Unknown flags: EINVAL.
+ */
+#define GCU_INIT_NO_GLOBALS	0x1u
+int gcu_init_flags(unsigned int flags);
+/*
+ * dlopen() and dlclose() whose object's globals are roots (or no longer)
+ * when they return. Plain dlopen() works too: the library notices the new
+ * object at the next allocation slow path or collection, which leaves a
+ * window in which another thread's collection does not scan the object's
+ * globals yet.
+ */
+void *gcu_dlopen(const char *file, int mode);
+int gcu_dlclose(void *handle);
+/* Bytes of globals registered as roots (what each collection scans). */
+size_t gcu_globals_bytes(void);
 /* Unmap and close the heap; its memory goes back to the system. */
 void gcu_shutdown(void);
 /* The heap gcu_init() opened, or NULL (errno ENXIO) before it. */
@@ -119,6 +144,46 @@ gcu_type_t gcu_type_register(size_t size, const uint64_t *ptrmask);
 void *gcu_malloc_typed(gcu_type_t type);
 /* A zeroed array of @n values of @type; the type's mask repeats. */
 void *gcu_malloc_typed_array(gcu_type_t type, size_t n);
+
+/*
+ * realloc(): the contents up to the smaller size are kept, growth is
+ * zeroed; the kind (atomic, typed, uncollectable) is kept. @p NULL:
+ * gcu_malloc(); @size 0: gcu_free() and NULL. EINVAL if @p is not the
+ * start of an allocated object.
+ */
+void *gcu_realloc(void *p, size_t size);
+/*
+ * Free @p before a collection would: it must be the start of an allocated
+ * object that nothing uses any more. NULL is a no-op; anything else that
+ * is not an allocated object's start (a double free that was not
+ * reallocated in between, a foreign or interior pointer) fails with EINVAL
+ * and changes nothing. One system call.
+ */
+int gcu_free(void *p);
+/* Pointer-free copies of a string (at most @n bytes of it). */
+char *gcu_strdup(const char *s);
+char *gcu_strndup(const char *s, size_t n);
+/*
+ * The start of the allocated object containing @p (an interior pointer is
+ * fine), or NULL if @p is not in one; gcu_size() is that object's usable
+ * size (its slot), or 0. No system call when the object lies in a span the
+ * calling thread allocates from.
+ */
+void *gcu_base(const void *p);
+size_t gcu_size(const void *p);
+/*
+ * Objects that are never collected: scanned like roots, kept until
+ * gcu_free().
+ */
+void *gcu_malloc_uncollectable(size_t size);
+void *gcu_malloc_atomic_uncollectable(size_t size);
+/*
+ * Large objects for which the program keeps a pointer into the first
+ * 8 KiB (GCMEM_PAGE_SIZE): pointers further in do not keep them alive,
+ * so that stray integers do not retain big buffers.
+ */
+void *gcu_malloc_ignore_off_page(size_t size);
+void *gcu_malloc_atomic_ignore_off_page(size_t size);
 
 /* Scan [start, start + len) as roots, conservatively or by @type. */
 int gcu_root_add(void *start, size_t len, gcu_type_t type);
@@ -154,6 +219,15 @@ int gcu_event_fd(void);
 void gcu_blocking_enter(void);
 void gcu_blocking_leave(void);
 
+/*
+ * pthread_create() that registers the new thread before @start runs (and
+ * returns once it is registered). The shared library makes every
+ * pthread_create() of the process this one; a static link calls it, or
+ * defines GCU_REDIRECT_PTHREAD before including this header.
+ */
+int gcu_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
+		       void *(*start)(void *), void *arg);
+
 /* Register the calling thread (done on its first allocation otherwise). */
 int gcu_thread_register(void);
 /* Hand back the calling thread's spans and unregister it (done at exit). */
@@ -161,6 +235,11 @@ int gcu_thread_unregister(void);
 
 #ifdef __cplusplus
 }
+#endif
+
+#ifdef GCU_REDIRECT_PTHREAD
+#undef pthread_create
+#define pthread_create gcu_pthread_create
 #endif
 
 #endif /* GCUSER_H */

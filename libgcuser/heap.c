@@ -72,8 +72,17 @@ fail:
 
 int gcu_init(void)
 {
+	return gcu_init_flags(0);
+}
+
+int gcu_init_flags(unsigned int flags)
+{
 	int ret;
 
+	if (flags & ~GCU_INIT_NO_GLOBALS) {
+		errno = EINVAL;
+		return -1;
+	}
 	pthread_mutex_lock(&gcu_lock);
 	if (gcu.info.fd >= 0) {
 		errno = EBUSY;
@@ -94,6 +103,9 @@ int gcu_init(void)
 
 			gcu_close_locked(&gcu.info);
 			errno = err;
+		} else {
+			gcu_globals_init_locked(flags);
+			gcu_fork_init();
 		}
 	}
 	pthread_mutex_unlock(&gcu_lock);

@@ -97,12 +97,36 @@ void gcu_trace_cycles(void);
 extern int gcu_trace;
 
 /* thread.c */
+void gcu_thread_forget_fork(void);
 struct gcu_thread *gcu_thread_self_slow(void);
 int gcu_thread_register_locked(void);
 void gcu_thread_unregister_self(void);
 int gcu_thread_init_key(void);
 
+/*
+ * static/real.c or shared/interpose.c: the C library's pthread_create(),
+ * which start.c wraps.
+ */
+int gcu_real_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
+			    void *(*start)(void *), void *arg);
+
+/* fork.c */
+void gcu_fork_init(void);
+
+/* globals.c */
+void gcu_globals_init_locked(unsigned int flags);
+void gcu_globals_sync(void);
+
 /* alloc.c */
 void gcu_classes_init(const struct gcmem_control *ctl);
+void *gcu_alloc_large_flags(size_t size, gcu_type_t type, uint32_t flags);
+
+/* object.c, uncollectable.c */
+int gcu_object(const void *p, uintptr_t *start, size_t *size,
+	       uint32_t *type);
+int gcu_is_uncollectable(const void *p);
+void gcu_unc_fork_child(void);
+void gcu_unc_lock(void);
+void gcu_unc_unlock(void);
 
 #endif /* GCUSER_INTERNAL_H */

@@ -158,6 +158,21 @@ fail:
 	return -1;
 }
 
+/*
+ * In a child after fork(): the thread's state belongs to the parent's heap,
+ * and its slot page and the parent's mappings are not inherited. Forget it
+ * without unmapping anything (the address may be reused). Holds gcu_lock.
+ */
+void gcu_thread_forget_fork(void)
+{
+	if (!gcu_self)
+		return;
+	gcu_self->slot = NULL;
+	pthread_setspecific(gcu_thread_key, NULL);
+	gcu_thread_free(gcu_self);
+	gcu_self = NULL;
+}
+
 /* The slow path's way to the calling thread: register it if need be. */
 struct gcu_thread *gcu_thread_self_slow(void)
 {

@@ -8,8 +8,10 @@
 #   /bin/busybox          from busybox-static, plus one symlink per applet
 #   /sbin/guest-exit      qemu-images/guest-exit.c, built here (gcc -static)
 #   /gcmem/gcmem.ko       MODULE.ko
-#   /gcmem/bin/*          every regular executable file of BINDIR (must be
-#                         static: the image has no C library)
+#   /gcmem/bin/*          every regular executable file of BINDIR; for
+#                         a dynamic one, the shared libraries it needs (at
+#                         their paths here), with BINDIR/../lib's in
+#                         /gcmem/lib (found through $ORIGIN/../lib)
 #   /dev/console          (when run as root), /proc /sys /dev /tmp /root
 #                         /sys/fs/cgroup as empty dirs
 # No other kernel modules: the guest only needs built-in drivers.
@@ -69,16 +71,45 @@ install -m 0755 "$here/init" "$root/init"
 
 install -m 0644 "$module" "$root/gcmem/gcmem.ko"
 
+# add_libs FILE: the shared libraries FILE needs, and their loader, at
+# the paths they have here (the guest's loader looks there). Those in
+# $bindir/../lib (libgcuser.so.0, found through $ORIGIN/../lib) go to
+# /gcmem/lib with the rest of that directory, below.
+add_libs()
+{
+	local lib
+
+	for lib in $(LC_ALL=C ldd "$1" | awk '
+		/=> \// { print $3 } /^[ \t]*\// { print $1 }'); do
+		case "$(realpath "$lib")" in
+		"$(realpath "$bindir/../lib")"/*) continue ;;
+		esac
+		[ -e "$root$lib" ] && continue
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+}
+
 n=0
 for f in "$bindir"/*; do
 	{ [ -f "$f" ] && [ -x "$f" ]; } || continue
 	if is_dynamic "$f"; then
-		die "$f is dynamically linked; build it with -static"
+		[ -d "$bindir/../lib" ] ||
+			die "$f is dynamically linked and $bindir/../lib is missing"
+		add_libs "$f"
 	fi
 	install -m 0755 "$f" "$root/gcmem/bin/"
 	n=$((n + 1))
 done
 [ $n -gt 0 ] || echo "mkinitramfs: warning: no executables in $bindir" >&2
+if [ -d "$bindir/../lib" ]; then
+	mkdir -p "$root/gcmem/lib"
+	for f in "$bindir/../lib"/*; do
+		[ -f "$f" ] || continue
+		install -m 0755 "$f" "$root/gcmem/lib/"
+		is_dynamic "$f" || add_libs "$f"
+	done
+fi
 
 # The kernel opens /dev/console before running /init; without the node the
 # early output of init is lost (init reopens it from devtmpfs anyway).

@@ -159,9 +159,24 @@ static uint64_t now_ns(void)
 	return t.tv_sec * 1000000000ULL + t.tv_nsec;
 }
 
-/* shared[]: calls, unexpected errors, then the per-step and per-command times. */
+/*
+ * shared[]: calls, unexpected errors, then the per-step and per-command
+ * times, then the collections of the rounds that ended normally.
+ */
 #define KIND_STATS	2
 #define CMD_NS		32
+#define GC_STATS	64	/* cycles, pause, mark workers, stop, mark, sweep */
+#define CMD_CPU		80	/* the calling thread's CPU time, per command */
+#define KIND_CPU	112	/* and per kind of step */
+
+/* The calling thread's CPU time, user and system. */
+static uint64_t cpu_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return t.tv_sec * 1000000000ULL + t.tv_nsec;
+}
 
 static void count(void)
 {
@@ -380,23 +395,32 @@ static const struct fuzz_cmd {
 		FLD(gcmem_thread_op, flags, F_FLAGS),
 		FLD(gcmem_thread_op, thread_id, F_THREAD),
 		FLD(gcmem_thread_op, __reserved, F_RSVD), } },
+	{ "free", GCMEM_IOC_FREE, sizeof(struct gcmem_free), {
+		FLD(gcmem_free, flags, F_FLAGS),
+		FLD(gcmem_free, addr, F_PTR), } },
+	{ "fork", GCMEM_IOC_FORK, sizeof(struct gcmem_fork), {
+		FLD(gcmem_fork, flags, F_FLAGS), } },
+	{ "adopt", GCMEM_IOC_ADOPT, sizeof(struct gcmem_adopt), {
+		FLD(gcmem_adopt, flags, F_FLAGS), } },
 };
 
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
 
 /*
  * A collection stops every registered thread and re-marks the heap in
- * debug mode, and a large object may take a fresh chunk (2 MiB zeroed)
- * and trigger a collection, both under the heap's lock that most other
- * ioctls wait for: a hundred times the cost of the others. They are drawn
- * less often, so that a run's calls are not mostly waits for them.
+ * debug mode, a large object may take a fresh chunk (2 MiB zeroed) and
+ * trigger a collection, and a fork copies the heap, all under the heap's
+ * lock that most other ioctls wait for: a hundred times the cost of the
+ * others. They are drawn less often, so that a run's calls are not mostly
+ * waits for them.
  */
 static const struct fuzz_cmd *pick_cmd(uint64_t *s)
 {
 	const struct fuzz_cmd *c = &cmds[below(s, NCMDS)];
 
-	while ((c->cmd == GCMEM_IOC_COLLECT && !chance(s, 5)) ||
-	       (c->cmd == GCMEM_IOC_ALLOC_LARGE && !chance(s, 20)))
+	while ((c->cmd == GCMEM_IOC_COLLECT && !chance(s, 2)) ||
+	       (c->cmd == GCMEM_IOC_ALLOC_LARGE && !chance(s, 10)) ||
+	       (c->cmd == GCMEM_IOC_FORK && !chance(s, 1)))
 		c = &cmds[below(s, NCMDS)];
 	return c;
 }
@@ -486,7 +510,7 @@ static void fuzz_ioctl(uint64_t *s)
 	unsigned long cmd = c->cmd;
 	void *arg = buf;
 	__u64 lo, hi;
-	uint64_t t0;
+	uint64_t t0, c0;
 	int ret, e;
 
 	memset(&u, 0, sizeof(u));
@@ -526,13 +550,26 @@ static void fuzz_ioctl(uint64_t *s)
 		break;
 	}
 	t0 = now_ns();
+	c0 = cpu_ns();
 	ret = ioctl(R.fd, cmd, arg);
-	e = ret ? errno : 0;
+	e = ret < 0 ? errno : 0;
+	__atomic_add_fetch(&R.calls[CMD_CPU + (c - cmds)], cpu_ns() - c0,
+			   __ATOMIC_RELAXED);
 	__atomic_add_fetch(&R.calls[CMD_NS + (c - cmds)], now_ns() - t0,
 			   __ATOMIC_RELAXED);
 	count();
 	if (!gcmem_errno_ok(e))
 		bad(c->name, cmd, e);
+	if (ret > 0) {
+		/* FORK's copy: adopted by this process sometimes, then gone. */
+		struct gcmem_adopt a = { .size = sizeof(a) };
+
+		if (chance(s, 30) && ioctl(ret, GCMEM_IOC_ADOPT, &a) &&
+		    !gcmem_errno_ok(errno))
+			bad("adopt", GCMEM_IOC_ADOPT, errno);
+		close(ret);
+		return;
+	}
 	if (ret || cmd != c->cmd || arg != buf)
 		return;
 	pthread_mutex_lock(&R.lock);
@@ -813,7 +850,7 @@ static const char *const kind_name[K_N] = {
 static void fuzz_step(uint64_t *s)
 {
 	unsigned int r = below(s, 10000), k;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = now_ns(), c0 = cpu_ns();
 
 	/*
 	 * Processes and threads cost a thousand ioctls each (a fork 20 ms
@@ -835,6 +872,8 @@ static void fuzz_step(uint64_t *s)
 		fuzz_second_heap(s), k = K_HEAP2;
 	__atomic_add_fetch(&R.calls[KIND_STATS + 2 * k], 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&R.calls[KIND_STATS + 1 + 2 * k], now_ns() - t0,
+			   __ATOMIC_RELAXED);
+	__atomic_add_fetch(&R.calls[KIND_CPU + k], cpu_ns() - c0,
 			   __ATOMIC_RELAXED);
 }
 
@@ -923,7 +962,41 @@ static void fuzz_round(uint64_t seed, int round, volatile uint64_t *shared)
 	}
 	for (int i = 0; i < FUZZ_THREADS; i++)
 		pthread_join(tid[i], NULL);
+	if (R.ctl) {
+		struct gcmem_stats st = { .size = sizeof(st) };
+
+		if (!gcmem_stats(R.fd, &st)) {
+			const __u64 v[] = {
+				st.cycles, st.pause_total_ns, st.worker_ns,
+				st.stop_total_ns, st.mark_total_ns,
+				st.sweep_total_ns, st.abandoned,
+				st.forced_stops,
+			};
+
+			for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+				__atomic_add_fetch(&shared[GC_STATS + i], v[i],
+						   __ATOMIC_RELAXED);
+		}
+	}
 	_exit(0);
+}
+
+/* The guest's CPU time so far, in seconds: user, system, idle. */
+static void cpu_times(double t[3])
+{
+	unsigned long long v[5] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+	long hz = sysconf(_SC_CLK_TCK);
+
+	if (f) {
+		if (fscanf(f, "cpu %llu %llu %llu %llu %llu", &v[0], &v[1],
+			   &v[2], &v[3], &v[4]) != 5)
+			memset(v, 0, sizeof(v));
+		fclose(f);
+	}
+	t[0] = (double)(v[0] + v[1]) / hz;
+	t[1] = (double)v[2] / hz;
+	t[2] = (double)(v[3] + v[4]) / hz;
 }
 
 static uint64_t env_u64(const char *name, uint64_t def)
@@ -991,6 +1064,7 @@ TEST_F_TIMEOUT(fuzz, calls, 3000)
 	int nfly = 0;
 	volatile uint64_t *shared;
 	struct timespec t0, t;
+	double cpu0[3], cpu[3];
 
 	shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -998,6 +1072,7 @@ TEST_F_TIMEOUT(fuzz, calls, 3000)
 	TH_LOG("seed %llu, %llu calls (GCMEM_FUZZ_SEED, GCMEM_FUZZ_CALLS)",
 	       (unsigned long long)seed, (unsigned long long)want);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cpu_times(cpu0);
 	memset(fly, 0, sizeof(fly));
 	while (shared[0] < want || nfly) {
 		int st, i;
@@ -1059,12 +1134,24 @@ TEST_F_TIMEOUT(fuzz, calls, 3000)
 	       (unsigned long long)killed, (long)(t.tv_sec - t0.tv_sec),
 	       (unsigned long long)shared[1]);
 	for (int k = 0; k < K_N; k++)
-		TH_LOG("%-8s %8llu steps, %6.1f s of thread time",
+		TH_LOG("%-8s %8llu steps, %6.1f s of thread time, %6.1f s of CPU",
 		       kind_name[k], (unsigned long long)shared[KIND_STATS + 2 * k],
-		       shared[KIND_STATS + 1 + 2 * k] / 1e9);
+		       shared[KIND_STATS + 1 + 2 * k] / 1e9,
+		       shared[KIND_CPU + k] / 1e9);
 	for (size_t i = 0; i < NCMDS; i++)
-		TH_LOG("  %-18s %6.1f s in the ioctl", cmds[i].name,
-		       shared[CMD_NS + i] / 1e9);
+		TH_LOG("  %-18s %6.1f s in the ioctl, %6.1f s of CPU",
+		       cmds[i].name, shared[CMD_NS + i] / 1e9,
+		       shared[CMD_CPU + i] / 1e9);
+	cpu_times(cpu);
+	TH_LOG("guest CPU: %.1f s user, %.1f s system, %.1f s idle",
+	       cpu[0] - cpu0[0], cpu[1] - cpu0[1], cpu[2] - cpu0[2]);
+	TH_LOG("collections (rounds that ended normally): %llu (%llu abandoned, %llu forced stops), %.1f s stopped (completed: stopping %.1f s, mark %.1f s, sweep %.1f s), %.1f s of mark workers",
+	       (unsigned long long)shared[GC_STATS],
+	       (unsigned long long)shared[GC_STATS + 6],
+	       (unsigned long long)shared[GC_STATS + 7],
+	       shared[GC_STATS + 1] / 1e9, shared[GC_STATS + 3] / 1e9,
+	       shared[GC_STATS + 4] / 1e9, shared[GC_STATS + 5] / 1e9,
+	       shared[GC_STATS + 2] / 1e9);
 	EXPECT_EQ(0, shared[1]);
 	EXPECT_EQ(0, well_behaved());
 }

@@ -18,41 +18,10 @@
 
 #include "kselftest_harness.h"
 #include "gcmem_util.h"
-#include "gcuser.h"
+#include "gcu_util.h"
 
-/* Is @p an allocated object of the heap? */
-static int allocated(const void *p)
-{
-	struct gcmem_query q = {
-		.size = sizeof(q),
-		.addr = (uintptr_t)p,
-	};
-
-	if (ioctl(gcu_heap()->fd, GCMEM_IOC_QUERY, &q))
-		return -1;
-	return !!(q.result & GCMEM_QUERY_ALLOCATED);
-}
-
-static struct gcu_heap_stats stats(void)
-{
-	struct gcu_heap_stats st;
-
-	memset(&st, 0, sizeof(st));
-	gcu_stats(&st);
-	return st;
-}
-
-/*
- * Hide a pointer from the conservative scan. Tests that expect an object to
- * go never hold its address in their own frame or registers: they look at
- * it through the noinline helpers below, and scrub the stack before they
- * collect. (The collector also keeps the slot just below each cached span's
- * cursor, so such tests allocate once more after the object.)
- */
-#define HIDE(p)		((uintptr_t)(p) ^ 0x5a5a5a5a5a5a5a5aULL)
-#define UNHIDE(x)	((void *)((x) ^ 0x5a5a5a5a5a5a5a5aULL))
-
-static int allocated(const void *p);
+#define allocated	gcu_allocated
+#define stats		gcu_stats_now
 
 static __attribute__((noinline)) int alive(uintptr_t h)
 {
@@ -70,7 +39,13 @@ FIXTURE(gc) {
 
 FIXTURE_SETUP(gc)
 {
-	ASSERT_EQ(0, gcu_init()) TH_LOG("gcu_init: %s", strerror(errno));
+	/*
+	 * The tests name their roots: a static that holds an object is a
+	 * root only while registered (reachable_from_root), as in a program
+	 * that registers its own roots. cprog_test covers the default.
+	 */
+	ASSERT_EQ(0, gcu_init_flags(GCU_INIT_NO_GLOBALS))
+		TH_LOG("gcu_init: %s", strerror(errno));
 	/* Only explicit collections: each test decides when. */
 	ASSERT_EQ(0, gcu_set_gcpercent(-1));
 }
@@ -99,16 +74,6 @@ static __attribute__((noinline)) uintptr_t make_garbage(int n, size_t size)
 			first = HIDE(p);
 	}
 	return first;
-}
-
-/* Clobber the stack below us, where make_garbage's frames were. */
-static __attribute__((noinline)) void scrub_stack(void)
-{
-	volatile uint64_t buf[2048];
-
-	/* Volatile stores: a memset() of a dead array may be optimized out. */
-	for (size_t i = 0; i < sizeof(buf) / sizeof(buf[0]); i++)
-		buf[i] = 0;
 }
 
 TEST_F(gc, unreachable_is_reclaimed_and_zeroed)

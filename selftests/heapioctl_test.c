@@ -2,7 +2,7 @@
 /*
  * The heap ioctls' argument checks: for each of TYPE_REGISTER,
  * THREAD_REGISTER, THREAD_UNREGISTER, REFILL, ALLOC_LARGE, ROOT_ADD,
- * ROOT_REMOVE and QUERY the generic rules (size, unknown tail, flags,
+ * ROOT_REMOVE, QUERY and FREE the generic rules (size, unknown tail, flags,
  * reserved fields, handshake first, owner only, outputs written); then
  * REFILL (its arguments, its outputs, forged cursors in the thread slot),
  * ALLOC_LARGE (sizes and the limit) and QUERY (addresses outside the heap).
@@ -120,6 +120,20 @@ static void fill_alloc_large(struct abi_ctx *c, void *arg)
 	a->addr = POISON_U64;
 }
 
+/* A fresh object each time: a valid free frees it. */
+static void fill_free(struct abi_ctx *c, void *arg)
+{
+	struct gcmem_alloc_large l = {
+		.size = sizeof(l),
+		.type_id = GCMEM_TYPE_CONSERVATIVE,
+		.bytes = 100,
+	};
+	struct gcmem_free *a = arg;
+
+	a->size = sizeof(*a);
+	a->addr = gcmem_ioctl(c->h.fd, GCMEM_IOC_ALLOC_LARGE, &l) ? 0 : l.addr;
+}
+
 static void fill_root(struct abi_ctx *c, void *arg)
 {
 	struct gcmem_root *a = arg;
@@ -186,6 +200,7 @@ FIXTURE_VARIANT_ADD(abi, alloc_large) {
 	.size = sizeof(struct gcmem_alloc_large),
 	.prepare = prep_none,
 	.fill = fill_alloc_large,
+	.known_flags = GCMEM_LARGE_IGNORE_OFF_PAGE,
 	.reserved = { F(struct gcmem_alloc_large, __reserved) },
 	.nreserved = 1,
 	.out = { F(struct gcmem_alloc_large, addr) },
@@ -221,6 +236,13 @@ FIXTURE_VARIANT_ADD(abi, query) {
 		 F(struct gcmem_query, obj_size),
 		 F(struct gcmem_query, size_class) },
 	.nout = 5,
+};
+
+FIXTURE_VARIANT_ADD(abi, free) {
+	.cmd = GCMEM_IOC_FREE,
+	.size = sizeof(struct gcmem_free),
+	.prepare = prep_none,
+	.fill = fill_free,
 };
 
 FIXTURE_SETUP(abi)
@@ -397,7 +419,7 @@ TEST(handshake_reports_heap_ioctls)
 	int fd = gcmem_open_ready(&hs);
 
 	ASSERT_LE(0, fd);
-	for (int nr = GCMEM_CMD_HANDSHAKE; nr <= GCMEM_CMD_QUERY; nr++) {
+	for (int nr = GCMEM_CMD_HANDSHAKE; nr <= GCMEM_CMD_FREE; nr++) {
 		EXPECT_TRUE(hs.ioctls & (1ULL << (nr - GCMEM_CMD_BASE)))
 			TH_LOG("ioctl %#x", nr);
 	}

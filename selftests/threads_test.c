@@ -754,11 +754,13 @@ TEST_F(lib, root_add_remove)
 {
 	static void *slots[16];
 	char *arena = gcu_heap()->arena;
+	/* gcu_init() registered the program's globals. */
+	__u32 base = lib_nroots();
 
-	EXPECT_EQ(0, lib_nroots());
+	EXPECT_LT(0, base);
 	ASSERT_EQ(0, gcu_root_add(slots, sizeof(slots),
 				  GCU_TYPE_CONSERVATIVE));
-	EXPECT_EQ(1, lib_nroots());
+	EXPECT_EQ(base + 1, lib_nroots());
 
 	errno = 0;
 	EXPECT_EQ(-1, gcu_root_add(slots, sizeof(slots),
@@ -776,10 +778,10 @@ TEST_F(lib, root_add_remove)
 	errno = 0;
 	EXPECT_EQ(-1, gcu_root_remove(&slots[2], 8));
 	EXPECT_EQ(ENOENT, errno);
-	EXPECT_EQ(1, lib_nroots());
+	EXPECT_EQ(base + 1, lib_nroots());
 
 	EXPECT_EQ(0, gcu_root_remove(slots, sizeof(slots)));
-	EXPECT_EQ(0, lib_nroots());
+	EXPECT_EQ(base, lib_nroots());
 }
 
 TEST_HARNESS_MAIN

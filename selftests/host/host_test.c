@@ -177,6 +177,7 @@ static struct gcmem_span *th_span(struct th *t, u32 cls, unsigned long npages,
 	span->elem_size = elem;
 	span->div_mul = gcmem_class_divmul[cls];
 	span->nelems = nelems;
+	span->reach = elem;
 	span->type_id = type_id;
 	span->state = cls ? GCMEM_SPAN_FULL : GCMEM_SPAN_LARGE;
 	span->allocbits = span->bits;
@@ -571,6 +572,36 @@ TEST_F(host, unmapped_part_of_root_skipped)
 	EXPECT_EQ(0, th_compare(&self->t, _metadata));
 	gcmem_deferred_free(&self->c);
 	gcmem_work_destroy(&self->c.work);
+}
+
+/*
+ * A large object's reach (GCMEM_LARGE_IGNORE_OFF_PAGE): a pointer past its
+ * first page does not mark it, one into the first page does.
+ */
+TEST_F(host, large_object_reach)
+{
+	struct gcmem_span *big = NULL;
+	u64 root[1];
+
+	for (unsigned int k = 0; k < self->t.nspans; k++)
+		if (!self->t.spans[k]->size_class &&
+		    self->t.spans[k]->npages > 1)
+			big = self->t.spans[k];
+	ASSERT_NE(NULL, big);
+	big->reach = GCMEM_PAGE_SIZE;
+	for (int inside = 0; inside < 2; inside++) {
+		for (unsigned int k = 0; k < self->t.nspans; k++)
+			bitmap_zero(self->t.spans[k]->markbits,
+				    self->t.spans[k]->nelems);
+		root[0] = ARENA + slot_off(big, 0) + GCMEM_PAGE_SIZE +
+			  (inside ? -8 : 8);
+		th_cycle(&self->t, &self->c, 1);
+		th_root_job(&self->c, root, 1);
+		th_mark(&self->c, 1);
+		ASSERT_FALSE(self->c.work.abandon);
+		EXPECT_EQ(inside, test_bit(0, big->markbits));
+		gcmem_work_destroy(&self->c.work);
+	}
 }
 
 /* No memory for a workbuf: the cycle is abandoned, nothing is leaked. */

@@ -40,7 +40,8 @@
  *  - ENOTTY: the ioctl number is not a gcmem ioctl.
  *  - EFAULT: the argument pointer is not readable or writable. Commands
  *    with no output fields (THREAD_UNREGISTER, ROOT_ADD, ROOT_REMOVE,
- *    SAFEPOINT, BLOCKING_LEAVE) never write the argument back. When only
+ *    SAFEPOINT, BLOCKING_LEAVE, FREE, FORK, ADOPT) never write the argument
+ *    back (FORK returns its descriptor as the ioctl's value). When only
  *    the result of another command could not be written back, a
  *    THREAD_REGISTER is taken back; a TYPE_REGISTER's type stays registered
  *    (types are never removed), an ALLOC_LARGE's object is garbage for the
@@ -51,7 +52,8 @@
  *    not been done (or is tried twice).
  *  - E2BIG: the structure is larger than the kernel's and the part beyond it
  *    is not zero.
- *  - EPERM: the caller's process does not own this heap.
+ *  - EPERM: the caller's process does not own this heap (a heap that
+ *    GCMEM_IOC_FORK made is owned by no process until GCMEM_IOC_ADOPT).
  *  - EBUSY: the request conflicts with the heap's state (documented per
  *    ioctl).
  *  - ENOMEM: the kernel ran out of memory, or the heap reached its limit.
@@ -62,7 +64,9 @@
  *
  * and for mmap:
  *
- *  - EINVAL: unknown offset, wrong length, ``MAP_PRIVATE``, or no handshake.
+ *  - EINVAL: unknown offset, wrong length, ``MAP_PRIVATE``, or no handshake;
+ *    an adopted heap's arena at another address or length than the one it
+ *    was copied from.
  *  - EACCES: ``PROT_EXEC`` on any mapping, or ``PROT_WRITE`` on the
  *    read-only control page.
  *  - EBUSY: the arena is already mapped.
@@ -85,6 +89,9 @@ enum {
 	GCMEM_CMD_COLLECT = 0x8b,
 	GCMEM_CMD_SAFEPOINT = 0x8c,
 	GCMEM_CMD_BLOCKING_LEAVE = 0x8d,
+	GCMEM_CMD_FREE = 0x8e,
+	GCMEM_CMD_FORK = 0x8f,
+	GCMEM_CMD_ADOPT = 0x90,
 };
 
 /**
@@ -525,9 +532,21 @@ struct gcmem_refill {
 #define GCMEM_IOC_REFILL	_IO(GCMEM_TYPE, GCMEM_CMD_REFILL)
 
 /**
+ * enum gcmem_alloc_large_flags - flags of GCMEM_IOC_ALLOC_LARGE
+ * @GCMEM_LARGE_IGNORE_OFF_PAGE: the caller keeps a pointer into the
+ *	object's first GCMEM_PAGE_SIZE bytes for as long as it is in use;
+ *	pointers further in do not keep it alive (bdwgc's
+ *	GC_malloc_ignore_off_page), so that stray integers that happen to
+ *	point into a big buffer do not retain it
+ */
+enum gcmem_alloc_large_flags {
+	GCMEM_LARGE_IGNORE_OFF_PAGE = 1 << 0,
+};
+
+/**
  * struct gcmem_alloc_large - ioctl(GCMEM_IOC_ALLOC_LARGE)
  * @size: sizeof(struct gcmem_alloc_large)
- * @flags: must be 0
+ * @flags: enum gcmem_alloc_large_flags
  * @type_id: the object's type
  * @__reserved: must be 0
  * @bytes: the object's size, from 1 to the heap's limit
@@ -677,6 +696,75 @@ struct gcmem_thread_op {
 
 #define GCMEM_IOC_SAFEPOINT	_IO(GCMEM_TYPE, GCMEM_CMD_SAFEPOINT)
 #define GCMEM_IOC_BLOCKING_LEAVE _IO(GCMEM_TYPE, GCMEM_CMD_BLOCKING_LEAVE)
+
+/**
+ * struct gcmem_free - ioctl(GCMEM_IOC_FREE)
+ * @size: sizeof(struct gcmem_free)
+ * @flags: must be 0
+ * @addr: the start of an allocated object of this heap
+ *
+ * Frees an object before a collection finds it unreachable (bdwgc's
+ * GC_free): its slot or span is free at once and is zeroed before it is
+ * handed out again. The caller promises that nothing uses the object any
+ * more; a pointer to it that remains keeps nothing alive and reads memory
+ * that will be reused. EINVAL when @addr is not the start of an allocated
+ * object: outside the arena, not in a span, inside an object, or an
+ * object already free (a double free is caught as long as the slot has
+ * not been allocated again).
+ */
+struct gcmem_free {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 addr;
+};
+
+#define GCMEM_IOC_FREE		_IO(GCMEM_TYPE, GCMEM_CMD_FREE)
+
+/**
+ * struct gcmem_fork - ioctl(GCMEM_IOC_FORK)
+ * @size: sizeof(struct gcmem_fork)
+ * @flags: must be 0
+ *
+ * Makes a copy of the heap for a child process, to be called just before
+ * fork(): returns, as the ioctl's value, a new close-on-exec file
+ * descriptor of a new heap that holds a copy of this heap's memory and
+ * objects at the same arena addresses, with its types, roots, limit and
+ * pacing. Spans that threads hold are handed back in the copy, every slot
+ * a thread took counted as allocated (its cursor read after the memory is
+ * copied). Statistics start from zero. The copy is made under the heap's
+ * lock, so no collection runs meanwhile; a registered thread that writes
+ * the heap during the call may or may not see its write in the copy, as
+ * with any memory written by another thread during fork().
+ *
+ * The new heap belongs to no process until one adopts it
+ * (GCMEM_IOC_ADOPT); until then every other ioctl and mmap of it fails
+ * with EPERM. Its memory is charged to the caller's memory cgroup and
+ * counts against the same limit; ENOMEM if the copy does not fit.
+ */
+struct gcmem_fork {
+	__u32 size;
+	__u32 flags;
+};
+
+#define GCMEM_IOC_FORK		_IO(GCMEM_TYPE, GCMEM_CMD_FORK)
+
+/**
+ * struct gcmem_adopt - ioctl(GCMEM_IOC_ADOPT)
+ * @size: sizeof(struct gcmem_adopt)
+ * @flags: must be 0
+ *
+ * Makes the calling process the owner of a heap GCMEM_IOC_FORK made (the
+ * child after fork()). The heap is ready: map its control page, map its
+ * arena at exactly the address and length it had (GCMEM_IOC_STATS'
+ * @arena_start and @arena_size; any other arena mapping is EINVAL), and
+ * register threads. EBUSY if the heap has an owner already.
+ */
+struct gcmem_adopt {
+	__u32 size;
+	__u32 flags;
+};
+
+#define GCMEM_IOC_ADOPT		_IO(GCMEM_TYPE, GCMEM_CMD_ADOPT)
 
 /**
  * enum gcmem_phase - collector phase, published in the control page
