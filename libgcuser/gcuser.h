@@ -13,7 +13,12 @@
  * first allocation or by gcu_thread_register(); until then its stack keeps
  * nothing alive.
  * gcu_shutdown() unmaps and closes everything, giving the heap's memory
- * back; no thread may use the heap after it.
+ * back; no thread may use the heap after it. A child of fork() gets a copy
+ * of the heap at the same addresses (GCU_FORK=0 in the environment: no
+ * heap in the child).
+ *
+ * Environment: GCU_TRACE=1 (below), GCU_GLOBALS=0 (globals are not roots),
+ * GCU_FORK=0 (fork() copies nothing).
  *
  * Allocation makes no system call on the fast path: each thread caches one
  * span per (size class, type) and takes its free slots with a 64-bit
