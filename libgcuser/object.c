@@ -91,9 +91,9 @@ size_t gcu_size(const void *p)
  * array stays typed if @size is a whole number of values, anything else is
  * conservative; uncollectable stays uncollectable.
  */
-static void *gcu_alloc_like(const void *old, uint32_t type, size_t size)
+static void *gcu_alloc_like(int uncollectable, uint32_t type, size_t size)
 {
-	if (gcu_is_uncollectable(old))
+	if (uncollectable)
 		return type == GCU_TYPE_NOSCAN ?
 		       gcu_malloc_atomic_uncollectable(size) :
 		       gcu_malloc_uncollectable(size);
@@ -110,14 +110,15 @@ static void *gcu_alloc_like(const void *old, uint32_t type, size_t size)
  * when at least half of it stays in use), zeroing what the object gives
  * up so that growing it again shows zeros; otherwise a new object with
  * the contents copied. The old object of a move is freed at once if it
- * is large (its pages matter); a small one is left to the collector,
- * which saves a system call per move.
+ * is large (its pages matter) or uncollectable; a small one is left to the
+ * collector, which saves a system call per move.
  */
 void *gcu_realloc(void *p, size_t size)
 {
 	uintptr_t start;
 	size_t cap;
 	uint32_t type;
+	int unc;
 	void *n;
 
 	if (!p)
@@ -134,11 +135,13 @@ void *gcu_realloc(void *p, size_t size)
 		memset((char *)p + size, 0, cap - size);
 		return p;
 	}
-	n = gcu_alloc_like(p, type, size);
+	unc = gcu_is_uncollectable(p);
+	n = gcu_alloc_like(unc, type, size);
 	if (!n)
 		return NULL;
 	memcpy(n, p, size < cap ? size : cap);
-	if (cap > GCMEM_SMALL_MAX)
+	/* An uncollectable one would live forever: it goes too. */
+	if (cap > GCMEM_SMALL_MAX || unc)
 		gcu_free(p);
 	return n;
 }

@@ -756,6 +756,21 @@ static __attribute__((noinline)) int children_alive(void)
 	return n;
 }
 
+static __attribute__((noinline)) int realloc_uncollectable(void)
+{
+	char *u = gcu_malloc_uncollectable(32), *v;
+
+	if (!u)
+		return -1;
+	strcpy(u, "moved");
+	v = gcu_realloc(u, 5000);
+	if (!v || v == u)
+		return -1;
+	unc_hidden[0] = HIDE(u);
+	unc_hidden[1] = HIDE(v);
+	return 0;
+}
+
 TEST_F(cprog, uncollectable_lives_until_freed)
 {
 	void *atomic = gcu_malloc_atomic_uncollectable(64);
@@ -773,6 +788,14 @@ TEST_F(cprog, uncollectable_lives_until_freed)
 	ASSERT_EQ(0, free_uncollectable(0, UNC / 2));
 	EXPECT_EQ(-1, free_uncollectable(0, 1));	/* double free */
 	ASSERT_EQ(0, gcu_free(atomic));
+	/* Moved by realloc: the new one is uncollectable, the old one goes. */
+	ASSERT_EQ(0, realloc_uncollectable());
+	scrub_stack();
+	ASSERT_EQ(0, gcu_collect());
+	EXPECT_EQ(0, allocated_hidden(unc_hidden[0]));
+	EXPECT_EQ(1, allocated_hidden(unc_hidden[1]));
+	EXPECT_STREQ("moved", UNHIDE(unc_hidden[1]));
+	EXPECT_EQ(0, gcu_free(UNHIDE(unc_hidden[1])));
 }
 
 static uintptr_t big_hidden;
