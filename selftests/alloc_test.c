@@ -697,7 +697,7 @@ TEST_F(lib, partial_span_reused_after_thread_exit)
 /*
  * Objects per variant, shared by its threads: GCMEM_STRESS_OBJECTS, or
  * 400000. The debug kernel's run asks for fewer: KASAN and lockdep check
- * the same paths at a quarter of the volume, and its guest is make
+ * the same paths at a tenth of the volume, and its guest is make
  * check's long pole.
  */
 static long stress_objects(void)

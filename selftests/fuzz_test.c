@@ -418,7 +418,7 @@ static const struct fuzz_cmd *pick_cmd(uint64_t *s)
 {
 	const struct fuzz_cmd *c = &cmds[below(s, NCMDS)];
 
-	while ((c->cmd == GCMEM_IOC_COLLECT && !chance(s, 2)) ||
+	while ((c->cmd == GCMEM_IOC_COLLECT && !chance(s, 1)) ||
 	       (c->cmd == GCMEM_IOC_ALLOC_LARGE && !chance(s, 10)) ||
 	       (c->cmd == GCMEM_IOC_FORK && !chance(s, 1)))
 		c = &cmds[below(s, NCMDS)];
