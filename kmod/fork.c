@@ -102,7 +102,6 @@ static int gcmem_fork_span(struct gcmem_heap *child,
 	unsigned long words = BITS_TO_LONGS(span->nelems), i;
 	struct list_head *central;
 	struct gcmem_span *copy;
-	u32 cursor;
 
 	copy = kmemdup(span, struct_size(span, bits, 3 * words),
 		       GFP_KERNEL_ACCOUNT);
@@ -117,10 +116,8 @@ static int gcmem_fork_span(struct gcmem_heap *child,
 	list_add_tail(&copy->node, &child->spans);
 
 	if (span->state == GCMEM_SPAN_CACHED) {
-		cursor = gcmem_span_cursor(span);
-		for (i = span->handout_cursor; i < cursor; i++)
-			if (!__test_and_set_bit(i, copy->allocbits))
-				copy->nalloc++;
+		/* The copy still names the owner, whose cursor settles it. */
+		gcmem_span_settle(child, copy);
 		copy->owner = NULL;
 		copy->handout_cursor = 0;
 		copy->needzero = true;

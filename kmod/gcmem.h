@@ -169,7 +169,9 @@ struct gcmem_root_range {
 /*
  * struct gcmem_heap - one per open file of /dev/gcmem.
  *
- * Lock order: heap->lock, then mmap_lock, then heap->chunk_lock. A
+ * Lock order: heap->lock, then mmap_lock, then heap->chunk_lock. A fork's
+ * copy (fork.c) takes the new heap's lock inside the parent's
+ * (SINGLE_DEPTH_NESTING): nothing else can reach the new heap yet. A
  * collection cycle reads stacks and roots (faulting, so taking mmap_lock)
  * with heap->lock held; the mmap and fault paths, which run under
  * mmap_lock, take only chunk_lock, never heap->lock. Ioctls copy their
