@@ -690,17 +690,20 @@ echo
 if grep -aq '^FORKBENCH ' "$log"; then
 	echo "## fork() with a gcmem heap (in the guest)"
 	echo
-	echo "libgcuser gives a child of \`fork()\` an eager copy of the heap"
-	echo "(bench/forkbench.c): fork() with a child that exits at once, fork()"
-	echo "with a child that execs \`/bin/true\`, and \`posix_spawn()\` of"
-	echo "\`/bin/true\` (no fork handlers, nothing copied), for live heaps of"
-	echo "1 KiB objects; each figure the median over the rounds of the median"
-	echo "of 7 runs. The copy's cost per MiB is the difference with the empty"
-	echo "heap over the committed MiB. Under TCG a copy costs far more than"
-	echo "natively (memcpy runs at a few hundred MiB/s here)."
+	echo "libgcuser gives a child of \`fork()\` a copy-on-write copy of the"
+	echo "heap (bench/forkbench.c): fork() with a child that exits at once,"
+	echo "fork() with a child that execs \`/bin/true\`, and \`posix_spawn()\` of"
+	echo "\`/bin/true\` (no fork handlers), for live heaps of 1 KiB objects;"
+	echo "then a pass writing a word of every object after a fork, with the"
+	echo "child alive (every chunk is copied for the parent) and with the child"
+	echo "gone (no copy, the faults that map the chunks writable again). Each"
+	echo "figure is the median over the rounds of the median of 7 runs. fork's"
+	echo "cost per MiB is the difference with the empty heap; a copy's is the"
+	echo "difference of the two write passes. Under TCG copying memory costs"
+	echo "far more than natively (a few hundred MiB/s here)."
 	echo
-	echo "| live MiB | committed MiB | fork ms | fork+exec ms | posix_spawn ms | copy ms per committed MiB |"
-	echo "| ---: | ---: | ---: | ---: | ---: | ---: |"
+	echo "| live MiB | committed MiB | fork ms | fork+exec ms | posix_spawn ms | fork ms per committed MiB | write pass, child alive ms | chunks copied | write pass, child gone ms | copy ms per MiB |"
+	echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 	# Per heap size, the median over the rounds of each figure; the
 	# empty heap's row is the baseline of the per-MiB cost.
 	awk 'function med(a, k, n,   i, j, t, v) {
@@ -717,15 +720,20 @@ if grep -aq '^FORKBENCH ' "$log"; then
 		m = v["live_mib"]; c = ++cnt[m]
 		fork[m, c] = v["fork_ms"]; exe[m, c] = v["exec_ms"]
 		spawn[m, c] = v["spawn_ms"]; com[m, c] = v["committed_mib"]
+		alive[m, c] = v["alive_ms"]; after[m, c] = v["after_ms"]
+		copies[m, c] = v["copies"]
 		if (!(m in seen)) { order[n++] = m; seen[m] = 1 }
 	}
 	END {
 		base = med(fork, order[0])
 		for (i = 0; i < n; i++) {
 			m = order[i]; f = med(fork, m); cm = med(com, m)
+			a = med(alive, m); w = med(after, m); cp = med(copies, m)
 			per = cm > 0 && i > 0 ? sprintf("%.2f", (f - base) / cm) : "-"
-			printf "| %s | %s | %s | %s | %s | %s |\n", m, cm, f,
-			       med(exe, m), med(spawn, m), per
+			cper = cp > 0 ? sprintf("%.2f", (a - w) / (2 * cp)) : "-"
+			printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			       m, cm, f, med(exe, m), med(spawn, m), per, a, cp,
+			       w, cper
 		}
 	}' "$log"
 	echo

@@ -59,6 +59,7 @@ static struct gcmem_span *gcmem_span_new(struct gcmem_heap *heap,
 	struct gcmem_span *span;
 	unsigned long i;
 	long page;
+	int ret;
 
 	lockdep_assert_held(&heap->lock);
 	span = kzalloc(struct_size(span, bits, 3 * words), GFP_KERNEL_ACCOUNT);
@@ -68,6 +69,14 @@ static struct gcmem_span *gcmem_span_new(struct gcmem_heap *heap,
 	if (page < 0) {
 		kfree(span);
 		return ERR_PTR(page);
+	}
+	/* The kernel zeroes its dirty pages; the owner writes the rest. */
+	ret = gcmem_heap_unshare(heap, (u64)page << GCMEM_PAGE_SHIFT,
+				 (u64)npages << GCMEM_PAGE_SHIFT);
+	if (ret) {
+		gcmem_pages_free(heap, page, npages);
+		kfree(span);
+		return ERR_PTR(ret);
 	}
 	span->page = page;
 	span->npages = npages;
@@ -90,8 +99,8 @@ static struct gcmem_span *gcmem_span_new(struct gcmem_heap *heap,
 		chunk = gcmem_chunk_of(heap, (u64)i << GCMEM_PAGE_SHIFT);
 		/* A page a freed span left behind holds its old objects. */
 		if (__test_and_clear_bit(p, chunk->dirty_pages))
-			memset(chunk->base + p * GCMEM_PAGE_SIZE, 0,
-			       GCMEM_PAGE_SIZE);
+			gcmem_heap_zero(heap, (u64)i << GCMEM_PAGE_SHIFT,
+					GCMEM_PAGE_SIZE);
 		WRITE_ONCE(chunk->spans[p], span);
 	}
 	gcmem_span_set_ptrbits(heap, span, type);
@@ -193,9 +202,19 @@ static struct gcmem_span *gcmem_span_get(struct gcmem_heap *heap,
 	struct list_head *central;
 	struct gcmem_span *span;
 
+	int ret;
+
 	central = gcmem_central(heap, size_class, type_id, false);
 	if (central && !list_empty(central)) {
 		span = list_first_entry(central, struct gcmem_span, central);
+		/* Its free slots are zeroed at the handout. */
+		ret = span->needzero ?
+		      gcmem_heap_unshare(heap,
+					 (u64)span->page << GCMEM_PAGE_SHIFT,
+					 (u64)span->npages << GCMEM_PAGE_SHIFT) :
+		      0;
+		if (ret)
+			return ERR_PTR(ret);
 		list_del_init(&span->central);
 		return span;
 	}

@@ -10,28 +10,72 @@
  * costs one fault. Debuggers and /proc/pid/mem reach the arena through
  * ->access, which reads through the kernel's direct map because
  * get_user_pages() cannot follow PFN mappings.
+ *
+ * A chunk a fork shares with another heap (@cow, cow.c) is mapped
+ * read-only. A write to it faults (->pfn_mkwrite for a PTE, ->huge_fault
+ * for a PMD), which unshares the chunk, zaps its mapping and returns
+ * VM_FAULT_NOPAGE: the access faults again and maps the chunk's new page
+ * writable. ->pfn_mkwrite makes vm_page_prot read-only (write notify), so
+ * the PTEs of a chunk that is the heap's own are inserted with an explicit
+ * writable protection.
  */
 #include <linux/mm.h>
 
 #include "compat.h"
 #include "gcmem.h"
 
-/* The chunk for a fault at @addr; returns with heap->chunk_lock held. */
-static struct page *gcmem_arena_chunk(struct vm_area_struct *vma,
-				      unsigned long addr)
+/* The arena's mapping in the heap's process, or NULL. Under mmap_lock. */
+struct vm_area_struct *gcmem_arena_vma(struct gcmem_heap *heap)
 {
+	struct vm_area_struct *vma;
+
+	mmap_assert_locked(heap->mm);
+	vma = find_vma(heap->mm, heap->arena_start);
+	if (vma && (vma->vm_start != heap->arena_start ||
+		    vma->vm_private_data != heap))
+		vma = NULL;
+	return vma;
+}
+
+/*
+ * The chunk for a fault at @addr (a chunk boundary), made the heap's own
+ * for a write fault; returns with heap->chunk_lock held, or an error
+ * without it.
+ */
+static struct gcmem_chunk *gcmem_arena_chunk(struct vm_fault *vmf,
+					     unsigned long addr)
+{
+	struct vm_area_struct *vma = vmf->vma;
 	struct gcmem_heap *heap = vma->vm_private_data;
 	struct gcmem_chunk *chunk;
+	int ret;
 
 	mutex_lock(&heap->chunk_lock);
 	chunk = gcmem_chunk_fault(heap, (addr - vma->vm_start) >>
 				  GCMEM_CHUNK_SHIFT);
+	if (!IS_ERR(chunk) && (vmf->flags & FAULT_FLAG_WRITE)) {
+		ret = gcmem_chunk_unshare(heap, chunk);
+		if (ret < 0)
+			chunk = ERR_PTR(ret);
+		else if (ret > 0)
+			zap_vma_ptes(vma, addr, GCMEM_CHUNK_SIZE);
+	}
 	if (IS_ERR(chunk)) {
 		mutex_unlock(&heap->chunk_lock);
 		atomic64_inc(&heap->limit_faults);
-		return ERR_CAST(chunk);
 	}
-	return chunk->page;
+	return chunk;
+}
+
+/*
+ * A chunk that is the heap's own is mapped writable, if the VMA is: with
+ * the protection vm_page_prot would have without write notify (the arena's
+ * mmap sets no caching or other bits of its own).
+ */
+static pgprot_t gcmem_arena_prot(struct vm_area_struct *vma,
+				 const struct gcmem_chunk *chunk)
+{
+	return chunk->cow ? vma->vm_page_prot : vm_get_page_prot(vma->vm_flags);
 }
 
 static vm_fault_t gcmem_arena_fault(struct vm_fault *vmf)
@@ -41,20 +85,53 @@ static vm_fault_t gcmem_arena_fault(struct vm_fault *vmf)
 	unsigned long base = ALIGN_DOWN(vmf->address, GCMEM_CHUNK_SIZE);
 	unsigned long addr, pfn;
 	vm_fault_t ret = VM_FAULT_NOPAGE;
-	struct page *chunk;
+	struct gcmem_chunk *chunk;
+	pgprot_t prot;
 
-	chunk = gcmem_arena_chunk(vma, base);
+	chunk = gcmem_arena_chunk(vmf, base);
 	if (IS_ERR(chunk))
 		return VM_FAULT_SIGBUS;
 	atomic64_inc(&heap->pte_faults);
 
-	pfn = page_to_pfn(chunk);
+	pfn = page_to_pfn(chunk->page);
+	prot = gcmem_arena_prot(vma, chunk);
 	for (addr = base; addr < base + GCMEM_CHUNK_SIZE; addr += PAGE_SIZE) {
-		ret = vmf_insert_pfn(vma, addr, pfn++);
+		ret = vmf_insert_pfn_prot(vma, addr, pfn++, prot);
 		if (ret != VM_FAULT_NOPAGE)
 			break;
 	}
 	mutex_unlock(&heap->chunk_lock);
+	return ret;
+}
+
+/*
+ * A write to a read-only PTE: of a @cow chunk, which gets a page of its
+ * own and is mapped again, or of a chunk mprotect() made read-only, which
+ * only needs its PTE made writable (returning 0 does that).
+ */
+static vm_fault_t gcmem_arena_pfn_mkwrite(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct gcmem_heap *heap = vma->vm_private_data;
+	unsigned long base = ALIGN_DOWN(vmf->address, GCMEM_CHUNK_SIZE);
+	struct gcmem_chunk *chunk;
+	vm_fault_t ret = 0;
+	int err = 0;
+
+	mutex_lock(&heap->chunk_lock);
+	chunk = gcmem_chunk_of(heap, base - vma->vm_start);
+	/* A chunk released meanwhile had its mapping zapped: fault again. */
+	if (!chunk) {
+		ret = VM_FAULT_NOPAGE;
+	} else if (chunk->cow) {
+		err = gcmem_chunk_unshare(heap, chunk);
+		if (err > 0)
+			zap_vma_ptes(vma, base, GCMEM_CHUNK_SIZE);
+		ret = err < 0 ? VM_FAULT_SIGBUS : VM_FAULT_NOPAGE;
+	}
+	mutex_unlock(&heap->chunk_lock);
+	if (err < 0)
+		atomic64_inc(&heap->limit_faults);
 	return ret;
 }
 
@@ -65,7 +142,7 @@ static vm_fault_t gcmem_arena_huge_fault(struct vm_fault *vmf,
 	struct vm_area_struct *vma = vmf->vma;
 	struct gcmem_heap *heap = vma->vm_private_data;
 	unsigned long base = vmf->address & PMD_MASK;
-	struct page *chunk;
+	struct gcmem_chunk *chunk;
 	vm_fault_t ret;
 
 	if (order != PMD_ORDER)
@@ -73,12 +150,12 @@ static vm_fault_t gcmem_arena_huge_fault(struct vm_fault *vmf,
 	if (base < vma->vm_start || base + PMD_SIZE > vma->vm_end)
 		return VM_FAULT_FALLBACK;
 
-	chunk = gcmem_arena_chunk(vma, base);
+	chunk = gcmem_arena_chunk(vmf, base);
 	if (IS_ERR(chunk))
 		return VM_FAULT_SIGBUS;
 	atomic64_inc(&heap->pmd_faults);
-	ret = gcmem_insert_pfn_pmd(vmf, page_to_pfn(chunk),
-				   vma->vm_flags & VM_WRITE);
+	ret = gcmem_insert_pfn_pmd(vmf, page_to_pfn(chunk->page),
+				   !chunk->cow && (vma->vm_flags & VM_WRITE));
 	mutex_unlock(&heap->chunk_lock);
 	return ret;
 }
@@ -94,7 +171,7 @@ static int gcmem_arena_access(struct vm_area_struct *vma, unsigned long addr,
 {
 	struct gcmem_heap *heap = vma->vm_private_data;
 	unsigned long off = addr - vma->vm_start;
-	int done = 0;
+	int done = 0, ret;
 
 	if (addr < vma->vm_start || addr >= vma->vm_end || len <= 0)
 		return -EINVAL;
@@ -113,6 +190,13 @@ static int gcmem_arena_access(struct vm_area_struct *vma, unsigned long addr,
 				break;
 			memset(buf + done, 0, n);
 		} else {
+			/* A shared chunk's copy is the debugger's, though. */
+			ret = write ? gcmem_chunk_unshare(heap, chunk) : 0;
+			if (ret < 0)
+				break;
+			if (ret > 0)
+				zap_vma_ptes(vma, vma->vm_start + off - in,
+					     GCMEM_CHUNK_SIZE);
 			p = chunk->base + in;
 			if (write)
 				memcpy(p, buf + done, n);
@@ -139,6 +223,7 @@ static int gcmem_arena_mremap(struct vm_area_struct *vma)
 
 static const struct vm_operations_struct gcmem_arena_vm_ops = {
 	.fault = gcmem_arena_fault,
+	.pfn_mkwrite = gcmem_arena_pfn_mkwrite,
 #if GCMEM_HAVE_PMD_PFNMAP
 	.huge_fault = gcmem_arena_huge_fault,
 #endif

@@ -248,6 +248,11 @@ int gcmem_collect_locked(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 	self = gcmem_thread_current(heap);
 	/* Pairs with the acquire in gcmem_safepoint(). */
 	smp_store_release(&heap->cycle, c);
+	/*
+	 * And with the barrier in gcmem_chunk_unshare(): a chunk's old page
+	 * is kept for this cycle's workers, or they read the new one.
+	 */
+	smp_mb();
 	trace_gcmem_pause_start(heap->tgid, heap->cycles + 1);
 	ret = gcmem_stop_the_world(heap, self);
 	t_stop = ktime_get();
@@ -307,6 +312,8 @@ int gcmem_collect_locked(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 	kfree(c->jobs);
 	mmput(c->mm);
 	kfree(c);
+	/* The workers are done: pages unsharing replaced can go. */
+	gcmem_chunks_put_stale(heap);
 	return ret;
 }
 

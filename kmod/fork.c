@@ -6,28 +6,32 @@
  * a child would otherwise share the parent's objects, and its collections
  * would free the parent's. Instead libgcuser asks for a copy just before
  * fork() (GCMEM_IOC_FORK): a new heap, on a new file, with the parent's
- * memory copied chunk by chunk at the same arena offsets, its spans, span
- * table, pointer bits, types, roots, limit and pacing. The child inherits
- * the file, adopts the heap (GCMEM_IOC_ADOPT), and maps the arena at the
- * same address: its objects are where the parent's were, as fork()
- * promises for all other memory, and from then on the two heaps have
- * nothing in common. The parent closes its descriptor of the copy; if the
- * child execs or dies, the copy goes with the child's descriptor.
+ * memory at the same arena offsets, its spans, span table, pointer bits,
+ * types, roots, limit and pacing. The child inherits the file, adopts the
+ * heap (GCMEM_IOC_ADOPT), and maps the arena at the same address: its
+ * objects are where the parent's were, as fork() promises for all other
+ * memory, and from then on the two heaps are independent. The parent
+ * closes its descriptor of the copy; if the child execs or dies, the copy
+ * goes with the child's descriptor.
  *
- * The copy is eager: fork() costs a copy of the committed chunks (see
- * docs/allocation.md for what it costs per MiB, and why posix_spawn() and
- * vfork() cost nothing).
+ * The memory is copied on write (cow.c): the copy takes a reference to each
+ * of the parent's chunk pages, both heaps mark those chunks @cow, and the
+ * parent's mapping is zapped so that it maps them again read-only. fork()
+ * costs the heap's metadata (the spans, and per chunk its span table and
+ * pointer bits: about 2% of its size), and a chunk is copied when either
+ * heap first writes it while the other still holds it. fork() followed by
+ * exec() copies nothing (docs/allocation.md has the figures).
  *
  * Consistency. The copy runs under the parent's heap->lock, so no cycle,
  * refill or free changes the heap's metadata meanwhile; the parent's other
  * threads may go on allocating from their cached spans and writing
- * objects. Their spans are handed back in the copy with every slot below
- * the thread's cursor allocated, and the cursors are read after the memory
- * was copied: a thread publishes its cursor before it stores the new
- * object's address anywhere (x86 keeps the two stores in order), so any
- * address the copy holds is of a slot the copy counts as allocated. A slot
- * taken after its cursor was read is not in the copy, and neither is
- * anything that points to it.
+ * objects until the zap takes their write access away. Their spans are
+ * handed back in the copy with every slot below the thread's cursor
+ * allocated, and the cursors are read after the zap: a thread publishes
+ * its cursor before it stores the new object's address anywhere (x86 keeps
+ * the two stores in order), so any address the copy holds is of a slot the
+ * copy counts as allocated. A slot taken after its cursor was read is not
+ * in the copy, and neither is anything that points to it.
  */
 #include "gcmem.h"
 
@@ -66,29 +70,45 @@ static int gcmem_fork_roots(struct gcmem_heap *heap, struct gcmem_heap *child)
 	return 0;
 }
 
-/* The allocator's chunks, their contents and their pointer bits. */
+/*
+ * The allocator's chunks: their pages shared copy-on-write, their pointer
+ * bits copied. The parent's chunks stay @cow if the copy fails half way:
+ * unsharing a chunk no one else holds costs a fault, not a copy.
+ */
 static int gcmem_fork_chunks(struct gcmem_heap *heap, struct gcmem_heap *child)
 {
 	unsigned long c, nchunks = heap->pages_grown / GCMEM_CHUNK_PAGES;
 	struct gcmem_chunk *from, *to;
+	int ret = 0;
 
+	/* A chunk has at most one stale page (cow.c). */
+	gcmem_chunks_put_stale(heap);
+	mutex_lock(&heap->chunk_lock);
+	mutex_lock_nested(&child->chunk_lock, SINGLE_DEPTH_NESTING);
 	for (c = 0; c < nchunks; c++) {
 		from = heap->chunk_tab[c];
 		/* Chunks the process only touched hold no objects. */
 		if (!from || !from->owned)
 			continue;
-		mutex_lock(&child->chunk_lock);
-		to = gcmem_chunk_get(child, c);
-		mutex_unlock(&child->chunk_lock);
-		if (IS_ERR(to))
-			return PTR_ERR(to);
-		memcpy(to->base, from->base, GCMEM_CHUNK_SIZE);
+		to = gcmem_chunk_get(child, c, from->page);
+		if (IS_ERR(to)) {
+			ret = PTR_ERR(to);
+			break;
+		}
+		from->cow = true;
+		to->cow = true;
 		to->owned = true;
 		bitmap_copy(to->dirty_pages, from->dirty_pages,
 			    GCMEM_CHUNK_PAGES);
 		bitmap_copy(to->ptrbits, from->ptrbits, GCMEM_CHUNK_WORDS);
 		cond_resched();
 	}
+	mutex_unlock(&child->chunk_lock);
+	mutex_unlock(&heap->chunk_lock);
+	/* Even after a failure: a @cow chunk is never mapped writable. */
+	gcmem_heap_write_protect(heap);
+	if (ret)
+		return ret;
 	child->pages_grown = heap->pages_grown;
 	bitmap_copy(child->pagemap, heap->pagemap,
 		    heap->arena_size >> GCMEM_PAGE_SHIFT);
@@ -165,7 +185,7 @@ static int gcmem_fork_copy(struct gcmem_heap *heap, struct gcmem_heap *child)
 		ret = gcmem_fork_chunks(heap, child);
 	if (ret)
 		return ret;
-	/* After the memory: see "Consistency" above. */
+	/* After the zap: see "Consistency" above. */
 	smp_rmb();
 	list_for_each_entry(span, &heap->spans, node) {
 		ret = gcmem_fork_span(child, span);

@@ -50,8 +50,22 @@ unsigned int gcmem_size_to_class(u64 size);
  * without it by the mark workers while the world is stopped.
  */
 struct gcmem_chunk {
+	/* Changed under heap->chunk_lock only (cow.c); @base READ_ONCE. */
 	struct page *page;
 	void *base;
+	/*
+	 * A fork may share @page with another heap: neither the user
+	 * mappings nor the kernel write it before gcmem_chunk_unshare().
+	 * Set by a fork under heap->lock and chunk_lock, cleared under
+	 * chunk_lock: under heap->lock a chunk without @cow keeps it clear.
+	 */
+	bool cow;
+	/*
+	 * The page @page replaced while a cycle may have been reading it,
+	 * put when the cycle is over (gcmem_chunks_put_stale()). Under
+	 * chunk_lock.
+	 */
+	struct page *stale;
 	/*
 	 * The process touched the chunk before the page allocator took it:
 	 * it may hold anything and is zeroed when the allocator takes it.
@@ -257,6 +271,8 @@ struct gcmem_heap {
 	atomic64_t pmd_faults;
 	atomic64_t pte_faults;
 	atomic64_t limit_faults;
+	atomic64_t cow_copies;
+	unsigned long nstale;		/* chunks with a stale page (chunk_lock) */
 
 	/* The collector: see collect.c. Under @lock unless noted. */
 	struct gcmem_cycle *cycle;	/* the running cycle, or NULL */
@@ -293,7 +309,8 @@ struct gcmem_heap {
 struct gcmem_heap *gcmem_heap_create(struct mm_struct *mm);
 void gcmem_heap_bind(struct gcmem_heap *heap, struct mm_struct *mm);
 struct gcmem_chunk *gcmem_chunk_get(struct gcmem_heap *heap,
-				    unsigned long index);
+				    unsigned long index, struct page *share);
+struct page *gcmem_chunk_page_alloc(void);
 void gcmem_heap_put(struct gcmem_heap *heap);
 int gcmem_heap_lock(struct gcmem_heap *heap);
 void gcmem_heap_unlock(struct gcmem_heap *heap);
@@ -424,6 +441,13 @@ bool gcmem_user_range_ok(struct gcmem_heap *heap, u64 start, u64 len);
 
 /* arena.c */
 int gcmem_mmap(struct file *file, struct vm_area_struct *vma);
+struct vm_area_struct *gcmem_arena_vma(struct gcmem_heap *heap);
+
+/* cow.c */
+int gcmem_chunk_unshare(struct gcmem_heap *heap, struct gcmem_chunk *chunk);
+int gcmem_heap_unshare(struct gcmem_heap *heap, u64 off, u64 len);
+void gcmem_heap_write_protect(struct gcmem_heap *heap);
+void gcmem_chunks_put_stale(struct gcmem_heap *heap);
 
 /* fork.c */
 int gcmem_fork(struct gcmem_heap *heap, struct gcmem_fork *arg);

@@ -120,9 +120,12 @@ void gcmem_heap_bind(struct gcmem_heap *heap, struct mm_struct *mm)
 	smp_store_release(&heap->mm, mm);
 }
 
+/* A chunk's page may be shared with a fork's copy (cow.c): a reference. */
 static void gcmem_chunk_free(struct gcmem_chunk *chunk)
 {
-	__free_pages(chunk->page, GCMEM_CHUNK_ORDER);
+	put_page(chunk->page);
+	if (chunk->stale)
+		put_page(chunk->stale);
 	kvfree(chunk);
 }
 
@@ -293,9 +296,23 @@ out:
 	return ret;
 }
 
-/* The chunk backing chunk @index, allocated within the limit if need be. */
+/*
+ * A chunk's memory: one compound order-9 page, charged to the caller's
+ * memory cgroup. No warning on failure: the caller reports it, the log
+ * stays clean.
+ */
+struct page *gcmem_chunk_page_alloc(void)
+{
+	return alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_COMP |
+			   __GFP_NOWARN, GCMEM_CHUNK_ORDER);
+}
+
+/*
+ * The chunk backing chunk @index, allocated within the limit if need be:
+ * a new zeroed page, or a reference to @share (a fork's copy, cow.c).
+ */
 struct gcmem_chunk *gcmem_chunk_get(struct gcmem_heap *heap,
-				    unsigned long index)
+				    unsigned long index, struct page *share)
 {
 	struct gcmem_chunk *chunk;
 
@@ -309,9 +326,12 @@ struct gcmem_chunk *gcmem_chunk_get(struct gcmem_heap *heap,
 	chunk = kvzalloc(sizeof(*chunk), GFP_KERNEL_ACCOUNT);
 	if (!chunk)
 		return ERR_PTR(-ENOMEM);
-	/* No warning on failure: the caller reports it, the log stays clean. */
-	chunk->page = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_COMP |
-				  __GFP_NOWARN, GCMEM_CHUNK_ORDER);
+	if (share) {
+		get_page(share);
+		chunk->page = share;
+	} else {
+		chunk->page = gcmem_chunk_page_alloc();
+	}
 	if (!chunk->page) {
 		kvfree(chunk);
 		return ERR_PTR(-ENOMEM);
@@ -339,7 +359,7 @@ struct gcmem_chunk *gcmem_chunk_fault(struct gcmem_heap *heap,
 {
 	struct gcmem_chunk *chunk;
 
-	chunk = gcmem_chunk_get(heap, index);
+	chunk = gcmem_chunk_get(heap, index, NULL);
 	if (!IS_ERR(chunk) && !chunk->owned)
 		chunk->dirty = true;
 	return chunk;
@@ -351,8 +371,10 @@ static int gcmem_chunk_own(struct gcmem_heap *heap, unsigned long index)
 	struct gcmem_chunk *chunk;
 
 	mutex_lock(&heap->chunk_lock);
-	chunk = gcmem_chunk_get(heap, index);
+	chunk = gcmem_chunk_get(heap, index, NULL);
 	if (!IS_ERR(chunk) && !chunk->owned) {
+		/* A fork shares only the allocator's chunks. */
+		VM_WARN_ON_ONCE(chunk->cow);
 		if (chunk->dirty)
 			memset(chunk->base, 0, GCMEM_CHUNK_SIZE);
 		chunk->dirty = false;
@@ -472,15 +494,14 @@ void gcmem_chunks_release(struct gcmem_heap *heap)
 		mmput(heap->mm);
 		return;
 	}
-	vma = find_vma(heap->mm, heap->arena_start);
-	if (vma && (vma->vm_start != heap->arena_start ||
-		    vma->vm_private_data != heap))
-		vma = NULL;
+	vma = gcmem_arena_vma(heap);
 
 	mutex_lock(&heap->chunk_lock);
 	list_for_each_entry(chunk, &heap->released, release) {
 		WRITE_ONCE(heap->chunk_tab[chunk->index], NULL);
 		heap->committed -= GCMEM_CHUNK_SIZE;
+		if (chunk->stale)
+			heap->nstale--;
 		addr = heap->arena_start +
 		       ((u64)chunk->index << GCMEM_CHUNK_SHIFT);
 		if (vma)
@@ -499,13 +520,19 @@ void gcmem_chunks_release(struct gcmem_heap *heap)
 	mmput(heap->mm);
 }
 
-/* Zero [off, off + len) of the arena through the direct map. */
+/*
+ * Zero [off, off + len) of the arena through the direct map. Under
+ * heap->lock, after gcmem_heap_unshare() of the range.
+ */
 void gcmem_heap_zero(struct gcmem_heap *heap, u64 off, u64 len)
 {
+	lockdep_assert_held(&heap->lock);
 	while (len) {
 		struct gcmem_chunk *chunk = gcmem_chunk_of(heap, off);
 		u64 in = off & (GCMEM_CHUNK_SIZE - 1);
 		u64 n = min_t(u64, len, GCMEM_CHUNK_SIZE - in);
+
+		VM_WARN_ON_ONCE(READ_ONCE(chunk->cow));
 
 		memset(chunk->base + in, 0, n);
 		off += n;
@@ -560,4 +587,5 @@ void gcmem_heap_stats(struct gcmem_heap *heap, struct gcmem_stats *st)
 	st->pmd_faults = atomic64_read(&heap->pmd_faults);
 	st->pte_faults = atomic64_read(&heap->pte_faults);
 	st->limit_faults = atomic64_read(&heap->limit_faults);
+	st->cow_copies = atomic64_read(&heap->cow_copies);
 }

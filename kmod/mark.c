@@ -90,7 +90,7 @@ gcmem_mark_candidate(struct gcmem_cycle *c, struct gcmem_greyer *g, u64 v)
 		return;
 	off = base + (u64)idx * span->elem_size;
 	/* It will be scanned soon: start loading its first line (seeds). */
-	prefetch(chunk->base + off % GCMEM_CHUNK_SIZE);
+	prefetch(READ_ONCE(chunk->base) + off % GCMEM_CHUNK_SIZE);
 	gcmem_grey_push(g, off);
 }
 
@@ -117,7 +117,7 @@ static void gcmem_scan_object(struct gcmem_cycle *c, struct gcmem_greyer *g,
 		unsigned long lo = (off % GCMEM_CHUNK_SIZE) / 8;
 		unsigned long hi = min_t(u64, GCMEM_CHUNK_WORDS,
 					 lo + (end - off) / 8);
-		const u64 *words = chunk->base;
+		const u64 *words = READ_ONCE(chunk->base);
 		unsigned long w = lo;
 
 		while (w < hi) {

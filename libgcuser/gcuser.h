@@ -99,6 +99,7 @@ struct gcu_heap_stats {
 	uint64_t stop_total_ns;		/* completed cycles' phases */
 	uint64_t mark_total_ns;
 	uint64_t sweep_total_ns;
+	uint64_t cow_copies;		/* chunks copied on write after fork */
 };
 
 /* A registered type; GCU_TYPE_CONSERVATIVE and GCU_TYPE_NOSCAN are built in. */

@@ -179,6 +179,7 @@ int gcu_stats(struct gcu_heap_stats *st)
 	st->stop_total_ns = ks.stop_total_ns;
 	st->mark_total_ns = ks.mark_total_ns;
 	st->sweep_total_ns = ks.sweep_total_ns;
+	st->cow_copies = ks.cow_copies;
 	return 0;
 }
 

@@ -435,8 +435,14 @@ TEST_F(cprog, fork_child_has_a_copy_of_the_heap)
 	EXPECT_EQ(999 != b.list->val, 1);
 }
 
+/*
+ * fork() then exec(): the memory is shared until written, and once the
+ * child has exec'd the parent's chunks are its own again: writing all of
+ * them, and the kernel zeroing slots for new objects, copies nothing.
+ */
 TEST_F(cprog, fork_then_exec)
 {
+	struct gcu_heap_stats before;
 	struct big b;
 	int status;
 	pid_t pid;
@@ -451,6 +457,107 @@ TEST_F(cprog, fork_then_exec)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	EXPECT_TRUE(state_ok(&b));
+	before = gcu_stats_now();
+	for (int i = 0; i < 1 << 20; i++)
+		b.large[i] = (char)(i * 7);
+	for (struct node *n = b.list; n; n = n->next)
+		n->check ^= 1;
+	collect_and_churn();
+	EXPECT_EQ(before.cow_copies, gcu_stats_now().cow_copies);
+	for (int i = 0; i < 1 << 20; i++)
+		if (b.large[i] != (char)(i * 7)) {
+			EXPECT_EQ((char)(i * 7), b.large[i]) TH_LOG("byte %d", i);
+			break;
+		}
+}
+
+/* The child, while the parent writes: what fork() saw, and its own. */
+static int cow_child(struct big *b, const char *solo, int go)
+{
+	char c;
+
+	if (read(go, &c, 1) != 1)
+		return 20;
+	if (!state_ok(b))
+		return 21;
+	for (size_t i = 0; i < 4 << 20; i += 4096)
+		if (solo[i])
+			return 25;
+	b->large[5] = 1;
+	if (b->large[5] != 1 || b->large[6] != (char)(6 * 13))
+		return 22;
+	for (int i = 0; i < 3; i++)
+		if (gcu_collect())
+			return 23;
+	churn(4 * NODES);
+	b->large[5] = (char)(5 * 13);
+	return state_ok(b) ? 0 : 24;
+}
+
+/* The parent drops the list (a write to its stack only) and reuses it. */
+static __attribute__((noinline)) void drop_list(struct big *b)
+{
+	b->list = NULL;
+	collect_and_churn();
+}
+
+/*
+ * fork() with both alive: a chunk either writes is copied for the writer
+ * and the other keeps what fork() saw. The parent's writes: the kernel's
+ * (zeroing the slots of the list it freed, which the child still uses,
+ * before handing them out again), through /proc/self/mem, and its own.
+ */
+TEST_F(cprog, fork_copy_on_write)
+{
+	const size_t chunk = 2 << 20;
+	struct gcu_heap_stats before;
+	int go[2], status, mem;
+	char v = 0x33, *solo;
+	struct big b;
+	pid_t pid;
+
+	ASSERT_EQ(0, make_state(&b));
+	/* Two chunks of their own, which nothing else writes. */
+	solo = gcu_malloc_atomic(3 * chunk);
+	ASSERT_NE(NULL, solo);
+	solo = (char *)(((uintptr_t)solo + chunk - 1) & ~(chunk - 1));
+	ASSERT_EQ(0, pipe(go));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(cow_child(&b, solo, go[0]));
+
+	/* The kernel's writes first: nothing else has unshared a chunk. */
+	before = gcu_stats_now();
+	drop_list(&b);
+	EXPECT_LT(before.cow_copies, gcu_stats_now().cow_copies);
+	memset(b.large, 0x5a, 1 << 20);
+	/*
+	 * The process's write, to a chunk it read first (mapped read-only,
+	 * then written): one copy, of that chunk.
+	 */
+	before = gcu_stats_now();
+	EXPECT_EQ(0, *(volatile char *)solo);
+	memset(solo, 0x5a, chunk);
+	EXPECT_EQ(before.cow_copies + 1, gcu_stats_now().cow_copies);
+	/* A debugger's write: one copy, of that chunk. */
+	mem = open("/proc/self/mem", O_RDWR);
+	ASSERT_LE(0, mem);
+	EXPECT_EQ(1, pwrite(mem, &v, 1, (off_t)(uintptr_t)(solo + chunk)));
+	close(mem);
+	EXPECT_EQ(before.cow_copies + 2, gcu_stats_now().cow_copies);
+	EXPECT_EQ(0x33, solo[chunk]);
+
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(0x5a, b.large[5]);
+	EXPECT_EQ(0x5a, solo[chunk - 1]);
+	EXPECT_EQ(0x33, solo[chunk]);
+	EXPECT_EQ(0, gcu_stats_now().checkmark_failures);
+	close(go[0]);
+	close(go[1]);
 }
 
 /* GCU_FORK=0: no copy; the child has no heap. */

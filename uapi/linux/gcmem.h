@@ -281,6 +281,9 @@ struct gcmem_option {
  * @mark_total_ns: out: time completed cycles spent marking (from posting
  *	the cycle to the workers to the getfull barrier; wall clock)
  * @sweep_total_ns: out: time completed cycles spent sweeping
+ * @cow_copies: out: chunks copied because the heap wrote a chunk it
+ *	shared with a fork's copy (GCMEM_IOC_FORK); a chunk shared with no
+ *	one any more is written without a copy
  * @threads: out: registered threads
  * @types: out: registered types, the two built-in ones included
  * @roots: out: registered root ranges
@@ -323,6 +326,7 @@ struct gcmem_stats {
 	__aligned_u64 stop_total_ns;
 	__aligned_u64 mark_total_ns;
 	__aligned_u64 sweep_total_ns;
+	__aligned_u64 cow_copies;
 };
 
 #define GCMEM_IOC_STATS		_IO(GCMEM_TYPE, GCMEM_CMD_STATS)
@@ -736,10 +740,18 @@ struct gcmem_free {
  * the heap during the call may or may not see its write in the copy, as
  * with any memory written by another thread during fork().
  *
+ * The memory is copied on write, a chunk at a time: the two heaps share
+ * the chunks' pages, mapped read-only, until either writes one (its
+ * mapping, or the kernel zeroing slots for it); that heap then gets a copy
+ * of the chunk (@cow_copies in struct gcmem_stats). A chunk the other heap
+ * no longer shares (its process exec'd or exited) is not copied. The
+ * call's own cost is the heap's metadata, not its memory.
+ *
  * The new heap belongs to no process until one adopts it
  * (GCMEM_IOC_ADOPT); until then every other ioctl and mmap of it fails
- * with EPERM. Its memory is charged to the caller's memory cgroup and
- * counts against the same limit; ENOMEM if the copy does not fit.
+ * with EPERM. Its chunks count against the same limit (ENOMEM if they do
+ * not fit), and a chunk copied on write is charged to the memory cgroup of
+ * the task whose write needed the copy.
  */
 struct gcmem_fork {
 	__u32 size;

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copy-on-write of the arena after a fork.
+ *
+ * GCMEM_IOC_FORK (fork.c) gives the copy of a heap the parent's chunk pages
+ * themselves, a page reference each, instead of a copy of them: fork()
+ * followed by exec() copies no object. A chunk whose page a fork shared is
+ * marked @cow in both heaps, and nothing writes a @cow chunk's page:
+ *
+ *  - the user mappings map it read-only (arena.c). A write faults; the
+ *    fault unshares the chunk, zaps the chunk's mapping and lets the access
+ *    fault again, which maps the chunk's page, now its own, writable.
+ *  - the kernel's own writes (zeroing slots and pages it hands out, a
+ *    debugger's write through ->access) unshare the range first:
+ *    gcmem_heap_unshare() under heap->lock, arena.c's ->access under
+ *    chunk_lock.
+ *
+ * Unsharing copies the page only while another heap still holds it (the
+ * page's count is above one): once the other process exec'd or exited, the
+ * page is the heap's alone and costs a fault and no copy. Nothing else
+ * takes a reference to a chunk page, so a count of one means no other
+ * heap; a passing speculative reference can only cost a needless copy.
+ *
+ * The parent's mapping is zapped when its chunks become @cow
+ * (gcmem_heap_write_protect()), the child maps its own arena after the
+ * fork; from then on every mapping of a @cow chunk is read-only.
+ *
+ * Locking. A chunk's @page and @base change under chunk_lock. The mark
+ * workers read @base without it, while a thread the cycle did not stop (an
+ * unregistered one, or a debugger) may unshare the chunk: the replaced page
+ * keeps its reference as @stale until the cycle is over
+ * (gcmem_chunks_put_stale()). A fork puts the stale pages before it marks
+ * chunks @cow again, so a chunk has at most one.
+ */
+#include <linux/mm.h>
+
+#include "gcmem.h"
+
+/**
+ * gcmem_chunk_unshare() - make @chunk's page the heap's own before a write.
+ * @heap: the heap
+ * @chunk: one of its chunks
+ *
+ * Return: 0 if @chunk was not @cow, 1 if it was and now is not (its page
+ * may have changed: the caller zaps the chunk's user mapping), -ENOMEM if
+ * the copy could not be allocated. Holds heap->chunk_lock.
+ */
+int gcmem_chunk_unshare(struct gcmem_heap *heap, struct gcmem_chunk *chunk)
+{
+	struct page *old = chunk->page, *page;
+
+	lockdep_assert_held(&heap->chunk_lock);
+	if (!chunk->cow)
+		return 0;
+	if (page_count(old) > 1) {
+		page = gcmem_chunk_page_alloc();
+		if (!page)
+			return -ENOMEM;
+		memcpy(page_address(page), chunk->base, GCMEM_CHUNK_SIZE);
+		chunk->page = page;
+		WRITE_ONCE(chunk->base, page_address(page));
+		atomic64_inc(&heap->cow_copies);
+		/*
+		 * Pairs with the barrier after a cycle is posted
+		 * (collect.c): either the cycle's workers read the new
+		 * @base, or we see the cycle and keep the old page for it.
+		 */
+		smp_mb();
+		if (READ_ONCE(heap->cycle)) {
+			WARN_ON_ONCE(chunk->stale);
+			chunk->stale = old;
+			heap->nstale++;
+		} else {
+			put_page(old);
+		}
+	}
+	chunk->cow = false;
+	return 1;
+}
+
+/*
+ * gcmem_heap_unshare() - unshare the chunks of arena [@off, @off + @len)
+ * before the kernel writes there, zapping their user mapping. Returns 0 or
+ * -ENOMEM. Under heap->lock, which keeps chunks that are not @cow so.
+ */
+int gcmem_heap_unshare(struct gcmem_heap *heap, u64 off, u64 len)
+{
+	unsigned long first = off >> GCMEM_CHUNK_SHIFT, c;
+	unsigned long last = (off + len - 1) >> GCMEM_CHUNK_SHIFT;
+	struct vm_area_struct *vma = NULL;
+	struct mm_struct *mm = heap->mm;
+	struct gcmem_chunk *chunk;
+	int ret = 0;
+
+	lockdep_assert_held(&heap->lock);
+	if (!len)
+		return 0;
+	for (c = first; c <= last; c++) {
+		chunk = gcmem_chunk_of(heap, (u64)c << GCMEM_CHUNK_SHIFT);
+		if (chunk && READ_ONCE(chunk->cow))
+			break;
+	}
+	if (c > last)
+		return 0;
+
+	/* mmap_lock nests inside heap->lock (gcmem.h). */
+	if (mm && !mmget_not_zero(mm))
+		mm = NULL;
+	if (mm) {
+		mmap_read_lock(mm);
+		vma = gcmem_arena_vma(heap);
+	}
+	mutex_lock(&heap->chunk_lock);
+	for (; c <= last && ret >= 0; c++) {
+		chunk = gcmem_chunk_of(heap, (u64)c << GCMEM_CHUNK_SHIFT);
+		if (!chunk)
+			continue;
+		ret = gcmem_chunk_unshare(heap, chunk);
+		if (ret > 0 && vma)
+			zap_vma_ptes(vma, heap->arena_start +
+				     ((u64)c << GCMEM_CHUNK_SHIFT),
+				     GCMEM_CHUNK_SIZE);
+	}
+	mutex_unlock(&heap->chunk_lock);
+	if (mm) {
+		mmap_read_unlock(mm);
+		mmput(mm);
+	}
+	return ret < 0 ? ret : 0;
+}
+
+/*
+ * gcmem_heap_write_protect() - after a fork made the heap's chunks @cow,
+ * zap its user mapping: the next access maps them again, read-only. Under
+ * heap->lock.
+ */
+void gcmem_heap_write_protect(struct gcmem_heap *heap)
+{
+	struct mm_struct *mm = heap->mm;
+	struct vm_area_struct *vma;
+
+	lockdep_assert_held(&heap->lock);
+	if (!mm || !heap->pages_grown || !mmget_not_zero(mm))
+		return;
+	mmap_read_lock(mm);
+	vma = gcmem_arena_vma(heap);
+	if (vma)
+		zap_vma_ptes(vma, heap->arena_start,
+			     (u64)heap->pages_grown << GCMEM_PAGE_SHIFT);
+	mmap_read_unlock(mm);
+	mmput(mm);
+}
+
+/*
+ * gcmem_chunks_put_stale() - drop the pages unsharing replaced while a
+ * cycle could read them. Under heap->lock, outside any cycle.
+ */
+void gcmem_chunks_put_stale(struct gcmem_heap *heap)
+{
+	unsigned long c, nchunks;
+	struct gcmem_chunk *chunk;
+
+	lockdep_assert_held(&heap->lock);
+	WARN_ON_ONCE(heap->cycle);
+	mutex_lock(&heap->chunk_lock);
+	nchunks = heap->arena_size >> GCMEM_CHUNK_SHIFT;
+	for (c = 0; heap->nstale && c < nchunks; c++) {
+		chunk = heap->chunk_tab[c];
+		if (chunk && chunk->stale) {
+			put_page(chunk->stale);
+			chunk->stale = NULL;
+			heap->nstale--;
+		}
+	}
+	mutex_unlock(&heap->chunk_lock);
+}
