@@ -245,7 +245,13 @@ static int gcmem_arena_mmap(struct gcmem_heap *heap, struct vm_area_struct *vma)
 	if (ret)
 		return ret;
 
-	vm_flags_set(vma, VM_PFNMAP | VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
+	/*
+	 * VM_IO: MADV_DOFORK may not clear VM_DONTCOPY. A child's copy of
+	 * the PFN mapping would hold no reference to the chunks' pages and
+	 * keep writing them after the heap freed or unshared them.
+	 */
+	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTCOPY | VM_DONTEXPAND |
+		     VM_DONTDUMP);
 	vm_flags_clear(vma, VM_MAYEXEC);
 	vma->vm_ops = &gcmem_arena_vm_ops;
 	vma->vm_private_data = heap;

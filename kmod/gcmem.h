@@ -31,6 +31,13 @@
 /* Most slots in a small span: a page of 8-byte objects (sizeclass.c). */
 #define GCMEM_MAX_NELEMS	(GCMEM_PAGE_SIZE / 8)
 
+/*
+ * Memory for a heap's structures: charged to the caller's memory cgroup,
+ * and without the allocator's warning when it fails (fault injection makes
+ * it fail), since the caller reports the failure with ENOMEM.
+ */
+#define GCMEM_GFP	(GFP_KERNEL_ACCOUNT | __GFP_NOWARN)
+
 /* sizeclass.c: the table, fixed at module load. */
 extern unsigned int gcmem_nclasses;
 extern u32 gcmem_class_size[GCMEM_MAX_CLASSES];

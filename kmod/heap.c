@@ -73,7 +73,7 @@ struct gcmem_heap *gcmem_heap_create(struct mm_struct *mm)
 {
 	struct gcmem_heap *heap;
 
-	heap = kvzalloc(sizeof(*heap), GFP_KERNEL_ACCOUNT);
+	heap = kvzalloc(sizeof(*heap), GCMEM_GFP);
 	if (!heap)
 		return NULL;
 
@@ -262,10 +262,9 @@ int gcmem_heap_arena_init(struct gcmem_heap *heap, unsigned long start,
 	unsigned long *pagemap;
 	int ret = 0;
 
-	tab = kvcalloc(len >> GCMEM_CHUNK_SHIFT, sizeof(*tab),
-		       GFP_KERNEL_ACCOUNT);
+	tab = kvcalloc(len >> GCMEM_CHUNK_SHIFT, sizeof(*tab), GCMEM_GFP);
 	pagemap = kvcalloc(BITS_TO_LONGS(len >> GCMEM_PAGE_SHIFT),
-			   sizeof(long), GFP_KERNEL_ACCOUNT);
+			   sizeof(long), GCMEM_GFP);
 	if (!tab || !pagemap) {
 		ret = -ENOMEM;
 		goto out;
@@ -323,7 +322,7 @@ struct gcmem_chunk *gcmem_chunk_get(struct gcmem_heap *heap,
 
 	if (heap->committed + GCMEM_CHUNK_SIZE > heap->limit)
 		return ERR_PTR(-ENOMEM);
-	chunk = kvzalloc(sizeof(*chunk), GFP_KERNEL_ACCOUNT);
+	chunk = kvzalloc(sizeof(*chunk), GCMEM_GFP);
 	if (!chunk)
 		return ERR_PTR(-ENOMEM);
 	if (share) {

@@ -39,7 +39,7 @@ int gcmem_query(struct gcmem_heap *heap, struct gcmem_query *arg)
 		nwords = min_t(u64, (u64)arg->ptrmask_words * 64,
 			       GCMEM_QUERY_MAX_WORDS);
 		mask = kvcalloc(DIV_ROUND_UP(nwords, 64), sizeof(u64),
-				GFP_KERNEL);
+				GFP_KERNEL | __GFP_NOWARN);
 		if (!mask)
 			return -ENOMEM;
 	}

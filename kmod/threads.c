@@ -120,7 +120,7 @@ int gcmem_thread_register(struct gcmem_heap *heap,
 	if (!thread)
 		goto out_efd;
 	thread->caches = kvcalloc(GCMEM_THREAD_CACHES, sizeof(*thread->caches),
-				  GFP_KERNEL_ACCOUNT);
+				  GCMEM_GFP);
 	if (!thread->caches)
 		goto out_thread;
 	kref_init(&thread->ref);

@@ -4,8 +4,10 @@
  * memory on demand, PMD mappings where supported, no split / move / private
  * mapping, access through /proc/self/mem).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <sys/wait.h>
 
 #include "kselftest_harness.h"
 #include "gcmem_util.h"
@@ -203,6 +205,37 @@ TEST_F(heap, arena_no_split_no_move)
 	q = mremap(p, len, len / 2, 0);
 	EXPECT_EQ(MAP_FAILED, q);
 	/* Still intact. */
+	EXPECT_EQ(1, p[0]);
+	EXPECT_EQ(0, munmap(p, len));
+}
+
+/*
+ * Found by the fuzzer: MADV_DOFORK used to clear VM_DONTCOPY, and a child
+ * of fork() then mapped the chunks' pages without a reference to them,
+ * writing them after the heap had freed them (another process's memory by
+ * then). The arena is never inherited.
+ */
+TEST_F(heap, arena_never_inherited)
+{
+	size_t len = 2 * GCMEM_CHUNK_SIZE;
+	int status;
+	char *p;
+	pid_t pid;
+
+	p = gcmem_map_arena(self->fd, len);
+	ASSERT_NE(MAP_FAILED, p);
+	p[0] = 1;
+	EXPECT_EQ(-1, madvise(p, len, MADV_DOFORK));
+	EXPECT_EQ(EINVAL, errno);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		/* Nothing mapped here: the write faults. */
+		p[0] = 2;
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
 	EXPECT_EQ(1, p[0]);
 	EXPECT_EQ(0, munmap(p, len));
 }
