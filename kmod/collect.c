@@ -38,7 +38,9 @@
  * 3. Mark termination (GCMEM_PHASE_MARKTERM). With the world stopped
  *    nothing was allocated during the mark, so there are no buffers to
  *    harvest and allocation state needs no fixing up beyond what sweep does
- *    for cached spans. In debug mode the checkmark pass marks everything
+ *    for cached spans. Weak references to unmarked objects are cleared and
+ *    unreachable objects with a finalizer are queued, and kept, for their
+ *    finalizer (finalize.c). In debug mode the checkmark pass marks everything
  *    again, single-threaded, into a second set of bits from roots taken
  *    anew (parked threads' registers at kernel entry), and reports any
  *    object it reaches that the real mark missed.
@@ -266,6 +268,10 @@ int gcmem_collect_locked(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 	if (!ret) {
 		t_mark = ktime_get();
 		WRITE_ONCE(heap->control->phase, GCMEM_PHASE_MARKTERM);
+		if (!gcmem_finalize_mark(heap, c))
+			ret = -EAGAIN;
+	}
+	if (!ret) {
 		if (gcmem_debug)
 			gcmem_checkmark(heap, c, self);
 		WRITE_ONCE(heap->control->phase, GCMEM_PHASE_SWEEP);

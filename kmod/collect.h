@@ -39,6 +39,7 @@ struct gcmem_deferred {
 /* Workbuf owners, for the debug log: CPUs are >= 0. */
 #define GCMEM_OWNER_CHECKMARK	(-1000)
 #define GCMEM_OWNER_DRIVER	(-1001)
+#define GCMEM_OWNER_FINALIZE	(-1002)
 #define GCMEM_OWNER_THREAD	(-2000)
 
 /*
@@ -76,6 +77,10 @@ void gcmem_mark_user_range(struct gcmem_cycle *c, struct gcmem_greyer *g,
 void gcmem_mark_job(struct gcmem_cycle *c, struct gcmem_greyer *g,
 		    struct gcmem_root_job *job);
 void gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g);
+void gcmem_mark_addr(struct gcmem_cycle *c, struct gcmem_greyer *g, u64 v);
+void gcmem_mark_children(struct gcmem_cycle *c, struct gcmem_greyer *g,
+			 u64 off, bool ignore_self);
+bool gcmem_finalize_mark(struct gcmem_heap *heap, struct gcmem_cycle *c);
 void gcmem_mark_worker(struct gcmem_cycle *c, int owner);
 bool gcmem_mark_deferred(struct gcmem_cycle *c);
 void gcmem_deferred_free(struct gcmem_cycle *c);

@@ -176,6 +176,8 @@ static int gcmem_fork_copy(struct gcmem_heap *heap, struct gcmem_heap *child)
 	ret = gcmem_fork_types(heap, child);
 	if (!ret)
 		ret = gcmem_fork_roots(heap, child);
+	if (!ret)
+		ret = gcmem_finalize_fork(heap, child);
 	if (ret || !heap->arena_start)
 		return ret;
 

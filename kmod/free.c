@@ -18,6 +18,8 @@
  *    holds the span. A FULL span becomes PARTIAL and goes to its central
  *    list; a PARTIAL span left empty is freed.
  *
+ * The object's finalizer, if it had one, is forgotten (finalize.c).
+ *
  * Runs under heap->lock, so never beside a cycle: a collection either saw
  * the object allocated or sees it free.
  */
@@ -26,7 +28,7 @@
 int gcmem_free(struct gcmem_heap *heap, struct gcmem_free *arg)
 {
 	unsigned long astart = gcmem_arena_start(heap);
-	u64 off = arg->addr - astart, span_off;
+	u64 off = arg->addr - astart;
 	struct list_head *central;
 	struct gcmem_span *span;
 	u32 idx;
@@ -41,15 +43,11 @@ int gcmem_free(struct gcmem_heap *heap, struct gcmem_free *arg)
 	if (ret)
 		return ret;
 	ret = -EINVAL;
-	span = gcmem_span_of(heap, off);
+	span = gcmem_object_at(heap, off, &idx);
 	if (!span)
 		goto out;
-	span_off = off - ((u64)span->page << GCMEM_PAGE_SHIFT);
-	idx = div64_u64(span_off, span->elem_size);
-	if (idx >= span->nelems || span_off != (u64)idx * span->elem_size ||
-	    !gcmem_span_slot_allocated(span, idx))
-		goto out;
 	ret = 0;
+	gcmem_finalize_forget(heap, off);
 
 	if (span->state == GCMEM_SPAN_LARGE) {
 		gcmem_span_free(heap, span);

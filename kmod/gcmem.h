@@ -308,6 +308,15 @@ struct gcmem_heap {
 	u64 mark_total_ns;
 	u64 sweep_total_ns;
 	struct list_head released;	/* empty chunks to give back */
+	/*
+	 * Finalization and weak references (finalize.c), under @lock. Keys
+	 * are arena offsets / 8 (objects) and user addresses / 8 (weak
+	 * references); values are xa_mk_value()s.
+	 */
+	struct xarray finalizers;	/* object -> GCMEM_FINALIZER_* order */
+	struct xarray ready;		/* objects waiting for FINALIZE */
+	u64 nready;
+	struct xarray weak[2];		/* short, long: link -> object */
 	struct dentry *debugfs;		/* gcmem/<tgid>.<n>/ */
 	pid_t tgid;			/* the owner's, for traces */
 };
@@ -405,6 +414,8 @@ static inline bool gcmem_span_slot_allocated(const struct gcmem_span *span,
 void gcmem_spans_destroy(struct gcmem_heap *heap);
 
 /* query.c */
+struct gcmem_span *gcmem_object_at(struct gcmem_heap *heap, u64 off,
+				   u32 *idx);
 int gcmem_query(struct gcmem_heap *heap, struct gcmem_query *arg);
 
 /* threads.c */
@@ -455,6 +466,14 @@ int gcmem_chunk_unshare(struct gcmem_heap *heap, struct gcmem_chunk *chunk);
 int gcmem_heap_unshare(struct gcmem_heap *heap, u64 off, u64 len);
 void gcmem_heap_write_protect(struct gcmem_heap *heap);
 void gcmem_chunks_put_stale(struct gcmem_heap *heap);
+
+/* finalize.c */
+int gcmem_finalizer(struct gcmem_heap *heap, struct gcmem_finalizer *arg);
+int gcmem_finalize_take(struct gcmem_heap *heap, struct gcmem_finalize *arg);
+int gcmem_weak(struct gcmem_heap *heap, struct gcmem_weak *arg);
+void gcmem_finalize_forget(struct gcmem_heap *heap, u64 off);
+int gcmem_finalize_fork(struct gcmem_heap *heap, struct gcmem_heap *child);
+void gcmem_finalize_destroy(struct gcmem_heap *heap);
 
 /* fork.c */
 int gcmem_fork(struct gcmem_heap *heap, struct gcmem_fork *arg);

@@ -96,6 +96,10 @@ struct gcmem_heap *gcmem_heap_create(struct mm_struct *mm)
 	xa_init_flags(&heap->threads, XA_FLAGS_ALLOC);
 	INIT_LIST_HEAD(&heap->spans);
 	INIT_LIST_HEAD(&heap->roots);
+	xa_init(&heap->finalizers);
+	xa_init(&heap->ready);
+	xa_init(&heap->weak[0]);
+	xa_init(&heap->weak[1]);
 	INIT_LIST_HEAD(&heap->released);
 	heap->limit = gcmem_default_limit();
 	heap->gcpercent = 100;
@@ -141,6 +145,7 @@ static void gcmem_heap_destroy(struct kref *ref)
 	gcmem_spans_destroy(heap);
 	gcmem_roots_destroy(heap);
 	gcmem_types_destroy(heap);
+	gcmem_finalize_destroy(heap);
 	xa_for_each(&heap->central, index, list)
 		kfree(list);
 	xa_destroy(&heap->central);

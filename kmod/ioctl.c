@@ -31,6 +31,9 @@ union gcmem_ucmd_buffer {
 	struct gcmem_free free;
 	struct gcmem_fork fork;
 	struct gcmem_adopt adopt;
+	struct gcmem_finalizer finalizer;
+	struct gcmem_finalize finalize;
+	struct gcmem_weak weak;
 };
 
 /*
@@ -220,6 +223,21 @@ static int gcmem_ioc_adopt(struct gcmem_heap *heap, void *arg)
 	return gcmem_adopt(heap, arg);
 }
 
+static int gcmem_ioc_finalizer(struct gcmem_heap *heap, void *arg)
+{
+	return gcmem_finalizer(heap, arg);
+}
+
+static int gcmem_ioc_finalize(struct gcmem_heap *heap, void *arg)
+{
+	return gcmem_finalize_take(heap, arg);
+}
+
+static int gcmem_ioc_weak(struct gcmem_heap *heap, void *arg)
+{
+	return gcmem_weak(heap, arg);
+}
+
 #define GCMEM_IOCTL_OP_FULL(_name, _fn, _struct, _last, _pre, _out, _undo) \
 	[GCMEM_CMD_##_name - GCMEM_CMD_BASE] = {			     \
 		.size = sizeof(_struct) +				     \
@@ -277,6 +295,12 @@ static const struct gcmem_ioctl_op gcmem_ioctl_ops[] = {
 		.unowned = true,
 		.execute = gcmem_ioc_adopt,
 	},
+	GCMEM_IOCTL_OP_IN(FINALIZER, gcmem_ioc_finalizer,
+			  struct gcmem_finalizer, addr),
+	GCMEM_IOCTL_OP(FINALIZE, gcmem_ioc_finalize, struct gcmem_finalize,
+		       remaining, false),
+	/* Returns 1 when the location was registered already. */
+	GCMEM_IOCTL_OP_IN(WEAK, gcmem_ioc_weak, struct gcmem_weak, addr),
 };
 
 static u64 gcmem_supported_ioctls(void)

@@ -96,10 +96,13 @@ gcmem_mark_candidate(struct gcmem_cycle *c, struct gcmem_greyer *g, u64 v)
 
 /*
  * scanobject: follow the pointer words of the object at arena @off, as the
- * chunk's pointer bits name them, a bitmap word at a time.
+ * chunk's pointer bits name them, a bitmap word at a time; but not words
+ * that point into [@skip, @skip + @skip_len) (constant 0 in the mark loop,
+ * where the test compiles away).
  */
-static void gcmem_scan_object(struct gcmem_cycle *c, struct gcmem_greyer *g,
-			      u64 off)
+static __always_inline void
+__gcmem_scan_object(struct gcmem_cycle *c, struct gcmem_greyer *g, u64 off,
+		    u64 skip, u64 skip_len)
 {
 	struct gcmem_heap *heap = c->heap;
 	struct gcmem_chunk *chunk = gcmem_chunk_of(heap, off);
@@ -131,10 +134,11 @@ static void gcmem_scan_object(struct gcmem_cycle *c, struct gcmem_greyer *g,
 				bits &= BITMAP_LAST_WORD_MASK(top);
 			while (bits) {
 				unsigned long i = __ffs(bits);
+				u64 v = READ_ONCE(words[first + i]);
 
 				bits &= bits - 1;
-				gcmem_mark_candidate(c, g,
-						     READ_ONCE(words[first + i]));
+				if (v - skip >= skip_len)
+					gcmem_mark_candidate(c, g, v);
 			}
 			w = top;
 		}
@@ -142,6 +146,37 @@ static void gcmem_scan_object(struct gcmem_cycle *c, struct gcmem_greyer *g,
 		if (off < end)
 			chunk = gcmem_chunk_of(heap, off);
 	}
+}
+
+static void gcmem_scan_object(struct gcmem_cycle *c, struct gcmem_greyer *g,
+			      u64 off)
+{
+	__gcmem_scan_object(c, g, off, 0, 0);
+}
+
+/* Mark the object @v points into, and queue it (finalize.c). */
+void gcmem_mark_addr(struct gcmem_cycle *c, struct gcmem_greyer *g, u64 v)
+{
+	gcmem_mark_candidate(c, g, v);
+}
+
+/*
+ * Mark what the allocated object at arena @off points to, but not the
+ * object itself, nor with @ignore_self what its words point into itself
+ * (finalize.c: what a finalizable object reaches).
+ */
+void gcmem_mark_children(struct gcmem_cycle *c, struct gcmem_greyer *g,
+			 u64 off, bool ignore_self)
+{
+	struct gcmem_span *span = gcmem_span_of(c->heap, off);
+
+	if (!span || span->type_id == GCMEM_TYPE_NOSCAN)
+		return;
+	if (ignore_self)
+		__gcmem_scan_object(c, g, off, c->heap->arena_start + off,
+				    span->elem_size);
+	else
+		__gcmem_scan_object(c, g, off, 0, 0);
 }
 
 /*

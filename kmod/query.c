@@ -11,6 +11,31 @@
 
 #include "gcmem.h"
 
+/*
+ * The span of the allocated object that starts at arena offset @off, its
+ * index in @idx; NULL if no allocated object starts there. Under
+ * heap->lock.
+ */
+struct gcmem_span *gcmem_object_at(struct gcmem_heap *heap, u64 off,
+				   u32 *idx)
+{
+	struct gcmem_span *span;
+	u64 span_off;
+
+	lockdep_assert_held(&heap->lock);
+	if (off >= heap->arena_size)
+		return NULL;
+	span = gcmem_span_of(heap, off);
+	if (!span)
+		return NULL;
+	span_off = off - ((u64)span->page << GCMEM_PAGE_SHIFT);
+	*idx = div64_u64(span_off, span->elem_size);
+	if (*idx >= span->nelems || span_off != (u64)*idx * span->elem_size ||
+	    !gcmem_span_slot_allocated(span, *idx))
+		return NULL;
+	return span;
+}
+
 /* Most object words whose pointer bits one query copies (an 8 KiB buffer). */
 #define GCMEM_QUERY_MAX_WORDS	65536
 

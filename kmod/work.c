@@ -214,6 +214,17 @@ struct gcmem_workbuf *gcmem_work_getfull(struct gcmem_work *work, int owner)
 }
 
 /*
+ * gcmem_work_reopen() - after the getfull barrier, make @work usable for
+ * another round of marking (the driver's phases at mark termination,
+ * finalize.c): no scanner waits any more. Every scanner has left.
+ */
+void gcmem_work_reopen(struct gcmem_work *work)
+{
+	WARN_ON_ONCE(READ_ONCE(work->nfull));
+	atomic_set(&work->nwait, 0);
+}
+
+/*
  * Give half of @b to the others when some are waiting and nothing is
  * shared, so that one long chain of work does not leave CPUs idle.
  */

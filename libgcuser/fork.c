@@ -40,6 +40,7 @@ static void gcu_fork_prepare(void)
 {
 	struct gcmem_fork f = { .size = sizeof(f) };
 
+	gcu_fin_lock();
 	gcu_unc_lock();
 	pthread_mutex_lock(&gcu_lock);
 	gcu_fork_fd = -1;
@@ -54,6 +55,7 @@ static void gcu_fork_parent(void)
 	gcu_fork_fd = -1;
 	pthread_mutex_unlock(&gcu_lock);
 	gcu_unc_unlock();
+	gcu_fin_unlock();
 }
 
 /* The child: adopt the copy, or be left without a heap. Holds gcu_lock. */
@@ -82,6 +84,7 @@ static void gcu_fork_adopt(void)
 	h->fd = fd;
 	h->control = ctl;
 	gcu_unc_fork_child();
+	gcu_fin_fork_child();
 	if (!gcu_thread_register_locked())
 		return;
 none:
@@ -101,6 +104,7 @@ static void gcu_fork_child(void)
 		gcu_fork_adopt();
 	pthread_mutex_unlock(&gcu_lock);
 	gcu_unc_unlock();
+	gcu_fin_unlock();
 }
 
 static void gcu_fork_register(void)

@@ -191,6 +191,52 @@ void *gcu_malloc_atomic_uncollectable(size_t size);
 void *gcu_malloc_ignore_off_page(size_t size);
 void *gcu_malloc_atomic_ignore_off_page(size_t size);
 
+/*
+ * Finalizers. @fn(obj, cd) runs once @obj is found unreachable: after a
+ * collection, in the next thread that allocates (outside any finalizer),
+ * or in gcu_run_finalizers(). The object stays alive until @fn returned;
+ * @fn may make it reachable again (it then has no finalizer unless
+ * registered anew). @cd is kept alive with the registration. Order: an
+ * object reachable from another unreachable object with a finalizer is
+ * finalized after it, at a later collection (bdwgc's default); an object
+ * reachable from itself is never finalized, unless registered with
+ * GCU_FINALIZER_IGNORE_SELF (pointers from the object into itself do not
+ * count) or GCU_FINALIZER_NO_ORDER (no order: finalized when unreachable
+ * from the roots). @fn NULL takes the registration back. The previous
+ * function and data go to *@ofn and *@ocd (NULL if none). @obj must be the
+ * start of an allocated object (EINVAL).
+ */
+typedef void (*gcu_finalizer_fn)(void *obj, void *cd);
+#define GCU_FINALIZER_NO_ORDER		0x1u
+#define GCU_FINALIZER_IGNORE_SELF	0x2u
+int gcu_register_finalizer(void *obj, gcu_finalizer_fn fn, void *cd,
+			   gcu_finalizer_fn *ofn, void **ocd);
+int gcu_register_finalizer_flags(void *obj, gcu_finalizer_fn fn, void *cd,
+				 unsigned int flags, gcu_finalizer_fn *ofn,
+				 void **ocd);
+/* Run the finalizers that are ready; returns how many ran. */
+int gcu_run_finalizers(void);
+/* How many objects wait for their finalizer (one load, no call). */
+size_t gcu_finalizers_ready(void);
+/* 1: finalizers run only in gcu_run_finalizers(). Default 0. */
+void gcu_set_finalize_on_demand(int on);
+int gcu_get_finalize_on_demand(void);
+
+/*
+ * Weak references (bdwgc's disappearing links). The collector writes NULL
+ * to *@link once @obj, the start of an allocated object, is unreachable:
+ * at once (short), or with GCU_WEAK_LONG only once the object is freed
+ * (after its finalizer, if it had one, ran). *@link itself is the
+ * program's to set, somewhere the collector does not scan (pointer-free
+ * memory, or a hidden value), or it keeps @obj alive. Registering @link
+ * again makes it refer to @obj and returns 1; otherwise 0, or -1 (EINVAL:
+ * @obj not an object's start, @link not 8-byte aligned). Unregistering a
+ * link that is not registered fails with ENOENT.
+ */
+#define GCU_WEAK_LONG	0x1u
+int gcu_weak_register(void **link, const void *obj, unsigned int flags);
+int gcu_weak_unregister(void **link, unsigned int flags);
+
 /* Scan [start, start + len) as roots, conservatively or by @type. */
 int gcu_root_add(void *start, size_t len, gcu_type_t type);
 /* Stop scanning the range added with this @start and @len. */

@@ -129,4 +129,10 @@ void gcu_unc_fork_child(void);
 void gcu_unc_lock(void);
 void gcu_unc_unlock(void);
 
+/* finalize.c */
+void gcu_fin_maybe_run(void);
+void gcu_fin_lock(void);
+void gcu_fin_unlock(void);
+void gcu_fin_fork_child(void);
+
 #endif /* GCUSER_INTERNAL_H */

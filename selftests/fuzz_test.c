@@ -402,9 +402,24 @@ static const struct fuzz_cmd {
 		FLD(gcmem_fork, flags, F_FLAGS), } },
 	{ "adopt", GCMEM_IOC_ADOPT, sizeof(struct gcmem_adopt), {
 		FLD(gcmem_adopt, flags, F_FLAGS), } },
+	{ "finalizer", GCMEM_IOC_FINALIZER, sizeof(struct gcmem_finalizer), {
+		FLD(gcmem_finalizer, flags, F_FLAGS),
+		FLD(gcmem_finalizer, addr, F_PTR), } },
+	{ "finalize", GCMEM_IOC_FINALIZE, sizeof(struct gcmem_finalize), {
+		FLD(gcmem_finalize, flags, F_FLAGS),
+		FLD(gcmem_finalize, buf, F_PTR),
+		FLD(gcmem_finalize, count, F_U32),
+		FLD(gcmem_finalize, __reserved, F_RSVD),
+		FLD(gcmem_finalize, remaining, F_OUT64), } },
+	/* The kernel writes 0 at a link when its object dies: scratch, mostly. */
+	{ "weak", GCMEM_IOC_WEAK, sizeof(struct gcmem_weak), {
+		FLD(gcmem_weak, flags, F_FLAGS),
+		FLD(gcmem_weak, link, F_PTR),
+		FLD(gcmem_weak, addr, F_PTR), } },
 };
 
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
+_Static_assert(NCMDS <= GC_STATS - CMD_NS, "per-command times overlap");
 
 /*
  * A collection stops every registered thread and re-marks the heap in
@@ -560,7 +575,7 @@ static void fuzz_ioctl(uint64_t *s)
 	count();
 	if (!gcmem_errno_ok(e))
 		bad(c->name, cmd, e);
-	if (ret > 0) {
+	if (ret > 0 && cmd != GCMEM_IOC_WEAK) {
 		/* FORK's copy: adopted by this process sometimes, then gone. */
 		struct gcmem_adopt a = { .size = sizeof(a) };
 

@@ -23,8 +23,12 @@
 #define HIDE(p)		((uintptr_t)(p) ^ 0x5a5a5a5a5a5a5a5aULL)
 #define UNHIDE(x)	((void *)((x) ^ 0x5a5a5a5a5a5a5a5aULL))
 
-/* Is @p an allocated object of the heap? -1 if the kernel cannot say. */
-static inline int gcu_allocated(const void *p)
+/*
+ * Is @p an allocated object of the heap? -1 if the kernel cannot say. Not
+ * inlined: the query's copy of @p would stay in the caller's frame and keep
+ * the object alive.
+ */
+static __attribute__((noinline, unused)) int gcu_allocated(const void *p)
 {
 	struct gcmem_query q = {
 		.size = sizeof(q),

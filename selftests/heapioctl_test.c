@@ -36,6 +36,9 @@ struct abi_ctx {
 	__u64 mask[1];
 	__u64 qmask[4];
 	__u64 root[8];
+	__u64 ready[4];
+	__u64 links[64];
+	unsigned int nlinks;
 };
 
 struct field {
@@ -132,6 +135,39 @@ static void fill_free(struct abi_ctx *c, void *arg)
 
 	a->size = sizeof(*a);
 	a->addr = gcmem_ioctl(c->h.fd, GCMEM_IOC_ALLOC_LARGE, &l) ? 0 : l.addr;
+}
+
+/* A fresh object each time, which gets a finalizer. */
+static void fill_finalizer(struct abi_ctx *c, void *arg)
+{
+	struct gcmem_finalizer *a = arg;
+	struct gcmem_free f;
+
+	fill_free(c, &f);
+	a->size = sizeof(*a);
+	a->addr = f.addr;
+}
+
+static void fill_finalize(struct abi_ctx *c, void *arg)
+{
+	struct gcmem_finalize *a = arg;
+
+	a->size = sizeof(*a);
+	a->buf = (uintptr_t)c->ready;
+	a->count = 4;
+	a->remaining = POISON_U64;
+}
+
+/* A fresh link to a fresh object each time: registering returns 0. */
+static void fill_weak(struct abi_ctx *c, void *arg)
+{
+	struct gcmem_weak *a = arg;
+	struct gcmem_free f;
+
+	fill_free(c, &f);
+	a->size = sizeof(*a);
+	a->link = (uintptr_t)&c->links[c->nlinks++ % 64];
+	a->addr = f.addr;
 }
 
 static void fill_root(struct abi_ctx *c, void *arg)
@@ -243,6 +279,34 @@ FIXTURE_VARIANT_ADD(abi, free) {
 	.size = sizeof(struct gcmem_free),
 	.prepare = prep_none,
 	.fill = fill_free,
+};
+
+FIXTURE_VARIANT_ADD(abi, finalizer) {
+	.cmd = GCMEM_IOC_FINALIZER,
+	.size = sizeof(struct gcmem_finalizer),
+	.prepare = prep_none,
+	.fill = fill_finalizer,
+	.known_flags = GCMEM_FINALIZER_NO_ORDER | GCMEM_FINALIZER_IGNORE_SELF |
+		       GCMEM_FINALIZER_REMOVE,
+};
+
+FIXTURE_VARIANT_ADD(abi, finalize) {
+	.cmd = GCMEM_IOC_FINALIZE,
+	.size = sizeof(struct gcmem_finalize),
+	.prepare = prep_none,
+	.fill = fill_finalize,
+	.reserved = { F(struct gcmem_finalize, __reserved) },
+	.nreserved = 1,
+	.out = { F(struct gcmem_finalize, remaining) },
+	.nout = 1,
+};
+
+FIXTURE_VARIANT_ADD(abi, weak) {
+	.cmd = GCMEM_IOC_WEAK,
+	.size = sizeof(struct gcmem_weak),
+	.prepare = prep_none,
+	.fill = fill_weak,
+	.known_flags = GCMEM_WEAK_LONG | GCMEM_WEAK_REMOVE,
 };
 
 FIXTURE_SETUP(abi)
@@ -419,7 +483,7 @@ TEST(handshake_reports_heap_ioctls)
 	int fd = gcmem_open_ready(&hs);
 
 	ASSERT_LE(0, fd);
-	for (int nr = GCMEM_CMD_HANDSHAKE; nr <= GCMEM_CMD_FREE; nr++) {
+	for (int nr = GCMEM_CMD_HANDSHAKE; nr <= GCMEM_CMD_WEAK; nr++) {
 		EXPECT_TRUE(hs.ioctls & (1ULL << (nr - GCMEM_CMD_BASE)))
 			TH_LOG("ioctl %#x", nr);
 	}

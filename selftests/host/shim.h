@@ -63,6 +63,7 @@ typedef int pid_t;
 #define WARN_ON(c)							\
 	({ int __c = !!(c); if (__c) fprintf(stderr, "WARN_ON %s at %s:%d\n", \
 					     #c, __FILE__, __LINE__); __c; })
+#define WARN_ON_ONCE(c)		WARN_ON(c)
 #define pr_err(...)		fprintf(stderr, __VA_ARGS__)
 #define lockdep_assert_held(l)	do { (void)(l); } while (0)
 

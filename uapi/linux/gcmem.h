@@ -92,6 +92,9 @@ enum {
 	GCMEM_CMD_FREE = 0x8e,
 	GCMEM_CMD_FORK = 0x8f,
 	GCMEM_CMD_ADOPT = 0x90,
+	GCMEM_CMD_FINALIZER = 0x91,
+	GCMEM_CMD_FINALIZE = 0x92,
+	GCMEM_CMD_WEAK = 0x93,
 };
 
 /**
@@ -779,6 +782,127 @@ struct gcmem_adopt {
 #define GCMEM_IOC_ADOPT		_IO(GCMEM_TYPE, GCMEM_CMD_ADOPT)
 
 /**
+ * DOC: Finalization and weak references
+ *
+ * The collector's part of finalizers and weak references; calling the
+ * finalizers is the library's. At the end of marking, with the world still
+ * stopped, a cycle:
+ *
+ *  1. marks the objects waiting to be taken with GCMEM_IOC_FINALIZE (they
+ *     are alive until the program has them);
+ *  2. clears the weak references (GCMEM_IOC_WEAK) whose object is
+ *     unmarked: it writes 0 to their location;
+ *  3. marks what each unmarked object with a finalizer (GCMEM_IOC_FINALIZER)
+ *     reaches, not the object itself (GCMEM_FINALIZER_IGNORE_SELF: nor its
+ *     pointers into itself; GCMEM_FINALIZER_NO_ORDER: nothing);
+ *  4. makes ready every object with a finalizer still unmarked -- reachable
+ *     neither from the roots nor from another such object -- and marks it
+ *     and what it reaches: it leaves the finalizer set for the ready set,
+ *     and the control page's @finalizers_ready counts it;
+ *  5. clears the long weak references (GCMEM_WEAK_LONG) whose object is
+ *     still unmarked, and forgets every weak reference whose location is in
+ *     an object this cycle frees.
+ *
+ * So with finalizers A -> B, both unreachable, A is finalized first, and B
+ * at a cycle after A is gone (bdwgc's default order); an object reachable
+ * from itself (a cycle through other objects) is never finalized unless it
+ * is registered with NO_ORDER. A finalizer may store its object somewhere
+ * reachable (resurrection): it is then an ordinary object again, with no
+ * finalizer unless registered anew.
+ *
+ * A weak reference whose location cannot be written (unmapped, read-only)
+ * keeps its object alive instead, and is tried again at the next cycle. An
+ * object given back early (GCMEM_IOC_FREE) loses its finalizer; weak
+ * references to it are the program's to drop.
+ */
+
+/**
+ * struct gcmem_finalizer - ioctl(GCMEM_IOC_FINALIZER)
+ * @size: sizeof(struct gcmem_finalizer)
+ * @flags: GCMEM_FINALIZER_* (at most one of NO_ORDER, IGNORE_SELF and
+ *	REMOVE)
+ * @addr: the start of an allocated object
+ *
+ * Registers the object for finalization (replacing its order if it had a
+ * finalizer), or with GCMEM_FINALIZER_REMOVE takes the registration back
+ * (ENOENT if there was none). EINVAL if @addr is not the start of an
+ * allocated object.
+ */
+struct gcmem_finalizer {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 addr;
+};
+
+#define GCMEM_FINALIZER_NO_ORDER	0x1
+#define GCMEM_FINALIZER_IGNORE_SELF	0x2
+#define GCMEM_FINALIZER_REMOVE		0x4
+
+#define GCMEM_IOC_FINALIZER	_IO(GCMEM_TYPE, GCMEM_CMD_FINALIZER)
+
+/**
+ * struct gcmem_finalize - ioctl(GCMEM_IOC_FINALIZE)
+ * @size: sizeof(struct gcmem_finalize)
+ * @flags: must be 0
+ * @buf: user pointer to an array of @count 64-bit words
+ * @count: in: the array's length, at most GCMEM_FINALIZE_MAX; out: the
+ *	objects written to it
+ * @__reserved: must be 0
+ * @remaining: out: objects still ready after the call
+ *
+ * Takes objects whose finalizer is ready (oldest first): writes their
+ * addresses to @buf and forgets them. From then on they are kept alive only
+ * by what the program keeps: @buf must be memory the collector scans (a
+ * registered root, an uncollectable object), or an object may be freed
+ * before its finalizer runs. EFAULT, with nothing taken, if the first
+ * address cannot be written.
+ */
+struct gcmem_finalize {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 buf;
+	__u32 count;
+	__u32 __reserved;
+	__aligned_u64 remaining;
+};
+
+#define GCMEM_FINALIZE_MAX	4096
+
+#define GCMEM_IOC_FINALIZE	_IO(GCMEM_TYPE, GCMEM_CMD_FINALIZE)
+
+/**
+ * struct gcmem_weak - ioctl(GCMEM_IOC_WEAK)
+ * @size: sizeof(struct gcmem_weak)
+ * @flags: GCMEM_WEAK_LONG (a long reference: cleared only once the object
+ *	is freed, not while it waits for its finalizer), GCMEM_WEAK_REMOVE
+ * @link: user address of the reference, 8-byte aligned: the collector
+ *	writes 0 there when it clears it
+ * @addr: the start of an allocated object (0 with GCMEM_WEAK_REMOVE)
+ *
+ * Registers @link as a weak reference to the object at @addr. Returns 0,
+ * or 1 if @link was registered already (with the same LONG flag): it now
+ * refers to @addr. With GCMEM_WEAK_REMOVE, takes the registration of
+ * @link (short or long, as @flags say) back: ENOENT if there was none.
+ * EINVAL if @addr is not the start of an allocated object or @link is not
+ * an aligned user address. The reference itself is the program's to store:
+ * where the collector scans it (a conservative object, a root), it is a
+ * strong reference, so the program keeps it where nothing scans it (a
+ * GCMEM_TYPE_NOSCAN object, memory not registered as a root) or hidden
+ * (bdwgc's HIDE_POINTER), as with bdwgc's disappearing links.
+ */
+struct gcmem_weak {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 link;
+	__aligned_u64 addr;
+};
+
+#define GCMEM_WEAK_LONG		0x1
+#define GCMEM_WEAK_REMOVE	0x2
+
+#define GCMEM_IOC_WEAK		_IO(GCMEM_TYPE, GCMEM_CMD_WEAK)
+
+/**
  * enum gcmem_phase - collector phase, published in the control page
  * @GCMEM_PHASE_OFF: no collection in progress
  * @GCMEM_PHASE_SCAN: stopping the world; threads scan their own stacks
@@ -811,6 +935,8 @@ enum gcmem_phase {
  * @__pad2: 0
  * @class_size: object size of each size class
  * @class_npages: GCMEM_PAGE_SIZE pages per span of each size class
+ * @finalizers_ready: objects whose finalizer is ready, waiting for
+ *	GCMEM_IOC_FINALIZE
  *
  * The kernel updates these words while the process runs; read each with a
  * single atomic load. Fields are only ever added at the end.
@@ -828,6 +954,7 @@ struct gcmem_control {
 	__u32 __pad2;
 	__u32 class_size[GCMEM_MAX_CLASSES];
 	__u16 class_npages[GCMEM_MAX_CLASSES];
+	__aligned_u64 finalizers_ready;
 };
 
 #endif /* _UAPI_LINUX_GCMEM_H */
