@@ -169,6 +169,22 @@ static uint64_t now_ns(void)
 #define CMD_CPU		80	/* the calling thread's CPU time, per command */
 #define KIND_CPU	112	/* and per kind of step */
 
+/* The guest's MemAvailable, to see memory kept by the rounds' heaps. */
+static long mem_available_mib(void)
+{
+	char line[128];
+	long kib = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib < 0 ? -1 : kib / 1024;
+}
+
 /* The calling thread's CPU time, user and system. */
 static uint64_t cpu_ns(void)
 {
@@ -1071,6 +1087,7 @@ TEST_F_TIMEOUT(fuzz, calls, 3000)
 	uint64_t want = env_u64("GCMEM_FUZZ_CALLS", 200000);
 	uint64_t seed = env_u64("GCMEM_FUZZ_SEED", (uint64_t)time(NULL));
 	uint64_t master = seed, killed = 0, rounds = 0, reported = 0;
+	long avail, min_avail = mem_available_mib(), polls = 0;
 	struct {
 		pid_t pid;
 		int killed;
@@ -1113,6 +1130,12 @@ TEST_F_TIMEOUT(fuzz, calls, 3000)
 			nfly++;
 		}
 		usleep(1000);
+		/* The least memory the guest had, every 100 polls or so. */
+		if (++polls % 100 == 0) {
+			avail = mem_available_mib();
+			if (avail >= 0 && avail < min_avail)
+				min_avail = avail;
+		}
 		for (i = 0; i < FUZZ_PROCS; i++) {
 			if (!fly[i].pid)
 				continue;
@@ -1139,8 +1162,9 @@ TEST_F_TIMEOUT(fuzz, calls, 3000)
 		if (shared[0] / 100000 != reported) {
 			reported = shared[0] / 100000;
 			clock_gettime(CLOCK_MONOTONIC, &t);
-			TH_LOG("%llu calls, %ld s", (unsigned long long)shared[0],
-			       (long)(t.tv_sec - t0.tv_sec));
+			TH_LOG("%llu calls, %ld s, %ld MiB available",
+			       (unsigned long long)shared[0],
+			       (long)(t.tv_sec - t0.tv_sec), mem_available_mib());
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t);
@@ -1148,6 +1172,7 @@ TEST_F_TIMEOUT(fuzz, calls, 3000)
 	       (unsigned long long)shared[0], (unsigned long long)rounds,
 	       (unsigned long long)killed, (long)(t.tv_sec - t0.tv_sec),
 	       (unsigned long long)shared[1]);
+	TH_LOG("guest memory available: %ld MiB at the least", min_avail);
 	for (int k = 0; k < K_N; k++)
 		TH_LOG("%-8s %8llu steps, %6.1f s of thread time, %6.1f s of CPU",
 		       kind_name[k], (unsigned long long)shared[KIND_STATS + 2 * k],
