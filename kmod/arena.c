@@ -54,11 +54,9 @@ static struct gcmem_chunk *gcmem_arena_chunk(struct vm_fault *vmf,
 	chunk = gcmem_chunk_fault(heap, (addr - vma->vm_start) >>
 				  GCMEM_CHUNK_SHIFT);
 	if (!IS_ERR(chunk) && (vmf->flags & FAULT_FLAG_WRITE)) {
-		ret = gcmem_chunk_unshare(heap, chunk);
+		ret = gcmem_chunk_unshare(heap, chunk, vma);
 		if (ret < 0)
 			chunk = ERR_PTR(ret);
-		else if (ret > 0)
-			zap_vma_ptes(vma, addr, GCMEM_CHUNK_SIZE);
 	}
 	if (IS_ERR(chunk)) {
 		mutex_unlock(&heap->chunk_lock);
@@ -124,9 +122,7 @@ static vm_fault_t gcmem_arena_pfn_mkwrite(struct vm_fault *vmf)
 	if (!chunk) {
 		ret = VM_FAULT_NOPAGE;
 	} else if (chunk->cow) {
-		err = gcmem_chunk_unshare(heap, chunk);
-		if (err > 0)
-			zap_vma_ptes(vma, base, GCMEM_CHUNK_SIZE);
+		err = gcmem_chunk_unshare(heap, chunk, vma);
 		ret = err < 0 ? VM_FAULT_SIGBUS : VM_FAULT_NOPAGE;
 	}
 	mutex_unlock(&heap->chunk_lock);
@@ -191,12 +187,9 @@ static int gcmem_arena_access(struct vm_area_struct *vma, unsigned long addr,
 			memset(buf + done, 0, n);
 		} else {
 			/* A shared chunk's copy is the debugger's, though. */
-			ret = write ? gcmem_chunk_unshare(heap, chunk) : 0;
+			ret = write ? gcmem_chunk_unshare(heap, chunk, vma) : 0;
 			if (ret < 0)
 				break;
-			if (ret > 0)
-				zap_vma_ptes(vma, vma->vm_start + off - in,
-					     GCMEM_CHUNK_SIZE);
 			p = chunk->base + in;
 			if (write)
 				memcpy(p, buf + done, n);

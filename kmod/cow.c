@@ -8,8 +8,9 @@
  * marked @cow in both heaps, and nothing writes a @cow chunk's page:
  *
  *  - the user mappings map it read-only (arena.c). A write faults; the
- *    fault unshares the chunk, zaps the chunk's mapping and lets the access
- *    fault again, which maps the chunk's page, now its own, writable.
+ *    fault unshares the chunk, which zaps the chunk's mapping before the
+ *    old page's reference goes, and lets the access fault again, which
+ *    maps the chunk's page, now its own, writable.
  *  - the kernel's own writes (zeroing slots and pages it hands out, a
  *    debugger's write through ->access) unshare the range first:
  *    gcmem_heap_unshare() under heap->lock, arena.c's ->access under
@@ -40,14 +41,20 @@
  * gcmem_chunk_unshare() - make @chunk's page the heap's own before a write.
  * @heap: the heap
  * @chunk: one of its chunks
+ * @vma: the arena's mapping in the heap's process, or NULL if none
  *
- * Return: 0 if @chunk was not @cow, 1 if it was and now is not (its page
- * may have changed: the caller zaps the chunk's user mapping), -ENOMEM if
- * the copy could not be allocated. Holds heap->chunk_lock.
+ * A @cow chunk gets a copy of its page if another heap still holds it; its
+ * user mapping is zapped (the next access maps it again, writable) before
+ * the old page's reference goes, so that no mapping outlives the page.
+ *
+ * Return: 0 if @chunk was not @cow, 1 if it was and now is not, -ENOMEM if
+ * the copy could not be allocated. Holds heap->chunk_lock, and mmap_lock
+ * if @vma is set.
  */
-int gcmem_chunk_unshare(struct gcmem_heap *heap, struct gcmem_chunk *chunk)
+int gcmem_chunk_unshare(struct gcmem_heap *heap, struct gcmem_chunk *chunk,
+			struct vm_area_struct *vma)
 {
-	struct page *old = chunk->page, *page;
+	struct page *old = chunk->page, *page = NULL;
 
 	lockdep_assert_held(&heap->chunk_lock);
 	if (!chunk->cow)
@@ -60,21 +67,27 @@ int gcmem_chunk_unshare(struct gcmem_heap *heap, struct gcmem_chunk *chunk)
 		chunk->page = page;
 		WRITE_ONCE(chunk->base, page_address(page));
 		atomic64_inc(&heap->cow_copies);
-		/*
-		 * Pairs with the barrier after a cycle is posted
-		 * (collect.c): either the cycle's workers read the new
-		 * @base, or we see the cycle and keep the old page for it.
-		 */
-		smp_mb();
-		if (READ_ONCE(heap->cycle)) {
-			WARN_ON_ONCE(chunk->stale);
-			chunk->stale = old;
-			heap->nstale++;
-		} else {
-			put_page(old);
-		}
 	}
 	chunk->cow = false;
+	if (vma)
+		zap_vma_ptes(vma, heap->arena_start +
+			     ((u64)chunk->index << GCMEM_CHUNK_SHIFT),
+			     GCMEM_CHUNK_SIZE);
+	if (!page)
+		return 1;
+	/*
+	 * Pairs with the barrier after a cycle is posted (collect.c): either
+	 * the cycle's workers read the new @base, or we see the cycle and
+	 * keep the old page for it.
+	 */
+	smp_mb();
+	if (READ_ONCE(heap->cycle)) {
+		WARN_ON_ONCE(chunk->stale);
+		chunk->stale = old;
+		heap->nstale++;
+	} else {
+		put_page(old);
+	}
 	return 1;
 }
 
@@ -113,13 +126,8 @@ int gcmem_heap_unshare(struct gcmem_heap *heap, u64 off, u64 len)
 	mutex_lock(&heap->chunk_lock);
 	for (; c <= last && ret >= 0; c++) {
 		chunk = gcmem_chunk_of(heap, (u64)c << GCMEM_CHUNK_SHIFT);
-		if (!chunk)
-			continue;
-		ret = gcmem_chunk_unshare(heap, chunk);
-		if (ret > 0 && vma)
-			zap_vma_ptes(vma, heap->arena_start +
-				     ((u64)c << GCMEM_CHUNK_SHIFT),
-				     GCMEM_CHUNK_SIZE);
+		if (chunk)
+			ret = gcmem_chunk_unshare(heap, chunk, vma);
 	}
 	mutex_unlock(&heap->chunk_lock);
 	if (mm) {

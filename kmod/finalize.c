@@ -16,16 +16,22 @@
  * the workers done) the driver, single-threaded, in the order of the uapi's
  * "Finalization and weak references":
  *
- *  1. marks the ready objects: they live until the program takes them;
+ *  1. marks the ready objects, and what they reach: they live until the
+ *     program takes them (bdwgc's finalization queue is a root too);
  *  2. clears the short references to unmarked objects;
  *  3. marks what each unmarked finalizable object reaches, not the object
  *     (the ordering: an object reachable from another such object is
  *     marked here, and waits for a later cycle);
  *  4. moves each finalizable object still unmarked to the ready set, and
  *     marks it and what it reaches;
- *  5. clears the long references to unmarked objects, and forgets the
- *     references that live in an object this cycle frees (its slot may be
- *     reused: a later clear would write into someone else's object).
+ *  5. clears the long references to unmarked objects; then, marking
+ *     being final, forgets the references that live in an object this
+ *     cycle frees (its slot may be reused: a later clear would write into
+ *     someone else's object).
+ *
+ * A registration whose object is no longer allocated (a thread's cursor
+ * moved back below it, say) is dropped at step 3: nothing is scanned from
+ * an address that is not an object's start.
  *
  * Clearing writes 0 to the reference with put_user(): the driver is a
  * thread of the heap's process. A reference that cannot be written keeps
@@ -171,15 +177,28 @@ out:
 	return ret;
 }
 
-/* The object at @off was given back early (free.c): no finalizer. */
-void gcmem_finalize_forget(struct gcmem_heap *heap, u64 off)
+/*
+ * The object at @off, @size bytes, was given back early (free.c): no
+ * finalizer, and no weak reference that lives in it (its slot will be
+ * reused: a later clear must not write there).
+ */
+void gcmem_finalize_forget(struct gcmem_heap *heap, u64 off, u64 size)
 {
+	u64 first = heap->arena_start + off, last = first + size - 1;
+	unsigned long key;
+	void *entry;
+	int i;
+
 	lockdep_assert_held(&heap->lock);
 	xa_erase(&heap->finalizers, gcmem_obj_key(off));
 	if (xa_erase(&heap->ready, gcmem_obj_key(off))) {
 		heap->nready--;
 		gcmem_finalize_publish(heap);
 	}
+	for (i = 0; i < 2; i++)
+		xa_for_each_range(&heap->weak[i], key, entry, first >> 3,
+				  last >> 3)
+			xa_erase(&heap->weak[i], key);
 }
 
 /* Is the allocated object at arena @off marked? */
@@ -210,8 +229,12 @@ static bool gcmem_in_garbage(struct gcmem_heap *heap, u64 addr)
 	       !test_bit(idx, span->markbits);
 }
 
+/*
+ * Clear the references of @set whose object is unmarked; one that cannot
+ * be written keeps its object instead (marked, to be drained).
+ */
 static void gcmem_weak_clear(struct gcmem_cycle *c, struct gcmem_greyer *g,
-			     struct xarray *set, bool last)
+			     struct xarray *set)
 {
 	struct gcmem_heap *heap = c->heap;
 	unsigned long key;
@@ -220,16 +243,26 @@ static void gcmem_weak_clear(struct gcmem_cycle *c, struct gcmem_greyer *g,
 
 	xa_for_each(set, key, entry) {
 		off = gcmem_key_obj(xa_to_value(entry));
-		if (last && gcmem_in_garbage(heap, (u64)key << 3)) {
-			xa_erase(set, key);
-			continue;
-		}
 		if (gcmem_marked(heap, off))
 			continue;
 		if (!put_user(0ULL, (u64 __user *)u64_to_user_ptr((u64)key << 3)))
 			xa_erase(set, key);
 		else
 			gcmem_mark_addr(c, g, heap->arena_start + off);
+		cond_resched();
+	}
+}
+
+/* Once marking is final: forget the references that live in garbage. */
+static void gcmem_weak_forget(struct gcmem_heap *heap, struct xarray *set)
+{
+	unsigned long key;
+	void *entry;
+
+	xa_for_each(set, key, entry) {
+		if (gcmem_in_garbage(heap, (u64)key << 3))
+			xa_erase(set, key);
+		cond_resched();
 	}
 }
 
@@ -270,16 +303,31 @@ bool gcmem_finalize_mark(struct gcmem_heap *heap, struct gcmem_cycle *c)
 	gcmem_work_init(&c->work, 1, gcmem_debug);
 	gcmem_greyer_init(&g, c, GCMEM_OWNER_FINALIZE);
 
+	/* The ready objects, and what they reach, are alive. */
 	xa_for_each(&heap->ready, key, entry)
 		gcmem_mark_addr(c, &g, heap->arena_start + gcmem_key_obj(key));
-	gcmem_weak_clear(c, &g, &heap->weak[0], false);
+	if (!gcmem_finalize_drain(c, &g))
+		goto out;
+	gcmem_weak_clear(c, &g, &heap->weak[0]);
 	if (!gcmem_finalize_drain(c, &g))
 		goto out;
 
+	/*
+	 * A registration whose object is gone (a slot a thread's cursor no
+	 * longer covers, freed since) is dropped: never scanned from.
+	 */
 	xa_for_each(&heap->finalizers, key, entry) {
+		struct gcmem_span *span;
+		u32 idx;
+
 		off = gcmem_key_obj(key);
+		span = gcmem_object_at(heap, off, &idx);
+		if (!span) {
+			xa_erase(&heap->finalizers, key);
+			continue;
+		}
 		if (xa_to_value(entry) & GCMEM_FINALIZER_NO_ORDER ||
-		    gcmem_marked(heap, off))
+		    test_bit(idx, span->markbits))
 			continue;
 		gcmem_mark_children(c, &g, off, xa_to_value(entry) &
 				    GCMEM_FINALIZER_IGNORE_SELF);
@@ -289,23 +337,34 @@ bool gcmem_finalize_mark(struct gcmem_heap *heap, struct gcmem_cycle *c)
 		goto out;
 
 	xa_for_each(&heap->finalizers, key, entry) {
+		int err;
+
 		off = gcmem_key_obj(key);
 		if (gcmem_marked(heap, off))
 			continue;
-		/* Without room in the ready set it waits, alive, for the next. */
-		if (!xa_insert(&heap->ready, key, xa_mk_value(0),
-			       GFP_KERNEL_ACCOUNT)) {
-			xa_erase(&heap->finalizers, key);
+		/*
+		 * Already ready (registered again while it waited): once is
+		 * enough. Without room in the ready set it waits, alive, for
+		 * the next cycle.
+		 */
+		err = xa_insert(&heap->ready, key, xa_mk_value(0),
+				GFP_KERNEL_ACCOUNT);
+		if (!err)
 			heap->nready++;
-		}
+		if (!err || err == -EBUSY)
+			xa_erase(&heap->finalizers, key);
 		gcmem_mark_addr(c, &g, heap->arena_start + off);
+		cond_resched();
 	}
 	if (!gcmem_finalize_drain(c, &g))
 		goto out;
 
-	gcmem_weak_clear(c, &g, &heap->weak[1], true);
-	gcmem_weak_clear(c, &g, &heap->weak[0], true);
-	ok = gcmem_finalize_drain(c, &g);
+	gcmem_weak_clear(c, &g, &heap->weak[1]);
+	if (!gcmem_finalize_drain(c, &g))
+		goto out;
+	gcmem_weak_forget(heap, &heap->weak[0]);
+	gcmem_weak_forget(heap, &heap->weak[1]);
+	ok = true;
 out:
 	gcmem_grey_flush(&g);
 	gcmem_finalize_publish(heap);

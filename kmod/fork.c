@@ -87,8 +87,12 @@ static int gcmem_fork_chunks(struct gcmem_heap *heap, struct gcmem_heap *child)
 	mutex_lock_nested(&child->chunk_lock, SINGLE_DEPTH_NESTING);
 	for (c = 0; c < nchunks; c++) {
 		from = heap->chunk_tab[c];
-		/* Chunks the process only touched hold no objects. */
-		if (!from || !from->owned)
+		/*
+		 * Chunks the process only touched hold no objects; those a
+		 * cycle is giving back hold none either: the copy leaves
+		 * their pages free (below), to be taken anew on demand.
+		 */
+		if (!from || !from->owned || from->releasing)
 			continue;
 		to = gcmem_chunk_get(child, c, from->page);
 		if (IS_ERR(to)) {
@@ -112,6 +116,9 @@ static int gcmem_fork_chunks(struct gcmem_heap *heap, struct gcmem_heap *child)
 	child->pages_grown = heap->pages_grown;
 	bitmap_copy(child->pagemap, heap->pagemap,
 		    heap->arena_size >> GCMEM_PAGE_SHIFT);
+	list_for_each_entry(from, &heap->released, release)
+		bitmap_clear(child->pagemap, from->index * GCMEM_CHUNK_PAGES,
+			     GCMEM_CHUNK_PAGES);
 	return 0;
 }
 

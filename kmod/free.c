@@ -47,7 +47,7 @@ int gcmem_free(struct gcmem_heap *heap, struct gcmem_free *arg)
 	if (!span)
 		goto out;
 	ret = 0;
-	gcmem_finalize_forget(heap, off);
+	gcmem_finalize_forget(heap, off, span->elem_size);
 
 	if (span->state == GCMEM_SPAN_LARGE) {
 		gcmem_span_free(heap, span);

@@ -462,7 +462,8 @@ int gcmem_mmap(struct file *file, struct vm_area_struct *vma);
 struct vm_area_struct *gcmem_arena_vma(struct gcmem_heap *heap);
 
 /* cow.c */
-int gcmem_chunk_unshare(struct gcmem_heap *heap, struct gcmem_chunk *chunk);
+int gcmem_chunk_unshare(struct gcmem_heap *heap, struct gcmem_chunk *chunk,
+			struct vm_area_struct *vma);
 int gcmem_heap_unshare(struct gcmem_heap *heap, u64 off, u64 len);
 void gcmem_heap_write_protect(struct gcmem_heap *heap);
 void gcmem_chunks_put_stale(struct gcmem_heap *heap);
@@ -471,7 +472,7 @@ void gcmem_chunks_put_stale(struct gcmem_heap *heap);
 int gcmem_finalizer(struct gcmem_heap *heap, struct gcmem_finalizer *arg);
 int gcmem_finalize_take(struct gcmem_heap *heap, struct gcmem_finalize *arg);
 int gcmem_weak(struct gcmem_heap *heap, struct gcmem_weak *arg);
-void gcmem_finalize_forget(struct gcmem_heap *heap, u64 off);
+void gcmem_finalize_forget(struct gcmem_heap *heap, u64 off, u64 size);
 int gcmem_finalize_fork(struct gcmem_heap *heap, struct gcmem_heap *child);
 void gcmem_finalize_destroy(struct gcmem_heap *heap);
 

@@ -288,8 +288,11 @@ static const struct gcmem_ioctl_op gcmem_ioctl_ops[] = {
 	GCMEM_IOCTL_OP_IN(FREE, gcmem_ioc_free, struct gcmem_free, addr),
 	/* Returns the new heap's descriptor as the ioctl's value. */
 	GCMEM_IOCTL_OP_IN(FORK, gcmem_ioc_fork, struct gcmem_fork, flags),
+	/* By hand: the only command any process may try. */
 	[GCMEM_CMD_ADOPT - GCMEM_CMD_BASE] = {
-		.size = sizeof(struct gcmem_adopt),
+		.size = sizeof(struct gcmem_adopt) +
+			BUILD_BUG_ON_ZERO(sizeof(union gcmem_ucmd_buffer) <
+					  sizeof(struct gcmem_adopt)),
 		.min_size = offsetofend(struct gcmem_adopt, flags),
 		.ioctl_num = GCMEM_IOC_ADOPT,
 		.unowned = true,

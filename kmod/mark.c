@@ -163,14 +163,15 @@ void gcmem_mark_addr(struct gcmem_cycle *c, struct gcmem_greyer *g, u64 v)
 /*
  * Mark what the allocated object at arena @off points to, but not the
  * object itself, nor with @ignore_self what its words point into itself
- * (finalize.c: what a finalizable object reaches).
+ * (finalize.c: what a finalizable object reaches). @off must be the start
+ * of an allocated object (gcmem_object_at()).
  */
 void gcmem_mark_children(struct gcmem_cycle *c, struct gcmem_greyer *g,
 			 u64 off, bool ignore_self)
 {
 	struct gcmem_span *span = gcmem_span_of(c->heap, off);
 
-	if (!span || span->type_id == GCMEM_TYPE_NOSCAN)
+	if (WARN_ON_ONCE(!span) || span->type_id == GCMEM_TYPE_NOSCAN)
 		return;
 	if (ignore_self)
 		__gcmem_scan_object(c, g, off, c->heap->arena_start + off,

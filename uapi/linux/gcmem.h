@@ -788,8 +788,8 @@ struct gcmem_adopt {
  * finalizers is the library's. At the end of marking, with the world still
  * stopped, a cycle:
  *
- *  1. marks the objects waiting to be taken with GCMEM_IOC_FINALIZE (they
- *     are alive until the program has them);
+ *  1. marks the objects waiting to be taken with GCMEM_IOC_FINALIZE, and
+ *     what they reach (they are alive until the program has them);
  *  2. clears the weak references (GCMEM_IOC_WEAK) whose object is
  *     unmarked: it writes 0 to their location;
  *  3. marks what each unmarked object with a finalizer (GCMEM_IOC_FINALIZER)
@@ -800,8 +800,8 @@ struct gcmem_adopt {
  *     and what it reaches: it leaves the finalizer set for the ready set,
  *     and the control page's @finalizers_ready counts it;
  *  5. clears the long weak references (GCMEM_WEAK_LONG) whose object is
- *     still unmarked, and forgets every weak reference whose location is in
- *     an object this cycle frees.
+ *     still unmarked, then forgets every weak reference whose location is
+ *     in an object this cycle frees.
  *
  * So with finalizers A -> B, both unreachable, A is finalized first, and B
  * at a cycle after A is gone (bdwgc's default order); an object reachable
@@ -812,8 +812,10 @@ struct gcmem_adopt {
  *
  * A weak reference whose location cannot be written (unmapped, read-only)
  * keeps its object alive instead, and is tried again at the next cycle. An
- * object given back early (GCMEM_IOC_FREE) loses its finalizer; weak
- * references to it are the program's to drop.
+ * object given back early (GCMEM_IOC_FREE) loses its finalizer and the
+ * weak references that live in it; weak references to it are the
+ * program's to drop. A registration whose object is no longer allocated
+ * is dropped.
  */
 
 /**
