@@ -389,17 +389,43 @@ static int gcmem_chunk_own(struct gcmem_heap *heap, unsigned long index)
 }
 
 /*
+ * A request that grew the heap from @grown pages and then failed gives the
+ * chunks it grew back at once: empty, they would otherwise stay committed
+ * until the next cycle (up to the limit, for one huge request, which with
+ * a raised limit can be most of the machine's memory).
+ */
+static void gcmem_pages_ungrow(struct gcmem_heap *heap, unsigned long grown)
+{
+	unsigned long c;
+	struct gcmem_chunk *chunk;
+
+	for (c = grown / GCMEM_CHUNK_PAGES;
+	     c < heap->pages_grown / GCMEM_CHUNK_PAGES; c++) {
+		chunk = heap->chunk_tab[c];
+		if (!chunk || !chunk->owned || chunk->releasing)
+			continue;
+		/* Grown by this request: no page of it is in use. */
+		bitmap_set(heap->pagemap, c * GCMEM_CHUNK_PAGES,
+			   GCMEM_CHUNK_PAGES);
+		chunk->releasing = true;
+		list_add(&chunk->release, &heap->released);
+	}
+	gcmem_chunks_release(heap);
+}
+
+/*
  * gcmem_pages_alloc() - find @npages free pages, growing the heap if need
  * be. Returns the first page's index in the arena, or -ENOMEM.
  */
 long gcmem_pages_alloc(struct gcmem_heap *heap, unsigned long npages)
 {
-	unsigned long start, c;
+	unsigned long start, c, grown = heap->pages_grown;
 	int ret;
 
 	lockdep_assert_held(&heap->lock);
 	if (!heap->arena_start || !npages ||
-	    npages > heap->arena_size >> GCMEM_PAGE_SHIFT)
+	    npages > heap->arena_size >> GCMEM_PAGE_SHIFT ||
+	    (u64)npages << GCMEM_PAGE_SHIFT > READ_ONCE(heap->limit))
 		return -ENOMEM;
 
 	for (;;) {
@@ -408,21 +434,25 @@ long gcmem_pages_alloc(struct gcmem_heap *heap, unsigned long npages)
 						   npages, 0);
 		if (start < heap->pages_grown)
 			break;
-		if (heap->arena_size >> GCMEM_PAGE_SHIFT <
+		ret = -ENOMEM;
+		if (heap->arena_size >> GCMEM_PAGE_SHIFT >=
 		    heap->pages_grown + GCMEM_CHUNK_PAGES)
-			return -ENOMEM;
-		ret = gcmem_chunk_own(heap, heap->pages_grown /
-				      GCMEM_CHUNK_PAGES);
-		if (ret)
+			ret = gcmem_chunk_own(heap, heap->pages_grown /
+					      GCMEM_CHUNK_PAGES);
+		if (ret) {
+			gcmem_pages_ungrow(heap, grown);
 			return ret;
+		}
 		heap->pages_grown += GCMEM_CHUNK_PAGES;
 	}
 	/* Chunks given back by sweep come back on demand. */
 	for (c = start / GCMEM_CHUNK_PAGES;
 	     c <= (start + npages - 1) / GCMEM_CHUNK_PAGES; c++) {
 		ret = gcmem_chunk_own(heap, c);
-		if (ret)
+		if (ret) {
+			gcmem_pages_ungrow(heap, grown);
 			return ret;
+		}
 	}
 	bitmap_set(heap->pagemap, start, npages);
 	return start;

@@ -144,4 +144,49 @@ TEST_F(heap, holds)
 	munmap(p, len);
 }
 
+/*
+ * A large allocation that does not fit gives back the chunks it grew on
+ * the way: empty, they used to stay committed (to the limit) until the
+ * next cycle; and one larger than the limit fails at once.
+ */
+TEST_F(heap, failed_allocation_gives_back_what_it_grew)
+{
+	static __u64 root[1];
+	struct gcmem_alloc_large a = {
+		.size = sizeof(a),
+		.type_id = GCMEM_TYPE_CONSERVATIVE,
+		.bytes = 10 << 20,
+	};
+	struct gcmem_root r = {
+		.size = sizeof(r),
+		.type_id = GCMEM_TYPE_CONSERVATIVE,
+		.start = (uintptr_t)root,
+		.len = sizeof(root),
+	};
+	size_t len = 16 * GCMEM_CHUNK_SIZE;
+	struct gcmem_stats st;
+	char *p;
+
+	ASSERT_EQ(0, set_limit(self->fd, 8 * GCMEM_CHUNK_SIZE));
+	p = gcmem_map_arena(self->fd, len);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, gcmem_ioctl(self->fd, GCMEM_IOC_ROOT_ADD, &r));
+	ASSERT_EQ(0, gcmem_ioctl(self->fd, GCMEM_IOC_ALLOC_LARGE, &a));
+	root[0] = a.addr;
+	ASSERT_EQ(0, gcmem_stats(self->fd, &st));
+	EXPECT_EQ(5 * GCMEM_CHUNK_SIZE, st.committed);
+
+	a.bytes = 12 << 20;
+	EXPECT_EQ(-ENOMEM, gcmem_ioctl(self->fd, GCMEM_IOC_ALLOC_LARGE, &a));
+	ASSERT_EQ(0, gcmem_stats(self->fd, &st));
+	EXPECT_EQ(5 * GCMEM_CHUNK_SIZE, st.committed);
+	EXPECT_EQ(8 * GCMEM_CHUNK_SIZE, st.peak_committed);
+
+	a.bytes = 20 << 20;
+	EXPECT_EQ(-ENOMEM, gcmem_ioctl(self->fd, GCMEM_IOC_ALLOC_LARGE, &a));
+	ASSERT_EQ(0, gcmem_stats(self->fd, &st));
+	EXPECT_EQ(5 * GCMEM_CHUNK_SIZE, st.committed);
+	munmap(p, len);
+}
+
 TEST_HARNESS_MAIN
