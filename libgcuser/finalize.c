@@ -283,12 +283,39 @@ int gcu_run_finalizers(void)
 	return ran;
 }
 
-/* After a slow path: run what a cycle made ready, unless asked not to. */
+static gcu_notifier_fn gcu_fin_notifier;
+static uint64_t gcu_fin_notified;	/* the last cycle notified of */
+
+/*
+ * After a slow path: run what a cycle made ready, unless asked not to;
+ * then tell the notifier, once per cycle that left objects ready.
+ */
 void gcu_fin_maybe_run(void)
 {
-	if (unlikely(gcu_finalizers_ready()) && !gcu_fin_running &&
-	    !__atomic_load_n(&fin.on_demand, __ATOMIC_RELAXED))
+	const struct gcmem_control *ctl;
+	gcu_notifier_fn fn;
+	uint64_t cycle;
+
+	if (likely(!gcu_finalizers_ready()) || gcu_fin_running)
+		return;
+	if (!__atomic_load_n(&fin.on_demand, __ATOMIC_RELAXED)) {
 		gcu_run_finalizers();
+		return;
+	}
+	fn = __atomic_load_n(&gcu_fin_notifier, __ATOMIC_ACQUIRE);
+	ctl = (const struct gcmem_control *)gcu.info.control;
+	cycle = __atomic_load_n(&ctl->cycle, __ATOMIC_RELAXED);
+	if (fn && __atomic_exchange_n(&gcu_fin_notified, cycle,
+				      __ATOMIC_RELAXED) != cycle) {
+		gcu_fin_running++;
+		fn();
+		gcu_fin_running--;
+	}
+}
+
+void gcu_set_finalizer_notifier(gcu_notifier_fn fn)
+{
+	__atomic_store_n(&gcu_fin_notifier, fn, __ATOMIC_RELEASE);
 }
 
 void gcu_set_finalize_on_demand(int on)

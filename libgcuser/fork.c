@@ -100,6 +100,7 @@ none:
 
 static void gcu_fork_child(void)
 {
+	gcu_thread_results_fork_child();
 	if (gcu.info.fd >= 0)
 		gcu_fork_adopt();
 	pthread_mutex_unlock(&gcu_lock);

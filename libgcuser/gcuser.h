@@ -221,6 +221,14 @@ size_t gcu_finalizers_ready(void);
 /* 1: finalizers run only in gcu_run_finalizers(). Default 0. */
 void gcu_set_finalize_on_demand(int on);
 int gcu_get_finalize_on_demand(void);
+/*
+ * With finalize-on-demand on: @fn() is called once per collection that
+ * left finalizers ready, in the next thread to leave an allocation slow
+ * path (never inside a finalizer or a notifier), so that the program can
+ * have them run where it wants. NULL: no notifier (the default).
+ */
+typedef void (*gcu_notifier_fn)(void);
+void gcu_set_finalizer_notifier(gcu_notifier_fn fn);
 
 /*
  * Weak references (bdwgc's disappearing links). The collector writes NULL
@@ -280,6 +288,15 @@ void gcu_blocking_leave(void);
 int gcu_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 		       void *(*start)(void *), void *arg);
 
+/*
+ * A thread's result stays alive until the thread is joined or detached
+ * through these (the shared library makes the C library's calls these; a
+ * static link calls them, or uses GCU_REDIRECT_PTHREAD).
+ */
+int gcu_pthread_join(pthread_t thread, void **ret);
+int gcu_pthread_detach(pthread_t thread);
+__attribute__((noreturn)) void gcu_pthread_exit(void *value);
+
 /* Register the calling thread (done on its first allocation otherwise). */
 int gcu_thread_register(void);
 /* Hand back the calling thread's spans and unregister it (done at exit). */
@@ -291,7 +308,13 @@ int gcu_thread_unregister(void);
 
 #ifdef GCU_REDIRECT_PTHREAD
 #undef pthread_create
+#undef pthread_join
+#undef pthread_detach
+#undef pthread_exit
 #define pthread_create gcu_pthread_create
+#define pthread_join gcu_pthread_join
+#define pthread_detach gcu_pthread_detach
+#define pthread_exit gcu_pthread_exit
 #endif
 
 #endif /* GCUSER_H */

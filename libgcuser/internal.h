@@ -105,10 +105,17 @@ int gcu_thread_init_key(void);
 
 /*
  * static/real.c or shared/interpose.c: the C library's pthread_create(),
- * which start.c wraps.
+ * pthread_join(), pthread_detach() and pthread_exit(), which start.c wraps.
  */
 int gcu_real_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 			    void *(*start)(void *), void *arg);
+int gcu_real_pthread_join(pthread_t thread, void **ret);
+int gcu_real_pthread_detach(pthread_t thread);
+__attribute__((noreturn)) void gcu_real_pthread_exit(void *value);
+
+/* start.c */
+void gcu_thread_result_keep(void *value);
+void gcu_thread_results_fork_child(void);
 
 /* fork.c */
 void gcu_fork_init(void);

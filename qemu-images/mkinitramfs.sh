@@ -88,6 +88,13 @@ add_libs()
 		mkdir -p "$root$(dirname "$lib")"
 		cp -L "$lib" "$root$lib"
 	done
+	# The C library loads libgcc_s.so.1 itself to unwind a thread that
+	# calls pthread_exit() or is cancelled; ldd does not list it.
+	lib=$(realpath "$("$CC" -print-file-name=libgcc_s.so.1)")
+	if [ -f "$lib" ] && [ ! -e "$root/lib/x86_64-linux-gnu/libgcc_s.so.1" ]; then
+		mkdir -p "$root/lib/x86_64-linux-gnu"
+		cp -L "$lib" "$root/lib/x86_64-linux-gnu/libgcc_s.so.1"
+	fi
 }
 
 n=0

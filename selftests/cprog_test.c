@@ -175,6 +175,55 @@ TEST_F(cprog, threads_registered_as_they_start_and_gone_at_exit)
 	EXPECT_EQ(before, gcu_stats_now().threads);
 }
 
+static uintptr_t built_hidden;
+
+/* Builds a list and ends with it: by return, or by pthread_exit(). */
+static void *builder(void *arg)
+{
+	struct node *head = build(NODES);
+
+	__atomic_store_n(&built_hidden, HIDE(head), __ATOMIC_RELEASE);
+	if (arg)
+		pthread_exit(head);
+	return head;
+}
+
+/*
+ * An ended thread's result is an object only the C library's descriptor of
+ * the thread refers to, in the ended thread's stack, which is not scanned
+ * once the thread has unregistered. Cycles run between the end and the
+ * join; the list must come out whole. A detached thread's result, which
+ * nobody can read, is not kept.
+ */
+TEST_F(cprog, thread_result_kept_until_joined)
+{
+	uint32_t before = gcu_stats_now().threads;
+	pthread_attr_t attr;
+	pthread_t t;
+
+	for (int how = 0; how < 2; how++) {
+		void *res;
+
+		ASSERT_EQ(0, pthread_create(&t, NULL, builder,
+					    (void *)(long)how));
+		/* Ended: unregistered at its exit (thread.c). */
+		while (gcu_stats_now().threads != before)
+			usleep(1000);
+		collect_and_churn();
+		ASSERT_EQ(0, pthread_join(t, &res));
+		EXPECT_EQ(NODES, walk(res)) TH_LOG("how %d", how);
+	}
+	ASSERT_EQ(0, pthread_attr_init(&attr));
+	ASSERT_EQ(0, pthread_attr_setdetachstate(&attr,
+						 PTHREAD_CREATE_DETACHED));
+	ASSERT_EQ(0, pthread_create(&t, &attr, builder, NULL));
+	pthread_attr_destroy(&attr);
+	while (gcu_stats_now().threads != before)
+		usleep(1000);
+	collect_and_churn();
+	EXPECT_EQ(0, gcu_allocated(UNHIDE(built_hidden)));
+}
+
 static int step[2], ack[2];
 
 /* Started before gcu_init(): registers when told to (the documented way). */
