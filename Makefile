@@ -46,12 +46,23 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(HOST)/%.o)
 LIB_A_OBJS := $(LIB_OBJS) $(patsubst %.c,$(HOST)/%.o,$(wildcard libgcuser/static/*.c))
 LIB_SO_OBJS := $(LIB_OBJS) $(patsubst %.c,$(HOST)/%.o,$(wildcard libgcuser/shared/*.c))
 LIB_HDRS := libgcuser/gcuser.h uapi/linux/gcmem.h
-LIBS := $(HOST)/libgcuser.a $(HOST)/libgcuser.so $(HOST)/gcuser.pc
-TESTS := $(patsubst selftests/%.c,$(HOST)/bin/%,$(wildcard selftests/*_test.c))
+# libgc.so.1: bdwgc's interface (libgcuser/gc/) on libgcuser, with the
+# pthread_create interposer; it stands in for Debian's libgc.so.1 under an
+# unmodified program (gcmem-run). Its headers go to $(HOST)/include.
+GC_SRCS := $(wildcard libgcuser/gc/*.c)
+GC_HDRS := libgcuser/gc/gc.h libgcuser/gc/gc_typed.h
+GC_SO_OBJS := $(LIB_SO_OBJS) $(GC_SRCS:%.c=$(HOST)/%.o)
+GC_INC := $(HOST)/include
+LIBS := $(HOST)/libgcuser.a $(HOST)/libgcuser.so $(HOST)/gcuser.pc \
+	$(HOST)/lib/libgc.so.1 $(HOST)/gcmem-run \
+	$(patsubst libgcuser/gc/%,$(GC_INC)/%,$(GC_HDRS)) \
+	$(patsubst libgcuser/gc/%,$(GC_INC)/gc/%,$(GC_HDRS))
+TESTS := $(patsubst selftests/%.c,$(HOST)/bin/%,$(filter-out \
+	selftests/libgc_test.c,$(wildcard selftests/*_test.c)))
 # Tests that also run linked with libgcuser.so (GCU_TEST_SHARED): the
 # image carries the shared libraries they need (mkinitramfs.sh), and the
 # library is found at $ORIGIN/../lib.
-SHARED_TESTS := $(HOST)/bin/cprog_shared_test
+SHARED_TESTS := $(HOST)/bin/cprog_shared_test $(HOST)/bin/libgc_test
 # The demo `make run` shows is GCBench on gcmem; the API example of
 # docs/ is built too, outside the boot images.
 DEMO := $(HOST)/bin/demo
@@ -89,6 +100,24 @@ $(HOST)/libgcuser.so: $(LIB_SO_OBJS)
 	@mkdir -p $(HOST)/lib
 	cp $@ $(HOST)/lib/libgcuser.so.0
 
+$(HOST)/libgcuser/gc/%.o: libgcuser/gc/%.c libgcuser/gc/compat.h $(GC_HDRS) $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -fPIC -c -o $@ $<
+
+$(HOST)/lib/libgc.so.1: $(GC_SO_OBJS)
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,libgc.so.1 -o $@ $^ -lpthread -ldl
+
+# bdwgc programs include <gc.h> or <gc/gc.h>; both spellings are here.
+$(GC_INC)/%.h $(GC_INC)/gc/%.h: libgcuser/gc/%.h
+	@mkdir -p $(GC_INC)/gc
+	cp $< $(GC_INC)/$*.h
+	cp $< $(GC_INC)/gc/$*.h
+
+$(HOST)/gcmem-run: libgcuser/gc/gcmem-run.in
+	sed 's|@LIBDIR@|$(HOST)/lib|g' $< > $@
+	chmod +x $@
+
 $(HOST)/gcuser.pc: libgcuser/gcuser.pc.in
 	sed 's|@PREFIX@|$(PREFIX)|g' $< > $@
 
@@ -101,6 +130,12 @@ $(HOST)/bin/%_shared_test: selftests/%_test.c selftests/gcmem_util.h $(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -I$(KSFT) -DGCU_TEST_SHARED -o $@ $< \
 		-L$(HOST) -l:libgcuser.so -Wl,-rpath,'$$ORIGIN/../lib' -lpthread
+
+# A bdwgc program: gcmem's gc.h, gcmem's libgc.so.1, no gcu_init().
+$(HOST)/bin/libgc_test: selftests/libgc_test.c selftests/gcu_util.h $(LIB_HDRS) $(HOST)/lib/libgc.so.1 $(patsubst libgcuser/gc/%,$(GC_INC)/%,$(GC_HDRS))
+	@mkdir -p $(@D)
+	$(CC) -I$(GC_INC) $(TEST_CFLAGS) -I$(KSFT) -o $@ $< \
+		-L$(HOST)/lib -l:libgc.so.1 -Wl,-rpath,'$$ORIGIN/../lib' -lpthread
 
 # A library the shared tests dlopen: its globals must become roots.
 $(HOST)/lib/libdltest.so: selftests/dltest.c

@@ -1,7 +1,7 @@
 #!/bin/bash
 # mkinitramfs.sh - build the minimal initramfs that boot.sh boots.
 #
-# Usage: qemu-images/mkinitramfs.sh OUT.cpio.gz MODULE.ko BINDIR
+# Usage: qemu-images/mkinitramfs.sh OUT.cpio.gz MODULE.ko BINDIR [COMPATDIR]
 #
 # Contents (newc cpio, gzip):
 #   /init                 qemu-images/init
@@ -12,6 +12,10 @@
 #                         a dynamic one, the shared libraries it needs (at
 #                         their paths here), with BINDIR/../lib's in
 #                         /gcmem/lib (found through $ORIGIN/../lib)
+#   /gcmem/compat/        COMPATDIR (scripts/compat-prep.sh), if given:
+#                         programs built for Debian's libgc.so.1, with the
+#                         shared libraries they need but that one, which
+#                         they must take from /gcmem/lib (gcmem's)
 #   /dev/console          (when run as root), /proc /sys /dev /tmp /root
 #                         /sys/fs/cgroup as empty dirs
 # No other kernel modules: the guest only needs built-in drivers.
@@ -27,11 +31,13 @@ die()
 	exit 1
 }
 
-[ $# -eq 3 ] || {
-	echo "usage: $0 OUT.cpio.gz MODULE.ko BINDIR" >&2
+[ $# -eq 3 ] || [ $# -eq 4 ] || {
+	echo "usage: $0 OUT.cpio.gz MODULE.ko BINDIR [COMPATDIR]" >&2
 	exit 2
 }
-out=$1 module=$2 bindir=$3
+out=$1 module=$2 bindir=$3 compat=${4:-}
+[ -z "$compat" ] || [ -x "$compat/gcmem-run" ] ||
+	die "$compat is not a compat dir (no gcmem-run)"
 
 [ -f "$module" ] || die "module $module not found"
 [ -d "$bindir" ] || die "binary dir $bindir not found"
@@ -71,18 +77,22 @@ install -m 0755 "$here/init" "$root/init"
 
 install -m 0644 "$module" "$root/gcmem/gcmem.ko"
 
-# add_libs FILE: the shared libraries FILE needs, and their loader, at
-# the paths they have here (the guest's loader looks there). Those in
-# $bindir/../lib (libgcuser.so.0, found through $ORIGIN/../lib) go to
-# /gcmem/lib with the rest of that directory, below.
+# add_libs FILE [SKIPDIR]: the shared libraries FILE needs, and their
+# loader, at the paths they have here (the guest's loader looks there).
+# Those in $bindir/../lib (libgcuser.so.0, found through $ORIGIN/../lib) go
+# to /gcmem/lib with the rest of that directory, below; so do those in
+# SKIPDIR, with theirs. libgc.so.1 is never taken from the system: the
+# guest has gcmem's.
 add_libs()
 {
-	local lib
+	local lib skip=${2:-$bindir/../lib}
 
 	for lib in $(LC_ALL=C ldd "$1" | awk '
 		/=> \// { print $3 } /^[ \t]*\// { print $1 }'); do
 		case "$(realpath "$lib")" in
 		"$(realpath "$bindir/../lib")"/*) continue ;;
+		"$(realpath "$skip")"/*) continue ;;
+		*/libgc.so.1*) continue ;;
 		esac
 		[ -e "$root$lib" ] && continue
 		mkdir -p "$root$(dirname "$lib")"
@@ -115,6 +125,18 @@ if [ -d "$bindir/../lib" ]; then
 		[ -f "$f" ] || continue
 		install -m 0755 "$f" "$root/gcmem/lib/"
 		is_dynamic "$f" || add_libs "$f"
+	done
+fi
+
+if [ -n "$compat" ]; then
+	mkdir -p "$root/gcmem/compat"
+	cp -a "$compat/." "$root/gcmem/compat/"
+	for f in "$compat"/bin/* "$compat"/lib/*; do
+		[ -f "$f" ] && is_dynamic "$f" && add_libs "$f" "$compat/lib"
+	done
+	# Shared objects (no interpreter) need their libraries too.
+	for f in "$compat"/lib/*.so*; do
+		[ -f "$f" ] && add_libs "$f" "$compat/lib"
 	done
 fi
 

@@ -1,0 +1,715 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libgc.so.1: starting the collector, collecting, tunables, statistics,
+ * callbacks and roots -- bdwgc's control calls on libgcuser.
+ *
+ * Initialization is lazy: the first call that needs the heap opens it, in
+ * whatever thread makes it (GC_init() is optional, and may come from any
+ * thread). bdwgc's environment variables GC_DONT_GC,
+ * GC_MAXIMUM_HEAP_SIZE and GC_FREE_SPACE_DIVISOR are honoured then, and
+ * GCMEM_GC_STATS=FILE appends one line of the heap's statistics to FILE
+ * when the program exits (how the tests know the program ran on gcmem,
+ * and collected).
+ *
+ * Pacing: libgcuser collects when the heap in use reaches (1 + gcpercent /
+ * 100) times what the last collection left. bdwgc's free space divisor D
+ * (default 3) maps to gcpercent 300 / D, so the default is libgcuser's
+ * default of 100; GC_dont_gc above zero, or automatic collection disabled,
+ * is gcpercent -1: no collection but on request and at the heap's limit.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "compat.h"
+
+/* bdwgc's exported tunables, with its defaults. */
+int GC_all_interior_pointers = 1;
+int GC_java_finalization = 1;
+GC_word GC_free_space_divisor = 3;
+int GC_dont_gc;
+int GC_dont_expand;
+int GC_dont_precollect;
+int GC_find_leak;
+int GC_full_freq = 19;
+int GC_no_dls;
+int GC_parallel;
+int GC_use_entire_heap;
+GC_word GC_gc_no;
+GC_word GC_max_retries;
+GC_word GC_non_gc_bytes;
+unsigned long GC_time_limit = 50;
+char *GC_stackbottom;
+void *GC_least_plausible_heap_addr;
+void *GC_greatest_plausible_heap_addr;
+GC_on_heap_resize_proc GC_on_heap_resize;
+/* bdwgc's internal state, exported by its library: nothing here. */
+char GC_arrays[0x2c9f0];
+
+static void gc_default_warn(char *msg, GC_word arg)
+{
+	fprintf(stderr, "GC Warning: ");
+	fprintf(stderr, msg, arg);
+}
+
+static void gc_default_abort(const char *msg)
+{
+	if (msg)
+		fprintf(stderr, "%s\n", msg);
+}
+
+static GC_warn_proc gc_warn_fn = gc_default_warn;
+GC_oom_func GC_oom_fn;
+static GC_abort_func gc_abort_fn = gc_default_abort;
+void (*GC_on_abort)(const char *msg) = gc_default_abort;
+static GC_on_collection_event_proc gc_event_fn;
+static GC_on_thread_event_proc gc_thread_event_fn;
+static GC_stop_func gc_stop_fn;
+static int gc_init_called;
+static int gc_auto_off;
+static int gc_rate = 10, gc_prior_attempts = 1, gc_force_unmap;
+static int gc_pages_exec, gc_manual_vdb;
+static size_t gc_min_bytes_allocd = 1;
+static unsigned long gc_time_limit_ns;
+static int gc_log_fd = 2;
+static pthread_mutex_t gc_pacing_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void gc_warn(const char *msg, GC_word arg)
+{
+	GC_warn_proc fn = __atomic_load_n(&gc_warn_fn, __ATOMIC_ACQUIRE);
+	char buf[256];
+
+	snprintf(buf, sizeof(buf), "%s\n", msg);
+	fn(buf, arg);
+}
+
+void gc_abort(const char *msg)
+{
+	GC_abort_func fn = __atomic_load_n(&gc_abort_fn, __ATOMIC_ACQUIRE);
+
+	fn(msg);
+	abort();
+}
+
+void gc_unsupported(const char *fn)
+{
+	char msg[160];
+
+	snprintf(msg, sizeof(msg),
+		 "gcmem: %s is not supported by gcmem's libgc (see docs/bdwgc.md)",
+		 fn);
+	gc_abort(msg);
+}
+
+void *gc_oom(size_t size)
+{
+	GC_oom_func fn = __atomic_load_n(&GC_oom_fn, __ATOMIC_ACQUIRE);
+
+	return fn ? fn(size) : NULL;
+}
+
+void gc_apply_pacing(void)
+{
+	GC_word d = GC_free_space_divisor;
+	int percent = (int)(300 / (d ? d : 1));
+
+	if (percent < 10)
+		percent = 10;
+	pthread_mutex_lock(&gc_pacing_lock);
+	if (gcu.info.fd >= 0)
+		gcu_set_gcpercent(GC_dont_gc > 0 || gc_auto_off ? -1 : percent);
+	pthread_mutex_unlock(&gc_pacing_lock);
+}
+
+static const char *gc_stats_file;
+
+/* atexit(): "gcmem-libgc: pid P, N collections, ..." to GCMEM_GC_STATS. */
+static void gc_report(void)
+{
+	struct gcu_heap_stats st;
+	FILE *f;
+
+	if (gcu.info.fd < 0 || gcu_stats(&st))
+		return;
+	f = fopen(gc_stats_file, "a");
+	if (!f)
+		return;
+	fprintf(f, "gcmem-libgc: pid %d, %llu collections, %llu abandoned, "
+		"%llu bytes peak committed, %llu bytes in use, %u threads, "
+		"%llu ms paused\n", (int)getpid(),
+		(unsigned long long)st.cycles,
+		(unsigned long long)st.abandoned,
+		(unsigned long long)st.peak_committed,
+		(unsigned long long)st.inuse_bytes, st.threads,
+		(unsigned long long)(st.pause_total_ns / 1000000));
+	fclose(f);
+}
+
+static unsigned long gc_env(const char *name, unsigned long dflt)
+{
+	const char *s = getenv(name);
+	char *end;
+	unsigned long v;
+
+	if (!s || !*s)
+		return dflt;
+	v = strtoul(s, &end, 10);
+	return *end ? dflt : v;
+}
+
+void GC_init(void)
+{
+	const struct gcmem_control *ctl;
+	unsigned long max;
+	char msg[128];
+
+	if (gcu_init() && errno != EBUSY) {
+		snprintf(msg, sizeof(msg), "gcmem: cannot open %s: %s",
+			 GCMEM_DEVICE, strerror(errno));
+		gc_abort(msg);
+	}
+	/* A second GC_init(), or one racing another thread's: one heap. */
+	if (__atomic_exchange_n(&gc_init_called, 1, __ATOMIC_ACQ_REL))
+		return;
+	ctl = (const struct gcmem_control *)gcu.info.control;
+	GC_least_plausible_heap_addr = gcu.info.arena;
+	GC_greatest_plausible_heap_addr = (char *)gcu.info.arena +
+					  gcu.info.arena_size;
+	GC_parallel = (int)sysconf(_SC_NPROCESSORS_ONLN) > 1;
+	GC_gc_no = ctl->cycle;
+	if (gc_env("GC_DONT_GC", 0))
+		GC_dont_gc = 1;
+	GC_free_space_divisor = gc_env("GC_FREE_SPACE_DIVISOR",
+				       GC_free_space_divisor);
+	max = gc_env("GC_MAXIMUM_HEAP_SIZE", 0);
+	if (max)
+		GC_set_max_heap_size(max);
+	if (GC_find_leak)
+		gc_warn("gcmem has no leak-finding mode: collecting (%lu)", 0);
+	gcu_set_finalize_on_demand(GC_finalize_on_demand);
+	gc_apply_pacing();
+	gc_stats_file = getenv("GCMEM_GC_STATS");
+	if (gc_stats_file && *gc_stats_file)
+		atexit(gc_report);
+}
+
+void gc_lazy_init(void)
+{
+	GC_init();
+}
+
+int GC_is_init_called(void)
+{
+	return __atomic_load_n(&gc_init_called, __ATOMIC_ACQUIRE);
+}
+
+/* The heap stays: objects the program still holds must stay readable. */
+void GC_deinit(void)
+{
+}
+
+static void gc_event(GC_EventType ev)
+{
+	GC_on_collection_event_proc fn =
+		__atomic_load_n(&gc_event_fn, __ATOMIC_ACQUIRE);
+
+	if (fn)
+		fn(ev);
+}
+
+static void gc_sync_gc_no(void)
+{
+	const struct gcmem_control *ctl =
+		(const struct gcmem_control *)gcu.info.control;
+
+	if (ctl)
+		GC_gc_no = __atomic_load_n(&ctl->cycle, __ATOMIC_RELAXED);
+}
+
+int GC_try_to_collect(GC_stop_func stop)
+{
+	int ret;
+
+	gc_ready();
+	if (GC_dont_gc > 0 || (stop && stop()))
+		return 0;
+	gcu_set_finalize_on_demand(GC_finalize_on_demand);
+	gc_event(GC_EVENT_START);
+	ret = gcu_collect();
+	gc_event(GC_EVENT_END);
+	gc_sync_gc_no();
+	return !ret;
+}
+
+void GC_gcollect(void)
+{
+	GC_try_to_collect(NULL);
+}
+
+void GC_gcollect_and_unmap(void)
+{
+	GC_try_to_collect(NULL);
+}
+
+/* Nothing is collected a little at a time: no collection in progress. */
+int GC_collect_a_little(void)
+{
+	return 0;
+}
+
+void GC_disable(void)
+{
+	gc_ready();
+	__atomic_add_fetch(&GC_dont_gc, 1, __ATOMIC_ACQ_REL);
+	gc_apply_pacing();
+}
+
+void GC_enable(void)
+{
+	int n = __atomic_load_n(&GC_dont_gc, __ATOMIC_ACQUIRE);
+
+	while (n > 0 && !__atomic_compare_exchange_n(&GC_dont_gc, &n, n - 1,
+						     0, __ATOMIC_ACQ_REL,
+						     __ATOMIC_ACQUIRE))
+		;
+	if (n <= 0)
+		gc_warn("GC_enable() without GC_disable() (%lu)", 0);
+	gc_apply_pacing();
+}
+
+int GC_is_disabled(void)
+{
+	return __atomic_load_n(&GC_dont_gc, __ATOMIC_ACQUIRE) > 0;
+}
+
+void GC_set_disable_automatic_collection(int on)
+{
+	gc_auto_off = !!on;
+	gc_apply_pacing();
+}
+
+int GC_get_disable_automatic_collection(void)
+{
+	return gc_auto_off;
+}
+
+/* gcmem's collector is always the whole-heap, stop-the-world one. */
+void GC_enable_incremental(void)
+{
+}
+
+int GC_is_incremental_mode(void)
+{
+	return 0;
+}
+
+void GC_start_incremental_collection(void)
+{
+}
+
+int GC_incremental_protection_needs(void)
+{
+	return GC_PROTECTS_NONE;
+}
+
+/* The kernel commits memory as it is used; nothing to expand ahead. */
+int GC_expand_hp(size_t bytes)
+{
+	(void)bytes;
+	gc_ready();
+	return 1;
+}
+
+void GC_set_max_heap_size(GC_word bytes)
+{
+	gc_ready();
+	if (bytes && gcu_set_limit(bytes))
+		gc_warn("GC_set_max_heap_size: the kernel refused %lu bytes",
+			bytes);
+}
+
+void *GC_clear_stack(void *p)
+{
+	return p;
+}
+
+/* Tunables kept for the program to read back. */
+#define GC_TUNABLE(name, type, var)		\
+void GC_set_##name(type v)			\
+{						\
+	var = v;				\
+}						\
+type GC_get_##name(void)			\
+{						\
+	return var;				\
+}
+
+GC_TUNABLE(dont_expand, int, GC_dont_expand)
+GC_TUNABLE(dont_precollect, int, GC_dont_precollect)
+GC_TUNABLE(full_freq, int, GC_full_freq)
+GC_TUNABLE(no_dls, int, GC_no_dls)
+GC_TUNABLE(max_retries, GC_word, GC_max_retries)
+GC_TUNABLE(non_gc_bytes, GC_word, GC_non_gc_bytes)
+GC_TUNABLE(time_limit, unsigned long, GC_time_limit)
+GC_TUNABLE(java_finalization, int, GC_java_finalization)
+GC_TUNABLE(force_unmap_on_gcollect, int, gc_force_unmap)
+GC_TUNABLE(pages_executable, int, gc_pages_exec)
+GC_TUNABLE(rate, int, gc_rate)
+GC_TUNABLE(max_prior_attempts, int, gc_prior_attempts)
+GC_TUNABLE(min_bytes_allocd, size_t, gc_min_bytes_allocd)
+GC_TUNABLE(manual_vdb_allowed, int, gc_manual_vdb)
+GC_TUNABLE(stop_func, GC_stop_func, gc_stop_fn)
+GC_TUNABLE(on_collection_event, GC_on_collection_event_proc, gc_event_fn)
+GC_TUNABLE(on_thread_event, GC_on_thread_event_proc, gc_thread_event_fn)
+GC_TUNABLE(on_heap_resize, GC_on_heap_resize_proc, GC_on_heap_resize)
+
+void GC_set_time_limit_tv(struct GC_timeval_s tv)
+{
+	GC_time_limit = tv.tv_ms;
+	gc_time_limit_ns = tv.tv_nsec;
+}
+
+struct GC_timeval_s GC_get_time_limit_tv(void)
+{
+	struct GC_timeval_s tv = { GC_time_limit, gc_time_limit_ns };
+
+	return tv;
+}
+
+/* Interior pointers always count: asking for fewer is a no-op. */
+void GC_set_all_interior_pointers(int on)
+{
+	(void)on;
+}
+
+int GC_get_all_interior_pointers(void)
+{
+	return 1;
+}
+
+void GC_set_free_space_divisor(GC_word d)
+{
+	GC_free_space_divisor = d ? d : 1;
+	gc_apply_pacing();
+}
+
+GC_word GC_get_free_space_divisor(void)
+{
+	return GC_free_space_divisor;
+}
+
+void GC_set_find_leak(int on)
+{
+	GC_find_leak = on;
+	if (on)
+		gc_warn("gcmem has no leak-finding mode: collecting (%lu)", 0);
+}
+
+int GC_get_find_leak(void)
+{
+	return GC_find_leak;
+}
+
+void GC_set_handle_fork(int on)
+{
+	(void)on;	/* libgcuser's fork handlers are always installed */
+}
+
+/* The kernel's per-CPU workers mark; the program starts none. */
+void GC_set_markers_count(unsigned int n)
+{
+	(void)n;
+}
+
+void GC_start_mark_threads(void)
+{
+}
+
+int GC_get_parallel(void)
+{
+	return GC_parallel;
+}
+
+unsigned int GC_get_version(void)
+{
+	return GC_VERSION_MAJOR << 16 | GC_VERSION_MINOR << 8 |
+	       GC_VERSION_MICRO;
+}
+
+/* Statistics: one ioctl each (bdwgc's are loads; these are not hot). */
+static struct gcu_heap_stats gc_stats(void)
+{
+	struct gcu_heap_stats st = { 0 };
+
+	gc_ready();
+	gcu_stats(&st);
+	return st;
+}
+
+size_t GC_get_heap_size(void)
+{
+	return gc_stats().committed;
+}
+
+size_t GC_get_free_bytes(void)
+{
+	struct gcu_heap_stats st = gc_stats();
+
+	return st.committed > st.inuse_bytes ? st.committed - st.inuse_bytes :
+					       0;
+}
+
+size_t GC_get_unmapped_bytes(void)
+{
+	return 0;
+}
+
+size_t GC_get_bytes_since_gc(void)
+{
+	struct gcu_heap_stats st = gc_stats();
+
+	return st.inuse_bytes > st.heap_after ? st.inuse_bytes - st.heap_after :
+						0;
+}
+
+/* Everything ever allocated: what is in use and what was freed. */
+size_t GC_get_total_bytes(void)
+{
+	struct gcu_heap_stats st = gc_stats();
+
+	return st.inuse_bytes + st.freed_bytes;
+}
+
+size_t GC_get_obtained_from_os_bytes(void)
+{
+	return gc_stats().peak_committed;
+}
+
+size_t GC_get_memory_use(void)
+{
+	return gc_stats().inuse_bytes;
+}
+
+GC_word GC_get_gc_no(void)
+{
+	gc_ready();
+	gc_sync_gc_no();
+	return GC_gc_no;
+}
+
+unsigned long GC_get_full_gc_total_time(void)
+{
+	return gc_stats().pause_total_ns / 1000000;
+}
+
+void GC_start_performance_measurement(void)
+{
+}
+
+void GC_get_heap_usage_safe(GC_word *heap_size, GC_word *free_bytes,
+			    GC_word *unmapped_bytes, GC_word *bytes_since_gc,
+			    GC_word *total_bytes)
+{
+	struct gcu_heap_stats st = gc_stats();
+
+	if (heap_size)
+		*heap_size = st.committed;
+	if (free_bytes)
+		*free_bytes = st.committed > st.inuse_bytes ?
+			      st.committed - st.inuse_bytes : 0;
+	if (unmapped_bytes)
+		*unmapped_bytes = 0;
+	if (bytes_since_gc)
+		*bytes_since_gc = st.inuse_bytes > st.heap_after ?
+				  st.inuse_bytes - st.heap_after : 0;
+	if (total_bytes)
+		*total_bytes = st.inuse_bytes + st.freed_bytes;
+}
+
+size_t GC_get_prof_stats(struct GC_prof_stats_s *out, size_t size)
+{
+	struct gcu_heap_stats st = gc_stats();
+	struct GC_prof_stats_s ps = {
+		.heapsize_full = st.committed,
+		.free_bytes_full = st.committed > st.inuse_bytes ?
+				   st.committed - st.inuse_bytes : 0,
+		.bytes_allocd_since_gc = st.inuse_bytes > st.heap_after ?
+					 st.inuse_bytes - st.heap_after : 0,
+		.allocd_bytes_before_gc = st.heap_after + st.freed_bytes,
+		.non_gc_bytes = GC_non_gc_bytes,
+		.gc_no = st.cycles,
+		.markers_m1 = (GC_word)sysconf(_SC_NPROCESSORS_ONLN) - 1,
+		.bytes_reclaimed_since_gc = 0,
+		.reclaimed_bytes_before_gc = st.freed_bytes,
+		.obtained_from_os_bytes = st.peak_committed,
+	};
+
+	if (size > sizeof(ps)) {
+		memset((char *)out + sizeof(ps), 0xff, size - sizeof(ps));
+		size = sizeof(ps);
+	}
+	memcpy(out, &ps, size);
+	return size;
+}
+
+size_t GC_get_prof_stats_unsafe(struct GC_prof_stats_s *out, size_t size)
+{
+	return GC_get_prof_stats(out, size);
+}
+
+void GC_dump_named(const char *name)
+{
+	struct gcu_heap_stats st = gc_stats();
+
+	GC_printf("***gcmem heap%s%s: %lu bytes committed, %lu in use, "
+		  "%lu collections, %lu threads\n", name ? " " : "",
+		  name ? name : "", (unsigned long)st.committed,
+		  (unsigned long)st.inuse_bytes, (unsigned long)st.cycles,
+		  (unsigned long)st.threads);
+}
+
+void GC_dump(void)
+{
+	GC_dump_named(NULL);
+}
+
+void GC_dump_regions(void)
+{
+	GC_dump_named("regions");
+}
+
+/* Callbacks. */
+void GC_set_warn_proc(GC_warn_proc fn)
+{
+	__atomic_store_n(&gc_warn_fn, fn ? fn : gc_default_warn,
+			 __ATOMIC_RELEASE);
+}
+
+GC_warn_proc GC_get_warn_proc(void)
+{
+	return __atomic_load_n(&gc_warn_fn, __ATOMIC_ACQUIRE);
+}
+
+void GC_ignore_warn_proc(char *msg, GC_word arg)
+{
+	(void)msg, (void)arg;
+}
+
+void GC_set_oom_fn(GC_oom_func fn)
+{
+	__atomic_store_n(&GC_oom_fn, fn, __ATOMIC_RELEASE);
+}
+
+GC_oom_func GC_get_oom_fn(void)
+{
+	return __atomic_load_n(&GC_oom_fn, __ATOMIC_ACQUIRE);
+}
+
+void GC_abort_on_oom(void)
+{
+	gc_abort("gcmem: out of memory");
+}
+
+void GC_set_abort_func(GC_abort_func fn)
+{
+	__atomic_store_n(&gc_abort_fn, fn ? fn : gc_default_abort,
+			 __ATOMIC_RELEASE);
+	GC_on_abort = fn ? fn : gc_default_abort;
+}
+
+GC_abort_func GC_get_abort_func(void)
+{
+	return __atomic_load_n(&gc_abort_fn, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Roots the program adds. Ranges inside the writable segments already
+ * scanned (bdwgc programs often add their own .data) are accepted as they
+ * are: the kernel refuses an overlapping registration with EEXIST, and
+ * those words are scanned anyway.
+ */
+void GC_add_roots(void *low, void *high_plus_1)
+{
+	uintptr_t lo = ((uintptr_t)low + 7) & ~(uintptr_t)7;
+	uintptr_t hi = (uintptr_t)high_plus_1 & ~(uintptr_t)7;
+
+	gc_ready();
+	if (hi <= lo)
+		return;
+	if (gcu_root_add((void *)lo, hi - lo, GCU_TYPE_CONSERVATIVE) &&
+	    errno != EEXIST)
+		gc_warn("GC_add_roots: could not add a root (errno %lu)",
+			(GC_word)errno);
+}
+
+void GC_remove_roots(void *low, void *high_plus_1)
+{
+	uintptr_t lo = ((uintptr_t)low + 7) & ~(uintptr_t)7;
+	uintptr_t hi = (uintptr_t)high_plus_1 & ~(uintptr_t)7;
+
+	if (gcu.info.fd >= 0 && hi > lo)
+		gcu_root_remove((void *)lo, hi - lo);
+}
+
+/*
+ * The writable segments stay roots (scanning more than the program asks
+ * for is safe), and so do ranges GC_add_roots() added: the program
+ * re-adds what it wants, and the kernel takes a range it has already.
+ */
+void GC_clear_roots(void)
+{
+}
+
+/* Scanning more than asked is safe: exclusions are not kept. */
+void GC_exclude_static_roots(void *low, void *high_plus_1)
+{
+	(void)low, (void)high_plus_1;
+}
+
+void GC_clear_exclusion_table(void)
+{
+}
+
+void *GC_dlopen(const char *path, int mode)
+{
+	gc_ready();
+	return gcu_dlopen(path, mode);
+}
+
+/* Output. */
+void GC_set_log_fd(int fd)
+{
+	gc_log_fd = fd;
+}
+
+void GC_printf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(stdout, fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+}
+
+void GC_err_printf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+void GC_log_printf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vdprintf(gc_log_fd, fmt, ap);
+	va_end(ap);
+}
