@@ -12,7 +12,11 @@
 #                     -> bench/RESULTS.md
 #   make style        checkpatch --strict on kmod/ and uapi/
 #   make sparse       sparse (C=2) and W=1 build for $(KDIR)
-#   make install      install the module for $(KDIR) and the library
+#   make install      install the module for $(KDIR) (and run depmod), the
+#                     library, its headers and the man pages
+#   make dkms-install the module's sources to /usr/src/gcmem-$(VERSION), built
+#                     and installed by DKMS for $(DKMS_KERNELS)
+#   make dkms-remove  take them out of DKMS and /usr/src again
 #   make clean
 #
 # KDIR defaults to the running kernel's build directory, or to the installed
@@ -28,6 +32,14 @@ KDIR ?= $(shell d=/lib/modules/$$(uname -r)/build; \
 	if [ -d $$d ]; then echo $$d; \
 	elif r=$$($(TOP)/scripts/kernels.sh 6.1 2>/dev/null); then \
 		echo /lib/modules/$$r/build; fi)
+
+# The release KDIR's modules are for, as in their vermagic (depmod's
+# argument). Not `make kernelrelease`: Debian's 6.1 headers print 6.1.N
+# there, not 6.1.0-N-amd64 (their modules_install gets it right).
+KRELEASE ?= $(shell sed -n 's/.*UTS_RELEASE "\(.*\)".*/\1/p' \
+	$(KDIR)/include/generated/utsrelease.h 2>/dev/null)
+VERSION := $(shell sed -n 's/^Version: *//p' $(TOP)/libgcuser/gcuser.pc.in)
+MANDIR ?= $(PREFIX)/share/man
 
 # kselftest_harness.h and checkpatch.pl come from linux-source-6.12,
 # extracted by scripts/deps.sh into a cache outside the tree.
@@ -74,7 +86,7 @@ BENCHES := $(patsubst %,$(HOST)/bench/bench-%,gcmem bdwgc glibc \
 LIBGC_A = $(shell $(CC) -print-file-name=libgc.a)
 
 .PHONY: all module host lib selftests demo deps check run style sparse \
-	install clean benches bench host-tests
+	install dkms-install dkms-remove clean benches bench host-tests
 
 all: module host
 
@@ -253,8 +265,15 @@ sparse:
 	@test -n "$(KDIR)" || { echo "no kernel headers: run 'make deps' or set KDIR" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(TOP) W=1 C=2 modules
 
+# The module goes to /lib/modules/$(KRELEASE)/extra/ (not 6.12's default,
+# updates/, where DKMS puts its own) and depmod runs for that kernel; with
+# DESTDIR, everything goes below it and depmod is left to whoever installs
+# the staged tree.
 install: all
-	$(MAKE) -C $(KDIR) M=$(TOP) modules_install
+	@test -n "$(KRELEASE)" || { echo "no kernel release in $(KDIR)" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(TOP) INSTALL_MOD_PATH=$(DESTDIR) \
+		INSTALL_MOD_DIR=extra modules_install
+	$(if $(DESTDIR),,depmod -a $(KRELEASE))
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/linux
 	install -m 644 $(HOST)/libgcuser.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(HOST)/libgcuser.so $(DESTDIR)$(PREFIX)/lib/libgcuser.so.0
@@ -262,6 +281,55 @@ install: all
 	install -m 644 $(HOST)/gcuser.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 	install -m 644 libgcuser/gcuser.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 uapi/linux/gcmem.h $(DESTDIR)$(PREFIX)/include/linux/
+	install -d $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man4
+	install -m 644 docs/man/*.3 $(DESTDIR)$(MANDIR)/man3/
+	install -m 644 docs/man/*.4 $(DESTDIR)$(MANDIR)/man4/
+	# bdwgc's interface: libgc.so.1 in a directory of its own, so that
+	# only programs run through gcmem-run (or linked with gcmem-gc.pc)
+	# take it instead of Debian's; gc.h likewise under include/gcmem/.
+	install -d $(DESTDIR)$(PREFIX)/lib/gcmem $(DESTDIR)$(PREFIX)/bin \
+		$(DESTDIR)$(PREFIX)/include/gcmem/gc
+	install -m 755 $(HOST)/lib/libgc.so.1 $(DESTDIR)$(PREFIX)/lib/gcmem/
+	ln -sf libgc.so.1 $(DESTDIR)$(PREFIX)/lib/gcmem/libgc.so
+	install -m 644 $(GC_HDRS) $(DESTDIR)$(PREFIX)/include/gcmem/
+	install -m 644 $(GC_HDRS) $(DESTDIR)$(PREFIX)/include/gcmem/gc/
+	sed 's|@LIBDIR@|$(PREFIX)/lib/gcmem|g' libgcuser/gc/gcmem-run.in \
+		> $(DESTDIR)$(PREFIX)/bin/gcmem-run
+	chmod 755 $(DESTDIR)$(PREFIX)/bin/gcmem-run
+	sed 's|@PREFIX@|$(PREFIX)|g' libgcuser/gc/gcmem-gc.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/gcmem-gc.pc
+
+# DKMS: the module's sources (Kbuild, kmod/, uapi/, dkms.conf) in
+# /usr/src/gcmem-$(VERSION), built and installed for DKMS_KERNELS (the
+# kernel of KDIR unless told otherwise), and rebuilt by DKMS for each
+# kernel installed later with its headers. A second dkms-install replaces
+# the first. The module goes to /lib/modules/<release>/updates/dkms/; one
+# that `make install` put in extra/ is removed first, since DKMS refuses
+# to install over a module of the same name and version.
+DKMS_SRC := /usr/src/gcmem-$(VERSION)
+DKMS_KERNELS ?= $(KRELEASE)
+
+dkms-install: dkms-remove
+	@command -v dkms >/dev/null || { echo "dkms is not installed (apt-get install dkms)" >&2; exit 1; }
+	@test -n "$(DKMS_KERNELS)" || { echo "no kernel release: set KDIR or DKMS_KERNELS" >&2; exit 1; }
+	install -d $(DKMS_SRC)/kmod $(DKMS_SRC)/uapi/linux
+	install -m 644 Kbuild $(DKMS_SRC)/
+	install -m 644 kmod/*.c kmod/*.h $(DKMS_SRC)/kmod/
+	install -m 644 uapi/linux/gcmem.h $(DKMS_SRC)/uapi/linux/
+	sed 's/^PACKAGE_VERSION=.*/PACKAGE_VERSION="$(VERSION)"/' dkms.conf \
+		> $(DKMS_SRC)/dkms.conf
+	dkms add -m gcmem -v $(VERSION)
+	for k in $(DKMS_KERNELS); do \
+		rm -f /lib/modules/$$k/extra/gcmem.ko*; \
+		rmdir /lib/modules/$$k/extra 2>/dev/null; \
+		dkms build -m gcmem -v $(VERSION) -k $$k && \
+		dkms install -m gcmem -v $(VERSION) -k $$k || exit 1; \
+	done
+
+dkms-remove:
+	if dkms status -m gcmem -v $(VERSION) 2>/dev/null | grep -q .; then \
+		dkms remove -m gcmem -v $(VERSION) --all; fi
+	rm -rf $(DKMS_SRC)
 
 clean:
 	rm -rf $(BUILD)

@@ -112,10 +112,9 @@ void GC_end_stubborn_change(const void *p)
 }
 
 /*
- * Objects are 16-byte aligned, and those of a power-of-two size class are
- * aligned to their size up to the page; beyond, a larger object holds an
- * aligned interior pointer, which keeps it alive (every interior pointer
- * does) but cannot be given to GC_free().
+ * Objects of 16 bytes and more are 16-byte aligned; beyond, a larger
+ * object holds an aligned interior pointer, which keeps it alive (every
+ * interior pointer does) but cannot be given to GC_free().
  */
 void *GC_memalign(size_t align, size_t size)
 {
@@ -125,7 +124,7 @@ void *GC_memalign(size_t align, size_t size)
 	if (!align || (align & (align - 1)))
 		return NULL;
 	if (align <= 16)
-		return GC_malloc(size);
+		return GC_malloc(size < align ? align : size);
 	if (__builtin_add_overflow(size, align - 1, &n))
 		return gc_oom(SIZE_MAX);
 	p = (uintptr_t)GC_malloc(n);
