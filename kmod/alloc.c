@@ -224,16 +224,10 @@ static struct gcmem_span *gcmem_span_get(struct gcmem_heap *heap,
 }
 
 /*
- * The pacer's part of allocation: collect first when the span would take
- * the heap past its trigger, and at the limit collect and try once more.
- * A cycle that cannot finish does not fail the allocation.
+ * Collect first when the span would take the heap past its trigger
+ * (pace.c), and at the limit collect and try once more. A cycle that
+ * cannot finish does not fail the allocation.
  */
-static bool gcmem_over_trigger(struct gcmem_heap *heap, u64 bytes)
-{
-	return heap->gcpercent != GCMEM_GCPERCENT_OFF &&
-	       heap->inuse_bytes + bytes > heap->trigger;
-}
-
 static struct gcmem_span *gcmem_span_alloc(struct gcmem_heap *heap,
 					   u32 size_class, u32 type_id,
 					   const struct gcmem_type *type)
@@ -244,7 +238,7 @@ static struct gcmem_span *gcmem_span_alloc(struct gcmem_heap *heap,
 
 	central = gcmem_central(heap, size_class, type_id, false);
 	if ((!central || list_empty(central)) &&
-	    gcmem_over_trigger(heap, bytes))
+	    gcmem_pacer_wants_cycle(heap, bytes))
 		gcmem_collect_locked(heap, GCMEM_GC_PACER);
 	span = gcmem_span_get(heap, size_class, type_id, type);
 	if (PTR_ERR_OR_ZERO(span) == -ENOMEM &&
@@ -394,7 +388,7 @@ int gcmem_alloc_large(struct gcmem_heap *heap, struct gcmem_alloc_large *arg)
 		ret = -EINVAL;
 		goto out;
 	}
-	if (gcmem_over_trigger(heap, (u64)npages * GCMEM_PAGE_SIZE))
+	if (gcmem_pacer_wants_cycle(heap, (u64)npages * GCMEM_PAGE_SIZE))
 		gcmem_collect_locked(heap, GCMEM_GC_PACER);
 	span = gcmem_span_new(heap, npages, 0, (u64)npages * GCMEM_PAGE_SIZE,
 			      1, type, arg->type_id);

@@ -61,14 +61,15 @@
  * zeroed before it is handed out again; a span cached by a thread is never
  * changed at or above the thread's cursor.
  *
- * Pacing: a cycle starts when the heap in use (bytes of spans) would reach
- * trigger = max(GCMEM_HEAP_MINIMUM, bytes marked by the last cycle *
- * (1 + gcpercent / 100)), gcpercent 100 by default, or off (Go's GOGC: the
- * heap may grow by gcpercent of what survived). An allocation
- * that would cross the heap's limit runs a cycle first and fails with
- * ENOMEM only if that did not free enough.
+ * The driver runs the steps in order, each a function below, each setting
+ * its phase through gcmem_set_phase(), which asserts that the transition
+ * is one of the table's: OFF -> SCAN -> MARK -> MARKTERM -> SWEEP -> OFF,
+ * and any phase -> OFF when the cycle is abandoned.
+ *
+ * When a cycle starts is pace.c's business.
  */
 #include <linux/ktime.h>
+#include <linux/bits.h>
 #include <linux/log2.h>
 #include <linux/module.h>
 #include <linux/sched/mm.h>
@@ -80,35 +81,6 @@
 bool gcmem_debug;
 module_param_named(debug, gcmem_debug, bool, 0644);
 MODULE_PARM_DESC(debug, "check workbuf ownership and re-mark (checkmark) every cycle");
-
-/* Below 4 MiB a cycle costs more than the memory it could give back. */
-#define GCMEM_HEAP_MINIMUM	(4ULL << 20)
-
-/* Set the next cycle's trigger from the bytes @live marked. */
-void gcmem_pace(struct gcmem_heap *heap, u64 live)
-{
-	u64 trigger = GCMEM_HEAP_MINIMUM;
-
-	if (heap->gcpercent != GCMEM_GCPERCENT_OFF)
-		trigger = max(trigger,
-			      live + div64_u64(live * heap->gcpercent, 100));
-	heap->trigger = trigger;
-}
-
-int gcmem_set_gcpercent(struct gcmem_heap *heap, u64 pct)
-{
-	int ret;
-
-	if (pct > GCMEM_GCPERCENT_MAX && pct != GCMEM_GCPERCENT_OFF)
-		return -EINVAL;
-	ret = gcmem_heap_lock(heap);
-	if (ret)
-		return ret;
-	heap->gcpercent = pct;
-	gcmem_pace(heap, heap->marked_bytes);
-	gcmem_heap_unlock(heap);
-	return 0;
-}
 
 /* Root jobs for the workers: registered roots and claimed threads. */
 static int gcmem_cycle_jobs(struct gcmem_heap *heap, struct gcmem_cycle *c,
@@ -211,43 +183,49 @@ static void gcmem_account_pause(struct gcmem_heap *heap, u64 ns)
 	heap->pause_hist[b]++;
 }
 
-/*
- * gcmem_collect_locked() - run one cycle; heap->lock held by the caller, a
- * thread of the heap's process. @why decides how much memory the cycle
- * keeps for the heap to grow back into. Returns 0, -EAGAIN (abandoned: a thread
- * could not be stopped, or memory ran out), or -EINTR (the caller was
- * killed; abandoned).
- */
-int gcmem_collect_locked(struct gcmem_heap *heap, enum gcmem_gc_reason why)
-{
-	struct gcmem_thread *self;
-	struct gcmem_span *span;
-	struct gcmem_cycle *c;
-	ktime_t start = ktime_get(), t_stop, t_mark, t_sweep;
-	u64 pause;
-	int ret;
+/* The phases a phase may go to; OFF from anywhere: an abandoned cycle. */
+static const u8 gcmem_phase_next[] = {
+	[GCMEM_PHASE_OFF] = BIT(GCMEM_PHASE_SCAN),
+	[GCMEM_PHASE_SCAN] = BIT(GCMEM_PHASE_MARK) | BIT(GCMEM_PHASE_OFF),
+	[GCMEM_PHASE_MARK] = BIT(GCMEM_PHASE_MARKTERM) | BIT(GCMEM_PHASE_OFF),
+	[GCMEM_PHASE_MARKTERM] = BIT(GCMEM_PHASE_SWEEP) | BIT(GCMEM_PHASE_OFF),
+	[GCMEM_PHASE_SWEEP] = BIT(GCMEM_PHASE_OFF),
+};
 
+/* Publish @phase in the control page; heap->lock, a legal transition. */
+void gcmem_set_phase(struct gcmem_heap *heap, enum gcmem_phase phase)
+{
 	lockdep_assert_held(&heap->lock);
-	if (!heap->arena_start)
-		return 0;
-	c = kzalloc(sizeof(*c), GFP_KERNEL);
+	WARN_ON_ONCE(phase >= ARRAY_SIZE(gcmem_phase_next) ||
+		     !(gcmem_phase_next[heap->phase] & BIT(phase)));
+	heap->phase = phase;
+	WRITE_ONCE(heap->control->phase, phase);
+}
+
+/*
+ * A cycle for @heap, published for the safepoints. -EAGAIN without memory,
+ * -EINTR when the heap's process is going away.
+ */
+static struct gcmem_cycle *gcmem_cycle_new(struct gcmem_heap *heap)
+{
+	struct gcmem_cycle *c = kzalloc(sizeof(*c), GFP_KERNEL);
+
 	if (!c)
-		return -EAGAIN;
+		return ERR_PTR(-EAGAIN);
 	if (!mmget_not_zero(heap->mm)) {
 		kfree(c);
-		return -EINTR;
+		return ERR_PTR(-EINTR);
 	}
 	c->heap = heap;
 	c->driver = current;
 	c->mm = heap->mm;
+	c->t_start = ktime_get();
 	gcmem_work_init(&c->work, gcmem_workers_nproc(), gcmem_debug);
 	init_completion(&c->done);
 	spin_lock_init(&c->deferred_lock);
 	INIT_LIST_HEAD(&c->deferred);
 	heap->heap_before = heap->inuse_bytes;
-
 	trace_gcmem_cycle_start(heap->tgid, heap->cycles + 1, heap->inuse_bytes);
-	self = gcmem_thread_current(heap);
 	/* Pairs with the acquire in gcmem_safepoint(). */
 	smp_store_release(&heap->cycle, c);
 	/*
@@ -255,64 +233,104 @@ int gcmem_collect_locked(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 	 * is kept for this cycle's workers, or they read the new one.
 	 */
 	smp_mb();
+	return c;
+}
+
+/* Step 1 (SCAN): stop the world, then gather the mark's root jobs. */
+static int gcmem_cycle_stop(struct gcmem_cycle *c, struct gcmem_thread *self)
+{
+	struct gcmem_heap *heap = c->heap;
+	int ret;
+
 	trace_gcmem_pause_start(heap->tgid, heap->cycles + 1);
+	gcmem_set_phase(heap, GCMEM_PHASE_SCAN);
 	ret = gcmem_stop_the_world(heap, self);
-	t_stop = ktime_get();
-	if (!ret)
-		ret = gcmem_cycle_jobs(heap, c, false) ? -EAGAIN : 0;
-	if (!ret) {
-		WRITE_ONCE(heap->control->phase, GCMEM_PHASE_MARK);
-		if (!gcmem_cycle_mark(c) || !gcmem_mark_deferred(c))
-			ret = fatal_signal_pending(current) ? -EINTR : -EAGAIN;
-	}
-	if (!ret) {
-		t_mark = ktime_get();
-		WRITE_ONCE(heap->control->phase, GCMEM_PHASE_MARKTERM);
-		if (!gcmem_finalize_mark(heap, c))
-			ret = -EAGAIN;
-	}
-	if (!ret) {
-		if (gcmem_debug)
-			gcmem_checkmark(heap, c, self);
-		WRITE_ONCE(heap->control->phase, GCMEM_PHASE_SWEEP);
-		t_sweep = ktime_get();
-		gcmem_sweep(heap, c);
-		heap->sweep_total_ns += ktime_to_ns(ktime_sub(ktime_get(),
-							      t_sweep));
-		heap->stop_total_ns += ktime_to_ns(ktime_sub(t_stop, start));
-		heap->mark_total_ns += ktime_to_ns(ktime_sub(t_mark, t_stop));
-		heap->heap_after = heap->inuse_bytes;
-		gcmem_pace(heap, heap->marked_bytes);
-		gcmem_chunks_reserve_empty(heap, why == GCMEM_GC_PACER ?
-					   heap->trigger : 0);
-		heap->cycles++;
-		WRITE_ONCE(heap->control->cycle, heap->cycles);
-	} else {
-		/* Mark bits are clear between cycles (sweep clears them). */
-		list_for_each_entry(span, &heap->spans, node)
-			bitmap_zero(span->markbits, span->nelems);
-		heap->abandoned++;
-		/*
-		 * Back off as if everything were live: a heap whose cycles
-		 * cannot finish (a root that cannot be read, a thread that
-		 * cannot be stopped) would otherwise try again, and stop the
-		 * world, at every refill past the trigger.
-		 */
-		if (why == GCMEM_GC_PACER)
-			gcmem_pace(heap, heap->inuse_bytes);
-	}
+	c->t_stop = ktime_get();
+	if (!ret && gcmem_cycle_jobs(heap, c, false))
+		ret = -EAGAIN;
+	return ret;
+}
+
+/* Step 2 (MARK): the workers mark; the driver then reads what they left. */
+static int gcmem_cycle_mark_all(struct gcmem_cycle *c)
+{
+	gcmem_set_phase(c->heap, GCMEM_PHASE_MARK);
+	if (!gcmem_cycle_mark(c) || !gcmem_mark_deferred(c))
+		return fatal_signal_pending(current) ? -EINTR : -EAGAIN;
+	c->t_mark = ktime_get();
+	return 0;
+}
+
+/* Step 3 (MARKTERM): weak references and finalizers; the checkmark. */
+static int gcmem_cycle_markterm(struct gcmem_cycle *c,
+				struct gcmem_thread *self)
+{
+	gcmem_set_phase(c->heap, GCMEM_PHASE_MARKTERM);
+	if (!gcmem_finalize_mark(c->heap, c))
+		return -EAGAIN;
+	if (gcmem_debug)
+		gcmem_checkmark(c->heap, c, self);
+	return 0;
+}
+
+/*
+ * Step 4 (SWEEP): free what is unmarked, pace the next cycle, keep the
+ * memory @why says, count the cycle.
+ */
+static void gcmem_cycle_sweep(struct gcmem_cycle *c, enum gcmem_gc_reason why)
+{
+	struct gcmem_heap *heap = c->heap;
+	ktime_t t_sweep;
+
+	gcmem_set_phase(heap, GCMEM_PHASE_SWEEP);
+	t_sweep = ktime_get();
+	gcmem_sweep(heap, c);
+	heap->sweep_total_ns += ktime_to_ns(ktime_sub(ktime_get(), t_sweep));
+	heap->stop_total_ns += ktime_to_ns(ktime_sub(c->t_stop, c->t_start));
+	heap->mark_total_ns += ktime_to_ns(ktime_sub(c->t_mark, c->t_stop));
+	heap->heap_after = heap->inuse_bytes;
+	gcmem_pace(heap, heap->marked_bytes);
+	gcmem_chunks_reserve_empty(heap, why == GCMEM_GC_PACER ?
+				   heap->trigger : 0);
+	heap->cycles++;
+	WRITE_ONCE(heap->control->cycle, heap->cycles);
+}
+
+/* Or step 4': give the cycle up, nothing freed. */
+static void gcmem_cycle_abandon(struct gcmem_cycle *c,
+				enum gcmem_gc_reason why)
+{
+	struct gcmem_heap *heap = c->heap;
+	struct gcmem_span *span;
+
+	/* Mark bits are clear between cycles (sweep clears them). */
+	list_for_each_entry(span, &heap->spans, node)
+		bitmap_zero(span->markbits, span->nelems);
+	heap->abandoned++;
+	/*
+	 * Back off as if everything were live: a heap whose cycles cannot
+	 * finish (a root that cannot be read, a thread that cannot be
+	 * stopped) would otherwise try again, and stop the world, at every
+	 * refill past the trigger.
+	 */
+	if (why == GCMEM_GC_PACER)
+		gcmem_pace(heap, heap->inuse_bytes);
+}
+
+/* Step 5 (OFF): restart the world, account the pause, free the cycle. */
+static void gcmem_cycle_finish(struct gcmem_cycle *c, int ret)
+{
+	struct gcmem_heap *heap = c->heap;
+	u64 pause;
 
 	gcmem_start_the_world(heap);
 	WRITE_ONCE(heap->cycle, NULL);
-	pause = ktime_to_ns(ktime_sub(ktime_get(), start));
+	pause = ktime_to_ns(ktime_sub(ktime_get(), c->t_start));
 	gcmem_account_pause(heap, pause);
 	trace_gcmem_pause_end(heap->tgid, heap->cycles, pause);
 	gcmem_chunks_release(heap);
 	trace_gcmem_cycle_end(heap->tgid, heap->cycles, ret, heap->marked_bytes,
 			      heap->inuse_bytes);
-
-	if (self)
-		gcmem_thread_put(self);
 	gcmem_work_destroy(&c->work);
 	gcmem_deferred_free(c);
 	kfree(c->jobs);
@@ -320,6 +338,40 @@ int gcmem_collect_locked(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 	kfree(c);
 	/* The workers are done: pages unsharing replaced can go. */
 	gcmem_chunks_put_stale(heap);
+}
+
+/*
+ * gcmem_collect_locked() - run one cycle; heap->lock held by the caller, a
+ * thread of the heap's process. @why decides how much memory the cycle
+ * keeps for the heap to grow back into. Returns 0, -EAGAIN (abandoned: a
+ * thread could not be stopped, or memory ran out), or -EINTR (the caller
+ * was killed; abandoned).
+ */
+int gcmem_collect_locked(struct gcmem_heap *heap, enum gcmem_gc_reason why)
+{
+	struct gcmem_thread *self;
+	struct gcmem_cycle *c;
+	int ret;
+
+	lockdep_assert_held(&heap->lock);
+	if (!heap->arena_start)
+		return 0;
+	c = gcmem_cycle_new(heap);
+	if (IS_ERR(c))
+		return PTR_ERR(c);
+	self = gcmem_thread_current(heap);
+	ret = gcmem_cycle_stop(c, self);
+	if (!ret)
+		ret = gcmem_cycle_mark_all(c);
+	if (!ret)
+		ret = gcmem_cycle_markterm(c, self);
+	if (!ret)
+		gcmem_cycle_sweep(c, why);
+	else
+		gcmem_cycle_abandon(c, why);
+	gcmem_cycle_finish(c, ret);
+	if (self)
+		gcmem_thread_put(self);
 	return ret;
 }
 

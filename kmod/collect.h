@@ -7,6 +7,7 @@
 #define _GCMEM_COLLECT_H
 
 #include <linux/completion.h>
+#include <linux/ktime.h>
 #include <linux/sched.h>
 
 #include "gcmem.h"
@@ -64,6 +65,7 @@ struct gcmem_cycle {
 	atomic_t workers_left;
 	struct completion done;
 	struct list_head node;		/* gcmem_cycles, while posted */
+	ktime_t t_start, t_stop, t_mark;	/* the driver's, for the stats */
 };
 
 /* mark.c */

@@ -259,6 +259,7 @@ struct gcmem_heap {
 	struct xarray central;		/* type * MAX_CLASSES + class -> list */
 	struct xarray types;		/* registered types by id */
 	struct xarray threads;		/* registered threads by id */
+	struct xarray by_task;		/* the same, by task pid (threads.c) */
 	struct page *slot_pages[GCMEM_MAX_THREADS];
 	struct list_head roots;
 	u32 nroots;
@@ -292,6 +293,8 @@ struct gcmem_heap {
 	wait_queue_head_t restart_wq;	/* the world restarted */
 	u64 gcpercent;
 	u64 trigger;			/* start a cycle at this inuse_bytes */
+	/* The published phase (gcmem_set_phase()); heap->lock. */
+	enum gcmem_phase phase;
 	u64 cycles;
 	u64 abandoned;
 	u64 forced_stops;
@@ -448,7 +451,11 @@ enum gcmem_gc_reason {
 };
 
 int gcmem_collect_locked(struct gcmem_heap *heap, enum gcmem_gc_reason why);
-void gcmem_pace(struct gcmem_heap *heap, u64 want);
+void gcmem_set_phase(struct gcmem_heap *heap, enum gcmem_phase phase);
+
+/* pace.c */
+void gcmem_pace(struct gcmem_heap *heap, u64 live);
+bool gcmem_pacer_wants_cycle(struct gcmem_heap *heap, u64 bytes);
 int gcmem_set_gcpercent(struct gcmem_heap *heap, u64 pct);
 
 /* roots.c */

@@ -94,6 +94,7 @@ struct gcmem_heap *gcmem_heap_create(struct mm_struct *mm)
 	xa_init(&heap->central);
 	xa_init_flags(&heap->types, XA_FLAGS_ALLOC);
 	xa_init_flags(&heap->threads, XA_FLAGS_ALLOC);
+	xa_init(&heap->by_task);
 	INIT_LIST_HEAD(&heap->spans);
 	INIT_LIST_HEAD(&heap->roots);
 	xa_init(&heap->finalizers);

@@ -246,15 +246,16 @@ static bool gcmem_queue_park(struct gcmem_heap *heap, struct gcmem_thread *t)
 }
 
 /*
- * Is @t stopped for this cycle? Claims it if it is BLOCKED, or if it sleeps
- * in the kernel: a sleeping task is not running user code, and with a park
- * queued before we look, it will not run any before the restart. So a
- * thread waiting in pthread_join() or read() without gcu_blocking_enter()
- * does not hold up the world either; it is scanned from the registers and
- * stack pointer saved at its kernel entry.
+ * Stop @t for this cycle if that needs no waiting, and say whether it is
+ * stopped: parked already, or claimed now if it is BLOCKED, or marked
+ * asleep now if it sleeps in the kernel: a sleeping task is not running
+ * user code, and with a park queued before we look, it will not run any
+ * before the restart. So a thread waiting in pthread_join() or read()
+ * without gcu_blocking_enter() does not hold up the world either; it is
+ * scanned from the registers and stack pointer saved at its kernel entry.
  */
-static bool gcmem_thread_stopped(struct gcmem_heap *heap,
-				 struct gcmem_thread *t)
+static bool gcmem_thread_try_stop(struct gcmem_heap *heap,
+				  struct gcmem_thread *t)
 {
 	u32 st;
 
@@ -292,7 +293,6 @@ int gcmem_stop_the_world(struct gcmem_heap *heap, struct gcmem_thread *self)
 	int pending, seen;
 
 	lockdep_assert_held(&heap->lock);
-	WRITE_ONCE(heap->control->phase, GCMEM_PHASE_SCAN);
 	WRITE_ONCE(heap->stopping, true);
 	/* Threads reading the epoch odd find @stopping set. */
 	smp_store_release(&heap->control->safepoint_epoch,
@@ -309,7 +309,7 @@ int gcmem_stop_the_world(struct gcmem_heap *heap, struct gcmem_thread *self)
 		seen = atomic_read(&heap->parks);
 		pending = 0;
 		xa_for_each(&heap->threads, id, t) {
-			if (gcmem_thread_stopped(heap, t))
+			if (gcmem_thread_try_stop(heap, t))
 				continue;
 			pending++;
 			if (!t->signaled && t->eventfd) {
@@ -380,7 +380,7 @@ void gcmem_start_the_world(struct gcmem_heap *heap)
 		t->forced = false;
 	}
 	WRITE_ONCE(heap->world_gen, heap->world_gen + 1);
-	WRITE_ONCE(heap->control->phase, GCMEM_PHASE_OFF);
+	gcmem_set_phase(heap, GCMEM_PHASE_OFF);
 	/* Threads reading the epoch even find the world restarted. */
 	smp_store_release(&heap->control->safepoint_epoch,
 			  heap->control->safepoint_epoch + 1);

@@ -40,16 +40,19 @@ bool gcmem_user_range_ok(struct gcmem_heap *heap, u64 start, u64 len)
 	return !astart || end <= astart || start >= astart + heap->arena_size;
 }
 
+/*
+ * The registration of @task, found by its pid in heap->by_task: one lookup
+ * on every safepoint and heap ioctl, whatever the number of threads. A
+ * thread that died registered keeps its task (and its pid in it), and a
+ * new thread may get the same pid: registering the new one takes the pid
+ * over, and the check of ->task tells them apart. Under RCU or heap->lock.
+ */
 static struct gcmem_thread *gcmem_thread_of_task(struct gcmem_heap *heap,
 						 struct task_struct *task)
 {
-	struct gcmem_thread *thread;
-	unsigned long id;
+	struct gcmem_thread *thread = xa_load(&heap->by_task, task->pid);
 
-	xa_for_each(&heap->threads, id, thread)
-		if (thread->task == task)
-			return thread;
-	return NULL;
+	return thread && thread->task == task ? thread : NULL;
 }
 
 static void gcmem_thread_release(struct kref *ref)
@@ -153,6 +156,13 @@ int gcmem_thread_register(struct gcmem_heap *heap,
 		}
 		WRITE_ONCE(heap->slot_pages[id], page);
 	}
+	/* After xa_alloc(): a pid whose thread died registered is taken over. */
+	ret = xa_err(xa_store(&heap->by_task, current->pid, thread,
+			      GFP_KERNEL_ACCOUNT));
+	if (ret) {
+		xa_erase(&heap->threads, id);
+		goto out_unlock;
+	}
 	thread->id = id;
 	thread->slot = page_address(page);
 	memset(thread->slot, 0, GCMEM_THREAD_SLOT_SIZE);
@@ -190,6 +200,8 @@ static void gcmem_thread_remove(struct gcmem_heap *heap,
 			gcmem_span_return(heap, thread->caches[i]);
 	WRITE_ONCE(thread->slot->status, GCMEM_THREAD_DEAD);
 	xa_erase(&heap->threads, thread->id);
+	/* Unless a new thread of the same pid took the entry over. */
+	xa_cmpxchg(&heap->by_task, thread->task->pid, thread, NULL, 0);
 }
 
 int gcmem_thread_unregister(struct gcmem_heap *heap,
@@ -253,6 +265,7 @@ void gcmem_threads_destroy(struct gcmem_heap *heap)
 	xa_for_each(&heap->threads, id, thread)
 		gcmem_thread_put(thread);
 	xa_destroy(&heap->threads);
+	xa_destroy(&heap->by_task);
 	for (i = 0; i < GCMEM_MAX_THREADS; i++)
 		if (heap->slot_pages[i])
 			__free_pages(heap->slot_pages[i], GCMEM_SLOT_ORDER);
