@@ -44,6 +44,7 @@
  * is unreachable from the roots, which an abandoned cycle does not
  * change); step 4 happens only after step 3 marked everything.
  */
+#include <linux/bitops.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -140,6 +141,24 @@ int gcmem_finalize_take(struct gcmem_heap *heap, struct gcmem_finalize *arg)
 	return 0;
 }
 
+/* Move the reference at @key to @to: ENOENT, EEXIST, or 0. heap->lock. */
+static int gcmem_weak_move(struct xarray *set, unsigned long key,
+			   unsigned long to)
+{
+	void *entry = xa_load(set, key);
+	int ret;
+
+	if (!entry)
+		return -ENOENT;
+	if (to == key)
+		return 0;
+	ret = xa_insert(set, to, entry, GFP_KERNEL_ACCOUNT);
+	if (ret)
+		return ret == -EBUSY ? -EEXIST : ret;
+	xa_erase(set, key);
+	return 0;
+}
+
 int gcmem_weak(struct gcmem_heap *heap, struct gcmem_weak *arg)
 {
 	struct xarray *set;
@@ -148,12 +167,19 @@ int gcmem_weak(struct gcmem_heap *heap, struct gcmem_weak *arg)
 	u64 off = 0;
 	int ret;
 
-	if (arg->flags & ~(GCMEM_WEAK_LONG | GCMEM_WEAK_REMOVE))
+	if (arg->flags & ~(GCMEM_WEAK_LONG | GCMEM_WEAK_REMOVE |
+			   GCMEM_WEAK_MOVE) ||
+	    hweight32(arg->flags & (GCMEM_WEAK_REMOVE | GCMEM_WEAK_MOVE)) > 1)
 		return -EINVAL;
 	if (!arg->link || !IS_ALIGNED(arg->link, 8) ||
 	    !access_ok(u64_to_user_ptr(arg->link), 8))
 		return -EINVAL;
 	if ((arg->flags & GCMEM_WEAK_REMOVE) && arg->addr)
+		return -EINVAL;
+	/* MOVE: @addr is the new location, as good a one as @link. */
+	if ((arg->flags & GCMEM_WEAK_MOVE) &&
+	    (!arg->addr || !IS_ALIGNED(arg->addr, 8) ||
+	     !access_ok(u64_to_user_ptr(arg->addr), 8)))
 		return -EINVAL;
 	set = &heap->weak[!!(arg->flags & GCMEM_WEAK_LONG)];
 	key = arg->link >> 3;
@@ -164,6 +190,10 @@ int gcmem_weak(struct gcmem_heap *heap, struct gcmem_weak *arg)
 	if (arg->flags & GCMEM_WEAK_REMOVE) {
 		if (!xa_erase(set, key))
 			ret = -ENOENT;
+		goto out;
+	}
+	if (arg->flags & GCMEM_WEAK_MOVE) {
+		ret = gcmem_weak_move(set, key, arg->addr >> 3);
 		goto out;
 	}
 	ret = gcmem_finalize_object(heap, arg->addr, &off);

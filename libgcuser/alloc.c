@@ -139,7 +139,7 @@ static void *gcu_alloc_large(size_t size, gcu_type_t type, uint32_t flags)
 		return NULL;
 	if (unlikely(gcu_trace))
 		gcu_trace_cycles();
-	gcu_fin_maybe_run();
+	gcu_after_slow_path();
 	return (void *)(uintptr_t)a.addr;
 }
 
@@ -194,7 +194,7 @@ static void *gcu_alloc_slow(size_t size, gcu_type_t type)
 	if (unlikely(gcu_trace))
 		gcu_trace_cycles();
 	/* Finalizers may allocate: the span is taken from afterwards. */
-	gcu_fin_maybe_run();
+	gcu_after_slow_path();
 	p = gcu_span_take(s, t->slot);
 	if (!p)
 		errno = ENOMEM;

@@ -132,7 +132,7 @@ int gcu_collect(void)
 	ret = ioctl(gcu.info.fd, GCMEM_IOC_COLLECT, &c) ? -1 : 0;
 	if (gcu_trace)
 		gcu_trace_cycles();
-	gcu_fin_maybe_run();
+	gcu_after_slow_path();
 	return ret;
 }
 

@@ -283,6 +283,17 @@ int gcu_run_finalizers(void)
 	return ran;
 }
 
+/* Hold finalizers (and the notifier) off in this thread, and let them go. */
+void gcu_fin_hold(void)
+{
+	gcu_fin_running++;
+}
+
+void gcu_fin_release(void)
+{
+	gcu_fin_running--;
+}
+
 static gcu_notifier_fn gcu_fin_notifier;
 static uint64_t gcu_fin_notified;	/* the last cycle notified of */
 
@@ -313,6 +324,18 @@ void gcu_fin_maybe_run(void)
 	}
 }
 
+void gcu_after_slow_path(void)
+{
+	void (*hook)(void);
+
+	if (gcu_fin_running)
+		return;
+	hook = __atomic_load_n(&gcu_slow_hook, __ATOMIC_ACQUIRE);
+	if (hook)
+		hook();
+	gcu_fin_maybe_run();
+}
+
 void gcu_set_finalizer_notifier(gcu_notifier_fn fn)
 {
 	__atomic_store_n(&gcu_fin_notifier, fn, __ATOMIC_RELEASE);
@@ -328,13 +351,15 @@ int gcu_get_finalize_on_demand(void)
 	return __atomic_load_n(&fin.on_demand, __ATOMIC_RELAXED);
 }
 
-int gcu_weak_register(void **link, const void *obj, unsigned int flags)
+/* One GCMEM_IOC_WEAK call: @op is 0, GCMEM_WEAK_REMOVE or _MOVE. */
+static int gcu_weak_op(uint32_t op, void **link, uintptr_t addr,
+		       unsigned int flags)
 {
 	struct gcmem_weak w = {
 		.size = sizeof(w),
-		.flags = flags & GCU_WEAK_LONG ? GCMEM_WEAK_LONG : 0,
+		.flags = op | (flags & GCU_WEAK_LONG ? GCMEM_WEAK_LONG : 0),
 		.link = (uintptr_t)link,
-		.addr = (uintptr_t)obj,
+		.addr = addr,
 	};
 
 	if (flags & ~GCU_WEAK_LONG) {
@@ -348,24 +373,19 @@ int gcu_weak_register(void **link, const void *obj, unsigned int flags)
 	return ioctl(gcu.info.fd, GCMEM_IOC_WEAK, &w);
 }
 
+int gcu_weak_register(void **link, const void *obj, unsigned int flags)
+{
+	return gcu_weak_op(0, link, (uintptr_t)obj, flags);
+}
+
 int gcu_weak_unregister(void **link, unsigned int flags)
 {
-	struct gcmem_weak w = {
-		.size = sizeof(w),
-		.flags = GCMEM_WEAK_REMOVE |
-			 (flags & GCU_WEAK_LONG ? GCMEM_WEAK_LONG : 0),
-		.link = (uintptr_t)link,
-	};
+	return gcu_weak_op(GCMEM_WEAK_REMOVE, link, 0, flags);
+}
 
-	if (flags & ~GCU_WEAK_LONG) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (gcu.info.fd < 0) {
-		errno = ENXIO;
-		return -1;
-	}
-	return ioctl(gcu.info.fd, GCMEM_IOC_WEAK, &w);
+int gcu_weak_move(void **link, void **new_link, unsigned int flags)
+{
+	return gcu_weak_op(GCMEM_WEAK_MOVE, link, (uintptr_t)new_link, flags);
 }
 
 /* fork(): the handlers hold the table's lock first (the order above). */

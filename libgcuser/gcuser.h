@@ -244,6 +244,11 @@ void gcu_set_finalizer_notifier(gcu_notifier_fn fn);
 #define GCU_WEAK_LONG	0x1u
 int gcu_weak_register(void **link, const void *obj, unsigned int flags);
 int gcu_weak_unregister(void **link, unsigned int flags);
+/*
+ * The registration of @link becomes one of @new_link (a table that moves
+ * its entries): ENOENT if @link has none, EEXIST if @new_link has one.
+ */
+int gcu_weak_move(void **link, void **new_link, unsigned int flags);
 
 /* Scan [start, start + len) as roots, conservatively or by @type. */
 int gcu_root_add(void *start, size_t len, gcu_type_t type);

@@ -22,6 +22,7 @@
 
 pthread_mutex_t gcu_lock = PTHREAD_MUTEX_INITIALIZER;
 struct gcu_state gcu = { .info.fd = -1 };
+void (*gcu_slow_hook)(void);
 
 static void gcu_close_locked(struct gcu_heap_info *h);
 

@@ -138,6 +138,16 @@ void gcu_unc_unlock(void);
 
 /* finalize.c */
 void gcu_fin_maybe_run(void);
+/* heap.c: libgc.so.1's, to notice bdwgc's variables (gc/control.c). */
+extern void (*gcu_slow_hook)(void);
+/*
+ * After a slow path (refill, large object, collection): the hook, then the
+ * finalizers; neither inside a finalizer or with a library lock held
+ * (gcu_fin_hold()).
+ */
+void gcu_after_slow_path(void);
+void gcu_fin_hold(void);
+void gcu_fin_release(void);
 void gcu_fin_lock(void);
 void gcu_fin_unlock(void);
 void gcu_fin_fork_child(void);

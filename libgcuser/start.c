@@ -46,27 +46,42 @@ static struct {
 	pthread_mutex_t lock;
 } results = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-/* The calling thread ends with @value: keep it while it can be joined. */
+/* Is the calling thread detached? */
+static int gcu_self_detached(void)
+{
+	int state = PTHREAD_CREATE_JOINABLE;
+	pthread_attr_t attr;
+
+	if (!pthread_getattr_np(pthread_self(), &attr)) {
+		pthread_attr_getdetachstate(&attr, &state);
+		pthread_attr_destroy(&attr);
+	}
+	return state == PTHREAD_CREATE_DETACHED;
+}
+
+/*
+ * The calling thread ends with @value: keep it while it can be joined.
+ * Only a value in the arena can be an object; a detached thread's result
+ * is nobody's. The record is allocated outside results.lock (finalizers
+ * may run in the allocation, and may join), and the detach state checked
+ * again under it: gcu_pthread_detach() holds it across the detach.
+ */
 void gcu_thread_result_keep(void *value)
 {
+	uintptr_t v = (uintptr_t)value, arena = (uintptr_t)gcu.info.arena;
 	struct gcu_result *r;
-	pthread_attr_t attr;
-	int state = PTHREAD_CREATE_JOINABLE;
 
-	if (!value || __atomic_load_n(&gcu.info.fd, __ATOMIC_RELAXED) < 0)
+	if (__atomic_load_n(&gcu.info.fd, __ATOMIC_RELAXED) < 0 ||
+	    v < arena || v - arena >= gcu.info.arena_size ||
+	    gcu_self_detached())
 		return;
 	r = gcu_malloc_uncollectable(sizeof(*r));
 	if (!r)
 		return;
 	r->thread = pthread_self();
 	r->value = value;
-	/* Under the lock: a detach that comes after the check finds it. */
 	pthread_mutex_lock(&results.lock);
-	if (!pthread_getattr_np(r->thread, &attr)) {
-		pthread_attr_getdetachstate(&attr, &state);
-		pthread_attr_destroy(&attr);
-	}
-	if (state == PTHREAD_CREATE_JOINABLE) {
+	if (!gcu_self_detached()) {
 		r->next = results.head;
 		results.head = r;
 		r = NULL;
@@ -76,22 +91,41 @@ void gcu_thread_result_keep(void *value)
 		gcu_free(r);
 }
 
-/* @thread was joined or detached: its result is the program's business. */
-static void gcu_thread_result_drop(pthread_t thread)
+/*
+ * Take out the records of @thread (with @value, unless @any): it was
+ * joined, detached, or its id is in use by a new thread, which means the
+ * old one was joined or detached. pthread_t values are reused at once, so
+ * a join matches the value it returned too: the record of a new thread
+ * with the same id is not the joined one's. results.lock held.
+ */
+static struct gcu_result *gcu_results_take(pthread_t thread, void *value,
+					   int any)
 {
-	struct gcu_result **pp, *r = NULL;
+	struct gcu_result **pp = &results.head, *taken = NULL, *r;
 
-	pthread_mutex_lock(&results.lock);
-	for (pp = &results.head; *pp; pp = &(*pp)->next) {
-		if (pthread_equal((*pp)->thread, thread)) {
-			r = *pp;
+	while ((r = *pp)) {
+		if (pthread_equal(r->thread, thread) &&
+		    (any || r->value == value)) {
 			*pp = r->next;
-			break;
+			r->next = taken;
+			taken = r;
+			if (!any)
+				break;
+		} else {
+			pp = &r->next;
 		}
 	}
-	pthread_mutex_unlock(&results.lock);
-	if (r)
+	return taken;
+}
+
+static void gcu_results_free(struct gcu_result *r)
+{
+	while (r) {
+		struct gcu_result *next = r->next;
+
 		gcu_free(r);
+		r = next;
+	}
 }
 
 /* The child has only the forking thread: no result to keep. */
@@ -103,19 +137,33 @@ void gcu_thread_results_fork_child(void)
 
 int gcu_pthread_join(pthread_t thread, void **ret)
 {
-	int err = gcu_real_pthread_join(thread, ret);
+	struct gcu_result *r = NULL;
+	void *value;
+	int err;
 
-	if (!err)
-		gcu_thread_result_drop(thread);
+	err = gcu_real_pthread_join(thread, &value);
+	if (!err) {
+		pthread_mutex_lock(&results.lock);
+		r = gcu_results_take(thread, value, 0);
+		pthread_mutex_unlock(&results.lock);
+		if (ret)
+			*ret = value;
+	}
+	gcu_results_free(r);
 	return err;
 }
 
 int gcu_pthread_detach(pthread_t thread)
 {
-	int err = gcu_real_pthread_detach(thread);
+	struct gcu_result *r = NULL;
+	int err;
 
+	pthread_mutex_lock(&results.lock);
+	err = gcu_real_pthread_detach(thread);
 	if (!err)
-		gcu_thread_result_drop(thread);
+		r = gcu_results_take(thread, NULL, 1);
+	pthread_mutex_unlock(&results.lock);
+	gcu_results_free(r);
 	return err;
 }
 
@@ -123,6 +171,19 @@ void gcu_pthread_exit(void *value)
 {
 	gcu_thread_result_keep(value);
 	gcu_real_pthread_exit(value);
+}
+
+/* A new thread: records under its id are of an ended, reaped thread. */
+static void gcu_results_forget_self(void)
+{
+	struct gcu_result *r;
+
+	if (!__atomic_load_n(&results.head, __ATOMIC_RELAXED))
+		return;
+	pthread_mutex_lock(&results.lock);
+	r = gcu_results_take(pthread_self(), NULL, 1);
+	pthread_mutex_unlock(&results.lock);
+	gcu_results_free(r);
 }
 
 struct gcu_start {
@@ -144,6 +205,7 @@ static void *gcu_thread_start(void *p)
 	 */
 	if (__atomic_load_n(&gcu.info.fd, __ATOMIC_RELAXED) >= 0)
 		gcu_thread_register();
+	gcu_results_forget_self();
 	/* From here on @s may be gone: the creator returns. */
 	sem_post(&s->registered);
 	arg = fn(arg);

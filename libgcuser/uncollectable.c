@@ -107,7 +107,14 @@ static void *gcu_uncollectable(size_t size, gcu_type_t type)
 {
 	void *p;
 
-	/* Reserve first: the object is never unreachable in between. */
+	/*
+	 * Reserve first: the object is never unreachable in between. No
+	 * finalizer may run in the allocation below, with unc.lock held (one
+	 * that frees an uncollectable object would take it again), nor the
+	 * slow-path hook (it takes libgc.so.1's lock, which fork() takes
+	 * before unc.lock): they run after the unlock.
+	 */
+	gcu_fin_hold();
 	pthread_mutex_lock(&unc.lock);
 	if (gcu.info.fd < 0) {
 		errno = ENXIO;
@@ -123,6 +130,8 @@ static void *gcu_uncollectable(size_t size, gcu_type_t type)
 		}
 	}
 	pthread_mutex_unlock(&unc.lock);
+	gcu_fin_release();
+	gcu_after_slow_path();
 	return p;
 }
 

@@ -424,6 +424,55 @@ TEST_F(fin, weak_registration_rules)
 	EXPECT_EQ(b, l[2]);
 }
 
+/* Two short references to a new object kept only in keep[0]. */
+static __attribute__((noinline)) int weak_pair(void **l)
+{
+	keep[0] = gcu_malloc(sizeof(struct node));
+	gcu_malloc(sizeof(struct node));	/* off the cursor's slot */
+	return gcu_weak_register(&l[0], keep[0], 0) ||
+	       gcu_weak_register(&l[2], keep[0], 0);
+}
+
+/* Moving a registration: to a free place, onto a taken one, to itself. */
+TEST_F(fin, weak_move)
+{
+	void **l = gcu_malloc_atomic(4 * sizeof(void *));
+	struct gcmem_weak w = { .size = sizeof(w) };
+
+	ASSERT_NE(NULL, l);
+	keep[2] = l;
+	ASSERT_EQ(0, weak_pair(l));
+	EXPECT_EQ(-1, gcu_weak_move(&l[1], &l[3], 0));
+	EXPECT_EQ(ENOENT, errno);
+	EXPECT_EQ(-1, gcu_weak_move(&l[0], &l[0], GCU_WEAK_LONG));
+	EXPECT_EQ(ENOENT, errno);
+	EXPECT_EQ(-1, gcu_weak_move(&l[0], &l[2], 0));
+	EXPECT_EQ(EEXIST, errno);
+	EXPECT_EQ(0, gcu_weak_move(&l[0], &l[0], 0));
+	EXPECT_EQ(0, gcu_weak_move(&l[0], &l[1], 0));
+	EXPECT_EQ(-1, gcu_weak_unregister(&l[0], 0));
+	EXPECT_EQ(ENOENT, errno);
+	EXPECT_EQ(-1, gcu_weak_move(&l[1], (void **)((char *)l + 4), 0));
+	EXPECT_EQ(EINVAL, errno);
+	/* MOVE with REMOVE, and MOVE to nowhere, are refused. */
+	w.flags = GCMEM_WEAK_MOVE | GCMEM_WEAK_REMOVE;
+	w.link = (uintptr_t)&l[1];
+	EXPECT_EQ(-1, ioctl(gcu_heap()->fd, GCMEM_IOC_WEAK, &w));
+	EXPECT_EQ(EINVAL, errno);
+	w.flags = GCMEM_WEAK_MOVE;
+	EXPECT_EQ(-1, ioctl(gcu_heap()->fd, GCMEM_IOC_WEAK, &w));
+	EXPECT_EQ(EINVAL, errno);
+	/* Cleared at the new place only. */
+	l[0] = (void *)1;
+	l[1] = (void *)1;
+	l[2] = (void *)1;
+	keep[0] = NULL;
+	collect();
+	EXPECT_EQ((void *)1, l[0]);
+	EXPECT_EQ(NULL, l[1]);
+	EXPECT_EQ(NULL, l[2]);
+}
+
 /*
  * A weak reference that lives in a large atomic object, to a target kept
  * in keep[0]: the object, hidden.

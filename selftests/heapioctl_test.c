@@ -306,7 +306,7 @@ FIXTURE_VARIANT_ADD(abi, weak) {
 	.size = sizeof(struct gcmem_weak),
 	.prepare = prep_none,
 	.fill = fill_weak,
-	.known_flags = GCMEM_WEAK_LONG | GCMEM_WEAK_REMOVE,
+	.known_flags = GCMEM_WEAK_LONG | GCMEM_WEAK_REMOVE | GCMEM_WEAK_MOVE,
 };
 
 FIXTURE_SETUP(abi)

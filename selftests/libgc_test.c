@@ -245,8 +245,6 @@ TEST(disappearing_links_clear)
 	GC_MALLOC(24);		/* off the slot the span's cursor keeps */
 	ASSERT_EQ(1, GC_unregister_disappearing_link(&links[2]));
 	ASSERT_EQ(0, GC_unregister_disappearing_link(&links[2]));
-	ASSERT_EQ(GC_UNIMPLEMENTED, GC_move_disappearing_link(&links[0],
-							      &links[2]));
 	collect();
 	ASSERT_EQ(NULL, links[0]);
 	ASSERT_EQ(NULL, links[1]);
@@ -334,6 +332,153 @@ TEST(out_of_memory_goes_to_oom_fn)
 	ASSERT_EQ(NULL, GC_malloc_atomic(huge));
 	ASSERT_EQ(huge, oom_asked);
 	ASSERT_NE(NULL, GC_malloc(1 << 20));
+}
+
+/* A link inside an object follows that object (bdwgc's cycle idiom). */
+static __attribute__((noinline)) uintptr_t self_linked(void)
+{
+	void **a = GC_MALLOC(4 * sizeof(void *));
+
+	a[0] = a;
+	if (GC_register_disappearing_link(&a[0]) != GC_SUCCESS)
+		return 0;
+	GC_MALLOC(4 * sizeof(void *));	/* off the cursor's slot */
+	return HIDE(a);
+}
+
+static void **moved;
+
+static __attribute__((noinline)) int move_setup(void)
+{
+	void *p = GC_MALLOC(24);
+
+	moved = GC_MALLOC_ATOMIC(3 * sizeof(void *));
+	moved[0] = (void *)GC_HIDE_POINTER(p);
+	if (GC_general_register_disappearing_link(&moved[0], p) != GC_SUCCESS ||
+	    GC_general_register_disappearing_link(&moved[2], p) != GC_SUCCESS)
+		return -1;
+	GC_MALLOC(24);
+	return 0;
+}
+
+TEST(links_inside_objects_and_moved)
+{
+	uintptr_t h;
+
+	GC_INIT();
+	h = self_linked();
+	ASSERT_NE(0, h);
+	ASSERT_EQ(0, move_setup());
+	ASSERT_EQ(GC_NOT_FOUND, GC_move_disappearing_link(&moved[1],
+							  &moved[1]));
+	ASSERT_EQ(GC_DUPLICATE, GC_move_disappearing_link(&moved[0],
+							  &moved[2]));
+	ASSERT_EQ(GC_SUCCESS, GC_move_disappearing_link(&moved[0],
+							&moved[1]));
+	ASSERT_EQ(0, GC_unregister_disappearing_link(&moved[0]));
+	moved[1] = moved[0];
+	moved[0] = (void *)1;
+	collect();
+	/* The object holding a pointer to itself is gone. */
+	ASSERT_EQ(0, alive(h));
+	/* The moved link was cleared at its new place, not the old one. */
+	ASSERT_EQ((void *)1, moved[0]);
+	ASSERT_EQ(NULL, moved[1]);
+	ASSERT_EQ(NULL, moved[2]);
+}
+
+/* Roots added, grown from the same start, and taken out. */
+static __attribute__((noinline)) void fill_roots(void **r)
+{
+	r[0] = GC_MALLOC(32);
+	r[1] = GC_MALLOC(32);
+	GC_MALLOC(32);
+}
+
+TEST(added_roots_grow_and_go)
+{
+	void **r = calloc(2, sizeof(void *));	/* glibc's: not scanned */
+	uintptr_t h0, h1;
+
+	GC_INIT();
+	ASSERT_NE(NULL, r);
+	GC_add_roots(r, r + 1);
+	GC_add_roots(r, r + 2);		/* the same start: grows to both */
+	fill_roots(r);
+	h0 = HIDE(r[0]);
+	h1 = HIDE(r[1]);
+	collect();
+	ASSERT_EQ(1, alive(h0));
+	ASSERT_EQ(1, alive(h1));
+	GC_remove_roots(r, r + 2);
+	collect();
+	ASSERT_EQ(0, alive(h0));
+	ASSERT_EQ(0, alive(h1));
+	free(r);
+}
+
+static __attribute__((noinline)) void churn_mib(int mib)
+{
+	for (int i = 0; i < mib * 16; i++)
+		GC_MALLOC_ATOMIC(65536);
+}
+
+/* bdwgc's variables, written directly, take effect; GC_gc_no follows. */
+TEST(variables_written_directly)
+{
+	GC_word n;
+
+	GC_INIT();
+	n = GC_gc_no;
+	churn_mib(64);
+	ASSERT_LT(n, GC_gc_no) TH_LOG("GC_gc_no not updated by collections");
+	GC_dont_gc = 1;
+	churn_mib(1);	/* a slow path notices */
+	n = GC_gc_no;
+	churn_mib(64);
+	ASSERT_EQ(n, GC_gc_no);
+	GC_dont_gc = 0;
+	churn_mib(64);
+	ASSERT_LT(n, GC_gc_no);
+}
+
+static void **unc_box;
+static int unc_freed;
+
+/* A finalizer that frees an uncollectable object. */
+static void free_unc_fn(void *obj, void *cd)
+{
+	(void)obj, (void)cd;
+	GC_free(*unc_box);
+	unc_freed = 1;
+}
+
+static __attribute__((noinline)) void finalizable_freeing(void)
+{
+	void *p = GC_MALLOC(48);
+
+	GC_register_finalizer(p, free_unc_fn, NULL, NULL, NULL);
+	GC_MALLOC(48);
+}
+
+/*
+ * Finalizers run in allocation slow paths, never inside one that holds a
+ * lock of the library: here the slow path of GC_malloc_uncollectable().
+ */
+TEST(finalizer_freeing_uncollectable_from_its_slow_path)
+{
+	GC_INIT();
+	unc_box = GC_MALLOC_UNCOLLECTABLE(sizeof(void *));
+	*unc_box = GC_MALLOC_UNCOLLECTABLE(64);
+	GC_finalize_on_demand = 1;
+	GC_set_finalize_on_demand(1);
+	finalizable_freeing();
+	collect();
+	ASSERT_EQ(1, GC_should_invoke_finalizers());
+	GC_set_finalize_on_demand(0);
+	/* A large object: always the slow path. */
+	ASSERT_NE(NULL, GC_MALLOC_UNCOLLECTABLE(1 << 20));
+	ASSERT_EQ(1, unc_freed);
 }
 
 /* What gcmem cannot do fails loudly, naming the call (gc_mark.h's). */

@@ -30,7 +30,6 @@ int GC_gcj_debug_kind = GC_KIND_NORMAL;
 #define GC_MAX_KINDS	64
 static uint64_t gc_kinds_ptrfree;
 static unsigned int gc_nkinds = GC_KIND_FIRST_NEW;
-static pthread_mutex_t gc_kinds_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int gc_kind_ptrfree(int kind)
 {
@@ -146,21 +145,26 @@ int GC_posix_memalign(void **memptr, size_t align, size_t size)
 	return 0;
 }
 
-/* A few objects of @size linked through their first word (at least one). */
+/*
+ * A few objects of @size linked through their first word (at least one).
+ * Pointer-free kinds come back scanned: their link words would not be,
+ * and the list would keep only its head.
+ */
 static void *gc_many(size_t size, int kind)
 {
 	size_t n = size >= 1024 ? 1 : 4096 / (size ? size : 1);
 	void *list = NULL;
 
+	if (kind == GC_KIND_AUNCOLLECTABLE)
+		kind = GC_KIND_UNCOLLECTABLE;
+	else if (kind != GC_KIND_UNCOLLECTABLE && gc_kind_ptrfree(kind))
+		kind = GC_KIND_NORMAL;
 	while (n--) {
 		void *p = GC_generic_malloc(size < sizeof(void *) ?
-					    sizeof(void *) : size,
-					    kind == GC_KIND_PTRFREE ?
-					    GC_KIND_NORMAL : kind);
+					    sizeof(void *) : size, kind);
 
 		if (!p)
 			break;
-		/* A pointer-free kind's link word would not be scanned. */
 		*(void **)p = list;
 		list = p;
 	}
@@ -198,8 +202,7 @@ void *GC_realloc(void *p, size_t size)
 static struct {
 	uint64_t cycle;
 	size_t bytes;
-	pthread_mutex_t lock;
-} gc_freed = { .lock = PTHREAD_MUTEX_INITIALIZER };
+} gc_freed;
 
 static uint64_t gc_cycle(void)
 {
@@ -218,13 +221,13 @@ void GC_free(void *p)
 	size = gcu_size(p);
 	if (gcu_free(p))
 		return;
-	pthread_mutex_lock(&gc_freed.lock);
+	pthread_mutex_lock(&gc_lock);
 	if (gc_freed.cycle != gc_cycle()) {
 		gc_freed.cycle = gc_cycle();
 		gc_freed.bytes = 0;
 	}
 	gc_freed.bytes += size;
-	pthread_mutex_unlock(&gc_freed.lock);
+	pthread_mutex_unlock(&gc_lock);
 }
 
 size_t GC_get_expl_freed_bytes_since_gc(void)
@@ -233,10 +236,10 @@ size_t GC_get_expl_freed_bytes_since_gc(void)
 
 	if (gcu.info.fd < 0)
 		return 0;
-	pthread_mutex_lock(&gc_freed.lock);
+	pthread_mutex_lock(&gc_lock);
 	if (gc_freed.cycle == gc_cycle())
 		bytes = gc_freed.bytes;
-	pthread_mutex_unlock(&gc_freed.lock);
+	pthread_mutex_unlock(&gc_lock);
 	return bytes;
 }
 
@@ -525,16 +528,16 @@ unsigned int GC_new_kind_inner(void **free_list, GC_word descr, int adjust,
 	unsigned int k;
 
 	(void)free_list, (void)clear;
-	pthread_mutex_lock(&gc_kinds_lock);
+	pthread_mutex_lock(&gc_lock);
 	if (gc_nkinds >= GC_MAX_KINDS) {
-		pthread_mutex_unlock(&gc_kinds_lock);
+		pthread_mutex_unlock(&gc_lock);
 		gc_abort("GC_new_kind: too many kinds");
 	}
 	k = gc_nkinds++;
 	if (descr == 0 && !adjust)
 		__atomic_or_fetch(&gc_kinds_ptrfree, 1ull << k,
 				  __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&gc_kinds_lock);
+	pthread_mutex_unlock(&gc_lock);
 	return k;
 }
 

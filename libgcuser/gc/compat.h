@@ -15,6 +15,9 @@
 #include "gc_typed.h"
 #include "../internal.h"
 
+/* The layer's own functions are not the program's to see or replace. */
+#pragma GCC visibility push(hidden)
+
 /* bdwgc's object kinds, as GC_generic_malloc() and friends number them. */
 #define GC_KIND_PTRFREE		0
 #define GC_KIND_NORMAL		1
@@ -26,6 +29,8 @@
  * word holds a pointer, conservative otherwise (gcmem has no mark procs).
  */
 int gc_kind_ptrfree(int kind);
+
+#pragma GCC visibility pop
 
 /*
  * Exported calls that only bdwgc's other headers (gc_mark.h, gc_gcj.h,
@@ -65,7 +70,18 @@ extern void (*GC_is_valid_displacement_print_proc)(void *p);
 extern void (*GC_is_visible_print_proc)(void *p);
 extern void (*GC_on_abort)(const char *msg);
 extern char GC_arrays[];
+extern void (*GC_push_other_roots)(void);
 size_t GC_get_debug_header_size(void);
+
+#pragma GCC visibility push(hidden)
+
+/*
+ * The layer's state: kinds, added roots, pacing, explicit frees. Taken
+ * briefly, around at most one call into libgcuser; never with
+ * gc_alloc_mutex (thread.c) to take after it. Held across fork().
+ */
+extern pthread_mutex_t gc_lock;
+void gc_fork_init(void);
 
 /* Open the heap at the first call that needs it (GC_init() not called). */
 void gc_lazy_init(void);
@@ -85,5 +101,12 @@ __attribute__((noreturn)) void gc_abort(const char *msg);
 __attribute__((noreturn)) void gc_unsupported(const char *fn);
 /* The collector's pacing from GC_dont_gc and the free space divisor. */
 void gc_apply_pacing(void);
+/* finalize.c: calls the program's GC_finalizer_notifier. */
+void gc_notify(void);
+
+#pragma GCC visibility pop
+
+/* libgcuser/shared/interpose.c calls it before creating a thread. */
+void gcu_lazy_init_hook(void);
 
 #endif /* GCMEM_GC_COMPAT_H */

@@ -62,8 +62,15 @@ static void gc_default_abort(const char *msg)
 		fprintf(stderr, "%s\n", msg);
 }
 
+/* bdwgc's default: no memory to offer (never NULL, so it can be chained). */
+static void *gc_default_oom(size_t size)
+{
+	(void)size;
+	return NULL;
+}
+
 static GC_warn_proc gc_warn_fn = gc_default_warn;
-GC_oom_func GC_oom_fn;
+GC_oom_func GC_oom_fn = gc_default_oom;
 static GC_abort_func gc_abort_fn = gc_default_abort;
 void (*GC_on_abort)(const char *msg) = gc_default_abort;
 static GC_on_collection_event_proc gc_event_fn;
@@ -76,7 +83,7 @@ static int gc_pages_exec, gc_manual_vdb;
 static size_t gc_min_bytes_allocd = 1;
 static unsigned long gc_time_limit_ns;
 static int gc_log_fd = 2;
-static pthread_mutex_t gc_pacing_lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t gc_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void gc_warn(const char *msg, GC_word arg)
 {
@@ -112,20 +119,56 @@ void *gc_oom(size_t size)
 	return fn ? fn(size) : NULL;
 }
 
+/* What gc_apply_pacing() last told libgcuser, for gc_sync(). */
+static struct {
+	int dont_gc, auto_off;
+	GC_word divisor;
+} gc_applied;
+
 void gc_apply_pacing(void)
 {
-	GC_word d = GC_free_space_divisor;
-	int percent = (int)(300 / (d ? d : 1));
+	GC_word d;
+	int percent;
 
+	pthread_mutex_lock(&gc_lock);
+	d = GC_free_space_divisor;
+	percent = (int)(300 / (d ? d : 1));
 	if (percent < 10)
 		percent = 10;
-	pthread_mutex_lock(&gc_pacing_lock);
+	gc_applied.dont_gc = GC_dont_gc;
+	gc_applied.auto_off = gc_auto_off;
+	gc_applied.divisor = d;
 	if (gcu.info.fd >= 0)
 		gcu_set_gcpercent(GC_dont_gc > 0 || gc_auto_off ? -1 : percent);
-	pthread_mutex_unlock(&gc_pacing_lock);
+	pthread_mutex_unlock(&gc_lock);
 }
 
-static const char *gc_stats_file;
+static void gc_sync_gc_no(void);
+
+/*
+ * After each of libgcuser's slow paths (a refill, a large object, a
+ * collection): bdwgc's programs write its variables directly and expect
+ * the collector to notice, and read GC_gc_no. A few loads when nothing
+ * changed.
+ */
+static void gc_sync(void)
+{
+	int on_demand = __atomic_load_n(&GC_finalize_on_demand,
+					__ATOMIC_RELAXED);
+
+	gc_sync_gc_no();
+	if (__atomic_load_n(&GC_dont_gc, __ATOMIC_RELAXED) !=
+	    gc_applied.dont_gc || gc_auto_off != gc_applied.auto_off ||
+	    __atomic_load_n(&GC_free_space_divisor, __ATOMIC_RELAXED) !=
+	    gc_applied.divisor)
+		gc_apply_pacing();
+	if (on_demand != gcu_get_finalize_on_demand())
+		gcu_set_finalize_on_demand(on_demand);
+	if (__atomic_load_n(&GC_push_other_roots, __ATOMIC_RELAXED))
+		gc_unsupported("GC_push_other_roots");
+}
+
+static char *gc_stats_file;
 
 /* atexit(): "gcmem-libgc: pid P, N collections, ..." to GCMEM_GC_STATS. */
 static void gc_report(void)
@@ -149,22 +192,40 @@ static void gc_report(void)
 	fclose(f);
 }
 
+/* A number from the environment, with bdwgc's K, M and G suffixes. */
 static unsigned long gc_env(const char *name, unsigned long dflt)
 {
 	const char *s = getenv(name);
-	char *end;
+	unsigned int shift = 0;
 	unsigned long v;
+	char *end;
 
 	if (!s || !*s)
 		return dflt;
 	v = strtoul(s, &end, 10);
-	return *end ? dflt : v;
+	switch (*end) {
+	case 'k': case 'K':
+		shift = 10;
+		break;
+	case 'm': case 'M':
+		shift = 20;
+		break;
+	case 'g': case 'G':
+		shift = 30;
+		break;
+	case 0:
+		return v;
+	default:
+		return dflt;
+	}
+	return end[1] || v > (~0UL >> shift) ? dflt : v << shift;
 }
 
 void GC_init(void)
 {
 	const struct gcmem_control *ctl;
 	unsigned long max;
+	const char *s;
 	char msg[128];
 
 	if (gcu_init() && errno != EBUSY) {
@@ -181,7 +242,7 @@ void GC_init(void)
 					  gcu.info.arena_size;
 	GC_parallel = (int)sysconf(_SC_NPROCESSORS_ONLN) > 1;
 	GC_gc_no = ctl->cycle;
-	if (gc_env("GC_DONT_GC", 0))
+	if (getenv("GC_DONT_GC"))
 		GC_dont_gc = 1;
 	GC_free_space_divisor = gc_env("GC_FREE_SPACE_DIVISOR",
 				       GC_free_space_divisor);
@@ -192,9 +253,15 @@ void GC_init(void)
 		gc_warn("gcmem has no leak-finding mode: collecting (%lu)", 0);
 	gcu_set_finalize_on_demand(GC_finalize_on_demand);
 	gc_apply_pacing();
-	gc_stats_file = getenv("GCMEM_GC_STATS");
-	if (gc_stats_file && *gc_stats_file)
-		atexit(gc_report);
+	gcu_set_finalizer_notifier(gc_notify);
+	__atomic_store_n(&gcu_slow_hook, gc_sync, __ATOMIC_RELEASE);
+	gc_fork_init();
+	s = getenv("GCMEM_GC_STATS");
+	if (s && *s) {
+		gc_stats_file = strdup(s);
+		if (gc_stats_file)
+			atexit(gc_report);
+	}
 }
 
 void gc_lazy_init(void)
@@ -324,10 +391,25 @@ int GC_expand_hp(size_t bytes)
 	return 1;
 }
 
+/*
+ * The heap's limit, rounded up to the kernel's 2 MiB chunks. 0, bdwgc's
+ * "no limit", keeps the kernel's default (a quarter of RAM): gcmem's memory
+ * is charged to the memory cgroup but not to the process, so the OOM
+ * killer would not pick it. A limit below what is in use is refused by the
+ * kernel (EBUSY): said, and not applied.
+ */
 void GC_set_max_heap_size(GC_word bytes)
 {
+	uint64_t chunk;
+
 	gc_ready();
-	if (bytes && gcu_set_limit(bytes))
+	if (!bytes)
+		return;
+	chunk = gcu.info.chunk_size ? gcu.info.chunk_size : 1;
+	if (bytes > gcu.info.arena_size)
+		bytes = gcu.info.arena_size;
+	bytes = (bytes + chunk - 1) / chunk * chunk;
+	if (gcu_set_limit(bytes))
 		gc_warn("GC_set_max_heap_size: the kernel refused %lu bytes",
 			bytes);
 }
@@ -601,7 +683,8 @@ void GC_ignore_warn_proc(char *msg, GC_word arg)
 
 void GC_set_oom_fn(GC_oom_func fn)
 {
-	__atomic_store_n(&GC_oom_fn, fn, __ATOMIC_RELEASE);
+	__atomic_store_n(&GC_oom_fn, fn ? fn : gc_default_oom,
+			 __ATOMIC_RELEASE);
 }
 
 GC_oom_func GC_get_oom_fn(void)
@@ -609,9 +692,11 @@ GC_oom_func GC_get_oom_fn(void)
 	return __atomic_load_n(&GC_oom_fn, __ATOMIC_ACQUIRE);
 }
 
+/* As bdwgc's: say so and exit. */
 void GC_abort_on_oom(void)
 {
-	gc_abort("gcmem: out of memory");
+	fprintf(stderr, "gcmem: out of memory\n");
+	exit(1);
 }
 
 void GC_set_abort_func(GC_abort_func fn)
@@ -627,41 +712,84 @@ GC_abort_func GC_get_abort_func(void)
 }
 
 /*
- * Roots the program adds. Ranges inside the writable segments already
- * scanned (bdwgc programs often add their own .data) are accepted as they
- * are: the kernel refuses an overlapping registration with EEXIST, and
- * those words are scanned anyway.
+ * Roots the program adds, as bdwgc keeps them: adding a range that starts
+ * where one added before starts grows that one to cover both (the kernel
+ * registers one range per start), and GC_remove_roots() takes every added
+ * range that lies inside the one it is given. Overlaps with the writable
+ * segments libgcuser registered are fine: the kernel scans both. A range
+ * the kernel refuses would leave memory unscanned: abort.
  */
+#define GC_MAX_ADDED	4096
+static struct {
+	uintptr_t lo[GC_MAX_ADDED], hi[GC_MAX_ADDED];
+	unsigned int n;
+} gc_added;
+
 void GC_add_roots(void *low, void *high_plus_1)
 {
 	uintptr_t lo = ((uintptr_t)low + 7) & ~(uintptr_t)7;
 	uintptr_t hi = (uintptr_t)high_plus_1 & ~(uintptr_t)7;
+	unsigned int i;
+	char msg[96];
 
 	gc_ready();
 	if (hi <= lo)
 		return;
-	if (gcu_root_add((void *)lo, hi - lo, GCU_TYPE_CONSERVATIVE) &&
-	    errno != EEXIST)
-		gc_warn("GC_add_roots: could not add a root (errno %lu)",
-			(GC_word)errno);
+	pthread_mutex_lock(&gc_lock);
+	for (i = 0; i < gc_added.n && gc_added.lo[i] != lo; i++)
+		;
+	if (i < gc_added.n) {
+		if (hi <= gc_added.hi[i])
+			goto out;
+		gcu_root_remove((void *)lo, gc_added.hi[i] - lo);
+	} else if (i == GC_MAX_ADDED) {
+		errno = ENOSPC;
+		goto fail;
+	}
+	if (gcu_root_add((void *)lo, hi - lo, GCU_TYPE_CONSERVATIVE))
+		goto fail;
+	gc_added.lo[i] = lo;
+	gc_added.hi[i] = hi;
+	if (i == gc_added.n)
+		gc_added.n++;
+out:
+	pthread_mutex_unlock(&gc_lock);
+	return;
+fail:
+	snprintf(msg, sizeof(msg), "GC_add_roots: the kernel refused a root: %s",
+		 strerror(errno));
+	gc_abort(msg);
 }
 
 void GC_remove_roots(void *low, void *high_plus_1)
 {
-	uintptr_t lo = ((uintptr_t)low + 7) & ~(uintptr_t)7;
-	uintptr_t hi = (uintptr_t)high_plus_1 & ~(uintptr_t)7;
+	uintptr_t lo = (uintptr_t)low, hi = (uintptr_t)high_plus_1;
+	unsigned int i = 0;
 
-	if (gcu.info.fd >= 0 && hi > lo)
-		gcu_root_remove((void *)lo, hi - lo);
+	if (gcu.info.fd < 0)
+		return;
+	pthread_mutex_lock(&gc_lock);
+	while (i < gc_added.n) {
+		if (gc_added.lo[i] >= lo && gc_added.hi[i] <= hi) {
+			gcu_root_remove((void *)gc_added.lo[i],
+					gc_added.hi[i] - gc_added.lo[i]);
+			gc_added.n--;
+			gc_added.lo[i] = gc_added.lo[gc_added.n];
+			gc_added.hi[i] = gc_added.hi[gc_added.n];
+		} else {
+			i++;
+		}
+	}
+	pthread_mutex_unlock(&gc_lock);
 }
 
 /*
  * The writable segments stay roots (scanning more than the program asks
- * for is safe), and so do ranges GC_add_roots() added: the program
- * re-adds what it wants, and the kernel takes a range it has already.
+ * for is safe); the ranges GC_add_roots() added go.
  */
 void GC_clear_roots(void)
 {
+	GC_remove_roots((void *)0, (void *)UINTPTR_MAX);
 }
 
 /* Scanning more than asked is safe: exclusions are not kept. */

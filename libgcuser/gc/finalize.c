@@ -17,6 +17,7 @@
 #include "compat.h"
 
 GC_finalizer_notifier_proc GC_finalizer_notifier;
+int GC_finalize_on_demand;
 static GC_await_finalize_proc gc_await_fn;
 static GC_word gc_bytes_per_finalizer = 10000;
 
@@ -104,19 +105,24 @@ int GC_should_invoke_finalizers(void)
 /*
  * bdwgc runs every registered finalizer, reachable object or not, at
  * shutdown. gcmem finalizes only what is unreachable: collect and run
- * until a collection finds nothing more to finalize.
+ * finalizers until a collection makes none ready (an ordered chain takes
+ * a collection a link).
  */
 void GC_finalize_all(void)
 {
-	int rounds;
+	int on, rounds;
 
 	gc_ready();
-	for (rounds = 0; rounds < 16; rounds++) {
+	if (GC_is_disabled())
+		return;
+	on = gcu_get_finalize_on_demand();
+	gcu_set_finalize_on_demand(1);
+	for (rounds = 0; rounds < 64; rounds++) {
 		gcu_collect();
-		if (!gcu_finalizers_ready())
+		if (!gcu_run_finalizers())
 			break;
-		gcu_run_finalizers();
 	}
+	gcu_set_finalize_on_demand(on);
 }
 
 /* Read by GC_init() and by every collection the program asks for. */
@@ -131,10 +137,8 @@ int GC_get_finalize_on_demand(void)
 	return GC_finalize_on_demand;
 }
 
-int GC_finalize_on_demand;
-
 /* libgcuser calls the notifier; the variable may change under it. */
-static void gc_notify(void)
+void gc_notify(void)
 {
 	GC_finalizer_notifier_proc fn =
 		__atomic_load_n(&GC_finalizer_notifier, __ATOMIC_ACQUIRE);
@@ -188,6 +192,8 @@ static int gc_link(void **link, const void *obj, unsigned int flags)
 	int ret;
 
 	gc_ready();
+	/* bdwgc takes any pointer into the object. */
+	obj = GC_base((void *)obj);
 	if (((uintptr_t)link & 7) || !obj)
 		gc_abort("GC_register_disappearing_link: bad link or object");
 	ret = gcu_weak_register(link, obj, flags);
@@ -206,13 +212,13 @@ int GC_register_long_link(void **link, const void *obj)
 	return gc_link(link, obj, GCU_WEAK_LONG);
 }
 
-/* *@link holds a pointer into the object it is to follow. */
+/* @link lies in the object it is to follow (bdwgc's idiom for cycles). */
 int GC_register_disappearing_link(void **link)
 {
-	void *base = GC_base(*link);
+	void *base = GC_base(link);
 
 	if (!base)
-		return GC_UNIMPLEMENTED;
+		gc_abort("GC_register_disappearing_link: link not in the heap");
 	return gc_link(link, base, 0);
 }
 
@@ -226,21 +232,25 @@ int GC_unregister_long_link(void **link)
 	return gcu.info.fd >= 0 && !gcu_weak_unregister(link, GCU_WEAK_LONG);
 }
 
-/*
- * Moving a link needs the object it refers to, which only the kernel's
- * registry knows: not offered (bdwgc's documented answer for what a
- * platform lacks). Unregister and register anew instead.
- */
+static int gc_move(void **link, void **new_link, unsigned int flags)
+{
+	if (gcu.info.fd < 0)
+		return GC_NOT_FOUND;
+	if (((uintptr_t)new_link & 7) || !new_link)
+		gc_abort("GC_move_disappearing_link: bad new link");
+	if (!gcu_weak_move(link, new_link, flags))
+		return GC_SUCCESS;
+	return errno == EEXIST ? GC_DUPLICATE : GC_NOT_FOUND;
+}
+
 int GC_move_disappearing_link(void **link, void **new_link)
 {
-	(void)link, (void)new_link;
-	return GC_UNIMPLEMENTED;
+	return gc_move(link, new_link, 0);
 }
 
 int GC_move_long_link(void **link, void **new_link)
 {
-	(void)link, (void)new_link;
-	return GC_UNIMPLEMENTED;
+	return gc_move(link, new_link, GCU_WEAK_LONG);
 }
 
 /*

@@ -3,7 +3,8 @@
  * libgc.so.1: bdwgc's thread calls on libgcuser's registration.
  *
  * libgc.so.1 interposes pthread_create() (libgcuser/shared/interpose.c),
- * so every thread of the process is registered as it starts, and
+ * which starts the collector if nothing has yet, so every thread of the
+ * process is registered as it starts, and
  * GC_pthread_create() is the same function; so are GC_pthread_join(),
  * GC_pthread_detach() and GC_pthread_exit(), which keep an ended thread's
  * result alive until it is joined (libgcuser/start.c). A thread libgcuser did not start (one created
@@ -23,6 +24,12 @@
 static __thread int gc_blocking;
 static pthread_mutex_t gc_alloc_mutex = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static int gc_suspend_sig = SIGPWR, gc_restart_sig = SIGXCPU;
+
+/* The interposed pthread_create() starts the collector (shared/interpose.c). */
+void gcu_lazy_init_hook(void)
+{
+	gc_ready();
+}
 
 int GC_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 		      void *(*start)(void *), void *arg)
@@ -66,9 +73,15 @@ void GC_allow_register_threads(void)
 	gc_ready();
 }
 
+/*
+ * The stack registered is the thread's own as the C library describes it
+ * (pthread_getattr_np()); @sb, which says the same for a thread on its own
+ * stack, is not used: a stack of the program's making (a coroutine's) is
+ * not scanned. docs/bdwgc.md.
+ */
 int GC_register_my_thread(const struct GC_stack_base *sb)
 {
-	(void)sb;	/* the kernel takes the stack from the thread's VMA */
+	(void)sb;
 	gc_ready();
 	if (gc_registered())
 		return GC_DUPLICATE;
@@ -122,7 +135,7 @@ void *GC_get_my_stackbottom(struct GC_stack_base *sb)
 	return (void *)pthread_self();
 }
 
-/* The kernel knows each stack from its mapping; nothing to set. */
+/* Accepted and not used: see GC_register_my_thread(). */
 void GC_set_stackbottom(void *thread, const struct GC_stack_base *sb)
 {
 	(void)thread, (void)sb;
@@ -206,7 +219,30 @@ int GC_get_thr_restart_signal(void)
 	return gc_restart_sig;
 }
 
-/* libgcuser's own pthread_atfork() handlers do this work (fork.c). */
+/*
+ * fork(): the layer's locks are held across it, so that the child finds
+ * them free and its state whole (libgcuser's handlers do the heap's part).
+ * The program's GC_alloc_lock() is taken first: a thread holding it does
+ * not fork in the middle of what it protects.
+ */
+static void gc_fork_prepare(void)
+{
+	pthread_mutex_lock(&gc_alloc_mutex);
+	pthread_mutex_lock(&gc_lock);
+}
+
+static void gc_fork_parent(void)
+{
+	pthread_mutex_unlock(&gc_lock);
+	pthread_mutex_unlock(&gc_alloc_mutex);
+}
+
+void gc_fork_init(void)
+{
+	pthread_atfork(gc_fork_prepare, gc_fork_parent, gc_fork_parent);
+}
+
+/* For programs that fork with bdwgc's handling off: ours is always on. */
 void GC_atfork_prepare(void)
 {
 }

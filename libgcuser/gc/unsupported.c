@@ -69,7 +69,7 @@ void GC_noop1(GC_word x);
 void GC_incr_bytes_allocd(size_t n);
 void GC_incr_bytes_freed(size_t n);
 
-GC_push_other_roots_proc GC_push_other_roots;
+void (*GC_push_other_roots)(void);
 static GC_start_callback_proc gc_start_fn;
 static GC_toggleref_func gc_toggleref_fn;
 static unsigned int gc_nprocs;

@@ -65,9 +65,18 @@ void gcu_real_pthread_exit(void *value)
 	__builtin_unreachable();
 }
 
+/*
+ * libgc.so.1 defines it: start the collector, if nothing has, before the
+ * first thread is created, as bdwgc's GC_pthread_create() does, so that
+ * the thread is registered as it starts. Undefined in libgcuser.so.
+ */
+void gcu_lazy_init_hook(void) __attribute__((weak));
+
 int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 		   void *(*start)(void *), void *arg)
 {
+	if (gcu_lazy_init_hook)
+		gcu_lazy_init_hook();
 	return gcu_pthread_create(thread, attr, start, arg);
 }
 

@@ -876,15 +876,21 @@ struct gcmem_finalize {
  * struct gcmem_weak - ioctl(GCMEM_IOC_WEAK)
  * @size: sizeof(struct gcmem_weak)
  * @flags: GCMEM_WEAK_LONG (a long reference: cleared only once the object
- *	is freed, not while it waits for its finalizer), GCMEM_WEAK_REMOVE
+ *	is freed, not while it waits for its finalizer), and at most one of
+ *	GCMEM_WEAK_REMOVE and GCMEM_WEAK_MOVE
  * @link: user address of the reference, 8-byte aligned: the collector
  *	writes 0 there when it clears it
- * @addr: the start of an allocated object (0 with GCMEM_WEAK_REMOVE)
+ * @addr: the start of an allocated object (0 with GCMEM_WEAK_REMOVE; with
+ *	GCMEM_WEAK_MOVE, the reference's new user address, 8-byte aligned)
  *
  * Registers @link as a weak reference to the object at @addr. Returns 0,
  * or 1 if @link was registered already (with the same LONG flag): it now
  * refers to @addr. With GCMEM_WEAK_REMOVE, takes the registration of
  * @link (short or long, as @flags say) back: ENOENT if there was none.
+ * With GCMEM_WEAK_MOVE, the registration of @link becomes one of @addr
+ * (bdwgc's GC_move_disappearing_link: a table that moves its entries):
+ * ENOENT if @link has none, EEXIST if @addr has one already (nothing
+ * changes), 0 when moved or when @addr is @link.
  * EINVAL if @addr is not the start of an allocated object or @link is not
  * an aligned user address. The reference itself is the program's to store:
  * where the collector scans it (a conservative object, a root), it is a
@@ -901,6 +907,7 @@ struct gcmem_weak {
 
 #define GCMEM_WEAK_LONG		0x1
 #define GCMEM_WEAK_REMOVE	0x2
+#define GCMEM_WEAK_MOVE		0x4
 
 #define GCMEM_IOC_WEAK		_IO(GCMEM_TYPE, GCMEM_CMD_WEAK)
 
