@@ -7,8 +7,8 @@
 #define _GCMEM_COLLECT_H
 
 #include <linux/completion.h>
-#include <linux/ktime.h>
 #include <linux/sched.h>
+#include <linux/types.h>
 
 #include "gcmem.h"
 #include "work.h"

@@ -31,6 +31,7 @@ typedef uint32_t u32;
 typedef unsigned long long u64;	/* as the kernel's, for printf */
 typedef int32_t s32;
 typedef long long s64;
+typedef s64 ktime_t;		/* as the kernel's linux/types.h */
 typedef int pid_t;
 
 /* --- compiler ------------------------------------------------------------ */
