@@ -17,7 +17,8 @@
  * VM_FAULT_NOPAGE: the access faults again and maps the chunk's new page
  * writable. ->pfn_mkwrite makes vm_page_prot read-only (write notify), so
  * the PTEs of a chunk that is the heap's own are inserted with an explicit
- * writable protection.
+ * writable protection. A chunk whose writes are tracked (@wp, track.c) is
+ * mapped read-only in the same way until its first write.
  */
 #include <linux/mm.h>
 
@@ -57,6 +58,8 @@ static struct gcmem_chunk *gcmem_arena_chunk(struct vm_fault *vmf,
 		ret = gcmem_chunk_unshare(heap, chunk, vma);
 		if (ret < 0)
 			chunk = ERR_PTR(ret);
+		else
+			gcmem_track_write(heap, chunk);
 	}
 	if (IS_ERR(chunk)) {
 		mutex_unlock(&heap->chunk_lock);
@@ -73,7 +76,8 @@ static struct gcmem_chunk *gcmem_arena_chunk(struct vm_fault *vmf,
 static pgprot_t gcmem_arena_prot(struct vm_area_struct *vma,
 				 const struct gcmem_chunk *chunk)
 {
-	return chunk->cow ? vma->vm_page_prot : vm_get_page_prot(vma->vm_flags);
+	return chunk->cow || chunk->wp ? vma->vm_page_prot :
+					 vm_get_page_prot(vma->vm_flags);
 }
 
 static vm_fault_t gcmem_arena_fault(struct vm_fault *vmf)
@@ -104,8 +108,10 @@ static vm_fault_t gcmem_arena_fault(struct vm_fault *vmf)
 
 /*
  * A write to a read-only PTE: of a @cow chunk, which gets a page of its
- * own and is mapped again, or of a chunk mprotect() made read-only, which
- * only needs its PTE made writable (returning 0 does that).
+ * own and is mapped again; of a chunk whose writes are tracked, noted and
+ * mapped again, all 512 PTEs writable (track.c); or of a chunk mprotect()
+ * made read-only, which only needs its PTE made writable (returning 0
+ * does that).
  */
 static vm_fault_t gcmem_arena_pfn_mkwrite(struct vm_fault *vmf)
 {
@@ -124,6 +130,11 @@ static vm_fault_t gcmem_arena_pfn_mkwrite(struct vm_fault *vmf)
 	} else if (chunk->cow) {
 		err = gcmem_chunk_unshare(heap, chunk, vma);
 		ret = err < 0 ? VM_FAULT_SIGBUS : VM_FAULT_NOPAGE;
+		if (err >= 0)
+			gcmem_track_write(heap, chunk);
+	} else if (gcmem_track_write(heap, chunk)) {
+		zap_vma_ptes(vma, base, GCMEM_CHUNK_SIZE);
+		ret = VM_FAULT_NOPAGE;
 	}
 	mutex_unlock(&heap->chunk_lock);
 	if (err < 0)
@@ -151,7 +162,8 @@ static vm_fault_t gcmem_arena_huge_fault(struct vm_fault *vmf,
 		return VM_FAULT_SIGBUS;
 	atomic64_inc(&heap->pmd_faults);
 	ret = gcmem_insert_pfn_pmd(vmf, page_to_pfn(chunk->page),
-				   !chunk->cow && (vma->vm_flags & VM_WRITE));
+				   !chunk->cow && !chunk->wp &&
+				   (vma->vm_flags & VM_WRITE));
 	mutex_unlock(&heap->chunk_lock);
 	return ret;
 }

@@ -80,6 +80,13 @@ struct gcmem_chunk {
 	bool dirty;
 	/* The page allocator owns the chunk's pages (heap->pages_grown). */
 	bool owned;
+	/*
+	 * Write tracking (track.c), under chunk_lock: @wp, the chunk is
+	 * mapped read-only until its first write; @written, it was written
+	 * since the last harvest.
+	 */
+	bool wp;
+	bool written;
 	/* Empty after a sweep, on heap->released to be given back. */
 	bool releasing;
 	struct list_head release;
@@ -260,6 +267,9 @@ struct gcmem_heap {
 	struct xarray types;		/* registered types by id */
 	struct xarray threads;		/* registered threads by id */
 	struct xarray by_task;		/* the same, by task pid (threads.c) */
+	/* Write tracking armed (track.c); under chunk_lock. */
+	bool tracking;
+	atomic64_t track_faults;	/* write faults it took */
 	struct page *slot_pages[GCMEM_MAX_THREADS];
 	struct list_head roots;
 	u32 nroots;
@@ -491,6 +501,19 @@ int gcmem_adopt(struct gcmem_heap *heap, struct gcmem_adopt *arg);
 int gcmem_heap_fd(struct gcmem_heap *heap);
 
 /* stats.c */
+/* track.c */
+enum gcmem_track_op {
+	GCMEM_TRACK_ARM,
+	GCMEM_TRACK_HARVEST,
+	GCMEM_TRACK_DISARM,
+};
+
+int gcmem_track(struct gcmem_heap *heap, enum gcmem_track_op op,
+		unsigned long *written);
+bool gcmem_track_write(struct gcmem_heap *heap, struct gcmem_chunk *chunk);
+void gcmem_track_new_chunk(struct gcmem_heap *heap, struct gcmem_chunk *chunk);
+void gcmem_track_debugfs_add(struct gcmem_heap *heap, struct dentry *dir);
+
 void gcmem_heap_debugfs_add(struct gcmem_heap *heap);
 void gcmem_heap_debugfs_remove(struct gcmem_heap *heap);
 void gcmem_debugfs_init(void);

@@ -73,6 +73,7 @@ void gcmem_heap_debugfs_add(struct gcmem_heap *heap)
 	heap->debugfs = debugfs_create_dir(name, gcmem_debugfs_root);
 	debugfs_create_file("stats", 0400, heap->debugfs, heap,
 			    &gcmem_stats_fops);
+	gcmem_track_debugfs_add(heap, heap->debugfs);
 }
 
 /* Waits for readers in progress: called before the heap is freed. */

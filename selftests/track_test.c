@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Write tracking (kmod/track.c), through the heap's debugfs file "track":
+ * armed, the chunks the process writes — by its own stores, or by the
+ * kernel for it in read() — and only those are reported by the next
+ * harvest, once; a chunk faulted in while armed is tracked from its start;
+ * disarmed, there is nothing to harvest. On 6.12 the arena is mapped with
+ * PMDs (->huge_fault takes the tracked writes), on 6.1 with PTEs
+ * (->pfn_mkwrite): the same test covers both paths.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "gcmem_util.h"
+#include "gcu_util.h"
+
+#define CHUNK	(2UL << 20)
+#define MAXC	64
+
+FIXTURE(track) {
+	char path[320];
+};
+
+FIXTURE_SETUP(track)
+{
+	char prefix[32];
+	struct dirent *d;
+	DIR *dir;
+
+	ASSERT_EQ(0, gcu_init());
+	ASSERT_EQ(0, gcu_set_gcpercent(-1));
+	self->path[0] = 0;
+	snprintf(prefix, sizeof(prefix), "%d.", getpid());
+	dir = opendir("/sys/kernel/debug/gcmem");
+	if (!dir)
+		SKIP(return, "no /sys/kernel/debug/gcmem (debugfs not mounted?)");
+	while ((d = readdir(dir)))
+		if (!strncmp(d->d_name, prefix, strlen(prefix)))
+			snprintf(self->path, sizeof(self->path),
+				 "/sys/kernel/debug/gcmem/%s/track", d->d_name);
+	closedir(dir);
+	ASSERT_NE(0, self->path[0]);
+}
+
+FIXTURE_TEARDOWN(track)
+{
+	gcu_shutdown();
+}
+
+static int track_cmd(const char *path, const char *cmd)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, cmd, strlen(cmd));
+	close(fd);
+	return n == (ssize_t)strlen(cmd) ? 0 : -1;
+}
+
+/* Harvest: the chunks written, in @c (at most MAXC), and their number. */
+static int harvest(const char *path, long *c, long long *faults)
+{
+	char buf[4096], *p, *end;
+	int fd = open(path, O_RDONLY), n = 0;
+	ssize_t len;
+
+	if (fd < 0)
+		return -1;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return -1;
+	buf[len] = 0;
+	if (sscanf(buf, "faults %lld", faults) != 1)
+		return -1;
+	p = strstr(buf, "written");
+	if (!p)
+		return -1;
+	for (p += 7; n < MAXC; n++) {
+		long v = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		c[n] = v;
+		p = end;
+	}
+	return n;
+}
+
+static long chunk_of(const void *p)
+{
+	return ((uintptr_t)p - (uintptr_t)gcu_heap()->arena) / CHUNK;
+}
+
+static int has(const long *c, int n, long want)
+{
+	for (int i = 0; i < n; i++)
+		if (c[i] == want)
+			return 1;
+	return 0;
+}
+
+TEST_F(track, writes_by_the_process_and_by_the_kernel)
+{
+	char *obj[3];
+	long c[MAXC], ca, cb, cc;
+	long long faults, faults2;
+	volatile char sink;
+	int fds[2], n;
+
+	/* Three large objects: three different chunks, all faulted in. */
+	for (int i = 0; i < 3; i++) {
+		obj[i] = gcu_malloc_atomic(3 * CHUNK);
+		ASSERT_NE(NULL, obj[i]);
+		memset(obj[i], i + 1, 3 * CHUNK);
+	}
+	ca = chunk_of(obj[0] + CHUNK);
+	cb = chunk_of(obj[1] + CHUNK);
+	cc = chunk_of(obj[2] + CHUNK);
+	ASSERT_TRUE(ca != cb && cb != cc && ca != cc);
+	ASSERT_EQ(-1, harvest(self->path, c, &faults));	/* not armed */
+	ASSERT_EQ(0, track_cmd(self->path, "arm"));
+	ASSERT_EQ(0, harvest(self->path, c, &faults));
+
+	obj[0][CHUNK + 100] = 7;			/* a store */
+	ASSERT_EQ(0, pipe(fds));
+	ASSERT_EQ(5, write(fds[1], "hello", 5));
+	ASSERT_EQ(5, read(fds[0], obj[1] + CHUNK + 4096, 5));	/* the kernel */
+	sink = obj[2][CHUNK + 200];			/* a read only */
+	(void)sink;
+	n = harvest(self->path, c, &faults);
+	ASSERT_EQ(2, n) TH_LOG("%ld %ld", c[0], n > 1 ? c[1] : -1L);
+	EXPECT_TRUE(has(c, n, ca));
+	EXPECT_TRUE(has(c, n, cb));
+	EXPECT_EQ(0, memcmp(obj[1] + CHUNK + 4096, "hello", 5));
+	EXPECT_EQ(7, obj[0][CHUNK + 100]);
+
+	/* Reported once; written again, reported again. */
+	ASSERT_EQ(0, harvest(self->path, c, &faults2));
+	obj[0][CHUNK + 8192] = 8;
+	obj[0][CHUNK + 8193] = 9;			/* no second fault */
+	n = harvest(self->path, c, &faults2);
+	ASSERT_EQ(1, n);
+	EXPECT_EQ(ca, c[0]);
+	EXPECT_EQ(faults + 1, faults2);
+	EXPECT_EQ(9, obj[0][CHUNK + 8193]);
+
+	/* The read above mapped chunk C read-only: its first write counts. */
+	obj[2][CHUNK + 300] = 3;
+	n = harvest(self->path, c, &faults2);
+	ASSERT_EQ(1, n);
+	EXPECT_EQ(cc, c[0]);
+
+	ASSERT_EQ(0, track_cmd(self->path, "disarm"));
+	obj[2][CHUNK] = 1;
+	EXPECT_EQ(-1, harvest(self->path, c, &faults));
+	EXPECT_EQ(-1, track_cmd(self->path, "bogus"));
+	close(fds[0]);
+	close(fds[1]);
+}
+
+TEST_F(track, chunk_faulted_in_while_armed)
+{
+	long c[MAXC], cn;
+	long long faults;
+	char *obj;
+	int n;
+
+	ASSERT_EQ(0, track_cmd(self->path, "arm"));
+	obj = gcu_malloc_atomic(3 * CHUNK);
+	ASSERT_NE(NULL, obj);
+	cn = chunk_of(obj + CHUNK);
+	obj[CHUNK + 1] = 1;
+	n = harvest(self->path, c, &faults);
+	ASSERT_LE(1, n);
+	EXPECT_TRUE(has(c, n, cn));
+	/* Nothing written since. */
+	EXPECT_EQ(0, harvest(self->path, c, &faults));
+	ASSERT_EQ(0, track_cmd(self->path, "disarm"));
+}
+
+TEST_HARNESS_MAIN
