@@ -295,12 +295,14 @@ int GC_get_kind_and_size(const void *p, size_t *psize)
 	return atomic ? GC_KIND_PTRFREE : GC_KIND_NORMAL;
 }
 
-/* The size an allocation of @i bytes is given. */
+/* The size an allocation of @i bytes is given; beyond the small ones, none. */
 size_t GC_get_size_map_at(int i)
 {
 	gc_ready();
-	if (i <= 0 || (size_t)i > GCMEM_SMALL_MAX)
-		return (size_t)i;
+	if (i < 0 || (size_t)i > GCMEM_SMALL_MAX)
+		return SIZE_MAX;
+	if (!i)
+		i = 1;
 	return gcu.class_size[gcu_size_class((size_t)i)];
 }
 

@@ -558,12 +558,23 @@ size_t GC_get_bytes_since_gc(void)
 						0;
 }
 
-/* Everything ever allocated: what is in use and what was freed. */
+/*
+ * Everything ever allocated: what is in use and what was freed, which
+ * bdwgc promises never decreases (an explicit free of a large object can
+ * make the sum drop for a moment).
+ */
 size_t GC_get_total_bytes(void)
 {
+	static size_t most;
 	struct gcu_heap_stats st = gc_stats();
+	size_t total = st.inuse_bytes + st.freed_bytes;
+	size_t seen = __atomic_load_n(&most, __ATOMIC_RELAXED);
 
-	return st.inuse_bytes + st.freed_bytes;
+	while (total > seen &&
+	       !__atomic_compare_exchange_n(&most, &seen, total, 0,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	return total > seen ? total : seen;
 }
 
 size_t GC_get_obtained_from_os_bytes(void)
@@ -627,6 +638,7 @@ size_t GC_get_prof_stats(struct GC_prof_stats_s *out, size_t size)
 		.markers_m1 = (GC_word)sysconf(_SC_NPROCESSORS_ONLN) - 1,
 		.bytes_reclaimed_since_gc = 0,
 		.reclaimed_bytes_before_gc = st.freed_bytes,
+		.expl_freed_bytes_since_gc = GC_get_expl_freed_bytes_since_gc(),
 		.obtained_from_os_bytes = st.peak_committed,
 	};
 
