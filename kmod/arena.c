@@ -69,9 +69,10 @@ static struct gcmem_chunk *gcmem_arena_chunk(struct vm_fault *vmf,
 }
 
 /*
- * A chunk that is the heap's own is mapped writable, if the VMA is: with
- * the protection vm_page_prot would have without write notify (the arena's
- * mmap sets no caching or other bits of its own).
+ * A chunk that is the heap's own and not tracked (track.c) is mapped
+ * writable, if the VMA is: with the protection vm_page_prot would have
+ * without write notify (the arena's mmap sets no caching or other bits of
+ * its own).
  */
 static pgprot_t gcmem_arena_prot(struct vm_area_struct *vma,
 				 const struct gcmem_chunk *chunk)
@@ -207,6 +208,9 @@ static int gcmem_arena_access(struct vm_area_struct *vma, unsigned long addr,
 				memcpy(p, buf + done, n);
 			else
 				memcpy(buf + done, p, n);
+			/* Pointers a debugger stores count (track.c). */
+			if (write && heap->tracking)
+				chunk->written = true;
 		}
 		done += n;
 		off += n;

@@ -64,12 +64,12 @@
  * The driver runs the steps in order, each a function below, each setting
  * its phase through gcmem_set_phase(), which asserts that the transition
  * is one of the table's: OFF -> SCAN -> MARK -> MARKTERM -> SWEEP -> OFF,
- * and any phase -> OFF when the cycle is abandoned.
+ * and SCAN, MARK or MARKTERM -> OFF when the cycle is abandoned.
  *
  * When a cycle starts is pace.c's business.
  */
-#include <linux/ktime.h>
 #include <linux/bits.h>
+#include <linux/ktime.h>
 #include <linux/log2.h>
 #include <linux/module.h>
 #include <linux/sched/mm.h>
@@ -183,7 +183,7 @@ static void gcmem_account_pause(struct gcmem_heap *heap, u64 ns)
 	heap->pause_hist[b]++;
 }
 
-/* The phases a phase may go to; OFF from anywhere: an abandoned cycle. */
+/* The phases a phase may go to; OFF from SCAN to MARKTERM: abandoned. */
 static const u8 gcmem_phase_next[] = {
 	[GCMEM_PHASE_OFF] = BIT(GCMEM_PHASE_SCAN),
 	[GCMEM_PHASE_SCAN] = BIT(GCMEM_PHASE_MARK) | BIT(GCMEM_PHASE_OFF),

@@ -141,7 +141,7 @@ int gcmem_finalize_take(struct gcmem_heap *heap, struct gcmem_finalize *arg)
 	return 0;
 }
 
-/* Move the reference at @key to @to: ENOENT, EEXIST, or 0. heap->lock. */
+/* Move the reference at @key to @to: ENOENT, EEXIST, ENOMEM or 0. */
 static int gcmem_weak_move(struct xarray *set, unsigned long key,
 			   unsigned long to)
 {

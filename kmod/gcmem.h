@@ -267,7 +267,9 @@ struct gcmem_heap {
 	struct xarray types;		/* registered types by id */
 	struct xarray threads;		/* registered threads by id */
 	struct xarray by_task;		/* the same, by task pid (threads.c) */
-	/* Write tracking armed (track.c); under chunk_lock. */
+	/* Write tracking armed (track.c): written under heap->lock and
+	 * chunk_lock, read under either.
+	 */
 	bool tracking;
 	atomic64_t track_faults;	/* write faults it took */
 	struct page *slot_pages[GCMEM_MAX_THREADS];
@@ -500,7 +502,6 @@ int gcmem_adopt(struct gcmem_heap *heap, struct gcmem_adopt *arg);
 /* main.c */
 int gcmem_heap_fd(struct gcmem_heap *heap);
 
-/* stats.c */
 /* track.c */
 enum gcmem_track_op {
 	GCMEM_TRACK_ARM,
@@ -514,6 +515,7 @@ bool gcmem_track_write(struct gcmem_heap *heap, struct gcmem_chunk *chunk);
 void gcmem_track_new_chunk(struct gcmem_heap *heap, struct gcmem_chunk *chunk);
 void gcmem_track_debugfs_add(struct gcmem_heap *heap, struct dentry *dir);
 
+/* stats.c */
 void gcmem_heap_debugfs_add(struct gcmem_heap *heap);
 void gcmem_heap_debugfs_remove(struct gcmem_heap *heap);
 void gcmem_debugfs_init(void);

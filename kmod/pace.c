@@ -9,11 +9,12 @@
  * where live is what the last cycle marked, and gcpercent is 100 by default
  * or off (Go's GOGC: the heap may grow by gcpercent of what survived). The
  * allocation paths ask gcmem_pacer_wants_cycle() before they take a span
- * or a large object from fresh pages; an allocation that would cross the
- * heap's limit runs a cycle first whatever the pacer says (alloc.c), and
- * fails with ENOMEM only if that did not free enough. A cycle that cannot
- * finish paces the next as if everything in use were live, so that a heap
- * whose cycles keep failing does not stop the world at every refill.
+ * or a large object from fresh pages; an allocation that fails at the
+ * heap's limit runs a cycle whatever the pacer says and tries once more
+ * (alloc.c), failing with ENOMEM only if that did not free enough. A
+ * pacer's cycle that cannot finish paces the next as if everything in use
+ * were live, so that a heap whose cycles keep failing does not stop the
+ * world at every refill.
  */
 #include <linux/math64.h>
 

@@ -45,7 +45,10 @@ bool gcmem_user_range_ok(struct gcmem_heap *heap, u64 start, u64 len)
  * on every safepoint and heap ioctl, whatever the number of threads. A
  * thread that died registered keeps its task (and its pid in it), and a
  * new thread may get the same pid: registering the new one takes the pid
- * over, and the check of ->task tells them apart. Under RCU or heap->lock.
+ * over, and the check of ->task tells them apart. (A thread that execs
+ * swaps pids with its leader: its entry then stays behind, harmlessly —
+ * the heap is no longer the process's, and every ioctl fails with EPERM.)
+ * Under RCU or heap->lock.
  */
 static struct gcmem_thread *gcmem_thread_of_task(struct gcmem_heap *heap,
 						 struct task_struct *task)

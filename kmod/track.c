@@ -3,7 +3,7 @@
  * Write tracking: which chunks of the arena the process wrote since the
  * tracking was armed, or since the last harvest. It is how a concurrent
  * mark will find the objects the program changed behind it without a
- * write barrier in the program (../shared/CONCURRENT-NOTES.md); for now it
+ * write barrier in the program; for now it
  * is armed and harvested only through debugfs (track_test), to measure it
  * and prove it on both kernels before the collector relies on it.
  *
@@ -14,8 +14,9 @@
  * fault, under chunk_lock, sets @written and clears @wp before the chunk
  * is mapped writable: from then on its writes cost nothing. Writes the
  * kernel makes for the process (read() into the heap, copy_to_user) take
- * the same faults; writes through the kernel's direct map (the collector's
- * own zeroing, ->access for a debugger) are not tracked.
+ * the same faults; a debugger's (->access, through the direct map) mark
+ * the chunk written; the collector's own (zeroing, a fork's copy) store
+ * no new pointer and are not tracked.
  *
  * A harvest, under mmap_lock (read) and chunk_lock, first zaps the mapping
  * of every written chunk — no CPU can write it again without faulting —
@@ -25,9 +26,9 @@
  * @written only after revoking the mapping the write went through.
  *
  * Granularity: a chunk (2 MiB), the unit of the arena's mappings on both
- * kernels (one PMD on 6.12; 512 PTEs mapped by one fault on 6.1), so a
- * chunk costs one write fault per harvest however many of its pages are
- * written.
+ * kernels (one PMD on 6.12 where transparent huge pages are allowed; else,
+ * and on 6.1, 512 PTEs mapped by one fault), so a chunk costs one write
+ * fault per harvest however many of its pages are written.
  *
  * Locks: heap->lock (arming and harvesting are heap operations), then
  * mmap_lock (read), then chunk_lock, as everywhere (gcmem.h).
@@ -37,11 +38,16 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/sched/mm.h>
-#include <linux/seq_file.h>
+#include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
 #include "gcmem.h"
+
+static bool gcmem_chunk_written(struct gcmem_heap *heap, unsigned long c)
+{
+	return heap->chunk_tab[c] && heap->chunk_tab[c]->written;
+}
 
 /* Every chunk, and every chunk faulted in later, is tracked. */
 static void gcmem_track_arm_locked(struct gcmem_heap *heap,
@@ -71,7 +77,7 @@ static void gcmem_track_arm_locked(struct gcmem_heap *heap,
 int gcmem_track(struct gcmem_heap *heap, enum gcmem_track_op op,
 		unsigned long *written)
 {
-	unsigned long c, n = heap->arena_size >> GCMEM_CHUNK_SHIFT;
+	unsigned long c, end, n = heap->arena_size >> GCMEM_CHUNK_SHIFT;
 	struct vm_area_struct *vma = NULL;
 	struct gcmem_chunk *chunk;
 	int ret = 0;
@@ -81,7 +87,7 @@ int gcmem_track(struct gcmem_heap *heap, enum gcmem_track_op op,
 		return -EINVAL;
 	if (op == GCMEM_TRACK_HARVEST && !heap->tracking)
 		return -EINVAL;
-	if (!mmget_not_zero(heap->mm))
+	if (!heap->mm || !mmget_not_zero(heap->mm))
 		return -ESRCH;
 	mmap_read_lock(heap->mm);
 	vma = gcmem_arena_vma(heap);
@@ -92,18 +98,25 @@ int gcmem_track(struct gcmem_heap *heap, enum gcmem_track_op op,
 		break;
 	case GCMEM_TRACK_HARVEST:
 		bitmap_zero(written, n);
-		for (c = 0; c < n; c++) {
-			chunk = heap->chunk_tab[c];
-			if (!chunk || !chunk->written)
+		for (c = 0; c < n; c = end) {
+			for (end = c; end < n && gcmem_chunk_written(heap, end);)
+				end++;
+			if (end == c) {
+				end++;
 				continue;
-			/* Revoke the writable mapping, then take the bit. */
+			}
+			/* Revoke the writable mappings (one flush a run)... */
 			if (vma)
 				zap_vma_ptes(vma, heap->arena_start +
 					     (c << GCMEM_CHUNK_SHIFT),
-					     GCMEM_CHUNK_SIZE);
-			chunk->written = false;
-			chunk->wp = true;
-			__set_bit(c, written);
+					     (end - c) << GCMEM_CHUNK_SHIFT);
+			/* ... then take the bits. */
+			for (; c < end; c++) {
+				chunk = heap->chunk_tab[c];
+				chunk->written = false;
+				chunk->wp = true;
+				__set_bit(c, written);
+			}
 		}
 		break;
 	case GCMEM_TRACK_DISARM:
@@ -131,7 +144,8 @@ int gcmem_track(struct gcmem_heap *heap, enum gcmem_track_op op,
 /*
  * gcmem_track_write() - @chunk is about to be mapped writable, or written
  * through a mapping that was read-only: note it. Under chunk_lock. Returns
- * true if the chunk was tracked (its read-only mapping must go first).
+ * true if the chunk was tracked (a read-only PTE mapping is then zapped,
+ * to be mapped again writable in one fault; a PMD is upgraded in place).
  */
 bool gcmem_track_write(struct gcmem_heap *heap, struct gcmem_chunk *chunk)
 {
@@ -152,51 +166,80 @@ void gcmem_track_new_chunk(struct gcmem_heap *heap, struct gcmem_chunk *chunk)
 }
 
 /*
- * debugfs: gcmem/<tgid>.<n>/track. Writing "arm" or "disarm" does that;
- * reading harvests: "faults F\nwritten I J K\n", F the write faults taken
- * so far, I... the chunks written since the last harvest.
+ * debugfs: gcmem/<tgid>.<n>/track. Writing "arm" or "disarm" does that.
+ * Opening it for reading harvests, once, into text the reads return:
+ * "faults F\nwritten I J K\n", F the write faults taken so far, I... the
+ * chunks written since the last harvest. (A seq_file show may run twice
+ * for one read, and a harvest must not.)
  */
-static int gcmem_track_show(struct seq_file *m, void *v)
+struct gcmem_track_text {
+	size_t len;
+	char buf[];
+};
+
+static int gcmem_track_open(struct inode *inode, struct file *file)
 {
-	struct gcmem_heap *heap = m->private;
-	unsigned long *written, c, n;
+	struct gcmem_heap *heap = inode->i_private;
+	struct gcmem_track_text *t = NULL;
+	unsigned long *written = NULL, c, n;
+	size_t cap;
 	int ret;
 
+	if (!(file->f_mode & FMODE_READ))
+		return 0;
 	ret = gcmem_heap_lock(heap);
 	if (ret)
 		return ret;
 	n = heap->arena_size >> GCMEM_CHUNK_SHIFT;
+	/* " %lu" for every chunk at most, before the harvest takes bits. */
+	cap = 64 + n * 8;
 	written = bitmap_zalloc(max(n, 1UL), GFP_KERNEL);
-	ret = written ? gcmem_track(heap, GCMEM_TRACK_HARVEST, written) :
-			-ENOMEM;
+	t = kvmalloc(sizeof(*t) + cap, GFP_KERNEL);
+	ret = written && t ? gcmem_track(heap, GCMEM_TRACK_HARVEST, written) :
+			     -ENOMEM;
 	gcmem_heap_unlock(heap);
 	if (!ret) {
-		seq_printf(m, "faults %lld\nwritten",
-			   (long long)atomic64_read(&heap->track_faults));
+		t->len = scnprintf(t->buf, cap, "faults %lld\nwritten",
+				   (long long)atomic64_read(&heap->track_faults));
 		for_each_set_bit(c, written, n)
-			seq_printf(m, " %lu", c);
-		seq_putc(m, '\n');
+			t->len += scnprintf(t->buf + t->len, cap - t->len,
+					    " %lu", c);
+		t->len += scnprintf(t->buf + t->len, cap - t->len, "\n");
+		file->private_data = t;
+		t = NULL;
 	}
 	bitmap_free(written);
+	kvfree(t);
 	return ret;
 }
 
-static int gcmem_track_open(struct inode *inode, struct file *file)
+static ssize_t gcmem_track_read(struct file *file, char __user *ubuf,
+				size_t len, loff_t *ppos)
 {
-	return single_open(file, gcmem_track_show, inode->i_private);
+	struct gcmem_track_text *t = file->private_data;
+
+	return t ? simple_read_from_buffer(ubuf, len, ppos, t->buf, t->len) :
+		   -EBADF;
 }
 
-static ssize_t gcmem_track_write_file(struct file *file,
-				      const char __user *ubuf, size_t len,
-				      loff_t *ppos)
+static int gcmem_track_release(struct inode *inode, struct file *file)
+{
+	kvfree(file->private_data);
+	return 0;
+}
+
+static ssize_t gcmem_track_ctl(struct file *file, const char __user *ubuf,
+			       size_t len, loff_t *ppos)
 {
 	struct gcmem_heap *heap = file_inode(file)->i_private;
 	enum gcmem_track_op op;
 	char buf[8] = "";
 	int ret;
 
-	if (len >= sizeof(buf) || copy_from_user(buf, ubuf, len))
+	if (len >= sizeof(buf))
 		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
 	if (sysfs_streq(buf, "arm"))
 		op = GCMEM_TRACK_ARM;
 	else if (sysfs_streq(buf, "disarm"))
@@ -214,10 +257,10 @@ static ssize_t gcmem_track_write_file(struct file *file,
 static const struct file_operations gcmem_track_fops = {
 	.owner = THIS_MODULE,
 	.open = gcmem_track_open,
-	.read = seq_read,
-	.llseek = seq_lseek,
-	.release = single_release,
-	.write = gcmem_track_write_file,
+	.read = gcmem_track_read,
+	.llseek = default_llseek,
+	.release = gcmem_track_release,
+	.write = gcmem_track_ctl,
 };
 
 void gcmem_track_debugfs_add(struct gcmem_heap *heap, struct dentry *dir)

@@ -187,4 +187,27 @@ TEST_F(track, chunk_faulted_in_while_armed)
 	ASSERT_EQ(0, track_cmd(self->path, "disarm"));
 }
 
+/* A debugger's write (/proc/pid/mem, through the direct map) counts. */
+TEST_F(track, debugger_writes_count)
+{
+	long c[MAXC];
+	long long faults;
+	char *obj = gcu_malloc_atomic(3 * CHUNK);
+	char one = 1;
+	int fd, n;
+
+	ASSERT_NE(NULL, obj);
+	memset(obj, 0, 3 * CHUNK);
+	ASSERT_EQ(0, track_cmd(self->path, "arm"));
+	fd = open("/proc/self/mem", O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(1, pwrite(fd, &one, 1, (uintptr_t)(obj + CHUNK + 64)));
+	close(fd);
+	n = harvest(self->path, c, &faults);
+	ASSERT_EQ(1, n);
+	EXPECT_EQ(chunk_of(obj + CHUNK), c[0]);
+	EXPECT_EQ(1, obj[CHUNK + 64]);
+	ASSERT_EQ(0, track_cmd(self->path, "disarm"));
+}
+
 TEST_HARNESS_MAIN

@@ -890,7 +890,7 @@ struct gcmem_finalize {
  * With GCMEM_WEAK_MOVE, the registration of @link becomes one of @addr
  * (bdwgc's GC_move_disappearing_link: a table that moves its entries):
  * ENOENT if @link has none, EEXIST if @addr has one already (nothing
- * changes), 0 when moved or when @addr is @link.
+ * changes), ENOMEM, or 0 when moved or when @addr is @link.
  * EINVAL if @addr is not the start of an allocated object or @link is not
  * an aligned user address. The reference itself is the program's to store:
  * where the collector scans it (a conservative object, a root), it is a
