@@ -828,6 +828,9 @@ FIXTURE_SETUP(spinner)
 	self->dir = tracing_dir();
 	if (!self->dir)
 		SKIP(return, "no gcmem tracepoints in tracefs");
+	/* No task-name recording: see gc_test's tracepoints_fire. */
+	snprintf(path, sizeof(path), "%s/options/record-cmd", self->dir);
+	gcmem_write_file(path, "0");
 	snprintf(path, sizeof(path), "%s/events/gcmem/gcmem_cycle_end/enable",
 		 self->dir);
 	ASSERT_EQ(0, gcmem_write_file(path, "1"));
