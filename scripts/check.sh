@@ -192,18 +192,46 @@ timed "module builds and images" "$t0"
 
 # boot_one TARGET: boot a kernel's image and run the selftests; the
 # verdict goes to build/KREL/boot.out and boot.rc.
+#
+# A guest kernel that dies of an int3 trap before gcmem is even loaded (no
+# insmod line, the oops says "Not tainted") lost TCG's race with its own
+# code patching: a vCPU ran a stale translation of a static-key site that
+# another was patching (seen twice on 6.12, at boot in sched_clock_tick()).
+# Nothing of gcmem ran; that guest is booted once more, and its first log
+# is kept as console.log.crashed. Every other failure stands, and so does
+# any crash once the module is in.
+tcg_patch_race()
+{
+	grep -aq 'Oops: int3' "$1" && ! grep -aq '^# guest: insmod' "$1" &&
+		grep -a -A1 'Oops: int3' "$1" | grep -aq 'Not tainted'
+}
+
 boot_one()
 {
-	local krel kbuild vmlinuz mem timeout append kdir
+	local krel kbuild vmlinuz mem timeout append kdir rc try
 
 	IFS='|' read -r krel kbuild vmlinuz mem timeout append <<< "$1"
 	kdir=$build/$krel
-	GCMEM_VMLINUZ=$vmlinuz GCMEM_QEMU_MEM=$mem \
-	GCMEM_BOOT_TIMEOUT=${GCMEM_BOOT_TIMEOUT:-$timeout} \
-	GCMEM_BOOT_APPEND="$append${GCMEM_BOOT_APPEND:+ $GCMEM_BOOT_APPEND}" \
-		"$top/qemu-images/boot.sh" "$krel" "$kdir/initramfs.cpio.gz" \
-		"$kdir/console.log" check > "$kdir/boot.out" 2>&1
-	echo $? > "$kdir/boot.rc"
+	rm -f "$kdir/console.log.crashed"
+	for try in 1 2; do
+		GCMEM_VMLINUZ=$vmlinuz GCMEM_QEMU_MEM=$mem \
+		GCMEM_BOOT_TIMEOUT=${GCMEM_BOOT_TIMEOUT:-$timeout} \
+		GCMEM_BOOT_APPEND="$append${GCMEM_BOOT_APPEND:+ $GCMEM_BOOT_APPEND}" \
+			"$top/qemu-images/boot.sh" "$krel" \
+			"$kdir/initramfs.cpio.gz" "$kdir/console.log" check \
+			> "$kdir/boot.out" 2>&1
+		rc=$?
+		if [ $rc -eq 0 ] || [ $try -eq 2 ] ||
+		   ! tcg_patch_race "$kdir/console.log"; then
+			break
+		fi
+		mv -f "$kdir/console.log" "$kdir/console.log.crashed"
+	done
+	if [ -f "$kdir/console.log.crashed" ]; then
+		sed -i '1i # boot: booted twice: the first guest kernel died of an int3 trap before gcmem was loaded (TCG and static-key patching; console.log.crashed)' \
+			"$kdir/boot.out"
+	fi
+	echo $rc > "$kdir/boot.rc"
 }
 
 # Up to GCMEM_CHECK_JOBS guests at once (default 2), in the order of
