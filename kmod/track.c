@@ -49,20 +49,24 @@ static bool gcmem_chunk_written(struct gcmem_heap *heap, unsigned long c)
 	return heap->chunk_tab[c] && heap->chunk_tab[c]->written;
 }
 
-/* Every chunk, and every chunk faulted in later, is tracked. */
-static void gcmem_track_arm_locked(struct gcmem_heap *heap,
-				   struct vm_area_struct *vma)
+/*
+ * Arm (@on: every chunk, and every chunk faulted in later, is tracked) or
+ * disarm, forgetting what was written, and zap the arena's mapping: its
+ * chunks are mapped again, read-only or writable, at their next access.
+ */
+static void gcmem_track_set(struct gcmem_heap *heap,
+			    struct vm_area_struct *vma, bool on)
 {
 	unsigned long c, n = heap->arena_size >> GCMEM_CHUNK_SHIFT;
 	struct gcmem_chunk *chunk;
 
 	lockdep_assert_held(&heap->chunk_lock);
-	heap->tracking = true;
+	heap->tracking = on;
 	for (c = 0; c < n; c++) {
 		chunk = heap->chunk_tab[c];
 		if (!chunk)
 			continue;
-		chunk->wp = true;
+		chunk->wp = on;
 		chunk->written = false;
 	}
 	if (vma)
@@ -94,7 +98,7 @@ int gcmem_track(struct gcmem_heap *heap, enum gcmem_track_op op,
 	mutex_lock(&heap->chunk_lock);
 	switch (op) {
 	case GCMEM_TRACK_ARM:
-		gcmem_track_arm_locked(heap, vma);
+		gcmem_track_set(heap, vma, true);
 		break;
 	case GCMEM_TRACK_HARVEST:
 		bitmap_zero(written, n);
@@ -120,17 +124,7 @@ int gcmem_track(struct gcmem_heap *heap, enum gcmem_track_op op,
 		}
 		break;
 	case GCMEM_TRACK_DISARM:
-		heap->tracking = false;
-		for (c = 0; c < n; c++) {
-			chunk = heap->chunk_tab[c];
-			if (!chunk)
-				continue;
-			chunk->wp = false;
-			chunk->written = false;
-		}
-		/* Mapped again writable at the next access. */
-		if (vma)
-			zap_vma_ptes(vma, heap->arena_start, heap->arena_size);
+		gcmem_track_set(heap, vma, false);
 		break;
 	default:
 		ret = -EINVAL;

@@ -532,6 +532,20 @@ static struct gcu_heap_stats gc_stats(void)
 	return st;
 }
 
+/* Committed but not in use: bdwgc's "free" heap. */
+static size_t gc_free_of(const struct gcu_heap_stats *st)
+{
+	return st->committed > st->inuse_bytes ?
+	       st->committed - st->inuse_bytes : 0;
+}
+
+/* Grown since the last collection left the heap. */
+static size_t gc_since_of(const struct gcu_heap_stats *st)
+{
+	return st->inuse_bytes > st->heap_after ?
+	       st->inuse_bytes - st->heap_after : 0;
+}
+
 size_t GC_get_heap_size(void)
 {
 	return gc_stats().committed;
@@ -541,8 +555,7 @@ size_t GC_get_free_bytes(void)
 {
 	struct gcu_heap_stats st = gc_stats();
 
-	return st.committed > st.inuse_bytes ? st.committed - st.inuse_bytes :
-					       0;
+	return gc_free_of(&st);
 }
 
 size_t GC_get_unmapped_bytes(void)
@@ -554,8 +567,7 @@ size_t GC_get_bytes_since_gc(void)
 {
 	struct gcu_heap_stats st = gc_stats();
 
-	return st.inuse_bytes > st.heap_after ? st.inuse_bytes - st.heap_after :
-						0;
+	return gc_since_of(&st);
 }
 
 /*
@@ -612,13 +624,11 @@ void GC_get_heap_usage_safe(GC_word *heap_size, GC_word *free_bytes,
 	if (heap_size)
 		*heap_size = st.committed;
 	if (free_bytes)
-		*free_bytes = st.committed > st.inuse_bytes ?
-			      st.committed - st.inuse_bytes : 0;
+		*free_bytes = gc_free_of(&st);
 	if (unmapped_bytes)
 		*unmapped_bytes = 0;
 	if (bytes_since_gc)
-		*bytes_since_gc = st.inuse_bytes > st.heap_after ?
-				  st.inuse_bytes - st.heap_after : 0;
+		*bytes_since_gc = gc_since_of(&st);
 	if (total_bytes)
 		*total_bytes = st.inuse_bytes + st.freed_bytes;
 }
@@ -628,10 +638,8 @@ size_t GC_get_prof_stats(struct GC_prof_stats_s *out, size_t size)
 	struct gcu_heap_stats st = gc_stats();
 	struct GC_prof_stats_s ps = {
 		.heapsize_full = st.committed,
-		.free_bytes_full = st.committed > st.inuse_bytes ?
-				   st.committed - st.inuse_bytes : 0,
-		.bytes_allocd_since_gc = st.inuse_bytes > st.heap_after ?
-					 st.inuse_bytes - st.heap_after : 0,
+		.free_bytes_full = gc_free_of(&st),
+		.bytes_allocd_since_gc = gc_since_of(&st),
 		.allocd_bytes_before_gc = st.heap_after + st.freed_bytes,
 		.non_gc_bytes = GC_non_gc_bytes,
 		.gc_no = st.cycles,
