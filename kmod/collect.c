@@ -61,6 +61,33 @@
  * zeroed before it is handed out again; a span cached by a thread is never
  * changed at or above the thread's cursor.
  *
+ * Concurrent mode (GCMEM_MODE_CONCURRENT, per heap) marks beside the
+ * program. Step 1 is the same; then the driver arms the tracking of the
+ * program's writes (track.c: the arena is mapped read-only and the first
+ * write to each chunk faults and is recorded) and restarts the world while
+ * the workers mark (step 2). Threads run and write; they allocate from the
+ * spans they hold, and wait for the cycle (heap->lock) if they need a new
+ * one. Step 3 stops the world again and scans again whatever the program
+ * may have changed behind the workers: every thread's stack and registers
+ * (the stop's self-scans and claims), every registered root, and every
+ * marked object on a chunk written since the tracking was armed; the
+ * workers drain what that greys, and the rest of step 3 and steps 4-5 run
+ * as in stop-the-world mode.
+ *
+ * Why that loses nothing: take an object reachable at the second stop and
+ * a path to it from a root. If its first object is unmarked, the root scan
+ * at the stop marks it. Along the path, an unmarked object's predecessor is
+ * either grey (then the drain reaches it) or marked and scanned during the
+ * mark: then the pointer to it was stored after that scan (else the scan
+ * would have greyed it), so the store faulted, the chunk is written, and
+ * the rescan greys it. Objects allocated during the mark are white: they
+ * are marked only if reachable at the second stop, by the same argument
+ * (a new object is reached from a register, a stack, a root, or a store
+ * into the heap, all scanned again). Allocating white costs nothing on the
+ * fast path, where allocating black would need the kernel to know each new
+ * object at once; it is the allocation state (the cursor) that keeps them
+ * from being swept early, and the sweep runs with the world stopped.
+ *
  * The driver runs the steps in order, each a function below, each setting
  * its phase through gcmem_set_phase(), which asserts that the transition
  * is one of the table's: OFF -> SCAN -> MARK -> MARKTERM -> SWEEP -> OFF,
@@ -82,10 +109,25 @@ bool gcmem_debug;
 module_param_named(debug, gcmem_debug, bool, 0644);
 MODULE_PARM_DESC(debug, "check workbuf ownership and re-mark (checkmark) every cycle");
 
-/* Root jobs for the workers: registered roots and claimed threads. */
-static int gcmem_cycle_jobs(struct gcmem_heap *heap, struct gcmem_cycle *c,
-			    bool parked_too)
+static bool gcmem_concurrent;
+module_param_named(concurrent, gcmem_concurrent, bool, 0644);
+MODULE_PARM_DESC(concurrent, "new heaps mark concurrently (GCMEM_OPTION_MODE's default)");
+
+/* The mode a new heap starts in. */
+enum gcmem_mode gcmem_default_mode(void)
 {
+	return READ_ONCE(gcmem_concurrent) ? GCMEM_MODE_CONCURRENT :
+					     GCMEM_MODE_STW;
+}
+
+/*
+ * Root jobs for the workers: registered roots, claimed and sleeping
+ * threads (and, @parked_too, parked ones), and the chunks of @written.
+ */
+static int gcmem_cycle_jobs(struct gcmem_heap *heap, struct gcmem_cycle *c,
+			    bool parked_too, const unsigned long *written)
+{
+	unsigned long nchunks = heap->arena_size >> GCMEM_CHUNK_SHIFT;
 	struct gcmem_root_range *root;
 	struct gcmem_thread *t;
 	unsigned long id;
@@ -93,6 +135,8 @@ static int gcmem_cycle_jobs(struct gcmem_heap *heap, struct gcmem_cycle *c,
 
 	xa_for_each(&heap->threads, id, t)
 		n++;
+	if (written)
+		n += bitmap_weight(written, nchunks);
 	kfree(c->jobs);
 	c->jobs = kcalloc(max(n, 1U), sizeof(*c->jobs), GFP_KERNEL);
 	if (!c->jobs)
@@ -111,21 +155,31 @@ static int gcmem_cycle_jobs(struct gcmem_heap *heap, struct gcmem_cycle *c,
 			 (parked_too && t->parked && !gcmem_task_gone(t->task)))
 			gcmem_parked_job(t, &c->jobs[n++]);
 	}
+	if (written) {
+		for_each_set_bit(id, written, nchunks) {
+			c->jobs[n].kind = GCMEM_JOB_CHUNK;
+			c->jobs[n++].start = id;
+		}
+	}
 	c->njobs = n;
 	atomic_set(&c->next_job, 0);
 	return 0;
 }
 
-/* Run the mark on the workers and wait; false if it did not complete. */
+/*
+ * Run the mark on the workers and wait, then read what they left to the
+ * driver; false if it did not complete.
+ */
 static bool gcmem_cycle_mark(struct gcmem_cycle *c)
 {
+	reinit_completion(&c->done);
 	gcmem_workers_post(c);
 	if (wait_for_completion_killable(&c->done)) {
 		/* Workers notice within one object; wait for them to leave. */
 		gcmem_work_abandon(&c->work);
 		wait_for_completion(&c->done);
 	}
-	return !READ_ONCE(c->work.abandon);
+	return !READ_ONCE(c->work.abandon) && gcmem_mark_deferred(c);
 }
 
 /*
@@ -143,7 +197,7 @@ static void gcmem_checkmark(struct gcmem_heap *heap, struct gcmem_cycle *c,
 	gcmem_work_destroy(&c->work);
 	gcmem_work_init(&c->work, 1, true);
 	c->check = true;
-	if (gcmem_cycle_jobs(heap, c, true))
+	if (gcmem_cycle_jobs(heap, c, true, NULL))
 		return;
 	gcmem_greyer_init(&g, c, GCMEM_OWNER_CHECKMARK);
 	if (self)
@@ -178,6 +232,7 @@ static void gcmem_account_pause(struct gcmem_heap *heap, u64 ns)
 	unsigned int b = us ? min_t(unsigned int, ilog2(us),
 				    GCMEM_PAUSE_BUCKETS - 1) : 0;
 
+	heap->pauses++;
 	heap->pause_total_ns += ns;
 	heap->pause_max_ns = max(heap->pause_max_ns, ns);
 	heap->pause_hist[b]++;
@@ -217,10 +272,12 @@ static struct gcmem_cycle *gcmem_cycle_new(struct gcmem_heap *heap)
 		return ERR_PTR(-EINTR);
 	}
 	c->heap = heap;
+	c->concurrent = heap->mode == GCMEM_MODE_CONCURRENT;
 	c->driver = current;
 	c->mm = heap->mm;
 	c->t_start = ktime_get();
-	gcmem_work_init(&c->work, gcmem_workers_nproc(), gcmem_debug);
+	c->nproc = gcmem_workers_nproc();
+	gcmem_work_init(&c->work, c->nproc, gcmem_debug);
 	init_completion(&c->done);
 	spin_lock_init(&c->deferred_lock);
 	INIT_LIST_HEAD(&c->deferred);
@@ -236,40 +293,127 @@ static struct gcmem_cycle *gcmem_cycle_new(struct gcmem_heap *heap)
 	return c;
 }
 
+/*
+ * Stop the world for the cycle (a pause begins): 0 when every thread is
+ * stopped and has scanned itself or been claimed, else see
+ * gcmem_stop_the_world(). Either way the world is restarted by
+ * gcmem_cycle_restart().
+ */
+static int gcmem_cycle_stop_world(struct gcmem_cycle *c,
+				  struct gcmem_thread *self)
+{
+	c->t_pause = ktime_get();
+	c->stopped = true;
+	trace_gcmem_pause_start(c->heap->tgid, c->heap->cycles + 1);
+	return gcmem_stop_the_world(c->heap, self);
+}
+
+/* Restart the world if it is stopped, and account the pause. */
+static void gcmem_cycle_restart(struct gcmem_cycle *c)
+{
+	struct gcmem_heap *heap = c->heap;
+	u64 pause;
+
+	if (!c->stopped)
+		return;
+	gcmem_start_the_world(heap);
+	c->stopped = false;
+	pause = ktime_to_ns(ktime_sub(ktime_get(), c->t_pause));
+	gcmem_account_pause(heap, pause);
+	trace_gcmem_pause_end(heap->tgid, heap->cycles + 1, pause);
+}
+
 /* Step 1 (SCAN): stop the world, then gather the mark's root jobs. */
 static int gcmem_cycle_stop(struct gcmem_cycle *c, struct gcmem_thread *self)
 {
 	struct gcmem_heap *heap = c->heap;
 	int ret;
 
-	trace_gcmem_pause_start(heap->tgid, heap->cycles + 1);
 	gcmem_set_phase(heap, GCMEM_PHASE_SCAN);
-	ret = gcmem_stop_the_world(heap, self);
+	ret = gcmem_cycle_stop_world(c, self);
 	c->t_stop = ktime_get();
-	if (!ret && gcmem_cycle_jobs(heap, c, false))
+	if (!ret && gcmem_cycle_jobs(heap, c, false, NULL))
 		ret = -EAGAIN;
 	return ret;
 }
 
-/* Step 2 (MARK): the workers mark; the driver then reads what they left. */
+/*
+ * Step 2 (MARK): the workers mark. A concurrent cycle first arms the
+ * tracking of the program's writes and restarts the world: from here on,
+ * a pointer the program stores in the arena lands on a chunk the mark
+ * termination scans again, one it keeps in a register, on a stack or in a
+ * root is there when they are scanned again, and one in an object the
+ * mark has not reached yet is found when it is.
+ */
 static int gcmem_cycle_mark_all(struct gcmem_cycle *c)
 {
 	gcmem_set_phase(c->heap, GCMEM_PHASE_MARK);
-	if (!gcmem_cycle_mark(c) || !gcmem_mark_deferred(c))
+	if (c->concurrent) {
+		if (gcmem_track(c->heap, GCMEM_TRACK_ARM, NULL))
+			return -EAGAIN;
+		gcmem_cycle_restart(c);
+	}
+	if (!gcmem_cycle_mark(c))
 		return fatal_signal_pending(current) ? -EINTR : -EAGAIN;
 	c->t_mark = ktime_get();
 	return 0;
 }
 
-/* Step 3 (MARKTERM): weak references and finalizers; the checkmark. */
+/*
+ * The first part of a concurrent cycle's mark termination: stop the world
+ * again; stop tracking writes, taking the chunks written since the mark
+ * began; and mark from everything the program may have changed behind the
+ * workers: every stack and register set (the stop scans them again), every
+ * root, and the marked objects of every written chunk. After it no object
+ * reachable from the roots is unmarked.
+ */
+static int gcmem_cycle_remark(struct gcmem_cycle *c, struct gcmem_thread *self)
+{
+	struct gcmem_heap *heap = c->heap;
+	unsigned long nchunks = heap->arena_size >> GCMEM_CHUNK_SHIFT;
+	unsigned long *written;
+	int ret;
+
+	written = bitmap_zalloc(nchunks, GFP_KERNEL);
+	if (!written)
+		return -EAGAIN;
+	/* The mark's lists are empty; the stop's self-scans fill them. */
+	gcmem_work_reopen(&c->work);
+	c->work.nproc = c->nproc;
+	ret = gcmem_cycle_stop_world(c, self);
+	if (!ret && gcmem_track(heap, GCMEM_TRACK_STOP, written))
+		ret = -EAGAIN;
+	if (!ret && gcmem_cycle_jobs(heap, c, false, written))
+		ret = -EAGAIN;
+	if (!ret) {
+		heap->rescanned_chunks += bitmap_weight(written, nchunks);
+		if (!gcmem_cycle_mark(c))
+			ret = fatal_signal_pending(current) ? -EINTR : -EAGAIN;
+	}
+	bitmap_free(written);
+	return ret;
+}
+
+/*
+ * Step 3 (MARKTERM): a concurrent cycle's second stop and mark; weak
+ * references and finalizers; the checkmark.
+ */
 static int gcmem_cycle_markterm(struct gcmem_cycle *c,
 				struct gcmem_thread *self)
 {
+	int ret;
+
 	gcmem_set_phase(c->heap, GCMEM_PHASE_MARKTERM);
+	if (c->concurrent) {
+		ret = gcmem_cycle_remark(c, self);
+		if (ret)
+			return ret;
+	}
 	if (!gcmem_finalize_mark(c->heap, c))
 		return -EAGAIN;
 	if (gcmem_debug)
 		gcmem_checkmark(c->heap, c, self);
+	c->t_markterm = ktime_get();
 	return 0;
 }
 
@@ -288,6 +432,11 @@ static void gcmem_cycle_sweep(struct gcmem_cycle *c, enum gcmem_gc_reason why)
 	heap->sweep_total_ns += ktime_to_ns(ktime_sub(ktime_get(), t_sweep));
 	heap->stop_total_ns += ktime_to_ns(ktime_sub(c->t_stop, c->t_start));
 	heap->mark_total_ns += ktime_to_ns(ktime_sub(c->t_mark, c->t_stop));
+	if (c->concurrent) {
+		heap->markterm_total_ns +=
+			ktime_to_ns(ktime_sub(c->t_markterm, c->t_pause));
+		heap->concurrent_cycles++;
+	}
 	heap->heap_after = heap->inuse_bytes;
 	gcmem_pace(heap, heap->marked_bytes);
 	gcmem_chunks_reserve_empty(heap, why == GCMEM_GC_PACER ?
@@ -306,6 +455,9 @@ static void gcmem_cycle_abandon(struct gcmem_cycle *c,
 	/* Mark bits are clear between cycles (sweep clears them). */
 	list_for_each_entry(span, &heap->spans, node)
 		bitmap_zero(span->markbits, span->nelems);
+	/* A concurrent cycle given up while it marked still tracks. */
+	if (c->concurrent && heap->tracking)
+		gcmem_track(heap, GCMEM_TRACK_DISARM, NULL);
 	heap->abandoned++;
 	/*
 	 * Back off as if everything were live: a heap whose cycles cannot
@@ -317,17 +469,14 @@ static void gcmem_cycle_abandon(struct gcmem_cycle *c,
 		gcmem_pace(heap, heap->inuse_bytes);
 }
 
-/* Step 5 (OFF): restart the world, account the pause, free the cycle. */
+/* Step 5 (OFF): restart the world, free the cycle. */
 static void gcmem_cycle_finish(struct gcmem_cycle *c, int ret)
 {
 	struct gcmem_heap *heap = c->heap;
-	u64 pause;
 
-	gcmem_start_the_world(heap);
+	gcmem_cycle_restart(c);
+	gcmem_set_phase(heap, GCMEM_PHASE_OFF);
 	WRITE_ONCE(heap->cycle, NULL);
-	pause = ktime_to_ns(ktime_sub(ktime_get(), c->t_start));
-	gcmem_account_pause(heap, pause);
-	trace_gcmem_pause_end(heap->tgid, heap->cycles, pause);
 	gcmem_chunks_release(heap);
 	trace_gcmem_cycle_end(heap->tgid, heap->cycles, ret, heap->marked_bytes,
 			      heap->inuse_bytes);
@@ -373,6 +522,21 @@ int gcmem_collect_locked(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 	if (self)
 		gcmem_thread_put(self);
 	return ret;
+}
+
+/* GCMEM_OPTION_MODE: the next cycle's. */
+int gcmem_set_mode(struct gcmem_heap *heap, u64 mode)
+{
+	int ret;
+
+	if (mode != GCMEM_MODE_STW && mode != GCMEM_MODE_CONCURRENT)
+		return -EINVAL;
+	ret = gcmem_heap_lock(heap);
+	if (ret)
+		return ret;
+	heap->mode = mode;
+	gcmem_heap_unlock(heap);
+	return 0;
 }
 
 int gcmem_collect(struct gcmem_heap *heap, struct gcmem_collect *arg)

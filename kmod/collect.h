@@ -16,9 +16,18 @@
 /*
  * struct gcmem_root_job - one item of the parallel root scan: a range of
  * user memory (a registered root, or the stack of a BLOCKED thread from its
- * published stack pointer up) and, for a thread, its saved registers.
+ * published stack pointer up) and, for a thread, its saved registers; or,
+ * at a concurrent cycle's mark termination, a chunk the program wrote
+ * while the workers marked (GCMEM_JOB_CHUNK, @start its index), whose
+ * marked objects are scanned again.
  */
+enum gcmem_job_kind {
+	GCMEM_JOB_RANGE,
+	GCMEM_JOB_CHUNK,
+};
+
 struct gcmem_root_job {
+	enum gcmem_job_kind kind;
 	unsigned long start, end;
 	u32 type_id;
 	u32 nregs;
@@ -47,10 +56,14 @@ struct gcmem_deferred {
  * struct gcmem_cycle - one collection of one heap, from the stop to the
  * restart. Created and freed by the driver (the thread that runs
  * gcmem_collect_locked()), which holds heap->lock throughout; the mark
- * workers use it between its posting and @done.
+ * workers use it between a posting and @done (twice in a concurrent
+ * cycle: the mark, then the mark termination's).
  */
 struct gcmem_cycle {
 	struct gcmem_heap *heap;
+	bool concurrent;		/* GCMEM_MODE_CONCURRENT */
+	bool stopped;			/* the world is stopped (or stopping) */
+	int nproc;			/* mark workers at every posting */
 	/* The thread that runs the cycle: the only scanner that may fault. */
 	struct task_struct *driver;
 	struct mm_struct *mm;		/* mmget() reference, for user reads */
@@ -65,7 +78,10 @@ struct gcmem_cycle {
 	atomic_t workers_left;
 	struct completion done;
 	struct list_head node;		/* gcmem_cycles, while posted */
-	ktime_t t_start, t_stop, t_mark;	/* the driver's, for the stats */
+	/* The driver's, for the stats: */
+	ktime_t t_start, t_stop, t_mark;	/* cycle start, stopped, marked */
+	ktime_t t_pause;			/* the pause under way began */
+	ktime_t t_markterm;			/* mark termination done */
 };
 
 /* mark.c */

@@ -305,6 +305,7 @@ struct gcmem_heap {
 	wait_queue_head_t restart_wq;	/* the world restarted */
 	u64 gcpercent;
 	u64 trigger;			/* start a cycle at this inuse_bytes */
+	enum gcmem_mode mode;		/* the next cycle's (GCMEM_OPTION_MODE) */
 	/* The published phase (gcmem_set_phase()); heap->lock. */
 	enum gcmem_phase phase;
 	u64 cycles;
@@ -322,6 +323,10 @@ struct gcmem_heap {
 	u64 stop_total_ns;		/* completed cycles' phases */
 	u64 mark_total_ns;
 	u64 sweep_total_ns;
+	u64 pauses;
+	u64 concurrent_cycles;
+	u64 markterm_total_ns;
+	u64 rescanned_chunks;
 	struct list_head released;	/* empty chunks to give back */
 	/*
 	 * Finalization and weak references (finalize.c), under @lock. Keys
@@ -469,6 +474,8 @@ void gcmem_set_phase(struct gcmem_heap *heap, enum gcmem_phase phase);
 void gcmem_pace(struct gcmem_heap *heap, u64 live);
 bool gcmem_pacer_wants_cycle(struct gcmem_heap *heap, u64 bytes);
 int gcmem_set_gcpercent(struct gcmem_heap *heap, u64 pct);
+int gcmem_set_mode(struct gcmem_heap *heap, u64 mode);
+enum gcmem_mode gcmem_default_mode(void);
 
 /* roots.c */
 int gcmem_root_add(struct gcmem_heap *heap, struct gcmem_root *arg);
@@ -507,6 +514,7 @@ enum gcmem_track_op {
 	GCMEM_TRACK_ARM,
 	GCMEM_TRACK_HARVEST,
 	GCMEM_TRACK_DISARM,
+	GCMEM_TRACK_STOP,
 };
 
 int gcmem_track(struct gcmem_heap *heap, enum gcmem_track_op op,

@@ -104,6 +104,7 @@ struct gcmem_heap *gcmem_heap_create(struct mm_struct *mm)
 	INIT_LIST_HEAD(&heap->released);
 	heap->limit = gcmem_default_limit();
 	heap->gcpercent = 100;
+	heap->mode = gcmem_default_mode();
 	gcmem_pace(heap, 0);
 
 	if (mm)
@@ -624,4 +625,9 @@ void gcmem_heap_stats(struct gcmem_heap *heap, struct gcmem_stats *st)
 	st->pte_faults = atomic64_read(&heap->pte_faults);
 	st->limit_faults = atomic64_read(&heap->limit_faults);
 	st->cow_copies = atomic64_read(&heap->cow_copies);
+	st->pauses = heap->pauses;
+	st->concurrent_cycles = heap->concurrent_cycles;
+	st->markterm_total_ns = heap->markterm_total_ns;
+	st->rescanned_chunks = heap->rescanned_chunks;
+	st->track_faults = atomic64_read(&heap->track_faults);
 }

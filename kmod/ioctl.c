@@ -114,6 +114,14 @@ static int gcmem_option(struct gcmem_heap *heap, void *arg)
 			return 0;
 		}
 		return -EINVAL;
+	case GCMEM_OPTION_MODE:
+		if (opt->op == GCMEM_OPTION_OP_SET)
+			return gcmem_set_mode(heap, opt->val64);
+		if (opt->op == GCMEM_OPTION_OP_GET) {
+			opt->val64 = READ_ONCE(heap->mode);
+			return 0;
+		}
+		return -EINVAL;
 	case GCMEM_OPTION_LIMIT:
 		if (opt->op == GCMEM_OPTION_OP_SET)
 			return gcmem_heap_set_limit(heap, opt->val64);

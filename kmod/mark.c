@@ -371,9 +371,49 @@ void gcmem_deferred_free(struct gcmem_cycle *c)
 	INIT_LIST_HEAD(&c->deferred);
 }
 
+/*
+ * Scan again the marked objects of chunk @idx, which the program wrote
+ * while the workers marked beside it (a concurrent cycle's mark
+ * termination, collect.c): a pointer it stored into an object already
+ * scanned is found here. An object the mark had not reached is scanned
+ * when it is, or not at all. A large object is scanned whole, once for
+ * every chunk of it that was written. The world is stopped, heap->lock
+ * held: the span table does not change.
+ */
+static void gcmem_rescan_chunk(struct gcmem_cycle *c, struct gcmem_greyer *g,
+			       unsigned long idx)
+{
+	struct gcmem_chunk *chunk = c->heap->chunk_tab[idx];
+	struct gcmem_span *span, *prev = NULL;
+	unsigned int p;
+	u32 i;
+
+	if (!chunk)
+		return;
+	for (p = 0; p < GCMEM_CHUNK_PAGES; p++) {
+		span = chunk->spans[p];
+		if (!span || span == prev)
+			continue;
+		prev = span;
+		if (span->type_id == GCMEM_TYPE_NOSCAN)
+			continue;
+		for_each_set_bit(i, gcmem_marks(c, span), span->nelems)
+			gcmem_scan_object(c, g, ((u64)span->page <<
+						 GCMEM_PAGE_SHIFT) +
+					  (u64)i * span->elem_size);
+		if (READ_ONCE(c->work.abandon))
+			return;
+		cond_resched();
+	}
+}
+
 void gcmem_mark_job(struct gcmem_cycle *c, struct gcmem_greyer *g,
 		    struct gcmem_root_job *job)
 {
+	if (job->kind == GCMEM_JOB_CHUNK) {
+		gcmem_rescan_chunk(c, g, job->start);
+		return;
+	}
 	gcmem_mark_words(c, g, job->regs, job->nregs, NULL, 0);
 	gcmem_mark_user_range(c, g, job->start, job->end, job->type_id);
 }

@@ -348,7 +348,11 @@ int gcmem_stop_the_world(struct gcmem_heap *heap, struct gcmem_thread *self)
 	return 0;
 }
 
-/* gcmem_start_the_world() - let every thread go. Holds heap->lock. */
+/*
+ * gcmem_start_the_world() - let every thread go, after a stop (whether it
+ * succeeded or not). Holds heap->lock. The cycle's phase is the caller's:
+ * a concurrent cycle restarts the world to mark beside it.
+ */
 void gcmem_start_the_world(struct gcmem_heap *heap)
 {
 	struct gcmem_thread *t;
@@ -380,7 +384,6 @@ void gcmem_start_the_world(struct gcmem_heap *heap)
 		t->forced = false;
 	}
 	WRITE_ONCE(heap->world_gen, heap->world_gen + 1);
-	gcmem_set_phase(heap, GCMEM_PHASE_OFF);
 	/* Threads reading the epoch even find the world restarted. */
 	smp_store_release(&heap->control->safepoint_epoch,
 			  heap->control->safepoint_epoch + 1);

@@ -2,10 +2,11 @@
 /*
  * Write tracking: which chunks of the arena the process wrote since the
  * tracking was armed, or since the last harvest. It is how a concurrent
- * mark will find the objects the program changed behind it without a
- * write barrier in the program; for now it
- * is armed and harvested only through debugfs (track_test), to measure it
- * and prove it on both kernels before the collector relies on it.
+ * cycle (collect.c) finds the objects the program changed behind its mark
+ * without a write barrier in the program: armed when the mark begins,
+ * stopped (a last harvest) at mark termination. Debugfs can arm and
+ * harvest it too (track_test), for a heap in stop-the-world mode: a
+ * concurrent cycle disarms what debugfs armed.
  *
  * A tracked chunk (@wp) is mapped read-only, like a chunk a fork shares
  * (cow.c). The first write to it faults: ->fault or ->huge_fault with
@@ -44,9 +45,56 @@
 
 #include "gcmem.h"
 
-static bool gcmem_chunk_written(struct gcmem_heap *heap, unsigned long c)
+/*
+ * Zap the user mapping of each run of chunks @pick selects, one flush a
+ * run; @then runs on each picked chunk after its run is zapped.
+ */
+static void gcmem_track_zap_runs(struct gcmem_heap *heap,
+				 struct vm_area_struct *vma,
+				 bool (*pick)(const struct gcmem_chunk *),
+				 void (*then)(struct gcmem_chunk *, void *),
+				 void *arg)
 {
-	return heap->chunk_tab[c] && heap->chunk_tab[c]->written;
+	unsigned long c, end, n = heap->arena_size >> GCMEM_CHUNK_SHIFT;
+
+	for (c = 0; c < n; c = end) {
+		for (end = c; end < n && heap->chunk_tab[end] &&
+		     pick(heap->chunk_tab[end]);)
+			end++;
+		if (end == c) {
+			end++;
+			continue;
+		}
+		if (vma)
+			zap_vma_ptes(vma, heap->arena_start +
+				     (c << GCMEM_CHUNK_SHIFT),
+				     (end - c) << GCMEM_CHUNK_SHIFT);
+		for (; c < end; c++)
+			then(heap->chunk_tab[c], arg);
+	}
+}
+
+static bool gcmem_chunk_written(const struct gcmem_chunk *chunk)
+{
+	return chunk->written;
+}
+
+static bool gcmem_chunk_wp(const struct gcmem_chunk *chunk)
+{
+	return chunk->wp;
+}
+
+/* A harvest takes a written chunk's bit after revoking its mapping. */
+static void gcmem_track_take(struct gcmem_chunk *chunk, void *written)
+{
+	chunk->written = false;
+	chunk->wp = true;
+	__set_bit(chunk->index, written);
+}
+
+static void gcmem_track_untrack(struct gcmem_chunk *chunk, void *unused)
+{
+	chunk->wp = false;
 }
 
 /*
@@ -74,22 +122,47 @@ static void gcmem_track_set(struct gcmem_heap *heap,
 }
 
 /*
- * gcmem_track() - arm, harvest or disarm the tracking of @heap's writes.
- * Harvesting fills @written (a bitmap of the arena's chunks) and clears
- * what it reports; -EINVAL if tracking is not armed. Holds heap->lock.
+ * The last harvest, and the end of tracking, with the world stopped (a
+ * concurrent cycle's mark termination): written chunks keep their
+ * writable mappings; the chunks still mapped read-only are zapped, to be
+ * mapped writable again in one fault rather than a write fault a page.
+ */
+static void gcmem_track_stop(struct gcmem_heap *heap,
+			     struct vm_area_struct *vma, unsigned long *written)
+{
+	unsigned long c, n = heap->arena_size >> GCMEM_CHUNK_SHIFT;
+	struct gcmem_chunk *chunk;
+
+	heap->tracking = false;
+	for (c = 0; c < n; c++) {
+		chunk = heap->chunk_tab[c];
+		if (chunk && chunk->written) {
+			chunk->written = false;
+			__set_bit(c, written);
+		}
+	}
+	gcmem_track_zap_runs(heap, vma, gcmem_chunk_wp, gcmem_track_untrack,
+			     NULL);
+}
+
+/*
+ * gcmem_track() - arm, harvest, stop or disarm the tracking of @heap's
+ * writes. Harvesting fills @written (a bitmap of the arena's chunks) and
+ * clears what it reports; stopping does too, and disarms. -EINVAL if
+ * tracking is not armed for either. Holds heap->lock.
  */
 int gcmem_track(struct gcmem_heap *heap, enum gcmem_track_op op,
 		unsigned long *written)
 {
-	unsigned long c, end, n = heap->arena_size >> GCMEM_CHUNK_SHIFT;
+	unsigned long n = heap->arena_size >> GCMEM_CHUNK_SHIFT;
 	struct vm_area_struct *vma = NULL;
-	struct gcmem_chunk *chunk;
 	int ret = 0;
 
 	lockdep_assert_held(&heap->lock);
 	if (!heap->arena_start)
 		return -EINVAL;
-	if (op == GCMEM_TRACK_HARVEST && !heap->tracking)
+	if ((op == GCMEM_TRACK_HARVEST || op == GCMEM_TRACK_STOP) &&
+	    !heap->tracking)
 		return -EINVAL;
 	if (!heap->mm || !mmget_not_zero(heap->mm))
 		return -ESRCH;
@@ -102,26 +175,13 @@ int gcmem_track(struct gcmem_heap *heap, enum gcmem_track_op op,
 		break;
 	case GCMEM_TRACK_HARVEST:
 		bitmap_zero(written, n);
-		for (c = 0; c < n; c = end) {
-			for (end = c; end < n && gcmem_chunk_written(heap, end);)
-				end++;
-			if (end == c) {
-				end++;
-				continue;
-			}
-			/* Revoke the writable mappings (one flush a run)... */
-			if (vma)
-				zap_vma_ptes(vma, heap->arena_start +
-					     (c << GCMEM_CHUNK_SHIFT),
-					     (end - c) << GCMEM_CHUNK_SHIFT);
-			/* ... then take the bits. */
-			for (; c < end; c++) {
-				chunk = heap->chunk_tab[c];
-				chunk->written = false;
-				chunk->wp = true;
-				__set_bit(c, written);
-			}
-		}
+		/* Revoke the writable mappings, then take the bits. */
+		gcmem_track_zap_runs(heap, vma, gcmem_chunk_written,
+				     gcmem_track_take, written);
+		break;
+	case GCMEM_TRACK_STOP:
+		bitmap_zero(written, n);
+		gcmem_track_stop(heap, vma, written);
 		break;
 	case GCMEM_TRACK_DISARM:
 		gcmem_track_set(heap, vma, false);

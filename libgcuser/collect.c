@@ -152,9 +152,28 @@ int gcu_set_gcpercent(int percent)
 	return ioctl(gcu.info.fd, GCMEM_IOC_OPTION, &opt) ? -1 : 0;
 }
 
+int gcu_set_mode(int mode)
+{
+	struct gcmem_option opt = {
+		.size = sizeof(opt),
+		.option_id = GCMEM_OPTION_MODE,
+		.op = GCMEM_OPTION_OP_SET,
+		.val64 = mode == GCU_MODE_CONCURRENT ? GCMEM_MODE_CONCURRENT :
+			 mode == GCU_MODE_STW ? GCMEM_MODE_STW : ~0ULL,
+	};
+
+	if (gcu.info.fd < 0) {
+		errno = ENXIO;
+		return -1;
+	}
+	return ioctl(gcu.info.fd, GCMEM_IOC_OPTION, &opt) ? -1 : 0;
+}
+
 /*
  * One line per cycle, like GODEBUG=gctrace=1, for cycles not shown yet:
- * the pause and its stop + mark + sweep parts, in ms of wall clock.
+ * the pause and its stop + mark + sweep parts, in ms of wall clock; for a
+ * concurrent cycle its two pauses' stop + mark termination + sweep parts
+ * and the mark that ran beside the program.
  */
 void gcu_trace_cycles(void)
 {
@@ -164,6 +183,7 @@ void gcu_trace_cycles(void)
 	uint64_t cycle = __atomic_load_n(&ctl->cycle, __ATOMIC_ACQUIRE);
 	uint64_t seen = __atomic_load_n(&gcu_traced_cycle, __ATOMIC_RELAXED);
 	struct gcu_heap_stats st;
+	char parts[160];
 
 	if (cycle == seen ||
 	    !__atomic_compare_exchange_n(&gcu_traced_cycle, &seen, cycle, 0,
@@ -171,13 +191,25 @@ void gcu_trace_cycles(void)
 		return;
 	if (gcu_stats(&st))
 		return;
+	if (st.concurrent_cycles != last.concurrent_cycles)
+		snprintf(parts, sizeof(parts),
+			 "in %" PRIu64 " pauses = %.3f+%.3f+%.3f ms stop+markterm+sweep, concurrent mark %.3f ms, %" PRIu64 " chunks rescanned",
+			 st.pauses - last.pauses,
+			 (st.stop_total_ns - last.stop_total_ns) / 1e6,
+			 (st.markterm_total_ns - last.markterm_total_ns) / 1e6,
+			 (st.sweep_total_ns - last.sweep_total_ns) / 1e6,
+			 (st.mark_total_ns - last.mark_total_ns) / 1e6,
+			 st.rescanned_chunks - last.rescanned_chunks);
+	else
+		snprintf(parts, sizeof(parts),
+			 "= %.3f+%.3f+%.3f ms stop+mark+sweep",
+			 (st.stop_total_ns - last.stop_total_ns) / 1e6,
+			 (st.mark_total_ns - last.mark_total_ns) / 1e6,
+			 (st.sweep_total_ns - last.sweep_total_ns) / 1e6);
 	fprintf(stderr,
-		"gcu: gc %" PRIu64 ": %.3f ms stw = %.3f+%.3f+%.3f ms stop+mark+sweep (%" PRIu64 " cycles since last line), heap %.1f->%.1f MiB, marked %.1f MiB, workers %.3f ms in all, %" PRIu64 " forced stops\n",
+		"gcu: gc %" PRIu64 ": %.3f ms stw %s (%" PRIu64 " cycles since last line), heap %.1f->%.1f MiB, marked %.1f MiB, workers %.3f ms in all, %" PRIu64 " forced stops\n",
 		st.cycles, (st.pause_total_ns - last.pause_total_ns) / 1e6,
-		(st.stop_total_ns - last.stop_total_ns) / 1e6,
-		(st.mark_total_ns - last.mark_total_ns) / 1e6,
-		(st.sweep_total_ns - last.sweep_total_ns) / 1e6,
-		cycle - seen, st.heap_before / 1048576.0,
+		parts, cycle - seen, st.heap_before / 1048576.0,
 		st.heap_after / 1048576.0, st.marked_bytes / 1048576.0,
 		st.worker_ns / 1e6, st.forced_stops);
 	last = st;

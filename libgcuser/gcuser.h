@@ -100,6 +100,11 @@ struct gcu_heap_stats {
 	uint64_t mark_total_ns;
 	uint64_t sweep_total_ns;
 	uint64_t cow_copies;		/* chunks copied on write after fork */
+	uint64_t pauses;		/* stop-the-world pauses */
+	uint64_t concurrent_cycles;	/* completed cycles marked concurrently */
+	uint64_t markterm_total_ns;	/* their second pause, before sweep */
+	uint64_t rescanned_chunks;	/* written chunks scanned again */
+	uint64_t track_faults;		/* write faults taken to track writes */
 };
 
 /* A registered type; GCU_TYPE_CONSERVATIVE and GCU_TYPE_NOSCAN are built in. */
@@ -263,6 +268,18 @@ int gcu_collect(void);
  * heap's limit. The default is 100.
  */
 int gcu_set_gcpercent(int percent);
+/*
+ * How collections run: GCU_MODE_STW stops the world for the whole
+ * collection; GCU_MODE_CONCURRENT stops it to scan the stacks, marks while
+ * the program runs (the kernel tracks what it writes to the heap: no write
+ * barrier in the program), and stops it again to finish the mark and
+ * sweep. Threads keep allocating from the spans they hold during the mark;
+ * one that needs a new span waits for the collection. Taken by the next
+ * collection; the default is GCU_MODE_STW.
+ */
+#define GCU_MODE_STW		0
+#define GCU_MODE_CONCURRENT	1
+int gcu_set_mode(int mode);
 
 /*
  * Safepoints. The collector stops the world by asking every registered

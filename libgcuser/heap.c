@@ -91,10 +91,14 @@ int gcu_init_flags(unsigned int flags)
 	} else {
 		ret = gcu_open_locked(&gcu.info);
 	}
-	if (!ret) {
-		const char *trace = getenv("GCU_TRACE");
+	if (!ret && gcu_env_apply()) {
+		int err = errno;
 
-		gcu_trace = trace && *trace && strcmp(trace, "0");
+		gcu_close_locked(&gcu.info);
+		errno = err;
+		ret = -1;
+	}
+	if (!ret) {
 		gcu.generation++;
 		gcu_classes_init((const struct gcmem_control *)gcu.info.control);
 		memset(gcu.type_size, 0, sizeof(gcu.type_size));
@@ -181,6 +185,11 @@ int gcu_stats(struct gcu_heap_stats *st)
 	st->mark_total_ns = ks.mark_total_ns;
 	st->sweep_total_ns = ks.sweep_total_ns;
 	st->cow_copies = ks.cow_copies;
+	st->pauses = ks.pauses;
+	st->concurrent_cycles = ks.concurrent_cycles;
+	st->markterm_total_ns = ks.markterm_total_ns;
+	st->rescanned_chunks = ks.rescanned_chunks;
+	st->track_faults = ks.track_faults;
 	return 0;
 }
 

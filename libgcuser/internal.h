@@ -96,6 +96,10 @@ void gcu_safepoint_slow(struct gcu_thread *t);
 void gcu_trace_cycles(void);
 extern int gcu_trace;
 
+/* env.c */
+int gcu_env_bytes(const char *s, uint64_t *bytes);
+int gcu_env_apply(void);
+
 /* thread.c */
 void gcu_thread_forget_fork(void);
 struct gcu_thread *gcu_thread_self_slow(void);

@@ -992,4 +992,67 @@ TEST_F(cprog, ignore_off_page_needs_a_pointer_near_the_start)
 	EXPECT_NE(NULL, gcu_malloc_atomic_ignore_off_page(100));
 }
 
+/* Environment */
+
+static uint64_t option(int id)
+{
+	struct gcmem_option opt = {
+		.size = sizeof(opt),
+		.option_id = id,
+		.op = GCMEM_OPTION_OP_GET,
+	};
+
+	if (ioctl(gcu_heap()->fd, GCMEM_IOC_OPTION, &opt))
+		return 0xbad;
+	return opt.val64;
+}
+
+static void env_clear(void)
+{
+	unsetenv("GCU_GCPERCENT");
+	unsetenv("GCU_LIMIT");
+	unsetenv("GCU_MODE");
+}
+
+/* GCU_GCPERCENT, GCU_LIMIT, GCU_MODE: applied by gcu_init(), or it fails. */
+TEST(environment_settings)
+{
+	setenv("GCU_GCPERCENT", "50", 1);
+	setenv("GCU_LIMIT", "64M", 1);
+	setenv("GCU_MODE", "concurrent", 1);
+	ASSERT_EQ(0, gcu_init()) TH_LOG("gcu_init: %s", strerror(errno));
+	EXPECT_EQ(50, option(GCMEM_OPTION_GCPERCENT));
+	EXPECT_EQ(64ULL << 20, option(GCMEM_OPTION_LIMIT));
+	EXPECT_EQ(GCMEM_MODE_CONCURRENT, option(GCMEM_OPTION_MODE));
+	gcu_shutdown();
+
+	setenv("GCU_GCPERCENT", "off", 1);
+	setenv("GCU_LIMIT", "1g", 1);
+	setenv("GCU_MODE", "stw", 1);
+	ASSERT_EQ(0, gcu_init());
+	EXPECT_EQ(GCMEM_GCPERCENT_OFF, option(GCMEM_OPTION_GCPERCENT));
+	EXPECT_EQ(1ULL << 30, option(GCMEM_OPTION_LIMIT));
+	EXPECT_EQ(GCMEM_MODE_STW, option(GCMEM_OPTION_MODE));
+	gcu_shutdown();
+
+	/* Malformed, or refused by the kernel: no heap, EINVAL. */
+	static const char *const bad[][2] = {
+		{ "GCU_LIMIT", "64Q" }, { "GCU_LIMIT", "64MB" },
+		{ "GCU_LIMIT", "-2M" }, { "GCU_LIMIT", "1K" },
+		{ "GCU_LIMIT", "99999999999999999999" },
+		{ "GCU_GCPERCENT", "5x" }, { "GCU_GCPERCENT", "-1" },
+		{ "GCU_GCPERCENT", "100001" }, { "GCU_MODE", "fast" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		env_clear();
+		setenv(bad[i][0], bad[i][1], 1);
+		EXPECT_EQ(-1, gcu_init()) TH_LOG("%s=%s", bad[i][0], bad[i][1]);
+		EXPECT_EQ(EINVAL, errno) TH_LOG("%s=%s", bad[i][0], bad[i][1]);
+		EXPECT_EQ(NULL, gcu_heap());
+	}
+	env_clear();
+	ASSERT_EQ(0, gcu_init());
+	gcu_shutdown();
+}
+
 TEST_HARNESS_MAIN

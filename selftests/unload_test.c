@@ -19,12 +19,15 @@ static int unload(void)
 
 static int load(const char *ko)
 {
+	/* With the parameters init loaded it with (qemu-images/init). */
+	const char *params = getenv("GCMEM_KO_PARAMS");
 	int fd = open(ko, O_RDONLY | O_CLOEXEC);
 	int ret;
 
 	if (fd < 0)
 		return -errno;
-	ret = syscall(SYS_finit_module, fd, "", 0) ? -errno : 0;
+	ret = syscall(SYS_finit_module, fd, params ? params : "", 0) ?
+	      -errno : 0;
 	close(fd);
 	return ret;
 }

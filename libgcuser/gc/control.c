@@ -18,6 +18,7 @@
  * is gcpercent -1: no collection but on request and at the heap's limit.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,29 +197,9 @@ static void gc_report(void)
 static unsigned long gc_env(const char *name, unsigned long dflt)
 {
 	const char *s = getenv(name);
-	unsigned int shift = 0;
-	unsigned long v;
-	char *end;
+	uint64_t v;
 
-	if (!s || !*s)
-		return dflt;
-	v = strtoul(s, &end, 10);
-	switch (*end) {
-	case 'k': case 'K':
-		shift = 10;
-		break;
-	case 'm': case 'M':
-		shift = 20;
-		break;
-	case 'g': case 'G':
-		shift = 30;
-		break;
-	case 0:
-		return v;
-	default:
-		return dflt;
-	}
-	return end[1] || v > (~0UL >> shift) ? dflt : v << shift;
+	return s && !gcu_env_bytes(s, &v) && v <= ULONG_MAX ? v : dflt;
 }
 
 void GC_init(void)

@@ -200,10 +200,29 @@ struct gcmem_handshake {
  *	reaches the bytes marked by the last one times (1 + gcpercent / 100).
  *	0 to GCMEM_GCPERCENT_MAX, or GCMEM_GCPERCENT_OFF to collect only on
  *	request and at the limit. Default 100.
+ * @GCMEM_OPTION_MODE: how a cycle runs, one of enum gcmem_mode; taken by
+ *	the next cycle. Default GCMEM_MODE_STW, or GCMEM_MODE_CONCURRENT if
+ *	the module was loaded with concurrent=1.
  */
 enum gcmem_option_id {
 	GCMEM_OPTION_LIMIT = 1,
 	GCMEM_OPTION_GCPERCENT = 2,
+	GCMEM_OPTION_MODE = 3,
+};
+
+/**
+ * enum gcmem_mode - values of GCMEM_OPTION_MODE
+ * @GCMEM_MODE_STW: the world stays stopped from the stop to the sweep
+ * @GCMEM_MODE_CONCURRENT: the world is stopped to scan the stacks, runs
+ *	while the workers mark, and is stopped again to finish the mark
+ *	(stacks, roots and the objects on chunks the program wrote meanwhile
+ *	scanned again) and to sweep. The program's writes to the arena are
+ *	tracked by the kernel: no write barrier in user code. Threads keep
+ *	allocating from the spans they hold; a refill waits for the cycle.
+ */
+enum gcmem_mode {
+	GCMEM_MODE_STW = 0,
+	GCMEM_MODE_CONCURRENT = 1,
 };
 
 /* GCMEM_OPTION_GCPERCENT value that turns pacing off. */
@@ -290,6 +309,15 @@ struct gcmem_option {
  * @threads: out: registered threads
  * @types: out: registered types, the two built-in ones included
  * @roots: out: registered root ranges
+ * @pauses: out: stop-the-world pauses (one a cycle in GCMEM_MODE_STW, two
+ *	in GCMEM_MODE_CONCURRENT)
+ * @concurrent_cycles: out: completed cycles that marked beside the program
+ * @markterm_total_ns: out: time completed concurrent cycles spent in their
+ *	second pause before the sweep (stop, stacks, roots and written chunks
+ *	scanned again, drain, finalizers, checkmark)
+ * @rescanned_chunks: out: chunks the program wrote during a concurrent mark,
+ *	whose marked objects mark termination scanned again
+ * @track_faults: out: write faults taken to track the program's writes
  *
  * A snapshot of the heap's counters; each is read atomically, the set is
  * not.
@@ -330,6 +358,11 @@ struct gcmem_stats {
 	__aligned_u64 mark_total_ns;
 	__aligned_u64 sweep_total_ns;
 	__aligned_u64 cow_copies;
+	__aligned_u64 pauses;
+	__aligned_u64 concurrent_cycles;
+	__aligned_u64 markterm_total_ns;
+	__aligned_u64 rescanned_chunks;
+	__aligned_u64 track_faults;
 };
 
 #define GCMEM_IOC_STATS		_IO(GCMEM_TYPE, GCMEM_CMD_STATS)
@@ -915,8 +948,9 @@ struct gcmem_weak {
  * enum gcmem_phase - collector phase, published in the control page
  * @GCMEM_PHASE_OFF: no collection in progress
  * @GCMEM_PHASE_SCAN: stopping the world; threads scan their own stacks
- * @GCMEM_PHASE_MARK: mark workers trace the heap from the roots
- * @GCMEM_PHASE_MARKTERM: marking is over; allocation state is settled
+ * @GCMEM_PHASE_MARK: mark workers trace the heap from the roots (beside the
+ *	running program in GCMEM_MODE_CONCURRENT)
+ * @GCMEM_PHASE_MARKTERM: the world stops (again) for the end of marking
  * @GCMEM_PHASE_SWEEP: unmarked objects are freed
  */
 enum gcmem_phase {

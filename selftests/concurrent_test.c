@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The concurrent collector (GCU_MODE_CONCURRENT) against the program's
+ * writes, in both modes.
+ *
+ * The classic lost-object race: a pointer is the only reference to its
+ * target, and threads keep moving it from a holder the mark has not
+ * reached yet into one it has already scanned, clearing the original.
+ * Without the kernel's write tracking and the rescan of written chunks at
+ * mark termination, the mark never sees the target and the sweep frees
+ * it. The holders sit along one long chain of ballast, so that the mark
+ * reaches them one after the other over the whole mark, while the movers
+ * run beside it. The module runs in debug mode: the checkmark pass at
+ * mark termination marks everything again and counts any object reachable
+ * but unmarked; the test wants none, and every target intact.
+ *
+ * The same race with the store made by the kernel: read() from a pipe
+ * into the holder, which the write tracking must see as well.
+ */
+#define GCU_REDIRECT_PTHREAD
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "gcmem_util.h"
+#include "gcu_util.h"
+
+#define HOLDERS		256
+#define BALLAST		48	/* nodes of chain between two holders */
+#define MOVERS		3
+#define TARGETS		16	/* per mover */
+#define CYCLES		60
+
+struct holder {
+	struct holder *next;	/* the chain: ballast, then the next holder */
+	void *ref[MOVERS];	/* ref[m] belongs to mover m */
+};
+
+struct target {
+	uint64_t magic[4];
+};
+
+/* The head of the chain: a global, so a root (volatile: never read). */
+static struct holder *volatile chain;
+
+/* What the movers share with the test; not scanned (libc's heap). */
+struct race {
+	struct holder **holders;	/* HOLDERS of them, along the chain */
+	int via_pipe;
+	volatile int stop;
+	int failed;
+	pthread_barrier_t ready;
+};
+
+static uint64_t target_magic(int m, int t, int w)
+{
+	return 0x7a26e700000000ULL ^ ((uint64_t)m << 24) ^ (t << 8) ^ w;
+}
+
+/* The chain: holder, BALLAST nodes, holder, ... all conservative objects. */
+static __attribute__((noinline)) int build_chain(struct race *r)
+{
+	struct holder *prev = NULL;
+
+	for (int h = 0; h < HOLDERS; h++) {
+		struct holder *hd = gcu_malloc(sizeof(*hd));
+
+		if (!hd)
+			return -1;
+		r->holders[h] = hd;
+		if (prev)
+			prev->next = hd;
+		else
+			chain = hd;
+		prev = hd;
+		for (int b = 0; b < BALLAST; b++) {
+			struct holder *n = gcu_malloc(sizeof(*n));
+
+			if (!n)
+				return -1;
+			prev->next = n;
+			prev = n;
+		}
+	}
+	return 0;
+}
+
+/* Mover @m's targets, each in a holder of its own, none anywhere else. */
+static __attribute__((noinline)) int place_targets(struct race *r, int m,
+						   int *where)
+{
+	for (int t = 0; t < TARGETS; t++) {
+		struct target *tg = gcu_malloc(sizeof(*tg));
+
+		if (!tg)
+			return -1;
+		for (int w = 0; w < 4; w++)
+			tg->magic[w] = target_magic(m, t, w);
+		where[t] = t * (HOLDERS / TARGETS);
+		r->holders[where[t]]->ref[m] = tg;
+	}
+	return 0;
+}
+
+/*
+ * Move target @t from holder @from to holder @to, clearing @from: the
+ * store into @to by the program or, @pipefd set, by the kernel's read().
+ */
+static __attribute__((noinline)) void move(struct race *r, int m,
+					   int from, int to, const int *pipefd)
+{
+	void **dst = &r->holders[to]->ref[m];
+	void *p = r->holders[from]->ref[m];
+
+	if (pipefd) {
+		if (write(pipefd[1], &p, sizeof(p)) != sizeof(p) ||
+		    read(pipefd[0], dst, sizeof(p)) != sizeof(p))
+			r->failed = 1;
+	} else {
+		*(void *volatile *)dst = p;
+	}
+	*(void *volatile *)&r->holders[from]->ref[m] = NULL;
+}
+
+/* Count mover @m's targets that are not intact where they should be. */
+static __attribute__((noinline)) int check_targets(struct race *r, int m,
+						   const int *where)
+{
+	int bad = 0;
+
+	for (int t = 0; t < TARGETS; t++) {
+		struct target *tg = r->holders[where[t]]->ref[m];
+
+		for (int w = 0; w < 4; w++)
+			if (!tg || tg->magic[w] != target_magic(m, t, w)) {
+				bad++;
+				break;
+			}
+	}
+	return bad;
+}
+
+struct mover_arg {
+	struct race *r;
+	int m;
+	int lost;
+};
+
+static void *mover(void *p)
+{
+	struct mover_arg *a = p;
+	struct race *r = a->r;
+	int where[TARGETS], pipefd[2];
+	unsigned int seed = 0x9e3779b9u * (a->m + 1);
+
+	if (r->via_pipe && pipe(pipefd))
+		r->failed = 1;
+	if (place_targets(r, a->m, where))
+		r->failed = 1;
+	pthread_barrier_wait(&r->ready);
+	while (!r->stop) {
+		int t = rand_r(&seed) % TARGETS;
+		int to = rand_r(&seed) % HOLDERS;
+
+		/* Holders are shared by every target of the mover: one each. */
+		if (r->holders[to]->ref[a->m])
+			continue;
+		move(r, a->m, where[t], to, r->via_pipe ? pipefd : NULL);
+		where[t] = to;
+		gcu_safepoint();
+	}
+	a->lost = check_targets(r, a->m, where);
+	if (r->via_pipe) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+	}
+	return NULL;
+}
+
+/* Garbage for the sweeps to free and the next allocations to reuse. */
+static __attribute__((noinline)) void churn(void)
+{
+	for (int i = 0; i < 2000; i++) {
+		uint64_t *p = gcu_malloc(32);
+
+		if (p)
+			memset(p, 0xee, 32);
+	}
+}
+
+FIXTURE(race) {
+	struct race r;
+};
+
+FIXTURE_VARIANT(race) {
+	int mode;
+	int via_pipe;
+};
+
+FIXTURE_VARIANT_ADD(race, stw) { .mode = GCU_MODE_STW };
+FIXTURE_VARIANT_ADD(race, concurrent) { .mode = GCU_MODE_CONCURRENT };
+FIXTURE_VARIANT_ADD(race, stw_read) {
+	.mode = GCU_MODE_STW, .via_pipe = 1,
+};
+FIXTURE_VARIANT_ADD(race, concurrent_read) {
+	.mode = GCU_MODE_CONCURRENT, .via_pipe = 1,
+};
+
+FIXTURE_SETUP(race)
+{
+	ASSERT_EQ(0, gcu_init()) TH_LOG("gcu_init: %s", strerror(errno));
+	ASSERT_EQ(0, gcu_set_gcpercent(-1));
+	ASSERT_EQ(0, gcu_set_mode(variant->mode));
+	memset(&self->r, 0, sizeof(self->r));
+	self->r.via_pipe = variant->via_pipe;
+	self->r.holders = calloc(HOLDERS, sizeof(*self->r.holders));
+	ASSERT_NE(NULL, self->r.holders);
+	ASSERT_EQ(0, build_chain(&self->r));
+}
+
+FIXTURE_TEARDOWN(race)
+{
+	struct gcu_heap_stats st = gcu_stats_now();
+
+	EXPECT_EQ(0, st.checkmark_failures);
+	chain = NULL;
+	free(self->r.holders);
+	gcu_shutdown();
+}
+
+TEST_F(race, moved_reference_survives)
+{
+	struct mover_arg args[MOVERS];
+	pthread_t th[MOVERS];
+	struct gcu_heap_stats st;
+	int i, lost = 0;
+
+	ASSERT_EQ(0, pthread_barrier_init(&self->r.ready, NULL, MOVERS + 1));
+	for (i = 0; i < MOVERS; i++) {
+		args[i] = (struct mover_arg){ .r = &self->r, .m = i };
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, mover, &args[i]));
+	}
+	pthread_barrier_wait(&self->r.ready);
+	for (i = 0; i < CYCLES; i++) {
+		churn();
+		scrub_stack();
+		ASSERT_EQ(0, gcu_collect());
+	}
+	self->r.stop = 1;
+	for (i = 0; i < MOVERS; i++) {
+		pthread_join(th[i], NULL);
+		lost += args[i].lost;
+	}
+	pthread_barrier_destroy(&self->r.ready);
+	EXPECT_EQ(0, self->r.failed);
+	EXPECT_EQ(0, lost);
+	ASSERT_EQ(0, gcu_stats(&st));
+	EXPECT_EQ(0, st.checkmark_failures);
+	EXPECT_EQ(0, st.abandoned);
+	if (variant->mode == GCU_MODE_CONCURRENT) {
+		/* Two pauses a cycle, and the movers' writes were seen. */
+		EXPECT_EQ(st.cycles, st.concurrent_cycles);
+		EXPECT_EQ(2 * st.cycles, st.pauses);
+		EXPECT_LT(0, st.rescanned_chunks);
+		EXPECT_LT(0, st.track_faults);
+	} else {
+		EXPECT_EQ(0, st.concurrent_cycles);
+		EXPECT_EQ(st.cycles, st.pauses);
+	}
+	TH_LOG("%llu cycles, %llu pauses, max %.3f ms, %llu chunks rescanned, %llu write faults",
+	       (unsigned long long)st.cycles, (unsigned long long)st.pauses,
+	       st.pause_max_ns / 1e6, (unsigned long long)st.rescanned_chunks,
+	       (unsigned long long)st.track_faults);
+}
+
+/* The mode is an option like the others: checked, and read back. */
+TEST(mode_option)
+{
+	struct gcmem_option opt = {
+		.size = sizeof(opt),
+		.option_id = GCMEM_OPTION_MODE,
+		.op = GCMEM_OPTION_OP_GET,
+	};
+	FILE *f = fopen("/sys/module/gcmem/parameters/concurrent", "r");
+	int dflt = f && fgetc(f) == 'Y';
+	int fd;
+
+	if (f)
+		fclose(f);
+	ASSERT_EQ(0, gcu_init());
+	fd = gcu_heap()->fd;
+	ASSERT_EQ(0, ioctl(fd, GCMEM_IOC_OPTION, &opt));
+	/* The module's parameter decides a new heap's mode. */
+	EXPECT_EQ(dflt ? GCMEM_MODE_CONCURRENT : GCMEM_MODE_STW, opt.val64);
+	EXPECT_EQ(0, gcu_set_mode(GCU_MODE_CONCURRENT));
+	ASSERT_EQ(0, ioctl(fd, GCMEM_IOC_OPTION, &opt));
+	EXPECT_EQ(GCMEM_MODE_CONCURRENT, opt.val64);
+	opt.op = GCMEM_OPTION_OP_SET;
+	opt.val64 = 2;
+	EXPECT_EQ(-1, ioctl(fd, GCMEM_IOC_OPTION, &opt));
+	EXPECT_EQ(EINVAL, errno);
+	opt.val64 = 1ULL << 32;
+	EXPECT_EQ(-1, ioctl(fd, GCMEM_IOC_OPTION, &opt));
+	EXPECT_EQ(EINVAL, errno);
+	opt.op = GCMEM_OPTION_OP_GET;
+	ASSERT_EQ(0, ioctl(fd, GCMEM_IOC_OPTION, &opt));
+	EXPECT_EQ(GCMEM_MODE_CONCURRENT, opt.val64);
+	EXPECT_EQ(-1, gcu_set_mode(7));
+	EXPECT_EQ(EINVAL, errno);
+	gcu_shutdown();
+}
+
+TEST_HARNESS_MAIN
