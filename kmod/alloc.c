@@ -101,9 +101,15 @@ static struct gcmem_span *gcmem_span_new(struct gcmem_heap *heap,
 		if (__test_and_clear_bit(p, chunk->dirty_pages))
 			gcmem_heap_zero(heap, (u64)i << GCMEM_PAGE_SHIFT,
 					GCMEM_PAGE_SIZE);
-		WRITE_ONCE(chunk->spans[p], span);
 	}
 	gcmem_span_set_ptrbits(heap, span, type);
+	for (i = page; i < page + npages; i++) {
+		struct gcmem_chunk *chunk = gcmem_chunk_of(heap, (u64)i <<
+							   GCMEM_PAGE_SHIFT);
+
+		/* Complete before a concurrent mark can find it (mark.c). */
+		smp_store_release(&chunk->spans[i % GCMEM_CHUNK_PAGES], span);
+	}
 	heap->inuse_bytes += (u64)npages * GCMEM_PAGE_SIZE;
 	heap->nspans++;
 	return span;
@@ -156,7 +162,9 @@ bool gcmem_span_cached_allocated(const struct gcmem_span *span, u32 idx)
  * A CACHED span's slots its owner took since the handout (below its cursor)
  * get their alloc bits, and the handout cursor moves up to the cursor: the
  * alloc bits alone then say what is allocated below it. The owner only
- * takes slots above its cursor, so this is safe while it allocates.
+ * takes slots above its cursor, so this is safe while it allocates. The
+ * bits are set before the cursor moves, for a concurrent mark
+ * (gcmem_mark_slot_live()).
  */
 void gcmem_span_settle(struct gcmem_heap *heap, struct gcmem_span *span)
 {
@@ -169,7 +177,9 @@ void gcmem_span_settle(struct gcmem_heap *heap, struct gcmem_span *span)
 			heap->small_allocated++;
 		}
 	}
-	span->handout_cursor = cursor;
+	/* The bits, then the cursor: pairs with gcmem_mark_slot_live(). */
+	smp_wmb();
+	WRITE_ONCE(span->handout_cursor, cursor);
 }
 
 /* A CACHED span comes back from its owner. */
@@ -183,10 +193,12 @@ void gcmem_span_return(struct gcmem_heap *heap, struct gcmem_span *span)
 	span->owner = NULL;
 
 	if (span->nalloc == span->nelems) {
-		span->state = GCMEM_SPAN_FULL;
+		/* After the bits: pairs with gcmem_mark_slot_live(). */
+		smp_store_release(&span->state, GCMEM_SPAN_FULL);
 		return;
 	}
-	span->state = GCMEM_SPAN_PARTIAL;
+	/* After the bits: pairs with gcmem_mark_slot_live(). */
+	smp_store_release(&span->state, GCMEM_SPAN_PARTIAL);
 	span->needzero = true;
 	central = gcmem_central(heap, span->size_class, span->type_id, true);
 	/* Without a list the span is only unreachable for reuse: no loss. */
@@ -224,6 +236,19 @@ static struct gcmem_span *gcmem_span_get(struct gcmem_heap *heap,
 }
 
 /*
+ * At the limit: collect, and say whether to try once more. While another
+ * cycle marks (without heap->lock), -EINPROGRESS: the request waits for
+ * it to end (gcmem_heap_lock_idle()) and starts over, as it does past a
+ * concurrent cycle's goal (gcmem_pacer_must_wait()).
+ */
+static int gcmem_collect_at_limit(struct gcmem_heap *heap)
+{
+	if (heap->cycle)
+		return -EINPROGRESS;
+	return gcmem_collect_locked(heap, GCMEM_GC_LIMIT) ? -ENOMEM : 0;
+}
+
+/*
  * Collect first when the span would take the heap past its trigger
  * (pace.c), and at the limit collect and try once more. A cycle that
  * cannot finish does not fail the allocation.
@@ -235,15 +260,21 @@ static struct gcmem_span *gcmem_span_alloc(struct gcmem_heap *heap,
 	u64 bytes = (u64)gcmem_class_npages[size_class] * GCMEM_PAGE_SIZE;
 	struct list_head *central;
 	struct gcmem_span *span;
+	int ret;
 
 	central = gcmem_central(heap, size_class, type_id, false);
-	if ((!central || list_empty(central)) &&
-	    gcmem_pacer_wants_cycle(heap, bytes))
-		gcmem_collect_locked(heap, GCMEM_GC_PACER);
+	if (!central || list_empty(central)) {
+		if (gcmem_pacer_must_wait(heap, bytes))
+			return ERR_PTR(-EINPROGRESS);
+		if (gcmem_pacer_wants_cycle(heap, bytes))
+			gcmem_collect_locked(heap, GCMEM_GC_PACER);
+	}
 	span = gcmem_span_get(heap, size_class, type_id, type);
-	if (PTR_ERR_OR_ZERO(span) == -ENOMEM &&
-	    !gcmem_collect_locked(heap, GCMEM_GC_LIMIT))
-		span = gcmem_span_get(heap, size_class, type_id, type);
+	if (PTR_ERR_OR_ZERO(span) == -ENOMEM) {
+		ret = gcmem_collect_at_limit(heap);
+		span = ret ? ERR_PTR(ret) :
+		       gcmem_span_get(heap, size_class, type_id, type);
+	}
 	return span;
 }
 
@@ -267,12 +298,13 @@ static void gcmem_span_handout(struct gcmem_heap *heap,
 		span->needzero = false;
 	}
 	thread->caches[idx] = span;
-	span->state = GCMEM_SPAN_CACHED;
 	span->owner = thread;
 	span->cache_index = idx;
-	span->handout_cursor = find_first_zero_bit(span->allocbits,
-						   span->nelems);
+	WRITE_ONCE(span->handout_cursor,
+		   find_first_zero_bit(span->allocbits, span->nelems));
 	WRITE_ONCE(thread->slot->cursor[idx], span->handout_cursor);
+	/* Last: the span is complete when a concurrent mark sees it CACHED. */
+	smp_store_release(&span->state, GCMEM_SPAN_CACHED);
 }
 
 static int gcmem_refill_locked(struct gcmem_heap *heap,
@@ -347,7 +379,12 @@ int gcmem_refill(struct gcmem_heap *heap, struct gcmem_refill *arg)
 	ret = gcmem_heap_lock(heap);
 	if (ret)
 		return ret;
-	ret = gcmem_refill_locked(heap, arg, bits);
+	while ((ret = gcmem_refill_locked(heap, arg, bits)) == -EINPROGRESS) {
+		gcmem_heap_unlock(heap);
+		ret = gcmem_heap_lock_idle(heap);
+		if (ret)
+			return ret;
+	}
 	gcmem_heap_unlock(heap);
 	if (ret || arg->flags & GCMEM_REFILL_RELEASE)
 		return ret;
@@ -369,6 +406,7 @@ int gcmem_alloc_large(struct gcmem_heap *heap, struct gcmem_alloc_large *arg)
 	const struct gcmem_type *type;
 	struct gcmem_span *span;
 	unsigned long npages;
+	u64 bytes;
 	int ret;
 
 	if ((arg->flags & ~GCMEM_LARGE_IGNORE_OFF_PAGE) || arg->__reserved ||
@@ -377,10 +415,12 @@ int gcmem_alloc_large(struct gcmem_heap *heap, struct gcmem_alloc_large *arg)
 	if (arg->bytes > GCMEM_ARENA_MAX)
 		return -ENOMEM;
 	npages = DIV_ROUND_UP(arg->bytes, GCMEM_PAGE_SIZE);
+	bytes = (u64)npages * GCMEM_PAGE_SIZE;
 
 	ret = gcmem_heap_lock(heap);
 	if (ret)
 		return ret;
+again:
 	ret = gcmem_type_lookup(heap, arg->type_id, &type);
 	if (ret)
 		goto out;
@@ -388,24 +428,36 @@ int gcmem_alloc_large(struct gcmem_heap *heap, struct gcmem_alloc_large *arg)
 		ret = -EINVAL;
 		goto out;
 	}
-	if (gcmem_pacer_wants_cycle(heap, (u64)npages * GCMEM_PAGE_SIZE))
+	if (gcmem_pacer_wants_cycle(heap, bytes))
 		gcmem_collect_locked(heap, GCMEM_GC_PACER);
-	span = gcmem_span_new(heap, npages, 0, (u64)npages * GCMEM_PAGE_SIZE,
-			      1, type, arg->type_id);
-	if (PTR_ERR_OR_ZERO(span) == -ENOMEM &&
-	    !gcmem_collect_locked(heap, GCMEM_GC_LIMIT))
-		span = gcmem_span_new(heap, npages, 0,
-				      (u64)npages * GCMEM_PAGE_SIZE, 1, type,
-				      arg->type_id);
-	if (IS_ERR(span)) {
-		ret = PTR_ERR(span);
-		goto out;
+	span = gcmem_pacer_must_wait(heap, bytes) ? ERR_PTR(-EINPROGRESS) :
+		gcmem_span_new(heap, npages, 0, bytes, 1, type, arg->type_id);
+	ret = PTR_ERR_OR_ZERO(span);
+	if (ret == -ENOMEM) {
+		ret = gcmem_collect_at_limit(heap);
+		if (!ret) {
+			span = gcmem_span_new(heap, npages, 0, bytes, 1, type,
+					      arg->type_id);
+			ret = PTR_ERR_OR_ZERO(span);
+		}
 	}
+	/* A concurrent cycle must end first (see gcmem_collect_at_limit()). */
+	if (ret == -EINPROGRESS) {
+		gcmem_heap_unlock(heap);
+		ret = gcmem_heap_lock_idle(heap);
+		if (ret)
+			return ret;
+		goto again;
+	}
+	if (ret)
+		goto out;
+	/* White if a concurrent mark runs: the program's store is seen. */
 	__set_bit(0, span->allocbits);
 	span->nalloc = 1;
-	span->state = GCMEM_SPAN_LARGE;
 	if (arg->flags & GCMEM_LARGE_IGNORE_OFF_PAGE)
 		span->reach = GCMEM_PAGE_SIZE;
+	/* After the bit: pairs with gcmem_mark_slot_live(). */
+	smp_store_release(&span->state, GCMEM_SPAN_LARGE);
 	heap->large_objects++;
 	arg->addr = heap->arena_start + ((u64)span->page << GCMEM_PAGE_SHIFT);
 out:

@@ -10,7 +10,7 @@
  *
  * A cycle runs in the thread that needs it — the pacer in an allocation
  * ioctl, the heap limit, or GCMEM_IOC_COLLECT — called the driver, which
- * holds heap->lock from the first step to the last:
+ * in stop-the-world mode holds heap->lock from the first step to the last:
  *
  * 1. Stop the world (GCMEM_PHASE_SCAN; safepoint.c). Mark bits are clear
  *    (the last sweep or abandoned cycle cleared them).
@@ -64,10 +64,12 @@
  * Concurrent mode (GCMEM_MODE_CONCURRENT, per heap) marks beside the
  * program. Step 1 is the same; then the driver arms the tracking of the
  * program's writes (track.c: the arena is mapped read-only and the first
- * write to each chunk faults and is recorded) and restarts the world while
- * the workers mark (step 2). Threads run and write; they allocate from the
- * spans they hold, and wait for the cycle (heap->lock) if they need a new
- * one. Step 3 stops the world again and scans again whatever the program
+ * write to each chunk faults and is recorded), restarts the world and lets
+ * heap->lock go while the workers mark (step 2), then precleans: rounds
+ * that take the chunks written so far and scan their marked objects again
+ * while the program runs. Threads run, write, refill and register; what
+ * must not run beside the mark waits for it (gcmem_heap_lock_idle()).
+ * Step 3 stops the world again and scans again whatever the program
  * may have changed behind the workers: every thread's stack and registers
  * (the stop's self-scans and claims), every registered root, and every
  * marked object on a chunk written since the tracking was armed; the
@@ -263,8 +265,12 @@ void gcmem_set_phase(struct gcmem_heap *heap, enum gcmem_phase phase)
  */
 static struct gcmem_cycle *gcmem_cycle_new(struct gcmem_heap *heap)
 {
-	struct gcmem_cycle *c = kzalloc(sizeof(*c), GFP_KERNEL);
+	struct gcmem_cycle *c;
 
+	/* One cycle at a time: see gcmem_heap_lock_idle(). */
+	if (WARN_ON_ONCE(heap->cycle))
+		return ERR_PTR(-EAGAIN);
+	c = kzalloc(sizeof(*c), GFP_KERNEL);
 	if (!c)
 		return ERR_PTR(-EAGAIN);
 	if (!mmget_not_zero(heap->mm)) {
@@ -282,6 +288,7 @@ static struct gcmem_cycle *gcmem_cycle_new(struct gcmem_heap *heap)
 	spin_lock_init(&c->deferred_lock);
 	INIT_LIST_HEAD(&c->deferred);
 	heap->heap_before = heap->inuse_bytes;
+	gcmem_pace_cycle(heap);
 	trace_gcmem_cycle_start(heap->tgid, heap->cycles + 1, heap->inuse_bytes);
 	/* Pairs with the acquire in gcmem_safepoint(). */
 	smp_store_release(&heap->cycle, c);
@@ -338,6 +345,50 @@ static int gcmem_cycle_stop(struct gcmem_cycle *c, struct gcmem_thread *self)
 }
 
 /*
+ * Precleaning, in a concurrent cycle's mark: while the program runs, take
+ * the chunks it wrote so far (their mappings are revoked first, so a later
+ * write is seen again) and scan their marked objects again, with the roots,
+ * in rounds, until a round finds few: what is left for the second pause
+ * is what the program wrote during the last round. At most this many
+ * rounds; a round that finds fewer written chunks than the second is the
+ * last.
+ */
+#define GCMEM_PRECLEAN_ROUNDS	4
+#define GCMEM_PRECLEAN_ENOUGH	4
+
+static int gcmem_cycle_preclean(struct gcmem_cycle *c)
+{
+	struct gcmem_heap *heap = c->heap;
+	unsigned long nchunks = heap->arena_size >> GCMEM_CHUNK_SHIFT, n;
+	unsigned long *written;
+	int round, ret = 0;
+
+	written = bitmap_zalloc(nchunks, GFP_KERNEL);
+	if (!written)
+		return -EAGAIN;
+	for (round = 0; round < GCMEM_PRECLEAN_ROUNDS && !ret; round++) {
+		/* The harvest and the roots need the lock, the scan not. */
+		mutex_lock(&heap->lock);
+		if (gcmem_track(heap, GCMEM_TRACK_HARVEST, written) ||
+		    gcmem_cycle_jobs(heap, c, false, written))
+			ret = -EAGAIN;
+		n = bitmap_weight(written, nchunks);
+		heap->precleaned_chunks += n;
+		gcmem_heap_unlock(heap);
+		if (ret)
+			break;
+		gcmem_work_reopen(&c->work);
+		c->work.nproc = c->nproc;
+		if (!gcmem_cycle_mark(c))
+			ret = fatal_signal_pending(current) ? -EINTR : -EAGAIN;
+		if (n < GCMEM_PRECLEAN_ENOUGH)
+			break;
+	}
+	bitmap_free(written);
+	return ret;
+}
+
+/*
  * Step 2 (MARK): the workers mark. A concurrent cycle first arms the
  * tracking of the program's writes and restarts the world: from here on,
  * a pointer the program stores in the arena lands on a chunk the mark
@@ -347,16 +398,33 @@ static int gcmem_cycle_stop(struct gcmem_cycle *c, struct gcmem_thread *self)
  */
 static int gcmem_cycle_mark_all(struct gcmem_cycle *c)
 {
-	gcmem_set_phase(c->heap, GCMEM_PHASE_MARK);
-	if (c->concurrent) {
-		if (gcmem_track(c->heap, GCMEM_TRACK_ARM, NULL))
-			return -EAGAIN;
-		gcmem_cycle_restart(c);
+	struct gcmem_heap *heap = c->heap;
+	int ret = 0;
+
+	gcmem_set_phase(heap, GCMEM_PHASE_MARK);
+	if (!c->concurrent) {
+		if (!gcmem_cycle_mark(c))
+			return fatal_signal_pending(current) ? -EINTR : -EAGAIN;
+		c->t_mark = ktime_get();
+		return 0;
 	}
+	if (gcmem_track(heap, GCMEM_TRACK_ARM, NULL))
+		return -EAGAIN;
+	gcmem_cycle_restart(c);
+	/*
+	 * Beside the program, and without heap->lock: threads refill and
+	 * register meanwhile; whatever must not run beside the mark waits
+	 * for heap->cycle to go (gcmem_heap_lock_idle()).
+	 */
+	gcmem_heap_unlock(heap);
 	if (!gcmem_cycle_mark(c))
-		return fatal_signal_pending(current) ? -EINTR : -EAGAIN;
+		ret = fatal_signal_pending(current) ? -EINTR : -EAGAIN;
+	if (!ret)
+		ret = gcmem_cycle_preclean(c);
+	/* Not killable: the cycle must be finished or given up in order. */
+	mutex_lock(&heap->lock);
 	c->t_mark = ktime_get();
-	return 0;
+	return ret;
 }
 
 /*
@@ -477,6 +545,7 @@ static void gcmem_cycle_finish(struct gcmem_cycle *c, int ret)
 	gcmem_cycle_restart(c);
 	gcmem_set_phase(heap, GCMEM_PHASE_OFF);
 	WRITE_ONCE(heap->cycle, NULL);
+	wake_up_all(&heap->idle_wq);
 	gcmem_chunks_release(heap);
 	trace_gcmem_cycle_end(heap->tgid, heap->cycles, ret, heap->marked_bytes,
 			      heap->inuse_bytes);
@@ -491,8 +560,10 @@ static void gcmem_cycle_finish(struct gcmem_cycle *c, int ret)
 
 /*
  * gcmem_collect_locked() - run one cycle; heap->lock held by the caller, a
- * thread of the heap's process. @why decides how much memory the cycle
- * keeps for the heap to grow back into. Returns 0, -EAGAIN (abandoned: a
+ * thread of the heap's process, and no cycle under way. A concurrent cycle
+ * lets the lock go while it marks: the caller finds the heap changed by
+ * other threads' requests. @why decides how much memory the cycle keeps
+ * for the heap to grow back into. Returns 0, -EAGAIN (abandoned: a
  * thread could not be stopped, or memory ran out), or -EINTR (the caller
  * was killed; abandoned).
  */
@@ -545,7 +616,7 @@ int gcmem_collect(struct gcmem_heap *heap, struct gcmem_collect *arg)
 
 	if (arg->flags)
 		return -EINVAL;
-	ret = gcmem_heap_lock(heap);
+	ret = gcmem_heap_lock_idle(heap);
 	if (ret)
 		return ret;
 	ret = gcmem_collect_locked(heap, GCMEM_GC_USER);

@@ -217,7 +217,8 @@ int gcmem_fork(struct gcmem_heap *heap, struct gcmem_fork *arg)
 	if (!child)
 		return -ENOMEM;
 
-	ret = gcmem_heap_lock(heap);
+	/* Not beside a concurrent mark: the copy takes the heap as it is. */
+	ret = gcmem_heap_lock_idle(heap);
 	if (ret)
 		goto out;
 	/* The child is new and private: its lock nests in the parent's. */

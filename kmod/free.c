@@ -20,7 +20,8 @@
  *
  * The object's finalizer, if it had one, is forgotten (finalize.c).
  *
- * Runs under heap->lock, so never beside a cycle: a collection either saw
+ * Runs under heap->lock with no cycle under way (gcmem_heap_lock_idle()),
+ * so never beside a mark, concurrent or not: a collection either saw
  * the object allocated or sees it free.
  */
 #include "gcmem.h"
@@ -39,7 +40,7 @@ int gcmem_free(struct gcmem_heap *heap, struct gcmem_free *arg)
 	if (!astart || arg->addr < astart || off >= heap->arena_size)
 		return -EINVAL;
 
-	ret = gcmem_heap_lock(heap);
+	ret = gcmem_heap_lock_idle(heap);
 	if (ret)
 		return ret;
 	ret = -EINVAL;

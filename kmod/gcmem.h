@@ -206,7 +206,12 @@ struct gcmem_root_range {
  * arguments in before and out after heap->lock. A cycle holds heap->lock
  * from start to end, so every heap->lock taker that is a registered thread
  * goes through gcmem_heap_lock(), which parks it at a safepoint instead of
- * waiting while the world is being stopped.
+ * waiting while the world is being stopped. The exception is a concurrent
+ * cycle's mark (collect.c): the driver lets heap->lock go while the
+ * workers mark beside the program, with @cycle set, so that threads can
+ * refill, allocate large objects and register; what must not run beside a
+ * mark (a free, a fork, another cycle, an allocation at the limit, which
+ * waits for the cycle to free memory) takes gcmem_heap_lock_idle().
  *
  * Invariants:
  *   committed == number of chunks * GCMEM_CHUNK_SIZE <= limit (chunk_lock);
@@ -303,8 +308,10 @@ struct gcmem_heap {
 	atomic_t scanning;		/* threads in gcmem_safepoint()'s scan */
 	wait_queue_head_t stop_wq;	/* a thread parked */
 	wait_queue_head_t restart_wq;	/* the world restarted */
+	wait_queue_head_t idle_wq;	/* a cycle ended (@cycle NULL) */
 	u64 gcpercent;
 	u64 trigger;			/* start a cycle at this inuse_bytes */
+	u64 cycle_goal;			/* allocation waits past it (pace.c) */
 	enum gcmem_mode mode;		/* the next cycle's (GCMEM_OPTION_MODE) */
 	/* The published phase (gcmem_set_phase()); heap->lock. */
 	enum gcmem_phase phase;
@@ -326,6 +333,7 @@ struct gcmem_heap {
 	u64 pauses;
 	u64 concurrent_cycles;
 	u64 markterm_total_ns;
+	u64 precleaned_chunks;
 	u64 rescanned_chunks;
 	struct list_head released;	/* empty chunks to give back */
 	/*
@@ -350,6 +358,7 @@ struct page *gcmem_chunk_page_alloc(void);
 void gcmem_heap_put(struct gcmem_heap *heap);
 int gcmem_heap_lock(struct gcmem_heap *heap);
 void gcmem_heap_unlock(struct gcmem_heap *heap);
+int gcmem_heap_lock_idle(struct gcmem_heap *heap);
 void gcmem_chunks_release(struct gcmem_heap *heap);
 bool gcmem_heap_owned(const struct gcmem_heap *heap);
 int gcmem_heap_set_limit(struct gcmem_heap *heap, u64 limit);
@@ -474,6 +483,8 @@ void gcmem_set_phase(struct gcmem_heap *heap, enum gcmem_phase phase);
 void gcmem_pace(struct gcmem_heap *heap, u64 live);
 bool gcmem_pacer_wants_cycle(struct gcmem_heap *heap, u64 bytes);
 int gcmem_set_gcpercent(struct gcmem_heap *heap, u64 pct);
+void gcmem_pace_cycle(struct gcmem_heap *heap);
+bool gcmem_pacer_must_wait(struct gcmem_heap *heap, u64 bytes);
 int gcmem_set_mode(struct gcmem_heap *heap, u64 mode);
 enum gcmem_mode gcmem_default_mode(void);
 

@@ -91,6 +91,7 @@ struct gcmem_heap *gcmem_heap_create(struct mm_struct *mm)
 	init_waitqueue_head(&heap->lock_wq);
 	init_waitqueue_head(&heap->stop_wq);
 	init_waitqueue_head(&heap->restart_wq);
+	init_waitqueue_head(&heap->idle_wq);
 	xa_init(&heap->central);
 	xa_init_flags(&heap->types, XA_FLAGS_ALLOC);
 	xa_init_flags(&heap->threads, XA_FLAGS_ALLOC);
@@ -223,6 +224,31 @@ int gcmem_heap_lock(struct gcmem_heap *heap)
 	if (self)
 		gcmem_thread_put(self);
 	return ret;
+}
+
+/*
+ * gcmem_heap_lock_idle() - gcmem_heap_lock(), with no cycle under way: for
+ * the requests that must not run beside a concurrent cycle's mark, which
+ * runs without heap->lock (collect.c): explicit frees, fork, collections,
+ * write-tracking control, and allocations that found the heap at its
+ * limit. Returns 0 with the lock held and heap->cycle NULL, or -EINTR.
+ */
+int gcmem_heap_lock_idle(struct gcmem_heap *heap)
+{
+	int ret;
+
+	for (;;) {
+		ret = gcmem_heap_lock(heap);
+		if (ret || !heap->cycle)
+			return ret;
+		gcmem_heap_unlock(heap);
+		/*
+		 * Asleep here, a registered thread is stopped where it is
+		 * when the cycle stops the world (safepoint.c).
+		 */
+		if (wait_event_killable(heap->idle_wq, !READ_ONCE(heap->cycle)))
+			return -EINTR;
+	}
 }
 
 void gcmem_heap_unlock(struct gcmem_heap *heap)
@@ -525,6 +551,9 @@ void gcmem_chunks_release(struct gcmem_heap *heap)
 	unsigned long addr;
 
 	lockdep_assert_held(&heap->lock);
+	/* A concurrent mark may read them: the cycle's end frees them. */
+	if (heap->cycle)
+		return;
 	if (list_empty(&heap->released) || !mmget_not_zero(heap->mm))
 		return;
 	if (!mmap_read_trylock(heap->mm)) {
@@ -628,6 +657,7 @@ void gcmem_heap_stats(struct gcmem_heap *heap, struct gcmem_stats *st)
 	st->pauses = heap->pauses;
 	st->concurrent_cycles = heap->concurrent_cycles;
 	st->markterm_total_ns = heap->markterm_total_ns;
+	st->precleaned_chunks = heap->precleaned_chunks;
 	st->rescanned_chunks = heap->rescanned_chunks;
 	st->track_faults = atomic64_read(&heap->track_faults);
 }

@@ -53,6 +53,33 @@ static inline u32 gcmem_span_index(const struct gcmem_span *span, u64 off)
 }
 
 /*
+ * Is slot @idx of @span allocated, or may it be? The mark asks this and
+ * not gcmem_span_slot_allocated(), because in a concurrent cycle it runs
+ * beside refills, and a CACHED span's owner may be handing it back or
+ * gone: every slot of a CACHED span from its handout cursor up counts,
+ * taken or not. A free slot marked so is harmless: it holds zeros or
+ * garbage that is scanned once, and the sweep keeps alloc & mark only.
+ *
+ * The state is read first (acquire), the bits last: a span handed back
+ * (gcmem_span_return()) has its bits set before its handout cursor moves
+ * and before its state changes, so either the old cursor covers @idx or
+ * the bit is seen. A span handed out meanwhile was PARTIAL when read: its
+ * bits say what was allocated then, and a new object's address stored
+ * since is scanned again at mark termination.
+ */
+static inline bool gcmem_mark_slot_live(const struct gcmem_span *span,
+					u32 idx)
+{
+	/* Pairs with the releases in alloc.c's handout and return. */
+	if (smp_load_acquire(&span->state) == GCMEM_SPAN_CACHED &&
+	    idx >= READ_ONCE(span->handout_cursor))
+		return true;
+	/* The cursor, then the bits: pairs with gcmem_span_settle(). */
+	smp_rmb();
+	return test_bit(idx, span->allocbits);
+}
+
+/*
  * greyobject: mark the object @v points into, and queue it for scanning.
  * Most candidates are not pointers into the heap at all (integers, NULL,
  * stack addresses) and leave at the first test; of those that are, many
@@ -83,7 +110,7 @@ gcmem_mark_candidate(struct gcmem_cycle *c, struct gcmem_greyer *g, u64 v)
 	idx = gcmem_span_index(span, off - base);
 	marks = gcmem_marks(c, span);
 	if (idx >= span->nelems || test_bit(idx, marks) ||
-	    !gcmem_span_slot_allocated(span, idx) ||
+	    !gcmem_mark_slot_live(span, idx) ||
 	    test_and_set_bit(idx, marks))
 		return;
 	if (span->type_id == GCMEM_TYPE_NOSCAN)

@@ -14,7 +14,8 @@
  * (alloc.c), failing with ENOMEM only if that did not free enough. A
  * pacer's cycle that cannot finish paces the next as if everything in use
  * were live, so that a heap whose cycles keep failing does not stop the
- * world at every refill.
+ * world at every refill. While a concurrent cycle marks, the heap's growth
+ * is bounded by the cycle's goal (below).
  */
 #include <linux/math64.h>
 
@@ -34,12 +35,40 @@ void gcmem_pace(struct gcmem_heap *heap, u64 live)
 	heap->trigger = trigger;
 }
 
-/* Would @bytes more in use take the heap past its trigger? heap->lock. */
+/*
+ * Would @bytes more in use take the heap past its trigger, and can a cycle
+ * start (none is under way)? heap->lock.
+ */
 bool gcmem_pacer_wants_cycle(struct gcmem_heap *heap, u64 bytes)
 {
 	lockdep_assert_held(&heap->lock);
-	return heap->gcpercent != GCMEM_GCPERCENT_OFF &&
+	return !heap->cycle && heap->gcpercent != GCMEM_GCPERCENT_OFF &&
 	       heap->inuse_bytes + bytes > heap->trigger;
+}
+
+/*
+ * A concurrent cycle's goal (collect.c): while it marks, the heap may grow
+ * past what it was in use when the cycle began by gcpercent / 2 of that
+ * (at least GCMEM_HEAP_MINIMUM); an allocation that would take it further
+ * waits for the cycle to end (alloc.c), so that a program allocating
+ * faster than the workers mark does not run the heap to its limit. A
+ * stand-in for mark assists, which would have the thread help instead.
+ */
+void gcmem_pace_cycle(struct gcmem_heap *heap)
+{
+	u64 before = heap->inuse_bytes;
+
+	heap->cycle_goal = before + max(GCMEM_HEAP_MINIMUM,
+					div64_u64(before * heap->gcpercent,
+						  200));
+}
+
+/* Must an allocation of @bytes more wait for the cycle? heap->lock. */
+bool gcmem_pacer_must_wait(struct gcmem_heap *heap, u64 bytes)
+{
+	lockdep_assert_held(&heap->lock);
+	return heap->cycle && heap->gcpercent != GCMEM_GCPERCENT_OFF &&
+	       heap->inuse_bytes + bytes > heap->cycle_goal;
 }
 
 int gcmem_set_gcpercent(struct gcmem_heap *heap, u64 pct)

@@ -241,7 +241,7 @@ static int gcmem_track_open(struct inode *inode, struct file *file)
 
 	if (!(file->f_mode & FMODE_READ))
 		return 0;
-	ret = gcmem_heap_lock(heap);
+	ret = gcmem_heap_lock_idle(heap);
 	if (ret)
 		return ret;
 	n = heap->arena_size >> GCMEM_CHUNK_SHIFT;
@@ -300,7 +300,7 @@ static ssize_t gcmem_track_ctl(struct file *file, const char __user *ubuf,
 		op = GCMEM_TRACK_DISARM;
 	else
 		return -EINVAL;
-	ret = gcmem_heap_lock(heap);
+	ret = gcmem_heap_lock_idle(heap);
 	if (ret)
 		return ret;
 	ret = gcmem_track(heap, op, NULL);

@@ -193,12 +193,13 @@ void gcu_trace_cycles(void)
 		return;
 	if (st.concurrent_cycles != last.concurrent_cycles)
 		snprintf(parts, sizeof(parts),
-			 "in %" PRIu64 " pauses = %.3f+%.3f+%.3f ms stop+markterm+sweep, concurrent mark %.3f ms, %" PRIu64 " chunks rescanned",
+			 "in %" PRIu64 " pauses = %.3f+%.3f+%.3f ms stop+markterm+sweep, concurrent mark %.3f ms, %" PRIu64 "+%" PRIu64 " chunks precleaned+rescanned",
 			 st.pauses - last.pauses,
 			 (st.stop_total_ns - last.stop_total_ns) / 1e6,
 			 (st.markterm_total_ns - last.markterm_total_ns) / 1e6,
 			 (st.sweep_total_ns - last.sweep_total_ns) / 1e6,
 			 (st.mark_total_ns - last.mark_total_ns) / 1e6,
+			 st.precleaned_chunks - last.precleaned_chunks,
 			 st.rescanned_chunks - last.rescanned_chunks);
 	else
 		snprintf(parts, sizeof(parts),

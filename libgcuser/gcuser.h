@@ -105,6 +105,7 @@ struct gcu_heap_stats {
 	uint64_t markterm_total_ns;	/* their second pause, before sweep */
 	uint64_t rescanned_chunks;	/* written chunks scanned again */
 	uint64_t track_faults;		/* write faults taken to track writes */
+	uint64_t precleaned_chunks;	/* written chunks scanned during the mark */
 };
 
 /* A registered type; GCU_TYPE_CONSERVATIVE and GCU_TYPE_NOSCAN are built in. */
@@ -273,9 +274,9 @@ int gcu_set_gcpercent(int percent);
  * collection; GCU_MODE_CONCURRENT stops it to scan the stacks, marks while
  * the program runs (the kernel tracks what it writes to the heap: no write
  * barrier in the program), and stops it again to finish the mark and
- * sweep. Threads keep allocating from the spans they hold during the mark;
- * one that needs a new span waits for the collection. Taken by the next
- * collection; the default is GCU_MODE_STW.
+ * sweep. Threads keep allocating during the mark; gcu_free(), fork() and
+ * gcu_collect() wait for it, and so does an allocation at the heap's
+ * limit. Taken by the next collection; the default is GCU_MODE_STW.
  */
 #define GCU_MODE_STW		0
 #define GCU_MODE_CONCURRENT	1

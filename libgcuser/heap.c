@@ -190,6 +190,7 @@ int gcu_stats(struct gcu_heap_stats *st)
 	st->markterm_total_ns = ks.markterm_total_ns;
 	st->rescanned_chunks = ks.rescanned_chunks;
 	st->track_faults = ks.track_faults;
+	st->precleaned_chunks = ks.precleaned_chunks;
 	return 0;
 }
 

@@ -15,7 +15,10 @@
  * but unmarked; the test wants none, and every target intact.
  *
  * The same race with the store made by the kernel: read() from a pipe
- * into the holder, which the write tracking must see as well.
+ * into the holder, which the write tracking must see as well. And the
+ * movers allocate as they go: new targets (white, in a concurrent cycle,
+ * reached only through the holder they are stored into) and garbage
+ * enough to refill during the mark.
  */
 #define GCU_REDIRECT_PTHREAD
 #include <pthread.h>
@@ -87,21 +90,41 @@ static __attribute__((noinline)) int build_chain(struct race *r)
 	return 0;
 }
 
+/* A new target @t of mover @m, in holder @h; the old one is garbage. */
+static __attribute__((noinline)) int new_target(struct race *r, int m, int t,
+						int h)
+{
+	struct target *tg = gcu_malloc(sizeof(*tg));
+
+	if (!tg)
+		return -1;
+	for (int w = 0; w < 4; w++)
+		tg->magic[w] = target_magic(m, t, w);
+	*(void *volatile *)&r->holders[h]->ref[m] = tg;
+	return 0;
+}
+
 /* Mover @m's targets, each in a holder of its own, none anywhere else. */
 static __attribute__((noinline)) int place_targets(struct race *r, int m,
 						   int *where)
 {
 	for (int t = 0; t < TARGETS; t++) {
-		struct target *tg = gcu_malloc(sizeof(*tg));
-
-		if (!tg)
-			return -1;
-		for (int w = 0; w < 4; w++)
-			tg->magic[w] = target_magic(m, t, w);
 		where[t] = t * (HOLDERS / TARGETS);
-		r->holders[where[t]]->ref[m] = tg;
+		if (new_target(r, m, t, where[t]))
+			return -1;
 	}
 	return 0;
+}
+
+/* Garbage: refills, during the mark in a concurrent cycle. */
+static __attribute__((noinline)) void garbage(int n)
+{
+	for (int i = 0; i < n; i++) {
+		uint64_t *p = gcu_malloc(48);
+
+		if (p)
+			p[0] = i;
+	}
 }
 
 /*
@@ -160,10 +183,19 @@ static void *mover(void *p)
 	if (place_targets(r, a->m, where))
 		r->failed = 1;
 	pthread_barrier_wait(&r->ready);
-	while (!r->stop) {
+	for (unsigned long i = 0; !r->stop; i++) {
 		int t = rand_r(&seed) % TARGETS;
 		int to = rand_r(&seed) % HOLDERS;
 
+		/*
+		 * Now and then a new target, white if the mark is under way,
+		 * replaces the old one, and garbage makes the thread refill.
+		 */
+		if (i % 16 == 0) {
+			if (new_target(r, a->m, t, where[t]))
+				r->failed = 1;
+			garbage(64);
+		}
 		/* Holders are shared by every target of the mover: one each. */
 		if (r->holders[to]->ref[a->m])
 			continue;
@@ -263,15 +295,16 @@ TEST_F(race, moved_reference_survives)
 		/* Two pauses a cycle, and the movers' writes were seen. */
 		EXPECT_EQ(st.cycles, st.concurrent_cycles);
 		EXPECT_EQ(2 * st.cycles, st.pauses);
-		EXPECT_LT(0, st.rescanned_chunks);
+		EXPECT_LT(0, st.precleaned_chunks + st.rescanned_chunks);
 		EXPECT_LT(0, st.track_faults);
 	} else {
 		EXPECT_EQ(0, st.concurrent_cycles);
 		EXPECT_EQ(st.cycles, st.pauses);
 	}
-	TH_LOG("%llu cycles, %llu pauses, max %.3f ms, %llu chunks rescanned, %llu write faults",
+	TH_LOG("%llu cycles, %llu pauses, max %.3f ms, %llu+%llu chunks precleaned+rescanned, %llu write faults",
 	       (unsigned long long)st.cycles, (unsigned long long)st.pauses,
-	       st.pause_max_ns / 1e6, (unsigned long long)st.rescanned_chunks,
+	       st.pause_max_ns / 1e6, (unsigned long long)st.precleaned_chunks,
+	       (unsigned long long)st.rescanned_chunks,
 	       (unsigned long long)st.track_faults);
 }
 

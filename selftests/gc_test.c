@@ -956,14 +956,33 @@ static int gcheck(struct gnode **roots)
 
 static volatile int graphs_done;
 
+/*
+ * New nodes keep the ones they replace (edge 1), so the graph keeps all it
+ * ever allocated: each worker allocates this many, then only moves
+ * references between nodes. (Allocating for as long as the cycles last
+ * would grow the heap with the time the workers run beside a concurrent
+ * mark.)
+ */
+#define GRAPH_NEW_NODES	100000
+
 static void *graph_fn(void *arg)
 {
 	struct gworker *w = arg;
 
 	for (int step = 0; !graphs_done || step < 2000; step++) {
 		int i = xrand(&w->seed) % GNODES;
-		struct gnode *n = gnew(&w->seed);
+		struct gnode *n, *from;
 
+		if (step >= GRAPH_NEW_NODES) {
+			/* Root i now holds what another root's node held. */
+			from = w->roots[xrand(&w->seed) % GNODES];
+			w->roots[i] = from ? from->edge[xrand(&w->seed) % 3] :
+					     NULL;
+			if (step % 2500 == 0)
+				gcu_safepoint();
+			continue;
+		}
+		n = gnew(&w->seed);
 		if (!n) {
 			w->bad++;
 			break;

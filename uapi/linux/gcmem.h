@@ -218,7 +218,9 @@ enum gcmem_option_id {
  *	(stacks, roots and the objects on chunks the program wrote meanwhile
  *	scanned again) and to sweep. The program's writes to the arena are
  *	tracked by the kernel: no write barrier in user code. Threads keep
- *	allocating from the spans they hold; a refill waits for the cycle.
+ *	allocating during the mark, refills and large objects included;
+ *	GCMEM_IOC_FREE, GCMEM_IOC_FORK, GCMEM_IOC_COLLECT and an allocation
+ *	that finds the heap at its limit wait for the cycle to end.
  */
 enum gcmem_mode {
 	GCMEM_MODE_STW = 0,
@@ -317,6 +319,8 @@ struct gcmem_option {
  *	scanned again, drain, finalizers, checkmark)
  * @rescanned_chunks: out: chunks the program wrote during a concurrent mark,
  *	whose marked objects mark termination scanned again
+ * @precleaned_chunks: out: chunks whose marked objects a concurrent mark
+ *	scanned again while the program ran (precleaning), taken in rounds
  * @track_faults: out: write faults taken to track the program's writes
  *
  * A snapshot of the heap's counters; each is read atomically, the set is
@@ -363,6 +367,7 @@ struct gcmem_stats {
 	__aligned_u64 markterm_total_ns;
 	__aligned_u64 rescanned_chunks;
 	__aligned_u64 track_faults;
+	__aligned_u64 precleaned_chunks;
 };
 
 #define GCMEM_IOC_STATS		_IO(GCMEM_TYPE, GCMEM_CMD_STATS)
