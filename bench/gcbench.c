@@ -205,18 +205,27 @@ static void print_hist(const uint64_t *h)
 #endif
 
 #if defined(GCB_SWEEP) && !defined(GCB_GLIBC)
-/* Run this binary again with 1 and then 2 mark workers; 0 if both passed. */
+/*
+ * Run this binary again with 1 and then 2 mark workers, and for gcmem once
+ * more with 2 in concurrent mode (GCU_MODE); 0 if all passed.
+ */
 static int sweep(char **argv)
 {
+#if defined(GCB_GCMEM)
+	const int runs = 3;
+#else
+	const int runs = 2;
+#endif
 	char saved[32] = "";
-	int w, status, rc = 0;
+	int r, w, status, rc = 0;
 	pid_t pid;
 
 	if (read_param(saved, sizeof(saved)))
 		saved[0] = 0;
-	for (w = 1; w <= 2; w++) {
+	for (r = 1; r <= runs; r++) {
 		char val[8];
 
+		w = r == 1 ? 1 : 2;
 		snprintf(val, sizeof(val), "%d", w);
 		fflush(stdout);
 		pid = fork();
@@ -226,6 +235,7 @@ static int sweep(char **argv)
 		}
 		if (pid == 0) {
 			setenv("GCB_MARK_WORKERS", val, 1);
+			setenv("GCU_MODE", r == 3 ? "concurrent" : "stw", 1);
 			execv("/proc/self/exe", argv);
 			perror("gcbench: exec");
 			_exit(127);
@@ -326,8 +336,10 @@ int main(int argc, char **argv)
 		if (read_param(cur, sizeof(cur)))
 			strcpy(cur, "?");
 		gcu_stats(&st);
-		printf(" cycles=%llu pause_total_ms=%.3f pause_max_ms=%.3f peak_mib=%.1f maxrss_mib=%.1f param=%s",
+		printf(" mode=%s cycles=%llu pauses=%llu pause_total_ms=%.3f pause_max_ms=%.3f peak_mib=%.1f maxrss_mib=%.1f param=%s",
+		       st.concurrent_cycles ? "concurrent" : "stw",
 		       (unsigned long long)st.cycles,
+		       (unsigned long long)st.pauses,
 		       st.pause_total_ns / 1e6, st.pause_max_ns / 1e6,
 		       st.peak_committed / 1048576.0, ru.ru_maxrss / 1024.0,
 		       cur);

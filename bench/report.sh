@@ -308,21 +308,24 @@ $1 == "GCBENCH" {
 		w = "mark_workers=" w
 	else
 		w = "-"
-	row[o, ++n[o]] = sprintf("| %s | %s | %s | %s | %s | %s | %s | %s | %s |",
-		($2 in d) ? d[$2] : $2, w, v("time_s"), v("cycles"),
+	name = ($2 in d) ? d[$2] : $2
+	if (v("mode") == "concurrent")
+		name = name ", concurrent"
+	row[o, ++n[o]] = sprintf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |",
+		name, w, v("time_s"), v("cycles"), v("pauses"),
 		v("pause_total_ms"), v("pause_max_ms"), v("peak_mib"),
 		v("maxrss_mib"), $NF)
 }
 END {
-	print "| allocator | mark workers | time (s) | cycles | total pause (ms) | max pause (ms) | peak heap (MiB) | max RSS (MiB) | check |"
-	print "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+	print "| allocator | mark workers | time (s) | cycles | pauses | total pause (ms) | max pause (ms) | peak heap (MiB) | max RSS (MiB) | check |"
+	print "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
 	for (o = 1; o <= 3; o++)
 		for (i = 1; i <= n[o]; i++) {
 			print row[o, i]
 			rows++
 		}
 	if (!rows)
-		print "| (no GCBench results) | | | | | | | | |"
+		print "| (no GCBench results) | | | | | | | | | |"
 }' "$1"
 }
 
@@ -339,15 +342,18 @@ $1 == "GCBENCH" && ($2 == "gcmem" || $2 == "bdwgc") {
 	sub(/\r$/, "")
 	h = ""
 	w = "?"
+	m = ""
 	for (i = 3; i <= NF; i++) {
 		if ($i ~ /^hist=/)
 			h = substr($i, 6)
 		else if ($i ~ /^workers=/)
 			w = substr($i, 9)
+		else if ($i == "mode=concurrent")
+			m = ", concurrent"
 	}
 	if (h == "" || split(h, b, ",") != 24)
 		next
-	name = $2 ", " w " worker" (w == "1" ? "" : "s")
+	name = $2 ", " w " worker" (w == "1" ? "" : "s") m
 	if (name in seen)
 		next
 	seen[name] = ++ns

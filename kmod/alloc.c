@@ -236,46 +236,35 @@ static struct gcmem_span *gcmem_span_get(struct gcmem_heap *heap,
 }
 
 /*
- * At the limit: collect, and say whether to try once more. While another
- * cycle marks (without heap->lock), -EINPROGRESS: the request waits for
- * it to end (gcmem_heap_lock_idle()) and starts over, as it does past a
- * concurrent cycle's goal (gcmem_pacer_must_wait()).
+ * Before a span or a large object takes fresh pages: collect first when
+ * they would take the heap past its trigger (pace.c). While a concurrent
+ * cycle marks, -EINPROGRESS if they would take it past the cycle's goal:
+ * the request waits for the cycle to end (gcmem_heap_lock_idle()) and
+ * starts over.
+ */
+static int gcmem_pace_alloc(struct gcmem_heap *heap, u64 bytes)
+{
+	if (gcmem_pacer_must_wait(heap, bytes))
+		return -EINPROGRESS;
+	if (gcmem_pacer_wants_cycle(heap, bytes))
+		gcmem_collect_locked(heap, GCMEM_GC_PACER);
+	return 0;
+}
+
+/*
+ * At the limit: collect, after which the request starts over, once. While
+ * another cycle marks, -EINPROGRESS, as above. A cycle that cannot finish
+ * fails the request with -ENOMEM.
+ *
+ * A concurrent cycle lets heap->lock go while it marks: what the request
+ * looked up before a cycle (its thread, which another thread may
+ * unregister meanwhile) it looks up again when it starts over.
  */
 static int gcmem_collect_at_limit(struct gcmem_heap *heap)
 {
 	if (heap->cycle)
 		return -EINPROGRESS;
 	return gcmem_collect_locked(heap, GCMEM_GC_LIMIT) ? -ENOMEM : 0;
-}
-
-/*
- * Collect first when the span would take the heap past its trigger
- * (pace.c), and at the limit collect and try once more. A cycle that
- * cannot finish does not fail the allocation.
- */
-static struct gcmem_span *gcmem_span_alloc(struct gcmem_heap *heap,
-					   u32 size_class, u32 type_id,
-					   const struct gcmem_type *type)
-{
-	u64 bytes = (u64)gcmem_class_npages[size_class] * GCMEM_PAGE_SIZE;
-	struct list_head *central;
-	struct gcmem_span *span;
-	int ret;
-
-	central = gcmem_central(heap, size_class, type_id, false);
-	if (!central || list_empty(central)) {
-		if (gcmem_pacer_must_wait(heap, bytes))
-			return ERR_PTR(-EINPROGRESS);
-		if (gcmem_pacer_wants_cycle(heap, bytes))
-			gcmem_collect_locked(heap, GCMEM_GC_PACER);
-	}
-	span = gcmem_span_get(heap, size_class, type_id, type);
-	if (PTR_ERR_OR_ZERO(span) == -ENOMEM) {
-		ret = gcmem_collect_at_limit(heap);
-		span = ret ? ERR_PTR(ret) :
-		       gcmem_span_get(heap, size_class, type_id, type);
-	}
-	return span;
 }
 
 /* Give @span to @thread's cache @idx; its free slots are made zero. */
@@ -311,11 +300,14 @@ static int gcmem_refill_locked(struct gcmem_heap *heap,
 			       struct gcmem_refill *arg, u64 *bits)
 {
 	const struct gcmem_type *type = NULL;
+	bool at_limit = false, paced = false;
 	struct gcmem_thread *thread;
+	struct list_head *central;
 	struct gcmem_span *span;
 	int ret;
 
 	lockdep_assert_held(&heap->lock);
+again:
 	thread = xa_load(&heap->threads, arg->thread_id);
 	if (!thread)
 		return -ENOENT;
@@ -333,7 +325,24 @@ static int gcmem_refill_locked(struct gcmem_heap *heap,
 	if (arg->flags & GCMEM_REFILL_RELEASE)
 		return 0;
 
-	span = gcmem_span_alloc(heap, arg->size_class, arg->type_id, type);
+	/* A cycle may run here: everything is looked up again after it. */
+	central = gcmem_central(heap, arg->size_class, arg->type_id, false);
+	if (!paced && (!central || list_empty(central))) {
+		paced = true;
+		ret = gcmem_pace_alloc(heap, (u64)GCMEM_PAGE_SIZE *
+				       gcmem_class_npages[arg->size_class]);
+		if (ret)
+			return ret;
+		goto again;
+	}
+	span = gcmem_span_get(heap, arg->size_class, arg->type_id, type);
+	if (PTR_ERR_OR_ZERO(span) == -ENOMEM && !at_limit) {
+		at_limit = true;
+		ret = gcmem_collect_at_limit(heap);
+		if (ret)
+			return ret;
+		goto again;
+	}
 	if (IS_ERR(span))
 		return PTR_ERR(span);
 	gcmem_span_handout(heap, span, thread, arg->cache_index);
@@ -404,6 +413,7 @@ int gcmem_refill(struct gcmem_heap *heap, struct gcmem_refill *arg)
 int gcmem_alloc_large(struct gcmem_heap *heap, struct gcmem_alloc_large *arg)
 {
 	const struct gcmem_type *type;
+	bool at_limit = false, paced = false;
 	struct gcmem_span *span;
 	unsigned long npages;
 	u64 bytes;
@@ -428,25 +438,30 @@ again:
 		ret = -EINVAL;
 		goto out;
 	}
-	if (gcmem_pacer_wants_cycle(heap, bytes))
-		gcmem_collect_locked(heap, GCMEM_GC_PACER);
-	span = gcmem_pacer_must_wait(heap, bytes) ? ERR_PTR(-EINPROGRESS) :
-		gcmem_span_new(heap, npages, 0, bytes, 1, type, arg->type_id);
-	ret = PTR_ERR_OR_ZERO(span);
-	if (ret == -ENOMEM) {
-		ret = gcmem_collect_at_limit(heap);
-		if (!ret) {
-			span = gcmem_span_new(heap, npages, 0, bytes, 1, type,
-					      arg->type_id);
-			ret = PTR_ERR_OR_ZERO(span);
+	if (!paced) {
+		paced = true;
+		ret = gcmem_pace_alloc(heap, bytes);
+		if (!ret)
+			goto again;
+	} else {
+		span = gcmem_span_new(heap, npages, 0, bytes, 1, type,
+				      arg->type_id);
+		ret = PTR_ERR_OR_ZERO(span);
+		if (ret == -ENOMEM && !at_limit) {
+			at_limit = true;
+			ret = gcmem_collect_at_limit(heap);
+			if (!ret)
+				goto again;
 		}
 	}
-	/* A concurrent cycle must end first (see gcmem_collect_at_limit()). */
+	/* A concurrent cycle must end first (see gcmem_pace_alloc()). */
 	if (ret == -EINPROGRESS) {
 		gcmem_heap_unlock(heap);
 		ret = gcmem_heap_lock_idle(heap);
 		if (ret)
 			return ret;
+		paced = false;
+		at_limit = false;
 		goto again;
 	}
 	if (ret)

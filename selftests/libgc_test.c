@@ -484,6 +484,28 @@ TEST(finalizer_freeing_uncollectable_from_its_slow_path)
 /* What gcmem cannot do fails loudly, naming the call (gc_mark.h's). */
 void GC_set_push_other_roots(void (*fn)(void));
 
+/* bdwgc's incremental mode is gcmem's concurrent mode. */
+TEST(incremental_mode_is_concurrent)
+{
+	static void **kept;
+	uintptr_t gone;
+
+	GC_INIT();
+	EXPECT_EQ(0, GC_is_incremental_mode());
+	GC_enable_incremental();
+	EXPECT_EQ(1, GC_is_incremental_mode());
+	EXPECT_EQ(GC_PROTECTS_NONE, GC_incremental_protection_needs());
+	kept = GC_MALLOC(4 * sizeof(void *));
+	ASSERT_NE(NULL, kept);
+	kept[1] = GC_MALLOC(64);
+	gone = garbage(64);
+	collect();
+	EXPECT_FALSE(alive(gone));
+	EXPECT_EQ(1, gcu_allocated(kept[1]));
+	EXPECT_LE(1, gcu_stats_now().concurrent_cycles);
+	EXPECT_EQ(0, gcu_stats_now().checkmark_failures);
+}
+
 TEST(unsupported_calls_abort_with_a_message)
 {
 	int fds[2], status;

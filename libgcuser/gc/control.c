@@ -345,14 +345,23 @@ int GC_get_disable_automatic_collection(void)
 	return gc_auto_off;
 }
 
-/* gcmem's collector is always the whole-heap, stop-the-world one. */
+/*
+ * bdwgc's incremental mode is gcmem's concurrent mode: the mark runs
+ * beside the program, whose writes the kernel tracks without protecting
+ * anything the program can see (GC_PROTECTS_NONE).
+ */
+static int gc_incremental;
+
 void GC_enable_incremental(void)
 {
+	gc_ready();
+	if (!gcu_set_mode(GCU_MODE_CONCURRENT))
+		__atomic_store_n(&gc_incremental, 1, __ATOMIC_RELAXED);
 }
 
 int GC_is_incremental_mode(void)
 {
-	return 0;
+	return __atomic_load_n(&gc_incremental, __ATOMIC_RELAXED);
 }
 
 void GC_start_incremental_collection(void)
