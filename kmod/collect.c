@@ -139,8 +139,9 @@ static int gcmem_cycle_jobs(struct gcmem_heap *heap, struct gcmem_cycle *c,
 		n++;
 	if (written)
 		n += bitmap_weight(written, nchunks);
-	kfree(c->jobs);
-	c->jobs = kcalloc(max(n, 1U), sizeof(*c->jobs), GFP_KERNEL);
+	/* A job a written chunk: 1 GiB written is 80 KiB of jobs. */
+	kvfree(c->jobs);
+	c->jobs = kvcalloc(max(n, 1U), sizeof(*c->jobs), GFP_KERNEL_ACCOUNT);
 	if (!c->jobs)
 		return -ENOMEM;
 	n = 0;
@@ -551,7 +552,7 @@ static void gcmem_cycle_finish(struct gcmem_cycle *c, int ret)
 			      heap->inuse_bytes);
 	gcmem_work_destroy(&c->work);
 	gcmem_deferred_free(c);
-	kfree(c->jobs);
+	kvfree(c->jobs);
 	mmput(c->mm);
 	kfree(c);
 	/* The workers are done: pages unsharing replaced can go. */

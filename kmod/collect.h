@@ -55,9 +55,10 @@ struct gcmem_deferred {
 /*
  * struct gcmem_cycle - one collection of one heap, from the stop to the
  * restart. Created and freed by the driver (the thread that runs
- * gcmem_collect_locked()), which holds heap->lock throughout; the mark
- * workers use it between a posting and @done (twice in a concurrent
- * cycle: the mark, then the mark termination's).
+ * gcmem_collect_locked()), which holds heap->lock throughout but for a
+ * concurrent cycle's mark; the mark workers use it between a posting and
+ * @done (in a concurrent cycle: the mark, each precleaning round, the
+ * mark termination's).
  */
 struct gcmem_cycle {
 	struct gcmem_heap *heap;

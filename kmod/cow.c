@@ -28,7 +28,8 @@
  *
  * Locking. A chunk's @page and @base change under chunk_lock. The mark
  * workers read @base without it, while a thread the cycle did not stop (an
- * unregistered one, or a debugger) may unshare the chunk: the replaced page
+ * unregistered one, a debugger, any thread during a concurrent cycle's
+ * mark) may unshare the chunk: the replaced page
  * keeps its reference as @stale until the cycle is over
  * (gcmem_chunks_put_stale()). A fork puts the stale pages before it marks
  * chunks @cow again, so a chunk has at most one.

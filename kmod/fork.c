@@ -176,6 +176,7 @@ static int gcmem_fork_copy(struct gcmem_heap *heap, struct gcmem_heap *child)
 	child->limit = READ_ONCE(heap->limit);
 	mutex_unlock(&child->chunk_lock);
 	child->gcpercent = heap->gcpercent;
+	child->mode = heap->mode;
 	child->trigger = heap->trigger;
 	child->marked_bytes = heap->marked_bytes;
 	child->handshake_done = true;

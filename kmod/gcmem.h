@@ -53,8 +53,10 @@ unsigned int gcmem_size_to_class(u64 size);
  * @spans is the span table: the span owning each GCMEM_PAGE_SIZE page of
  * the chunk, NULL for a free page. @ptrbits is the heap bitmap's pointer
  * part: bit i set when word i of the chunk may hold a pointer. Both are
- * written under heap->lock when a span is handed out or freed, and read
- * without it by the mark workers while the world is stopped.
+ * written under heap->lock when a span is made or freed, and read without
+ * it by the mark workers: with the world stopped, or in a concurrent
+ * cycle's mark, when spans are made (and published complete, with
+ * release) but none is freed.
  */
 struct gcmem_chunk {
 	/* Changed under heap->chunk_lock only (cow.c); @base READ_ONCE. */

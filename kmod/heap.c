@@ -371,7 +371,8 @@ struct gcmem_chunk *gcmem_chunk_get(struct gcmem_heap *heap,
 	chunk->base = page_address(chunk->page);
 	chunk->index = index;
 	gcmem_track_new_chunk(heap, chunk);
-	WRITE_ONCE(heap->chunk_tab[index], chunk);
+	/* Complete before a concurrent mark can find it (mark.c). */
+	smp_store_release(&heap->chunk_tab[index], chunk);
 	heap->committed += GCMEM_CHUNK_SIZE;
 	heap->peak_committed = max(heap->peak_committed, heap->committed);
 	gcmem_control_publish(heap);

@@ -404,13 +404,14 @@ void gcmem_deferred_free(struct gcmem_cycle *c)
  * termination, collect.c): a pointer it stored into an object already
  * scanned is found here. An object the mark had not reached is scanned
  * when it is, or not at all. A large object is scanned whole, once for
- * every chunk of it that was written. The world is stopped, heap->lock
- * held: the span table does not change.
+ * every chunk of it that was written. Precleaning runs this beside the
+ * program, refills included: spans appear in the table (complete, see
+ * gcmem_span_new()), none goes before the cycle ends.
  */
 static void gcmem_rescan_chunk(struct gcmem_cycle *c, struct gcmem_greyer *g,
 			       unsigned long idx)
 {
-	struct gcmem_chunk *chunk = c->heap->chunk_tab[idx];
+	struct gcmem_chunk *chunk = READ_ONCE(c->heap->chunk_tab[idx]);
 	struct gcmem_span *span, *prev = NULL;
 	unsigned int p;
 	u32 i;
@@ -418,7 +419,7 @@ static void gcmem_rescan_chunk(struct gcmem_cycle *c, struct gcmem_greyer *g,
 	if (!chunk)
 		return;
 	for (p = 0; p < GCMEM_CHUNK_PAGES; p++) {
-		span = chunk->spans[p];
+		span = READ_ONCE(chunk->spans[p]);
 		if (!span || span == prev)
 			continue;
 		prev = span;

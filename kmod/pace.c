@@ -58,6 +58,10 @@ void gcmem_pace_cycle(struct gcmem_heap *heap)
 {
 	u64 before = heap->inuse_bytes;
 
+	if (heap->gcpercent == GCMEM_GCPERCENT_OFF) {
+		heap->cycle_goal = U64_MAX;
+		return;
+	}
 	heap->cycle_goal = before + max(GCMEM_HEAP_MINIMUM,
 					div64_u64(before * heap->gcpercent,
 						  200));
@@ -67,8 +71,7 @@ void gcmem_pace_cycle(struct gcmem_heap *heap)
 bool gcmem_pacer_must_wait(struct gcmem_heap *heap, u64 bytes)
 {
 	lockdep_assert_held(&heap->lock);
-	return heap->cycle && heap->gcpercent != GCMEM_GCPERCENT_OFF &&
-	       heap->inuse_bytes + bytes > heap->cycle_goal;
+	return heap->cycle && heap->inuse_bytes + bytes > heap->cycle_goal;
 }
 
 int gcmem_set_gcpercent(struct gcmem_heap *heap, u64 pct)

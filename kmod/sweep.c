@@ -59,8 +59,9 @@ static void gcmem_sweep_cached(struct gcmem_heap *heap, struct gcmem_span *span,
 
 /*
  * A FULL or PARTIAL span: alloc bits become alloc & mark, a word at a time
- * (a span of small objects is a few words of bits). Every marked slot is
- * allocated: the mark only sets bits of allocated slots.
+ * (a span of small objects is a few words of bits). A marked slot that
+ * is not allocated (the mark counts every slot of a cached span from its
+ * handout cursor up, mark.c) stays free.
  */
 static void gcmem_sweep_bits(struct gcmem_span *span, u64 *marked,
 			     u64 *freed)

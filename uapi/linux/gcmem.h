@@ -218,9 +218,11 @@ enum gcmem_option_id {
  *	(stacks, roots and the objects on chunks the program wrote meanwhile
  *	scanned again) and to sweep. The program's writes to the arena are
  *	tracked by the kernel: no write barrier in user code. Threads keep
- *	allocating during the mark, refills and large objects included;
- *	GCMEM_IOC_FREE, GCMEM_IOC_FORK, GCMEM_IOC_COLLECT and an allocation
- *	that finds the heap at its limit wait for the cycle to end.
+ *	allocating during the mark, refills and large objects included, until
+ *	the heap has grown by gcpercent / 2 of what it was when the cycle
+ *	began; past that, and for GCMEM_IOC_FREE, GCMEM_IOC_FORK,
+ *	GCMEM_IOC_COLLECT and an allocation that finds the heap at its
+ *	limit, they wait for the cycle to end.
  */
 enum gcmem_mode {
 	GCMEM_MODE_STW = 0,
