@@ -626,6 +626,11 @@ echo "\`GC_get_heap_size()\` at the end (bdwgc does not return heap here), glibc
 echo "maximum RSS. Max RSS: \`getrusage()\` ru_maxrss of the process, for all"
 echo "three; gcmem's heap is memory the module maps, which RSS does not count,"
 echo "so for gcmem it is the rest of the process only: compare peak heaps."
+echo "gcmem runs a third time, with 2 mark workers in concurrent mode"
+echo "(\`GCU_MODE=concurrent\`): two pauses a cycle (the stop that scans the"
+echo "stacks; mark termination and the sweep), the mark beside the program."
+echo "bdwgc's incremental mode (\`GC_enable_incremental()\`) is not measured"
+echo "here yet."
 echo
 gcb_table "$log"
 echo

@@ -230,6 +230,8 @@ void GC_init(void)
 	max = gc_env("GC_MAXIMUM_HEAP_SIZE", 0);
 	if (max)
 		GC_set_max_heap_size(max);
+	if (getenv("GC_ENABLE_INCREMENTAL"))
+		GC_enable_incremental();
 	if (GC_find_leak)
 		gc_warn("gcmem has no leak-finding mode: collecting (%lu)", 0);
 	gcu_set_finalize_on_demand(GC_finalize_on_demand);
