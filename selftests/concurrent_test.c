@@ -19,11 +19,17 @@
  * movers allocate as they go: new targets (white, in a concurrent cycle,
  * reached only through the holder they are stored into) and garbage
  * enough to refill during the mark.
+ *
+ * Then: two heaps (two processes, a large live set and a small one)
+ * collecting concurrently at once; attempts to split, move or protect the
+ * arena while concurrent marks run; the mode option's ABI.
  */
 #define GCU_REDIRECT_PTHREAD
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -306,6 +312,145 @@ TEST_F(race, moved_reference_survives)
 	       st.pause_max_ns / 1e6, (unsigned long long)st.precleaned_chunks,
 	       (unsigned long long)st.rescanned_chunks,
 	       (unsigned long long)st.track_faults);
+}
+
+/*
+ * Two heaps collecting at once, in two processes: a large live list that
+ * takes the workers a while to mark and a small one collected over and
+ * over, both in concurrent mode. The workers serve both; each keeps its
+ * list whole, and neither gives a cycle up.
+ */
+struct lnode {
+	struct lnode *next;
+	uint64_t val;
+};
+
+static struct lnode *volatile list_head;
+
+static __attribute__((noinline)) int build_list(long n)
+{
+	for (long i = 0; i < n; i++) {
+		struct lnode *nd = gcu_malloc(sizeof(*nd));
+
+		if (!nd)
+			return -1;
+		nd->val = i ^ 0x5a5a;
+		nd->next = list_head;
+		list_head = nd;
+	}
+	return 0;
+}
+
+static __attribute__((noinline)) long walk_list(long n)
+{
+	long i = n - 1;
+
+	for (struct lnode *nd = list_head; nd; nd = nd->next, i--)
+		if (i < 0 || nd->val != ((uint64_t)i ^ 0x5a5a))
+			return -1;
+	return i == -1 ? n : -1;
+}
+
+static int heap_child(long nodes, int cycles)
+{
+	struct gcu_heap_stats st;
+
+	if (gcu_init() || gcu_set_gcpercent(-1) ||
+	    gcu_set_mode(GCU_MODE_CONCURRENT) || build_list(nodes))
+		return 2;
+	for (int c = 0; c < cycles; c++) {
+		churn();
+		scrub_stack();
+		if (gcu_collect())
+			return 3;
+	}
+	if (walk_list(nodes) != nodes)
+		return 4;
+	if (gcu_stats(&st) || st.checkmark_failures || st.abandoned ||
+	    st.concurrent_cycles != (uint64_t)cycles)
+		return 5;
+	return 0;
+}
+
+TEST(two_heaps_collect_at_once)
+{
+	static const struct { long nodes; int cycles; } kind[2] = {
+		{ 400000, 4 },	/* 6 MiB of 16-byte nodes */
+		{ 1000, 40 },
+	};
+	pid_t pid[2];
+	int st;
+
+	for (int k = 0; k < 2; k++) {
+		pid[k] = fork();
+		ASSERT_LE(0, pid[k]);
+		if (!pid[k])
+			_exit(heap_child(kind[k].nodes, kind[k].cycles));
+	}
+	for (int k = 0; k < 2; k++) {
+		ASSERT_EQ(pid[k], waitpid(pid[k], &st, 0));
+		EXPECT_TRUE(WIFEXITED(st) && !WEXITSTATUS(st))
+			TH_LOG("heap of %ld nodes: status %#x", kind[k].nodes,
+			       st);
+	}
+}
+
+/*
+ * While concurrent marks run, another thread keeps trying to split, move
+ * or protect part of the arena: refused (EINVAL, MAP_FAILED) as at any
+ * other time, and the heap keeps its objects.
+ */
+static volatile int arena_stop;
+static volatile int arena_bad;
+
+static void *arena_poker(void *arg)
+{
+	const struct gcu_heap_info *h = arg;
+	char *a = h->arena;
+
+	while (!arena_stop) {
+		if (munmap(a + GCMEM_CHUNK_SIZE, GCMEM_CHUNK_SIZE) != -1 ||
+		    errno != EINVAL)
+			arena_bad++;
+		if (mprotect(a, GCMEM_CHUNK_SIZE, PROT_READ) != -1 ||
+		    errno != EINVAL)
+			arena_bad++;
+		if (mremap(a, h->arena_size, h->arena_size / 2, 0) !=
+		    MAP_FAILED)
+			arena_bad++;
+		if (mremap(a, h->arena_size, 2 * h->arena_size,
+			   MREMAP_MAYMOVE) != MAP_FAILED)
+			arena_bad++;
+		gcu_safepoint();
+	}
+	return NULL;
+}
+
+TEST(arena_changes_refused_during_mark)
+{
+	pthread_t th;
+
+	ASSERT_EQ(0, gcu_init());
+	ASSERT_EQ(0, gcu_set_gcpercent(-1));
+	ASSERT_EQ(0, gcu_set_mode(GCU_MODE_CONCURRENT));
+	ASSERT_EQ(0, build_list(100000));
+	arena_stop = 0;
+	ASSERT_EQ(0, pthread_create(&th, NULL, arena_poker,
+				    (void *)gcu_heap()));
+	for (int c = 0; c < 10; c++) {
+		churn();
+		scrub_stack();
+		ASSERT_EQ(0, gcu_collect());
+	}
+	arena_stop = 1;
+	pthread_join(th, NULL);
+	EXPECT_EQ(0, arena_bad);
+	EXPECT_EQ(100000, walk_list(100000));
+	EXPECT_EQ(10, gcu_stats_now().concurrent_cycles);
+	EXPECT_EQ(0, gcu_stats_now().checkmark_failures);
+	EXPECT_EQ(0, gcu_stats_now().abandoned);
+	list_head = NULL;
+	gcu_shutdown();
 }
 
 /* The mode is an option like the others: checked, and read back. */
