@@ -170,11 +170,14 @@ static int gcmem_cycle_jobs(struct gcmem_heap *heap, struct gcmem_cycle *c,
 }
 
 /*
- * Run the mark on the workers and wait, then read what they left to the
- * driver; false if it did not complete.
+ * Run the mark on the cycle's workers and wait, then read what they left
+ * to the driver. 0, or -EINTR (the driver was killed) or -EAGAIN (the mark
+ * cannot be completed): the cycle is then given up.
  */
-static bool gcmem_cycle_mark(struct gcmem_cycle *c)
+static int gcmem_cycle_mark(struct gcmem_cycle *c)
 {
+	/* mark_deferred() drains alone; every round starts with them all. */
+	c->work.nproc = c->nproc;
 	reinit_completion(&c->done);
 	gcmem_workers_post(c);
 	if (wait_for_completion_killable(&c->done)) {
@@ -182,7 +185,9 @@ static bool gcmem_cycle_mark(struct gcmem_cycle *c)
 		gcmem_work_abandon(&c->work);
 		wait_for_completion(&c->done);
 	}
-	return !READ_ONCE(c->work.abandon) && gcmem_mark_deferred(c);
+	if (!READ_ONCE(c->work.abandon) && gcmem_mark_deferred(c))
+		return 0;
+	return fatal_signal_pending(current) ? -EINTR : -EAGAIN;
 }
 
 /*
@@ -379,9 +384,7 @@ static int gcmem_cycle_preclean(struct gcmem_cycle *c)
 		if (ret)
 			break;
 		gcmem_work_reopen(&c->work);
-		c->work.nproc = c->nproc;
-		if (!gcmem_cycle_mark(c))
-			ret = fatal_signal_pending(current) ? -EINTR : -EAGAIN;
+		ret = gcmem_cycle_mark(c);
 		if (n < GCMEM_PRECLEAN_ENOUGH)
 			break;
 	}
@@ -404,10 +407,9 @@ static int gcmem_cycle_mark_all(struct gcmem_cycle *c)
 
 	gcmem_set_phase(heap, GCMEM_PHASE_MARK);
 	if (!c->concurrent) {
-		if (!gcmem_cycle_mark(c))
-			return fatal_signal_pending(current) ? -EINTR : -EAGAIN;
+		ret = gcmem_cycle_mark(c);
 		c->t_mark = ktime_get();
-		return 0;
+		return ret;
 	}
 	if (gcmem_track(heap, GCMEM_TRACK_ARM, NULL))
 		return -EAGAIN;
@@ -418,8 +420,7 @@ static int gcmem_cycle_mark_all(struct gcmem_cycle *c)
 	 * for heap->cycle to go (gcmem_heap_lock_idle()).
 	 */
 	gcmem_heap_unlock(heap);
-	if (!gcmem_cycle_mark(c))
-		ret = fatal_signal_pending(current) ? -EINTR : -EAGAIN;
+	ret = gcmem_cycle_mark(c);
 	if (!ret)
 		ret = gcmem_cycle_preclean(c);
 	/* Not killable: the cycle must be finished or given up in order. */
@@ -448,7 +449,6 @@ static int gcmem_cycle_remark(struct gcmem_cycle *c, struct gcmem_thread *self)
 		return -EAGAIN;
 	/* The mark's lists are empty; the stop's self-scans fill them. */
 	gcmem_work_reopen(&c->work);
-	c->work.nproc = c->nproc;
 	ret = gcmem_cycle_stop_world(c, self);
 	if (!ret && gcmem_track(heap, GCMEM_TRACK_STOP, written))
 		ret = -EAGAIN;
@@ -456,8 +456,7 @@ static int gcmem_cycle_remark(struct gcmem_cycle *c, struct gcmem_thread *self)
 		ret = -EAGAIN;
 	if (!ret) {
 		heap->rescanned_chunks += bitmap_weight(written, nchunks);
-		if (!gcmem_cycle_mark(c))
-			ret = fatal_signal_pending(current) ? -EINTR : -EAGAIN;
+		ret = gcmem_cycle_mark(c);
 	}
 	bitmap_free(written);
 	return ret;
