@@ -236,18 +236,19 @@ static struct gcmem_span *gcmem_span_get(struct gcmem_heap *heap,
 }
 
 /*
- * Before a span or a large object takes fresh pages: collect first when
- * they would take the heap past its trigger (pace.c). While a concurrent
- * cycle marks, -EINPROGRESS if they would take it past the cycle's goal:
- * the request waits for the cycle to end (gcmem_heap_lock_idle()) and
- * starts over.
+ * Before a span or a large object takes fresh pages: start a cycle first
+ * when they would take the heap past its trigger (pace.c); a concurrent
+ * one goes on beside the request (gcmem_collect_start()). While a
+ * concurrent cycle marks, -EINPROGRESS if they would take the heap past
+ * the cycle's goal: the request waits for the cycle to end
+ * (gcmem_heap_lock_idle()) and starts over.
  */
 static int gcmem_pace_alloc(struct gcmem_heap *heap, u64 bytes)
 {
 	if (gcmem_pacer_must_wait(heap, bytes))
 		return -EINPROGRESS;
 	if (gcmem_pacer_wants_cycle(heap, bytes))
-		gcmem_collect_locked(heap, GCMEM_GC_PACER);
+		gcmem_collect_start(heap, GCMEM_GC_PACER);
 	return 0;
 }
 

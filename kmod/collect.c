@@ -8,9 +8,10 @@
  * the control page, thread status words carry a scan bit, and mark work
  * lives in workbufs that any scanner can fill and any worker can drain.
  *
- * A cycle runs in the thread that needs it — the pacer in an allocation
- * ioctl, the heap limit, or GCMEM_IOC_COLLECT — called the driver, which
- * in stop-the-world mode holds heap->lock from the first step to the last:
+ * A cycle starts in the thread that needs it — the pacer in an allocation
+ * ioctl, the heap limit, or GCMEM_IOC_COLLECT. In stop-the-world mode that
+ * thread is the cycle's driver, which holds heap->lock from the first step
+ * to the last:
  *
  * 1. Stop the world (GCMEM_PHASE_SCAN; safepoint.c). Mark bits are clear
  *    (the last sweep or abandoned cycle cleared them).
@@ -62,10 +63,14 @@
  * changed at or above the thread's cursor.
  *
  * Concurrent mode (GCMEM_MODE_CONCURRENT, per heap) marks beside the
- * program. Step 1 is the same; then the driver arms the tracking of the
- * program's writes (track.c: the arena is mapped read-only and the first
- * write to each chunk faults and is recorded), restarts the world and lets
- * heap->lock go while the workers mark (step 2), then precleans: rounds
+ * program. Step 1 is the same; then the starting thread arms the tracking
+ * of the program's writes (track.c: the arena is mapped read-only and the
+ * first write to each chunk faults and is recorded) and restarts the
+ * world. A cycle of the pacer's is then handed to the driver, a kernel
+ * worker (gcmem_cycle_drive()), and the thread goes back to its program;
+ * a collection or an allocation at the limit, which wait for the cycle's
+ * memory anyway, drive it themselves. The driver lets heap->lock go while
+ * the workers mark (step 2), then precleans: rounds
  * that take the chunks written so far and scan their marked objects again
  * while the program runs. Threads run, write, refill and register; what
  * must not run beside the mark waits for it (gcmem_heap_lock_idle()).
@@ -98,6 +103,7 @@
  * When a cycle starts is pace.c's business.
  */
 #include <linux/bits.h>
+#include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/log2.h>
 #include <linux/module.h>
@@ -269,7 +275,8 @@ void gcmem_set_phase(struct gcmem_heap *heap, enum gcmem_phase phase)
  * A cycle for @heap, published for the safepoints. -EAGAIN without memory,
  * -EINTR when the heap's process is going away.
  */
-static struct gcmem_cycle *gcmem_cycle_new(struct gcmem_heap *heap)
+static struct gcmem_cycle *gcmem_cycle_new(struct gcmem_heap *heap,
+					   enum gcmem_gc_reason why)
 {
 	struct gcmem_cycle *c;
 
@@ -285,6 +292,7 @@ static struct gcmem_cycle *gcmem_cycle_new(struct gcmem_heap *heap)
 	}
 	c->heap = heap;
 	c->concurrent = heap->mode == GCMEM_MODE_CONCURRENT;
+	c->why = why;
 	c->driver = current;
 	c->mm = heap->mm;
 	c->t_start = ktime_get();
@@ -394,11 +402,12 @@ static int gcmem_cycle_preclean(struct gcmem_cycle *c)
 
 /*
  * Step 2 (MARK): the workers mark. A concurrent cycle first arms the
- * tracking of the program's writes and restarts the world: from here on,
- * a pointer the program stores in the arena lands on a chunk the mark
- * termination scans again, one it keeps in a register, on a stack or in a
- * root is there when they are scanned again, and one in an object the
- * mark has not reached yet is found when it is.
+ * tracking of the program's writes and restarts the world (here); from
+ * then on, a pointer the program stores in the arena lands on a chunk the
+ * mark termination scans again, one it keeps in a register, on a stack or
+ * in a root is there when they are scanned again, and one in an object
+ * the mark has not reached yet is found when it is. The mark itself then
+ * runs beside the program: gcmem_cycle_mark_beside().
  */
 static int gcmem_cycle_mark_all(struct gcmem_cycle *c)
 {
@@ -414,12 +423,22 @@ static int gcmem_cycle_mark_all(struct gcmem_cycle *c)
 	if (gcmem_track(heap, GCMEM_TRACK_ARM, NULL))
 		return -EAGAIN;
 	gcmem_cycle_restart(c);
-	/*
-	 * Beside the program, and without heap->lock: threads refill and
-	 * register meanwhile; whatever must not run beside the mark waits
-	 * for heap->cycle to go (gcmem_heap_lock_idle()).
-	 */
-	gcmem_heap_unlock(heap);
+	return 0;
+}
+
+/*
+ * A concurrent cycle's mark and precleaning, beside the program and
+ * without heap->lock, which the driver holds on entry and on return:
+ * threads refill and register meanwhile; whatever must not run beside the
+ * mark waits for heap->cycle to go (gcmem_heap_lock_idle()).
+ */
+static int gcmem_cycle_mark_beside(struct gcmem_cycle *c, bool locked)
+{
+	struct gcmem_heap *heap = c->heap;
+	int ret;
+
+	if (locked)
+		gcmem_heap_unlock(heap);
 	ret = gcmem_cycle_mark(c);
 	if (!ret)
 		ret = gcmem_cycle_preclean(c);
@@ -559,13 +578,32 @@ static void gcmem_cycle_finish(struct gcmem_cycle *c, int ret)
 }
 
 /*
- * gcmem_collect_locked() - run one cycle; heap->lock held by the caller, a
- * thread of the heap's process, and no cycle under way. A concurrent cycle
- * lets the lock go while it marks: the caller finds the heap changed by
- * other threads' requests. @why decides how much memory the cycle keeps
- * for the heap to grow back into. Returns 0, -EAGAIN (abandoned: a
- * thread could not be stopped, or memory ran out), or -EINTR (the caller
- * was killed; abandoned).
+ * Steps 3-5, after the mark (@ret its result): in the thread that started
+ * the cycle, or in the driver work.
+ */
+static int gcmem_cycle_complete(struct gcmem_cycle *c,
+				struct gcmem_thread *self, int ret)
+{
+	enum gcmem_gc_reason why = c->why;
+
+	if (!ret)
+		ret = gcmem_cycle_markterm(c, self);
+	if (!ret)
+		gcmem_cycle_sweep(c, why);
+	else
+		gcmem_cycle_abandon(c, why);
+	gcmem_cycle_finish(c, ret);
+	return ret;
+}
+
+/*
+ * gcmem_collect_locked() - run one cycle to its end; heap->lock held by the
+ * caller, a thread of the heap's process, and no cycle under way. A
+ * concurrent cycle lets the lock go while it marks: the caller finds the
+ * heap changed by other threads' requests. @why decides how much memory
+ * the cycle keeps for the heap to grow back into. Returns 0, -EAGAIN
+ * (abandoned: a thread could not be stopped, or memory ran out), or
+ * -EINTR (the caller was killed; abandoned).
  */
 int gcmem_collect_locked(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 {
@@ -576,23 +614,110 @@ int gcmem_collect_locked(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 	lockdep_assert_held(&heap->lock);
 	if (!heap->arena_start)
 		return 0;
-	c = gcmem_cycle_new(heap);
+	c = gcmem_cycle_new(heap, why);
 	if (IS_ERR(c))
 		return PTR_ERR(c);
 	self = gcmem_thread_current(heap);
 	ret = gcmem_cycle_stop(c, self);
 	if (!ret)
 		ret = gcmem_cycle_mark_all(c);
-	if (!ret)
-		ret = gcmem_cycle_markterm(c, self);
-	if (!ret)
-		gcmem_cycle_sweep(c, why);
-	else
-		gcmem_cycle_abandon(c, why);
-	gcmem_cycle_finish(c, ret);
+	if (!ret && c->concurrent)
+		ret = gcmem_cycle_mark_beside(c, true);
+	ret = gcmem_cycle_complete(c, self, ret);
 	if (self)
 		gcmem_thread_put(self);
 	return ret;
+}
+
+/*
+ * The driver: a concurrent cycle that a thread started and went on from
+ * (gcmem_collect_start()) is run to its end here, in a kernel worker of
+ * gcmem_drive_wq that adopts the process's address space as the mark
+ * workers do: the mark, the precleaning, the mark termination's stop (of
+ * every registered thread: the driver is none), the sweep.
+ *
+ * It is the cycle's only scanner that takes page faults (the roots the
+ * workers left, gcmem_mark_deferred(); the checkmark; clearing weak
+ * references), and it cannot be killed. A fault that waits for the
+ * process itself — a userfaultfd page, a FUSE file the process serves —
+ * is answered while the program runs beside the mark; if the world is
+ * stopped then (the mark termination), it waits until the process is
+ * killed, which closes the userfaultfd or the FUSE device and ends the
+ * wait with an error: the cycle is then abandoned, and the process was
+ * going anyway. The process is held (mmget) until the cycle ends, and the
+ * heap (a reference); its file may be closed meanwhile.
+ */
+static struct workqueue_struct *gcmem_drive_wq;
+
+static void gcmem_cycle_drive(struct work_struct *work)
+{
+	struct gcmem_cycle *c = container_of(work, struct gcmem_cycle, drive);
+	struct gcmem_heap *heap = c->heap;
+	struct mm_struct *mm = c->mm;
+	int ret;
+
+	/* Ours, to let the address space go after the cycle frees c's. */
+	mmget(mm);
+	kthread_use_mm(mm);
+	c->driver = current;
+	ret = gcmem_cycle_mark_beside(c, false);
+	gcmem_cycle_complete(c, NULL, ret);
+	gcmem_heap_unlock(heap);
+	kthread_unuse_mm(mm);
+	mmput(mm);
+	gcmem_heap_put(heap);
+}
+
+/*
+ * gcmem_collect_start() - start a cycle of the pacer's; heap->lock held,
+ * as for gcmem_collect_locked(). A stop-the-world cycle runs to its end
+ * here. A concurrent one stops the world, scans its roots and restarts it
+ * here, then goes on in the driver, while the caller goes on allocating.
+ * Returns what gcmem_collect_locked() does, or 0 once the driver has the
+ * cycle.
+ */
+int gcmem_collect_start(struct gcmem_heap *heap, enum gcmem_gc_reason why)
+{
+	struct gcmem_thread *self;
+	struct gcmem_cycle *c;
+	int ret;
+
+	lockdep_assert_held(&heap->lock);
+	if (heap->mode != GCMEM_MODE_CONCURRENT)
+		return gcmem_collect_locked(heap, why);
+	if (!heap->arena_start)
+		return 0;
+	c = gcmem_cycle_new(heap, why);
+	if (IS_ERR(c))
+		return PTR_ERR(c);
+	self = gcmem_thread_current(heap);
+	ret = gcmem_cycle_stop(c, self);
+	if (!ret)
+		ret = gcmem_cycle_mark_all(c);
+	if (ret) {
+		ret = gcmem_cycle_complete(c, self, ret);
+	} else {
+		/* From here on the driver owns c, and scans everyone. */
+		c->driver = NULL;
+		kref_get(&heap->ref);
+		INIT_WORK(&c->drive, gcmem_cycle_drive);
+		queue_work(gcmem_drive_wq, &c->drive);
+	}
+	if (self)
+		gcmem_thread_put(self);
+	return ret;
+}
+
+int gcmem_collect_init(void)
+{
+	gcmem_drive_wq = alloc_workqueue("gcmem_drive", WQ_UNBOUND, 0);
+	return gcmem_drive_wq ? 0 : -ENOMEM;
+}
+
+/* Module exit: waits for the cycles the driver still runs. */
+void gcmem_collect_exit(void)
+{
+	destroy_workqueue(gcmem_drive_wq);
 }
 
 /* GCMEM_OPTION_MODE: the next cycle's. */

@@ -9,6 +9,7 @@
 #include <linux/completion.h>
 #include <linux/sched.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
 
 #include "gcmem.h"
 #include "work.h"
@@ -54,19 +55,26 @@ struct gcmem_deferred {
 
 /*
  * struct gcmem_cycle - one collection of one heap, from the stop to the
- * restart. Created and freed by the driver (the thread that runs
- * gcmem_collect_locked()), which holds heap->lock throughout but for a
- * concurrent cycle's mark; the mark workers use it between a posting and
- * @done (in a concurrent cycle: the mark, each precleaning round, the
- * mark termination's).
+ * restart. Created by the thread that starts it and freed by its driver:
+ * that same thread for a stop-the-world cycle or one it waits for
+ * (gcmem_collect_locked()), the driver work for a concurrent cycle it
+ * starts and goes on (gcmem_collect_start()). The driver holds heap->lock
+ * throughout but for a concurrent cycle's mark; the mark workers use the
+ * cycle between a posting and @done (in a concurrent cycle: the mark, each
+ * precleaning round, the mark termination's).
  */
 struct gcmem_cycle {
 	struct gcmem_heap *heap;
 	bool concurrent;		/* GCMEM_MODE_CONCURRENT */
 	bool stopped;			/* the world is stopped (or stopping) */
 	int nproc;			/* mark workers at every posting */
-	/* The thread that runs the cycle: the only scanner that may fault. */
+	enum gcmem_gc_reason why;	/* who asked for it */
+	/*
+	 * The task that runs the cycle's steps: the only scanner that may
+	 * fault. NULL between the hand-off to the driver work and its start.
+	 */
 	struct task_struct *driver;
+	struct work_struct drive;	/* the driver work (collect.c) */
 	struct mm_struct *mm;		/* mmget() reference, for user reads */
 	struct gcmem_work work;
 	struct gcmem_root_job *jobs;

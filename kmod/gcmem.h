@@ -479,6 +479,9 @@ enum gcmem_gc_reason {
 };
 
 int gcmem_collect_locked(struct gcmem_heap *heap, enum gcmem_gc_reason why);
+int gcmem_collect_start(struct gcmem_heap *heap, enum gcmem_gc_reason why);
+int gcmem_collect_init(void);
+void gcmem_collect_exit(void);
 void gcmem_set_phase(struct gcmem_heap *heap, enum gcmem_phase phase);
 
 /* pace.c */

@@ -87,10 +87,16 @@ static int __init gcmem_init(void)
 	ret = gcmem_workers_start();
 	if (ret)
 		return ret;
+	ret = gcmem_collect_init();
+	if (ret) {
+		gcmem_workers_stop();
+		return ret;
+	}
 	gcmem_debugfs_init();
 	ret = misc_register(&gcmem_misc);
 	if (ret) {
 		gcmem_debugfs_exit();
+		gcmem_collect_exit();
 		gcmem_workers_stop();
 	}
 	return ret;
@@ -99,6 +105,8 @@ static int __init gcmem_init(void)
 static void __exit gcmem_exit(void)
 {
 	misc_deregister(&gcmem_misc);
+	/* A cycle the driver runs may outlive its heap's file. */
+	gcmem_collect_exit();
 	gcmem_debugfs_exit();
 	gcmem_workers_stop();
 }

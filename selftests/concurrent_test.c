@@ -20,6 +20,11 @@
  * reached only through the holder they are stored into) and garbage
  * enough to refill during the mark.
  *
+ * The race runs in cycles of gcu_collect(), whole in the calling thread,
+ * and in cycles of the pacer, which the allocating thread only starts:
+ * the kernel's driver runs them beside it (and a test checks that it
+ * does).
+ *
  * Then: two heaps (two processes, a large live set and a small one)
  * collecting concurrently at once; attempts to split, move or protect the
  * arena while concurrent marks run; the mode option's ABI.
@@ -235,6 +240,7 @@ FIXTURE(race) {
 FIXTURE_VARIANT(race) {
 	int mode;
 	int via_pipe;
+	int paced;	/* the pacer's cycles, not gcu_collect()'s */
 };
 
 FIXTURE_VARIANT_ADD(race, stw) { .mode = GCU_MODE_STW };
@@ -245,11 +251,16 @@ FIXTURE_VARIANT_ADD(race, stw_read) {
 FIXTURE_VARIANT_ADD(race, concurrent_read) {
 	.mode = GCU_MODE_CONCURRENT, .via_pipe = 1,
 };
+/* Cycles the allocating thread starts and the kernel's driver runs. */
+FIXTURE_VARIANT_ADD(race, concurrent_paced) {
+	.mode = GCU_MODE_CONCURRENT, .paced = 1,
+};
 
 FIXTURE_SETUP(race)
 {
 	ASSERT_EQ(0, gcu_init()) TH_LOG("gcu_init: %s", strerror(errno));
-	ASSERT_EQ(0, gcu_set_gcpercent(-1));
+	if (!variant->paced)
+		ASSERT_EQ(0, gcu_set_gcpercent(-1));
 	ASSERT_EQ(0, gcu_set_mode(variant->mode));
 	memset(&self->r, 0, sizeof(self->r));
 	self->r.via_pipe = variant->via_pipe;
@@ -281,10 +292,16 @@ TEST_F(race, moved_reference_survives)
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, mover, &args[i]));
 	}
 	pthread_barrier_wait(&self->r.ready);
-	for (i = 0; i < CYCLES; i++) {
+	for (i = 0; i < CYCLES && !variant->paced; i++) {
 		churn();
 		scrub_stack();
 		ASSERT_EQ(0, gcu_collect());
+	}
+	/* Garbage until the pacer has started as many (bounded: 4 GiB). */
+	for (i = 0; variant->paced && i < 1 << 16; i++) {
+		churn();
+		if (i % 16 == 0 && gcu_stats_now().cycles >= CYCLES)
+			break;
 	}
 	self->r.stop = 1;
 	for (i = 0; i < MOVERS; i++) {
@@ -292,6 +309,9 @@ TEST_F(race, moved_reference_survives)
 		lost += args[i].lost;
 	}
 	pthread_barrier_destroy(&self->r.ready);
+	/* The last cycle the pacer started may still be under way. */
+	if (variant->paced)
+		ASSERT_EQ(0, gcu_collect());
 	EXPECT_EQ(0, self->r.failed);
 	EXPECT_EQ(0, lost);
 	ASSERT_EQ(0, gcu_stats(&st));
@@ -393,6 +413,79 @@ TEST(two_heaps_collect_at_once)
 			TH_LOG("heap of %ld nodes: status %#x", kind[k].nodes,
 			       st);
 	}
+}
+
+/*
+ * A cycle the pacer starts at a refill goes on beside the thread that
+ * started it: in concurrent mode the kernel's driver runs it, and a
+ * single-threaded program keeps allocating while its heap is marked (it
+ * sees the control page's phase MARK between its allocations). In
+ * stop-the-world mode the cycle is over before the refill returns, and
+ * the thread never sees it.
+ */
+FIXTURE(beside) {
+};
+
+FIXTURE_VARIANT(beside) {
+	int mode;
+};
+
+FIXTURE_VARIANT_ADD(beside, stw) { .mode = GCU_MODE_STW };
+FIXTURE_VARIANT_ADD(beside, concurrent) { .mode = GCU_MODE_CONCURRENT };
+
+FIXTURE_SETUP(beside)
+{
+	ASSERT_EQ(0, gcu_init());
+	ASSERT_EQ(0, gcu_set_mode(variant->mode));
+}
+
+FIXTURE_TEARDOWN(beside)
+{
+	list_head = NULL;
+	gcu_shutdown();
+}
+
+#define BESIDE_NODES	(1L << 20)	/* 16 MiB live: a mark to see */
+#define BESIDE_CYCLES	4
+
+TEST_F(beside, pacer_cycle_runs_beside_its_thread)
+{
+	const volatile struct gcmem_control *ctl = gcu_heap()->control;
+	long allocs = 0, marking = 0, other = 0;
+	struct gcu_heap_stats st;
+
+	ASSERT_EQ(0, build_list(BESIDE_NODES));
+	ASSERT_EQ(0, gcu_stats(&st));
+	/* Garbage until the pacer has run a few cycles (bounded: 8 GiB). */
+	for (uint64_t end = st.cycles + BESIDE_CYCLES;
+	     allocs < (1L << 28) && gcu_stats_now().cycles < end;) {
+		for (int i = 0; i < 4096; i++, allocs++) {
+			uint64_t *p = gcu_malloc(32);
+
+			ASSERT_NE(NULL, p);
+			p[0] = allocs;
+			if (ctl->phase == GCMEM_PHASE_MARK)
+				marking++;
+			else if (ctl->phase != GCMEM_PHASE_OFF)
+				other++;
+		}
+	}
+	/* The last cycle may still be under way: wait for it. */
+	ASSERT_EQ(0, gcu_collect());
+	ASSERT_EQ(0, gcu_stats(&st));
+	TH_LOG("%ld allocations, %ld of them while the heap was marked, %ld in other phases; %llu cycles, %llu pauses, max %.3f ms",
+	       allocs, marking, other, (unsigned long long)st.cycles,
+	       (unsigned long long)st.pauses, st.pause_max_ns / 1e6);
+	EXPECT_LE(BESIDE_CYCLES + 1, st.cycles);
+	if (variant->mode == GCU_MODE_CONCURRENT) {
+		EXPECT_LT(0, marking);
+		EXPECT_EQ(st.cycles, st.concurrent_cycles);
+	} else {
+		EXPECT_EQ(0, marking + other);
+	}
+	EXPECT_EQ(0, st.checkmark_failures);
+	EXPECT_EQ(0, st.abandoned);
+	EXPECT_EQ(BESIDE_NODES, walk_list(BESIDE_NODES));
 }
 
 /*

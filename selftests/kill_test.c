@@ -25,6 +25,9 @@
  * After each kill: the child is reaped, killed by SIGKILL; nothing of its
  * heap is left (its debugfs directory, the module references of its file
  * and of the queued park); a new heap in another process collects.
+ *
+ * Last, a process killed, or exiting, while the kernel's driver runs its
+ * concurrent cycle, in each of the phases the driver runs.
  */
 #include <dirent.h>
 #include <poll.h>
@@ -891,6 +894,145 @@ TEST_F_TIMEOUT(spinner, driver_killed_waiting, 300)
 		TH_LOG("the forced stop came first in all %d tries", tries);
 	TH_LOG("try %d: the kill landed in the stop, %.1f ms into it", tries,
 	       (sh->kill_sent - sh->stop_seen) * 1e3);
+	EXPECT_EQ(0, fresh_heap_collects());
+	EXPECT_EQ(self->refs, module_refs());
+}
+
+/*
+ * The end of a process whose concurrent cycle the kernel's driver runs:
+ * the child starts the cycles by allocating (the pacer's, in concurrent
+ * mode), and a thread of its own that is not registered, and so never
+ * stopped, watches the control page and, in the chosen phase, kills the
+ * process or makes it exit. The driver, a kernel worker, goes on with a
+ * process that is gone: it holds the address space until the cycle ends,
+ * and then the heap goes as after any other exit: within a mark, no
+ * directory left, no module reference; a new heap collects.
+ */
+enum { END_KILL, END_EXIT };
+
+struct ender {
+	const volatile struct gcmem_control *ctl;
+	__u32 phase;
+	int how;
+};
+
+static void *ender_fn(void *arg)
+{
+	struct ender *e = arg;
+	double deadline = now() + CHILD_WAIT_S;
+
+	while (e->ctl->phase != e->phase) {
+		if (now() > deadline)
+			_exit(20);
+	}
+	if (e->how == END_KILL)
+		kill(getpid(), SIGKILL);
+	/* exit_group() beside the allocating thread. */
+	_exit(0);
+}
+
+static struct lnode {
+	struct lnode *next;
+} *volatile live;
+
+static void __attribute__((noreturn)) child_ender(__u32 phase, int how)
+{
+	static struct ender e;
+	pthread_t th;
+
+	if (gcu_init() || gcu_set_mode(GCU_MODE_CONCURRENT))
+		_exit(10);
+	/* 4 MiB live: the mark takes a while, the phases are seen. */
+	for (int i = 0; i < 1 << 18; i++) {
+		struct lnode *n = gcu_malloc(sizeof(*n));
+
+		if (!n)
+			_exit(11);
+		n->next = live;
+		live = n;
+	}
+	e = (struct ender){ .ctl = gcu_heap()->control, .phase = phase,
+			    .how = how };
+	if (pthread_create(&th, NULL, ender_fn, &e))
+		_exit(12);
+	/* Garbage: the pacer's cycles, one after the other. */
+	for (;;)
+		make_garbage(1000);
+}
+
+FIXTURE(ended) {
+	pid_t pid;
+	int refs;
+};
+
+FIXTURE_VARIANT(ended) {
+	__u32 phase;
+	int how;
+};
+
+FIXTURE_VARIANT_ADD(ended, mark_kill) {
+	.phase = GCMEM_PHASE_MARK, .how = END_KILL,
+};
+
+FIXTURE_VARIANT_ADD(ended, mark_exit) {
+	.phase = GCMEM_PHASE_MARK, .how = END_EXIT,
+};
+
+FIXTURE_VARIANT_ADD(ended, markterm_kill) {
+	.phase = GCMEM_PHASE_MARKTERM, .how = END_KILL,
+};
+
+FIXTURE_VARIANT_ADD(ended, markterm_exit) {
+	.phase = GCMEM_PHASE_MARKTERM, .how = END_EXIT,
+};
+
+FIXTURE_VARIANT_ADD(ended, sweep_kill) {
+	.phase = GCMEM_PHASE_SWEEP, .how = END_KILL,
+};
+
+FIXTURE_SETUP(ended)
+{
+	self->pid = 0;
+	self->refs = module_refs();
+}
+
+FIXTURE_TEARDOWN(ended)
+{
+	int status;
+
+	if (self->pid > 0) {
+		kill(self->pid, SIGKILL);
+		reap(self->pid, &status, REAP_WAIT_S);
+	}
+}
+
+TEST_F_TIMEOUT(ended, concurrent_cycle_outlives_process, 120)
+{
+	double deadline;
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		child_ender(variant->phase, variant->how);
+	self->pid = pid;
+	ASSERT_EQ(0, reap(pid, &status, CHILD_WAIT_S + REAP_WAIT_S));
+	self->pid = 0;
+	if (variant->how == END_KILL) {
+		ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+			TH_LOG("status %#x", status);
+	} else {
+		ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
+			TH_LOG("status %#x", status);
+	}
+	/* The driver's cycle, if one still runs, ends; then the heap goes. */
+	deadline = now() + REAP_WAIT_S;
+	while ((heap_dirs(pid) > 0 || module_refs() != self->refs) &&
+	       now() < deadline)
+		usleep(10000);
+	EXPECT_GE(0, heap_dirs(pid));
+	EXPECT_EQ(self->refs, module_refs());
 	EXPECT_EQ(0, fresh_heap_collects());
 	EXPECT_EQ(self->refs, module_refs());
 }
