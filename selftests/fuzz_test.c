@@ -530,9 +530,15 @@ static __u32 pick_size(uint64_t *s, unsigned int size)
 
 static void fuzz_ioctl(uint64_t *s)
 {
-	/* Room for the struct, a tail past it, and the pointed-to data. */
+	/*
+	 * Room for the struct, a tail past it (pick_size(): up to 64 bytes;
+	 * the non-zero word below: up to 4 words), and the pointed-to data.
+	 * The largest struct, gcmem_stats, grows with the uapi: it reached
+	 * 496 bytes when this was 64 words, and the tail's word landed on
+	 * the stack past the buffer.
+	 */
 	union {
-		uint64_t w[64];
+		uint64_t w[128];
 		struct gcmem_thread_register tr;
 		struct gcmem_type_register ty;
 	} u;
@@ -561,7 +567,12 @@ static void fuzz_ioctl(uint64_t *s)
 	}
 	if (chance(s, 10)) {
 		/* A non-zero tail past the struct: E2BIG if the size says so. */
-		buf[c->size / 8 + below(s, 4)] = rnd(s);
+		size_t i = c->size / 8 + below(s, 4);
+
+		if (i < sizeof(u.w) / sizeof(u.w[0]))
+			buf[i] = rnd(s);
+		else
+			bad("fuzz buffer too small for", c->cmd, 0);
 	}
 	buf[0] = (buf[0] & ~0xffffffffULL) | pick_size(s, c->size);
 
