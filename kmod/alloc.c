@@ -86,6 +86,7 @@ static struct gcmem_span *gcmem_span_new(struct gcmem_heap *heap,
 	span->nelems = nelems;
 	span->reach = elem_size;
 	span->type_id = type_id;
+	span->sweepgen = heap->sweepgen;
 	span->allocbits = span->bits;
 	span->markbits = span->bits + words;
 	span->checkbits = span->bits + 2 * words;
@@ -217,8 +218,11 @@ static struct gcmem_span *gcmem_span_get(struct gcmem_heap *heap,
 	int ret;
 
 	central = gcmem_central(heap, size_class, type_id, false);
-	if (central && !list_empty(central)) {
+	while (central && !list_empty(central)) {
 		span = list_first_entry(central, struct gcmem_span, central);
+		/* Never unswept: its free slots are not known before. */
+		if (!gcmem_sweep_before_handout(heap, span))
+			continue;
 		/* Its free slots are zeroed at the handout. */
 		ret = span->needzero ?
 		      gcmem_heap_unshare(heap,
@@ -236,6 +240,12 @@ static struct gcmem_span *gcmem_span_get(struct gcmem_heap *heap,
 }
 
 /*
+ * Spans a request sweeps before it takes fresh pages while a sweep is
+ * under way (sweep.c): the heap grows less while the sweep catches up.
+ */
+#define GCMEM_SWEEP_ASSIST	16
+
+/*
  * Before a span or a large object takes fresh pages: start a cycle first
  * when they would take the heap past its trigger (pace.c); a concurrent
  * one goes on beside the request (gcmem_collect_start()). While a
@@ -245,6 +255,8 @@ static struct gcmem_span *gcmem_span_get(struct gcmem_heap *heap,
  */
 static int gcmem_pace_alloc(struct gcmem_heap *heap, u64 bytes)
 {
+	/* Unswept spans may free what fresh pages would hold: a few first. */
+	gcmem_sweep_some(heap, GCMEM_SWEEP_ASSIST, false);
 	if (gcmem_pacer_must_wait(heap, bytes))
 		return -EINPROGRESS;
 	if (gcmem_pacer_wants_cycle(heap, bytes))
@@ -333,7 +345,7 @@ again:
 		ret = gcmem_pace_alloc(heap, (u64)GCMEM_PAGE_SIZE *
 				       gcmem_class_npages[arg->size_class]);
 		if (ret)
-			return ret;
+			goto wait;
 		goto again;
 	}
 	span = gcmem_span_get(heap, arg->size_class, arg->type_id, type);
@@ -341,7 +353,7 @@ again:
 		at_limit = true;
 		ret = gcmem_collect_at_limit(heap);
 		if (ret)
-			return ret;
+			goto wait;
 		goto again;
 	}
 	if (IS_ERR(span))
@@ -357,6 +369,22 @@ again:
 	arg->cursor = span->handout_cursor;
 	arg->__reserved2 = 0;
 	return 0;
+
+wait:
+	if (ret != -EINPROGRESS)
+		return ret;
+	/*
+	 * A concurrent cycle must end first (see gcmem_pace_alloc()). Not
+	 * paced again: one just ended. At the limit, a cycle of our own may
+	 * come next, once (another thread's may have ended before its
+	 * sweep freed anything).
+	 */
+	gcmem_heap_unlock(heap);
+	ret = gcmem_heap_lock_idle(heap);
+	if (ret)
+		return ret;
+	at_limit = false;
+	goto again;
 }
 
 /*
@@ -389,12 +417,7 @@ int gcmem_refill(struct gcmem_heap *heap, struct gcmem_refill *arg)
 	ret = gcmem_heap_lock(heap);
 	if (ret)
 		return ret;
-	while ((ret = gcmem_refill_locked(heap, arg, bits)) == -EINPROGRESS) {
-		gcmem_heap_unlock(heap);
-		ret = gcmem_heap_lock_idle(heap);
-		if (ret)
-			return ret;
-	}
+	ret = gcmem_refill_locked(heap, arg, bits);
 	gcmem_heap_unlock(heap);
 	if (ret || arg->flags & GCMEM_REFILL_RELEASE)
 		return ret;
@@ -455,13 +478,12 @@ again:
 				goto again;
 		}
 	}
-	/* A concurrent cycle must end first (see gcmem_pace_alloc()). */
+	/* A concurrent cycle must end first: as gcmem_refill_locked(). */
 	if (ret == -EINPROGRESS) {
 		gcmem_heap_unlock(heap);
 		ret = gcmem_heap_lock_idle(heap);
 		if (ret)
 			return ret;
-		paced = false;
 		at_limit = false;
 		goto again;
 	}
@@ -486,5 +508,7 @@ void gcmem_spans_destroy(struct gcmem_heap *heap)
 	struct gcmem_span *span, *next;
 
 	list_for_each_entry_safe(span, next, &heap->spans, node)
+		gcmem_span_drop(span);
+	list_for_each_entry_safe(span, next, &heap->unswept, node)
 		gcmem_span_drop(span);
 }

@@ -79,7 +79,8 @@
  * (the stop's self-scans and claims), every registered root, and every
  * marked object on a chunk written since the tracking was armed; the
  * workers drain what that greys, and the rest of step 3 and steps 4-5 run
- * as in stop-the-world mode.
+ * as in stop-the-world mode, but that step 4 sweeps only the spans threads
+ * cache before the restart, and the rest beside the program (sweep.c).
  *
  * Why that loses nothing: take an object reachable at the second stop and
  * a path to it from a root. If its first object is unmarked, the root scan
@@ -93,7 +94,9 @@
  * into the heap, all scanned again). Allocating white costs nothing on the
  * fast path, where allocating black would need the kernel to know each new
  * object at once; it is the allocation state (the cursor) that keeps them
- * from being swept early, and the sweep runs with the world stopped.
+ * from being swept early: the spans threads cache are swept with the world
+ * stopped, and no span a thread allocates from after the restart is swept
+ * in this cycle (each is swept before a refill hands it out, or is new).
  *
  * The driver runs the steps in order, each a function below, each setting
  * its phase through gcmem_set_phase(), which asserts that the transition
@@ -103,6 +106,7 @@
  * When a cycle starts is pace.c's business.
  */
 #include <linux/bits.h>
+#include <linux/delay.h>
 #include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/log2.h>
@@ -283,6 +287,8 @@ static struct gcmem_cycle *gcmem_cycle_new(struct gcmem_heap *heap,
 	/* One cycle at a time: see gcmem_heap_lock_idle(). */
 	if (WARN_ON_ONCE(heap->cycle))
 		return ERR_PTR(-EAGAIN);
+	/* The last cycle's sweep ends before this one marks. */
+	gcmem_sweep_some(heap, ULONG_MAX, false);
 	c = kzalloc(sizeof(*c), GFP_KERNEL);
 	if (!c)
 		return ERR_PTR(-EAGAIN);
@@ -505,8 +511,8 @@ static int gcmem_cycle_markterm(struct gcmem_cycle *c,
 }
 
 /*
- * Step 4 (SWEEP): free what is unmarked, pace the next cycle, keep the
- * memory @why says, count the cycle.
+ * Step 4 (SWEEP): free what is unmarked (a concurrent cycle: the spans
+ * threads cache; the rest after the restart, sweep.c), count the cycle.
  */
 static void gcmem_cycle_sweep(struct gcmem_cycle *c, enum gcmem_gc_reason why)
 {
@@ -515,7 +521,10 @@ static void gcmem_cycle_sweep(struct gcmem_cycle *c, enum gcmem_gc_reason why)
 
 	gcmem_set_phase(heap, GCMEM_PHASE_SWEEP);
 	t_sweep = ktime_get();
-	gcmem_sweep(heap, c);
+	gcmem_sweep_start(heap, why);
+	/* A concurrent cycle sweeps the rest after the restart. */
+	if (!c->concurrent)
+		gcmem_sweep_some(heap, ULONG_MAX, true);
 	heap->sweep_total_ns += ktime_to_ns(ktime_sub(ktime_get(), t_sweep));
 	heap->stop_total_ns += ktime_to_ns(ktime_sub(c->t_stop, c->t_start));
 	heap->mark_total_ns += ktime_to_ns(ktime_sub(c->t_mark, c->t_stop));
@@ -524,10 +533,6 @@ static void gcmem_cycle_sweep(struct gcmem_cycle *c, enum gcmem_gc_reason why)
 			ktime_to_ns(ktime_sub(c->t_markterm, c->t_pause));
 		heap->concurrent_cycles++;
 	}
-	heap->heap_after = heap->inuse_bytes;
-	gcmem_pace(heap, heap->marked_bytes);
-	gcmem_chunks_reserve_empty(heap, why == GCMEM_GC_PACER ?
-				   heap->trigger : 0);
 	heap->cycles++;
 	WRITE_ONCE(heap->control->cycle, heap->cycles);
 }
@@ -624,6 +629,8 @@ int gcmem_collect_locked(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 	if (!ret && c->concurrent)
 		ret = gcmem_cycle_mark_beside(c, true);
 	ret = gcmem_cycle_complete(c, self, ret);
+	/* The caller wants the memory: the world runs, the lock is ours. */
+	gcmem_sweep_some(heap, ULONG_MAX, false);
 	if (self)
 		gcmem_thread_put(self);
 	return ret;
@@ -645,9 +652,13 @@ int gcmem_collect_locked(struct gcmem_heap *heap, enum gcmem_gc_reason why)
  * killed, which closes the userfaultfd or the FUSE device and ends the
  * wait with an error: the cycle is then abandoned, and the process was
  * going anyway. The process is held (mmget) until the cycle ends, and the
- * heap (a reference); its file may be closed meanwhile.
+ * heap (a reference); its file may be closed meanwhile. After the cycle,
+ * the driver sweeps what the pause left (sweep.c).
  */
 static struct workqueue_struct *gcmem_drive_wq;
+
+/* Spans the driver sweeps a lock hold. */
+#define GCMEM_SWEEP_BATCH	64
 
 static void gcmem_cycle_drive(struct work_struct *work)
 {
@@ -662,6 +673,17 @@ static void gcmem_cycle_drive(struct work_struct *work)
 	c->driver = current;
 	ret = gcmem_cycle_mark_beside(c, false);
 	gcmem_cycle_complete(c, NULL, ret);
+	/*
+	 * The sweep, beside the program, a batch of spans a lock hold. A
+	 * refill waiting for the lock gets it before the next batch.
+	 */
+	while (!gcmem_sweep_some(heap, GCMEM_SWEEP_BATCH, false)) {
+		gcmem_heap_unlock(heap);
+		if (wq_has_sleeper(&heap->lock_wq))
+			usleep_range(20, 50);
+		cond_resched();
+		mutex_lock(&heap->lock);
+	}
 	gcmem_heap_unlock(heap);
 	kthread_unuse_mm(mm);
 	mmput(mm);

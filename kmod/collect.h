@@ -121,9 +121,6 @@ void gcmem_workers_stop(void);
 int gcmem_workers_nproc(void);
 void gcmem_workers_post(struct gcmem_cycle *c);
 
-/* sweep.c */
-void gcmem_sweep(struct gcmem_heap *heap, struct gcmem_cycle *c);
-
 extern bool gcmem_debug;
 
 /* An exiting thread counts as stopped: it runs no more user code. */

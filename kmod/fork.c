@@ -139,6 +139,7 @@ static int gcmem_fork_span(struct gcmem_heap *child,
 	copy->checkbits = copy->bits + 2 * words;
 	bitmap_zero(copy->markbits, span->nelems);
 	bitmap_zero(copy->checkbits, span->nelems);
+	copy->sweepgen = child->sweepgen;
 	INIT_LIST_HEAD(&copy->central);
 	list_add_tail(&copy->node, &child->spans);
 
@@ -222,6 +223,8 @@ int gcmem_fork(struct gcmem_heap *heap, struct gcmem_fork *arg)
 	ret = gcmem_heap_lock_idle(heap);
 	if (ret)
 		goto out;
+	/* Every span swept: the copy has no sweep to finish. */
+	gcmem_sweep_some(heap, ULONG_MAX, false);
 	/* The child is new and private: its lock nests in the parent's. */
 	mutex_lock_nested(&child->lock, SINGLE_DEPTH_NESTING);
 	ret = gcmem_fork_copy(heap, child);

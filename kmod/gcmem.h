@@ -120,6 +120,13 @@ enum gcmem_span_state {
 	GCMEM_SPAN_LARGE,
 };
 
+/* Why a cycle runs: the pacer's cycles keep memory for the next one. */
+enum gcmem_gc_reason {
+	GCMEM_GC_PACER,		/* the heap reached its trigger */
+	GCMEM_GC_LIMIT,		/* an allocation would pass the limit */
+	GCMEM_GC_USER,		/* GCMEM_IOC_COLLECT */
+};
+
 struct gcmem_thread;
 
 /* struct gcmem_span - a run of pages with objects of one class and type. */
@@ -138,6 +145,8 @@ struct gcmem_span {
 	u32 type_id;
 	enum gcmem_span_state state;
 	u32 nalloc;			/* alloc bits set */
+	/* Swept since the last mark when heap->sweepgen (sweep.c). */
+	u32 sweepgen;
 	/* Free slots may hold user writes: zero them at the next handout. */
 	bool needzero;
 	/* CACHED only: who holds it, where, and the cursor it got. */
@@ -269,7 +278,16 @@ struct gcmem_heap {
 	unsigned long *pagemap;
 	unsigned long pages_grown;	/* pages of owned chunks */
 
-	struct list_head spans;		/* every span handed out */
+	/*
+	 * Every span handed out is on @spans, or on @unswept from the end of
+	 * a mark until it is swept (sweep.c: @sweeping until none is left).
+	 */
+	struct list_head spans;
+	struct list_head unswept;
+	bool sweeping;
+	u32 sweepgen;			/* bumped when a sweep starts */
+	enum gcmem_gc_reason sweep_why;
+	u64 sweep_marked, sweep_freed;	/* this sweep's, so far */
 	struct xarray central;		/* type * MAX_CLASSES + class -> list */
 	struct xarray types;		/* registered types by id */
 	struct xarray threads;		/* registered threads by id */
@@ -331,7 +349,8 @@ struct gcmem_heap {
 	u64 checkmark_failures;
 	u64 stop_total_ns;		/* completed cycles' phases */
 	u64 mark_total_ns;
-	u64 sweep_total_ns;
+	u64 sweep_total_ns;		/* in the pause */
+	u64 concurrent_sweep_ns;	/* outside it */
 	u64 pauses;
 	u64 concurrent_cycles;
 	u64 markterm_total_ns;
@@ -471,18 +490,18 @@ void gcmem_start_the_world(struct gcmem_heap *heap);
 
 /* collect.c */
 int gcmem_collect(struct gcmem_heap *heap, struct gcmem_collect *arg);
-/* Why a cycle runs: the pacer's cycles keep memory for the next one. */
-enum gcmem_gc_reason {
-	GCMEM_GC_PACER,		/* the heap reached its trigger */
-	GCMEM_GC_LIMIT,		/* an allocation would pass the limit */
-	GCMEM_GC_USER,		/* GCMEM_IOC_COLLECT */
-};
-
 int gcmem_collect_locked(struct gcmem_heap *heap, enum gcmem_gc_reason why);
 int gcmem_collect_start(struct gcmem_heap *heap, enum gcmem_gc_reason why);
 int gcmem_collect_init(void);
 void gcmem_collect_exit(void);
 void gcmem_set_phase(struct gcmem_heap *heap, enum gcmem_phase phase);
+
+/* sweep.c */
+void gcmem_sweep_start(struct gcmem_heap *heap, enum gcmem_gc_reason why);
+bool gcmem_sweep_some(struct gcmem_heap *heap, unsigned long n,
+		      bool in_pause);
+bool gcmem_sweep_before_handout(struct gcmem_heap *heap,
+				struct gcmem_span *span);
 
 /* pace.c */
 void gcmem_pace(struct gcmem_heap *heap, u64 live);

@@ -97,6 +97,7 @@ struct gcmem_heap *gcmem_heap_create(struct mm_struct *mm)
 	xa_init_flags(&heap->threads, XA_FLAGS_ALLOC);
 	xa_init(&heap->by_task);
 	INIT_LIST_HEAD(&heap->spans);
+	INIT_LIST_HEAD(&heap->unswept);
 	INIT_LIST_HEAD(&heap->roots);
 	xa_init(&heap->finalizers);
 	xa_init(&heap->ready);
@@ -661,4 +662,5 @@ void gcmem_heap_stats(struct gcmem_heap *heap, struct gcmem_stats *st)
 	st->precleaned_chunks = heap->precleaned_chunks;
 	st->rescanned_chunks = heap->rescanned_chunks;
 	st->track_faults = atomic64_read(&heap->track_faults);
+	st->concurrent_sweep_ns = heap->concurrent_sweep_ns;
 }

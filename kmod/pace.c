@@ -37,12 +37,14 @@ void gcmem_pace(struct gcmem_heap *heap, u64 live)
 
 /*
  * Would @bytes more in use take the heap past its trigger, and can a cycle
- * start (none is under way)? heap->lock.
+ * start (none is under way, and the last one's sweep is over: its figures
+ * set the trigger)? heap->lock.
  */
 bool gcmem_pacer_wants_cycle(struct gcmem_heap *heap, u64 bytes)
 {
 	lockdep_assert_held(&heap->lock);
-	return !heap->cycle && heap->gcpercent != GCMEM_GCPERCENT_OFF &&
+	return !heap->cycle && !heap->sweeping &&
+	       heap->gcpercent != GCMEM_GCPERCENT_OFF &&
 	       heap->inuse_bytes + bytes > heap->trigger;
 }
 

@@ -52,6 +52,7 @@ static int gcmem_stats_show(struct seq_file *m, void *v)
 		   st->freed_bytes, st->worker_ns, st->checkmark_failures);
 	seq_printf(m, "stop_total_ns %llu\nmark_total_ns %llu\nsweep_total_ns %llu\n",
 		   st->stop_total_ns, st->mark_total_ns, st->sweep_total_ns);
+	seq_printf(m, "concurrent_sweep_ns %llu\n", st->concurrent_sweep_ns);
 	seq_puts(m, "pause_hist_us");
 	for (i = 0; i < GCMEM_PAUSE_BUCKETS; i++)
 		seq_printf(m, " %llu", st->pause_hist[i]);

@@ -2,8 +2,8 @@
 /*
  * Sweep: free what the mark left white. See collect.c for the cycle.
  *
- * Runs in the cycle's driver with the world stopped and heap->lock held,
- * over every span:
+ * Each span is swept once a cycle, between the end of the cycle's mark
+ * and the next cycle's mark:
  *
  *  - FULL and PARTIAL spans keep the alloc bits of marked slots only; a span
  *    with no object left is freed (its pages go back to the page
@@ -18,12 +18,33 @@
  *    publishing its cursor and holding the new object in a register or on
  *    its stack must not lose it.
  *
+ * When: gcmem_sweep_start(), with the world stopped at the end of the
+ * mark, sweeps the CACHED spans, whose owners allocate white objects above
+ * their cursors as soon as the world restarts (so their cursors must be
+ * read now), and moves every other span to heap->unswept. The rest is
+ * swept with heap->lock held but the world running (gcmem_sweep_some()):
+ * in the same pause for a stop-the-world cycle; right after it by the
+ * thread that ran a concurrent cycle for gcu_collect() or the limit, which
+ * want the memory before they return; by the kernel's driver, a batch of
+ * spans a lock hold, for a cycle of the pacer's; and, whoever comes
+ * first, by a refill before it hands out a span from a central list (it
+ * is never handed out unswept: its free slots are not known before), by
+ * an allocation that would take fresh pages (a few spans first, which
+ * may free some), and by the next cycle before it stops the world (every
+ * span is swept and every mark bit clear before a mark).
+ *
+ * A span's @sweepgen says it is swept: it equals heap->sweepgen, which
+ * gcmem_sweep_start() advances. Spans made after that are swept already.
+ * Until the last span is swept the pacer starts no cycle, and the cycle's
+ * figures (bytes marked and freed, the heap after it, the next trigger,
+ * the chunks it gives back) wait for it: gcmem_sweep_done().
+ *
  * Every span leaves with its mark bits clear, ready for the next cycle.
  * Freed slots are zeroed before they are handed out again (needzero); the
- * pages of freed spans are zeroed when reused (gcmem_span_new()). The
- * cycle then gives back chunks left empty (gcmem_chunks_reserve_empty()).
+ * pages of freed spans are zeroed when reused (gcmem_span_new()).
  */
 #include <linux/bitmap.h>
+#include <linux/ktime.h>
 
 #include "collect.h"
 
@@ -82,47 +103,143 @@ static void gcmem_sweep_bits(struct gcmem_span *span, u64 *marked,
 	*freed += (u64)nfreed * span->elem_size;
 }
 
-void gcmem_sweep(struct gcmem_heap *heap, struct gcmem_cycle *c)
+/*
+ * Sweep @span, which is not CACHED, and put it back on heap->spans. Returns
+ * true if it was freed.
+ */
+static bool gcmem_sweep_span(struct gcmem_heap *heap, struct gcmem_span *span)
 {
-	struct gcmem_span *span, *next;
+	const unsigned long *marks = span->markbits;
 	struct list_head *central;
-	u64 marked = 0, freed = 0;
 
-	lockdep_assert_held(&heap->lock);
-	list_for_each_entry_safe(span, next, &heap->spans, node) {
-		const unsigned long *marks = span->markbits;
-
-		switch (span->state) {
-		case GCMEM_SPAN_LARGE:
-			if (test_bit(0, marks)) {
-				marked += span->elem_size;
-				break;
-			}
-			freed += span->elem_size;
-			gcmem_span_free(heap, span);
-			continue;
-		case GCMEM_SPAN_CACHED:
-			gcmem_sweep_cached(heap, span, marks, &marked, &freed);
-			break;
-		case GCMEM_SPAN_FULL:
-		case GCMEM_SPAN_PARTIAL:
-			gcmem_sweep_bits(span, &marked, &freed);
-			if (!span->nalloc) {
-				gcmem_span_free(heap, span);
-				continue;
-			}
-			if (span->state == GCMEM_SPAN_FULL &&
-			    span->nalloc < span->nelems) {
-				span->state = GCMEM_SPAN_PARTIAL;
-				central = gcmem_central(heap, span->size_class,
-							span->type_id, true);
-				if (central)
-					list_add(&span->central, central);
-			}
+	span->sweepgen = heap->sweepgen;
+	list_move(&span->node, &heap->spans);
+	switch (span->state) {
+	case GCMEM_SPAN_LARGE:
+		if (test_bit(0, marks)) {
+			heap->sweep_marked += span->elem_size;
 			break;
 		}
-		bitmap_zero(span->markbits, span->nelems);
+		heap->sweep_freed += span->elem_size;
+		gcmem_span_free(heap, span);
+		return true;
+	case GCMEM_SPAN_FULL:
+	case GCMEM_SPAN_PARTIAL:
+		gcmem_sweep_bits(span, &heap->sweep_marked, &heap->sweep_freed);
+		if (!span->nalloc) {
+			gcmem_span_free(heap, span);
+			return true;
+		}
+		if (span->state == GCMEM_SPAN_FULL &&
+		    span->nalloc < span->nelems) {
+			span->state = GCMEM_SPAN_PARTIAL;
+			central = gcmem_central(heap, span->size_class,
+						span->type_id, true);
+			if (central)
+				list_add(&span->central, central);
+		}
+		break;
+	case GCMEM_SPAN_CACHED:
+		/* gcmem_sweep_start() swept it; none is handed out unswept. */
+		WARN_ON_ONCE(1);
+		break;
 	}
-	heap->marked_bytes = marked;
-	heap->freed_bytes += freed;
+	bitmap_zero(span->markbits, span->nelems);
+	return false;
+}
+
+/*
+ * gcmem_sweep_start() - with the world stopped at the end of a cycle's mark
+ * (heap->lock held): sweep the CACHED spans and leave the rest for
+ * gcmem_sweep_some(). @why: whose cycle it is (what it keeps, see
+ * gcmem_sweep_done()).
+ */
+void gcmem_sweep_start(struct gcmem_heap *heap, enum gcmem_gc_reason why)
+{
+	struct gcmem_thread *t;
+	struct gcmem_span *span;
+	unsigned long id;
+	u32 i;
+
+	lockdep_assert_held(&heap->lock);
+	WARN_ON_ONCE(heap->sweeping);
+	heap->sweeping = true;
+	heap->sweepgen++;
+	heap->sweep_why = why;
+	heap->sweep_marked = 0;
+	heap->sweep_freed = 0;
+	list_splice_init(&heap->spans, &heap->unswept);
+	xa_for_each(&heap->threads, id, t) {
+		for (i = 0; i < GCMEM_THREAD_CACHES; i++) {
+			span = t->caches[i];
+			if (!span)
+				continue;
+			gcmem_sweep_cached(heap, span, span->markbits,
+					   &heap->sweep_marked,
+					   &heap->sweep_freed);
+			bitmap_zero(span->markbits, span->nelems);
+			span->sweepgen = heap->sweepgen;
+			list_move(&span->node, &heap->spans);
+		}
+	}
+}
+
+/* The last span is swept: the cycle's figures, the next trigger. */
+static void gcmem_sweep_done(struct gcmem_heap *heap)
+{
+	heap->sweeping = false;
+	heap->marked_bytes = heap->sweep_marked;
+	heap->freed_bytes += heap->sweep_freed;
+	heap->heap_after = heap->inuse_bytes;
+	gcmem_pace(heap, heap->marked_bytes);
+	gcmem_chunks_reserve_empty(heap, heap->sweep_why == GCMEM_GC_PACER ?
+				   heap->trigger : 0);
+	gcmem_chunks_release(heap);
+}
+
+/*
+ * gcmem_sweep_some() - sweep up to @n spans left unswept (all of them for
+ * ULONG_MAX); heap->lock held. Returns true when none is left. @in_pause:
+ * the world is stopped (the time counts as the pause's).
+ */
+bool gcmem_sweep_some(struct gcmem_heap *heap, unsigned long n,
+		      bool in_pause)
+{
+	struct gcmem_span *span;
+	ktime_t start;
+
+	lockdep_assert_held(&heap->lock);
+	if (!heap->sweeping)
+		return true;
+	start = ktime_get();
+	while (n-- && !list_empty(&heap->unswept)) {
+		span = list_first_entry(&heap->unswept, struct gcmem_span,
+					node);
+		gcmem_sweep_span(heap, span);
+	}
+	if (list_empty(&heap->unswept))
+		gcmem_sweep_done(heap);
+	if (!in_pause)
+		heap->concurrent_sweep_ns +=
+			ktime_to_ns(ktime_sub(ktime_get(), start));
+	return !heap->sweeping;
+}
+
+/*
+ * gcmem_sweep_before_handout() - a refill is about to hand out @span, from
+ * a central list: sweep it first if it is not. Returns false if that
+ * freed it (it had no object left).
+ */
+bool gcmem_sweep_before_handout(struct gcmem_heap *heap,
+				struct gcmem_span *span)
+{
+	bool freed;
+
+	lockdep_assert_held(&heap->lock);
+	if (span->sweepgen == heap->sweepgen)
+		return true;
+	freed = gcmem_sweep_span(heap, span);
+	if (list_empty(&heap->unswept))
+		gcmem_sweep_done(heap);
+	return !freed;
 }

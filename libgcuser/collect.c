@@ -183,7 +183,7 @@ void gcu_trace_cycles(void)
 	uint64_t cycle = __atomic_load_n(&ctl->cycle, __ATOMIC_ACQUIRE);
 	uint64_t seen = __atomic_load_n(&gcu_traced_cycle, __ATOMIC_RELAXED);
 	struct gcu_heap_stats st;
-	char parts[160];
+	char parts[256];
 
 	if (cycle == seen ||
 	    !__atomic_compare_exchange_n(&gcu_traced_cycle, &seen, cycle, 0,
@@ -193,12 +193,14 @@ void gcu_trace_cycles(void)
 		return;
 	if (st.concurrent_cycles != last.concurrent_cycles)
 		snprintf(parts, sizeof(parts),
-			 "in %" PRIu64 " pauses = %.3f+%.3f+%.3f ms stop+markterm+sweep, concurrent mark %.3f ms, %" PRIu64 "+%" PRIu64 " chunks precleaned+rescanned",
+			 "in %" PRIu64 " pauses = %.3f+%.3f+%.3f ms stop+markterm+sweep, concurrent mark %.3f ms, sweep %.3f ms, %" PRIu64 "+%" PRIu64 " chunks precleaned+rescanned",
 			 st.pauses - last.pauses,
 			 (st.stop_total_ns - last.stop_total_ns) / 1e6,
 			 (st.markterm_total_ns - last.markterm_total_ns) / 1e6,
 			 (st.sweep_total_ns - last.sweep_total_ns) / 1e6,
 			 (st.mark_total_ns - last.mark_total_ns) / 1e6,
+			 (st.concurrent_sweep_ns - last.concurrent_sweep_ns) /
+				 1e6,
 			 st.precleaned_chunks - last.precleaned_chunks,
 			 st.rescanned_chunks - last.rescanned_chunks);
 	else

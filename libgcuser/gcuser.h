@@ -106,6 +106,7 @@ struct gcu_heap_stats {
 	uint64_t rescanned_chunks;	/* written chunks scanned again */
 	uint64_t track_faults;		/* write faults taken to track writes */
 	uint64_t precleaned_chunks;	/* written chunks scanned during the mark */
+	uint64_t concurrent_sweep_ns;	/* sweeping after a concurrent restart */
 };
 
 /* A registered type; GCU_TYPE_CONSERVATIVE and GCU_TYPE_NOSCAN are built in. */

@@ -191,6 +191,7 @@ int gcu_stats(struct gcu_heap_stats *st)
 	st->rescanned_chunks = ks.rescanned_chunks;
 	st->track_faults = ks.track_faults;
 	st->precleaned_chunks = ks.precleaned_chunks;
+	st->concurrent_sweep_ns = ks.concurrent_sweep_ns;
 	return 0;
 }
 

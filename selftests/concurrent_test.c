@@ -546,6 +546,42 @@ TEST(arena_changes_refused_during_mark)
 	gcu_shutdown();
 }
 
+/*
+ * At the limit, in concurrent mode, an allocation that cannot fit fails
+ * with ENOMEM after a bounded number of cycles: the pacer's cycle it
+ * starts runs in the kernel's driver and the request waits for it, then
+ * collects once more itself, then gives up (the fuzzer found requests
+ * that started a cycle, waited for it, and started another, forever).
+ * Small allocations that fit go on meanwhile, and the heap keeps its list.
+ */
+TEST(too_large_at_limit_fails)
+{
+	struct gcu_heap_stats st;
+	uint64_t before;
+
+	ASSERT_EQ(0, gcu_init());
+	ASSERT_EQ(0, gcu_set_mode(GCU_MODE_CONCURRENT));
+	ASSERT_EQ(0, gcu_set_limit(16ULL << 20));
+	ASSERT_EQ(0, build_list(200000));	/* 3 MiB live */
+	before = gcu_stats_now().cycles;
+	for (int i = 0; i < 20; i++) {
+		errno = 0;
+		EXPECT_EQ(NULL, gcu_malloc(24ULL << 20));
+		EXPECT_EQ(ENOMEM, errno);
+		EXPECT_NE(NULL, gcu_malloc(64 << 10));
+		churn();
+	}
+	ASSERT_EQ(0, gcu_stats(&st));
+	/* A pacer's, and one at the limit, an attempt at most. */
+	EXPECT_GE(before + 2 * 20 + 8, st.cycles);
+	EXPECT_EQ(0, st.checkmark_failures);
+	EXPECT_EQ(200000, walk_list(200000));
+	TH_LOG("%llu cycles for 20 failed allocations",
+	       (unsigned long long)(st.cycles - before));
+	list_head = NULL;
+	gcu_shutdown();
+}
+
 /* The mode is an option like the others: checked, and read back. */
 TEST(mode_option)
 {

@@ -95,6 +95,20 @@ void gcmem_span_free(struct gcmem_heap *heap, struct gcmem_span *span)
 	host_spans_freed++;
 }
 
+/* The sweep's end: pacing and chunk release are heap.c's and pace.c's. */
+void gcmem_pace(struct gcmem_heap *heap, u64 live)
+{
+	heap->trigger = 2 * live;
+}
+
+void gcmem_chunks_reserve_empty(struct gcmem_heap *heap, u64 keep)
+{
+}
+
+void gcmem_chunks_release(struct gcmem_heap *heap)
+{
+}
+
 /* --- a test heap --------------------------------------------------------- */
 
 #define ARENA		(1ULL << 44)	/* made up: never dereferenced */
@@ -136,6 +150,7 @@ static void th_init(struct th *t)
 		h->chunk_tab[i] = c;
 	}
 	INIT_LIST_HEAD(&h->spans);
+	INIT_LIST_HEAD(&h->unswept);
 	INIT_LIST_HEAD(&host_central);
 	t->heap = h;
 	host_spans_freed = 0;
@@ -638,7 +653,11 @@ TEST_F(host, sweep_follows_marks)
 		for (u32 i = 0; i < s->nelems; i++)
 			s->nalloc += test_bit(i, s->allocbits);
 	}
-	gcmem_sweep(self->t.heap, &self->c);
+	gcmem_sweep_start(self->t.heap, GCMEM_GC_USER);
+	EXPECT_TRUE(self->t.heap->sweeping);
+	EXPECT_TRUE(gcmem_sweep_some(self->t.heap, ULONG_MAX, true));
+	EXPECT_FALSE(self->t.heap->sweeping);
+	EXPECT_TRUE(list_empty(&self->t.heap->unswept));
 	EXPECT_EQ(want_marked, self->t.heap->marked_bytes);
 	EXPECT_EQ(empty, host_spans_freed);
 	gcmem_work_destroy(&self->c.work);

@@ -260,6 +260,26 @@ static inline bool list_empty(const struct list_head *h)
 	return READ_ONCE(h->next) == h;
 }
 
+static inline void list_move(struct list_head *e, struct list_head *head)
+{
+	e->next->prev = e->prev;
+	e->prev->next = e->next;
+	list_add(e, head);
+}
+
+/* Join @list to the front of @head and make @list empty. */
+static inline void list_splice_init(struct list_head *list,
+				    struct list_head *head)
+{
+	if (list_empty(list))
+		return;
+	list->next->prev = head;
+	list->prev->next = head->next;
+	head->next->prev = list->prev;
+	head->next = list->next;
+	INIT_LIST_HEAD(list);
+}
+
 #define list_entry(p, t, m)		container_of(p, t, m)
 #define list_first_entry(h, t, m)	list_entry((h)->next, t, m)
 #define list_first_entry_or_null(h, t, m) \
@@ -298,6 +318,10 @@ struct rcu_head { void *next; };
 struct callback_head { void *next; };
 struct completion { int done; };
 struct xarray { void *head; };
+/* The host tests' xarrays (the heap's threads) hold nothing. */
+#define xa_for_each(xa, index, entry)					\
+	for ((index) = 0, (entry) = NULL; (void)(xa), (void)(index), (entry);)
+struct work_struct { int dummy; };
 #define rcu_read_lock()		do { } while (0)
 #define rcu_read_unlock()	do { } while (0)
 
@@ -324,6 +348,20 @@ static inline void *kmalloc(size_t n, gfp_t gfp)
 #define kmalloc_array(k, n, gfp) kmalloc((k) * (n), gfp)
 #define kfree(p)		free(p)
 #define usleep_range(a, b)	usleep(a)
+
+/* --- time ------------------------------------------------------------------ */
+#include <time.h>
+
+static inline ktime_t ktime_get(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ktime_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+#define ktime_sub(a, b)		((a) - (b))
+#define ktime_to_ns(t)		(t)
 
 /* --- tasks, mm and user memory ------------------------------------------- */
 struct page;

@@ -306,7 +306,9 @@ struct gcmem_option {
  *	(from the request to the last thread stopped or claimed)
  * @mark_total_ns: out: time completed cycles spent marking (from posting
  *	the cycle to the workers to the getfull barrier; wall clock)
- * @sweep_total_ns: out: time completed cycles spent sweeping
+ * @sweep_total_ns: out: time completed cycles spent sweeping in their
+ *	(last) pause: every span in GCMEM_MODE_STW, in GCMEM_MODE_CONCURRENT
+ *	the spans threads cache (see @concurrent_sweep_ns)
  * @cow_copies: out: chunks copied because the heap wrote a chunk it
  *	shared with a fork's copy (GCMEM_IOC_FORK); a chunk shared with no
  *	one any more is written without a copy
@@ -324,6 +326,9 @@ struct gcmem_option {
  * @precleaned_chunks: out: chunks whose marked objects a concurrent mark
  *	scanned again while the program ran (precleaning), taken in rounds
  * @track_faults: out: write faults taken to track the program's writes
+ * @concurrent_sweep_ns: out: time spent sweeping the other spans after a
+ *	concurrent cycle's restart, beside the program (by the kernel's
+ *	driver, by refills, by whoever needed the sweep finished)
  *
  * A snapshot of the heap's counters; each is read atomically, the set is
  * not.
@@ -370,6 +375,7 @@ struct gcmem_stats {
 	__aligned_u64 rescanned_chunks;
 	__aligned_u64 track_faults;
 	__aligned_u64 precleaned_chunks;
+	__aligned_u64 concurrent_sweep_ns;
 };
 
 #define GCMEM_IOC_STATS		_IO(GCMEM_TYPE, GCMEM_CMD_STATS)
