@@ -309,11 +309,19 @@ static void gcmem_span_handout(struct gcmem_heap *heap,
 	smp_store_release(&span->state, GCMEM_SPAN_CACHED);
 }
 
+/*
+ * Under heap->lock. -EINPROGRESS: a concurrent cycle must end first (see
+ * gcmem_pace_alloc()); the caller waits for it and calls again with the
+ * same @paced (not paced again: a cycle just ended), and at the limit a
+ * cycle of our own may come once more (another thread's may have ended
+ * before its sweep freed anything).
+ */
 static int gcmem_refill_locked(struct gcmem_heap *heap,
-			       struct gcmem_refill *arg, u64 *bits)
+			       struct gcmem_refill *arg, u64 *bits,
+			       bool *paced)
 {
 	const struct gcmem_type *type = NULL;
-	bool at_limit = false, paced = false;
+	bool at_limit = false;
 	struct gcmem_thread *thread;
 	struct list_head *central;
 	struct gcmem_span *span;
@@ -340,12 +348,12 @@ again:
 
 	/* A cycle may run here: everything is looked up again after it. */
 	central = gcmem_central(heap, arg->size_class, arg->type_id, false);
-	if (!paced && (!central || list_empty(central))) {
-		paced = true;
+	if (!*paced && (!central || list_empty(central))) {
+		*paced = true;
 		ret = gcmem_pace_alloc(heap, (u64)GCMEM_PAGE_SIZE *
 				       gcmem_class_npages[arg->size_class]);
 		if (ret)
-			goto wait;
+			return ret;
 		goto again;
 	}
 	span = gcmem_span_get(heap, arg->size_class, arg->type_id, type);
@@ -353,7 +361,7 @@ again:
 		at_limit = true;
 		ret = gcmem_collect_at_limit(heap);
 		if (ret)
-			goto wait;
+			return ret;
 		goto again;
 	}
 	if (IS_ERR(span))
@@ -369,22 +377,6 @@ again:
 	arg->cursor = span->handout_cursor;
 	arg->__reserved2 = 0;
 	return 0;
-
-wait:
-	if (ret != -EINPROGRESS)
-		return ret;
-	/*
-	 * A concurrent cycle must end first (see gcmem_pace_alloc()). Not
-	 * paced again: one just ended. At the limit, a cycle of our own may
-	 * come next, once (another thread's may have ended before its
-	 * sweep freed anything).
-	 */
-	gcmem_heap_unlock(heap);
-	ret = gcmem_heap_lock_idle(heap);
-	if (ret)
-		return ret;
-	at_limit = false;
-	goto again;
 }
 
 /*
@@ -396,6 +388,7 @@ wait:
 int gcmem_refill(struct gcmem_heap *heap, struct gcmem_refill *arg)
 {
 	u64 bits[DIV_ROUND_UP(GCMEM_MAX_NELEMS, 64)];
+	bool paced = false;
 	u32 nelems;
 	int ret;
 
@@ -417,7 +410,13 @@ int gcmem_refill(struct gcmem_heap *heap, struct gcmem_refill *arg)
 	ret = gcmem_heap_lock(heap);
 	if (ret)
 		return ret;
-	ret = gcmem_refill_locked(heap, arg, bits);
+	while ((ret = gcmem_refill_locked(heap, arg, bits, &paced)) ==
+	       -EINPROGRESS) {
+		gcmem_heap_unlock(heap);
+		ret = gcmem_heap_lock_idle(heap);
+		if (ret)
+			return ret;
+	}
 	gcmem_heap_unlock(heap);
 	if (ret || arg->flags & GCMEM_REFILL_RELEASE)
 		return ret;

@@ -670,7 +670,7 @@ static void gcmem_cycle_drive(struct work_struct *work)
 	/* Ours, to let the address space go after the cycle frees c's. */
 	mmget(mm);
 	kthread_use_mm(mm);
-	c->driver = current;
+	WRITE_ONCE(c->driver, current);
 	ret = gcmem_cycle_mark_beside(c, false);
 	gcmem_cycle_complete(c, NULL, ret);
 	/*
@@ -678,8 +678,11 @@ static void gcmem_cycle_drive(struct work_struct *work)
 	 * refill waiting for the lock gets it before the next batch.
 	 */
 	while (!gcmem_sweep_some(heap, GCMEM_SWEEP_BATCH, false)) {
+		/* Before the unlock, whose wake-up empties the queue. */
+		bool waited = wq_has_sleeper(&heap->lock_wq);
+
 		gcmem_heap_unlock(heap);
-		if (wq_has_sleeper(&heap->lock_wq))
+		if (waited)
 			usleep_range(20, 50);
 		cond_resched();
 		mutex_lock(&heap->lock);
@@ -688,6 +691,8 @@ static void gcmem_cycle_drive(struct work_struct *work)
 	kthread_unuse_mm(mm);
 	mmput(mm);
 	gcmem_heap_put(heap);
+	/* Last: gcmem_collect_exit() waits for the return that follows. */
+	module_put(THIS_MODULE);
 }
 
 /*
@@ -719,9 +724,15 @@ int gcmem_collect_start(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 	if (ret) {
 		ret = gcmem_cycle_complete(c, self, ret);
 	} else {
-		/* From here on the driver owns c, and scans everyone. */
-		c->driver = NULL;
+		/*
+		 * From here on the driver owns c, and scans everyone. It
+		 * holds the module: the heap's file, which does, may go
+		 * before the cycle ends, and a rmmod must not begin while the
+		 * driver can still queue forced stops (safepoint.c).
+		 */
+		WRITE_ONCE(c->driver, NULL);
 		kref_get(&heap->ref);
+		__module_get(THIS_MODULE);
 		INIT_WORK(&c->drive, gcmem_cycle_drive);
 		queue_work(gcmem_drive_wq, &c->drive);
 	}

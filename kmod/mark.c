@@ -287,7 +287,7 @@ static void gcmem_mark_user_words(struct gcmem_cycle *c,
 				  struct gcmem_greyer *g, unsigned long start,
 				  unsigned long end, u32 type_id, u64 first)
 {
-	bool nofault = current != c->driver;
+	bool nofault = current != READ_ONCE(c->driver);
 	const struct gcmem_type *type = NULL;
 	u64 buf[GCMEM_SCAN_BATCH];
 	unsigned long n, done, next;

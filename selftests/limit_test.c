@@ -148,6 +148,12 @@ TEST_F(heap, holds)
  * A large allocation that does not fit gives back the chunks it grew on
  * the way: empty, they used to stay committed (to the limit) until the
  * next cycle; and one larger than the limit fails at once.
+ *
+ * The thread is not registered, so its stack is no root: the object is
+ * reachable only once its address is in root[]. Pacing is off, so that no
+ * cycle the pacer starts (in concurrent mode, one that runs on after the
+ * allocation returns) can free it before; the cycles at the limit run
+ * inside the failing allocations, after the store.
  */
 TEST_F(heap, failed_allocation_gives_back_what_it_grew)
 {
@@ -163,10 +169,13 @@ TEST_F(heap, failed_allocation_gives_back_what_it_grew)
 		.start = (uintptr_t)root,
 		.len = sizeof(root),
 	};
+	__u64 off = GCMEM_GCPERCENT_OFF;
 	size_t len = 16 * GCMEM_CHUNK_SIZE;
 	struct gcmem_stats st;
 	char *p;
 
+	ASSERT_EQ(0, gcmem_option(self->fd, GCMEM_OPTION_GCPERCENT,
+				  GCMEM_OPTION_OP_SET, &off));
 	ASSERT_EQ(0, set_limit(self->fd, 8 * GCMEM_CHUNK_SIZE));
 	p = gcmem_map_arena(self->fd, len);
 	ASSERT_NE(MAP_FAILED, p);

@@ -295,10 +295,12 @@ struct gcmem_option {
  * @pause_hist: out: pauses by duration: bucket i counts pauses of
  *	[2^i, 2^(i+1)) microseconds, bucket 0 also shorter ones, the last
  *	also longer ones
- * @marked_bytes: out: bytes of objects marked by the last cycle
+ * @marked_bytes: out: bytes of objects marked by the last cycle whose sweep
+ *	is over (a concurrent cycle's sweep runs after its @cycles count
+ *	went up; a gcu_collect() returns after it)
  * @heap_before: out: heap in use (bytes in spans) before the last cycle
- * @heap_after: out: heap in use after the last cycle's sweep
- * @freed_bytes: out: bytes of objects freed by all cycles
+ * @heap_after: out: heap in use after the last finished sweep
+ * @freed_bytes: out: bytes of objects freed by all finished sweeps
  * @worker_ns: out: time mark workers spent on this heap's cycles
  * @checkmark_failures: out: objects the debug checkmark pass found
  *	reachable but unmarked (always 0 unless the collector is broken)
