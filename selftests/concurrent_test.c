@@ -279,7 +279,14 @@ FIXTURE_TEARDOWN(race)
 	gcu_shutdown();
 }
 
-TEST_F(race, moved_reference_survives)
+/*
+ * The pacer's cycles come every 4 MiB of garbage the main thread makes: on
+ * the debug kernel (KASAN, TCG) 60 of them took longer than the default
+ * 30 s, so the paced variant runs a third as many, and all have 120 s.
+ */
+#define PACED_CYCLES	(CYCLES / 3)
+
+TEST_F_TIMEOUT(race, moved_reference_survives, 120)
 {
 	struct mover_arg args[MOVERS];
 	pthread_t th[MOVERS];
@@ -300,7 +307,7 @@ TEST_F(race, moved_reference_survives)
 	/* Garbage until the pacer has started as many (bounded: 4 GiB). */
 	for (i = 0; variant->paced && i < 1 << 16; i++) {
 		churn();
-		if (i % 16 == 0 && gcu_stats_now().cycles >= CYCLES)
+		if (i % 16 == 0 && gcu_stats_now().cycles >= PACED_CYCLES)
 			break;
 	}
 	self->r.stop = 1;
@@ -448,7 +455,7 @@ FIXTURE_TEARDOWN(beside)
 #define BESIDE_NODES	(1L << 20)	/* 16 MiB live: a mark to see */
 #define BESIDE_CYCLES	4
 
-TEST_F(beside, pacer_cycle_runs_beside_its_thread)
+TEST_F_TIMEOUT(beside, pacer_cycle_runs_beside_its_thread, 120)
 {
 	const volatile struct gcmem_control *ctl = gcu_heap()->control;
 	long allocs = 0, marking = 0, other = 0;
