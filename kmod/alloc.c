@@ -265,18 +265,25 @@ static int gcmem_pace_alloc(struct gcmem_heap *heap, u64 bytes)
 }
 
 /*
- * At the limit: collect, after which the request starts over, once. While
- * another cycle marks, -EINPROGRESS, as above. A cycle that cannot finish
- * fails the request with -ENOMEM.
+ * At the limit: collect, after which the request starts over, once
+ * (@at_limit). While another cycle marks, -EINPROGRESS, as above. While the
+ * last cycle's sweep is under way, finish it first, and start over: what
+ * it frees may be enough, and a cycle comes after it if not. A cycle that
+ * cannot finish fails the request with -ENOMEM.
  *
  * A concurrent cycle lets heap->lock go while it marks: what the request
  * looked up before a cycle (its thread, which another thread may
  * unregister meanwhile) it looks up again when it starts over.
  */
-static int gcmem_collect_at_limit(struct gcmem_heap *heap)
+static int gcmem_collect_at_limit(struct gcmem_heap *heap, bool *at_limit)
 {
 	if (heap->cycle)
 		return -EINPROGRESS;
+	if (heap->sweeping) {
+		gcmem_sweep_some(heap, ULONG_MAX, false);
+		return 0;
+	}
+	*at_limit = true;
 	return gcmem_collect_locked(heap, GCMEM_GC_LIMIT) ? -ENOMEM : 0;
 }
 
@@ -358,8 +365,7 @@ again:
 	}
 	span = gcmem_span_get(heap, arg->size_class, arg->type_id, type);
 	if (PTR_ERR_OR_ZERO(span) == -ENOMEM && !at_limit) {
-		at_limit = true;
-		ret = gcmem_collect_at_limit(heap);
+		ret = gcmem_collect_at_limit(heap, &at_limit);
 		if (ret)
 			return ret;
 		goto again;
@@ -471,8 +477,7 @@ again:
 				      arg->type_id);
 		ret = PTR_ERR_OR_ZERO(span);
 		if (ret == -ENOMEM && !at_limit) {
-			at_limit = true;
-			ret = gcmem_collect_at_limit(heap);
+			ret = gcmem_collect_at_limit(heap, &at_limit);
 			if (!ret)
 				goto again;
 		}

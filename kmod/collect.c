@@ -602,41 +602,6 @@ static int gcmem_cycle_complete(struct gcmem_cycle *c,
 }
 
 /*
- * gcmem_collect_locked() - run one cycle to its end; heap->lock held by the
- * caller, a thread of the heap's process, and no cycle under way. A
- * concurrent cycle lets the lock go while it marks: the caller finds the
- * heap changed by other threads' requests. @why decides how much memory
- * the cycle keeps for the heap to grow back into. Returns 0, -EAGAIN
- * (abandoned: a thread could not be stopped, or memory ran out), or
- * -EINTR (the caller was killed; abandoned).
- */
-int gcmem_collect_locked(struct gcmem_heap *heap, enum gcmem_gc_reason why)
-{
-	struct gcmem_thread *self;
-	struct gcmem_cycle *c;
-	int ret;
-
-	lockdep_assert_held(&heap->lock);
-	if (!heap->arena_start)
-		return 0;
-	c = gcmem_cycle_new(heap, why);
-	if (IS_ERR(c))
-		return PTR_ERR(c);
-	self = gcmem_thread_current(heap);
-	ret = gcmem_cycle_stop(c, self);
-	if (!ret)
-		ret = gcmem_cycle_mark_all(c);
-	if (!ret && c->concurrent)
-		ret = gcmem_cycle_mark_beside(c, true);
-	ret = gcmem_cycle_complete(c, self, ret);
-	/* The caller wants the memory: the world runs, the lock is ours. */
-	gcmem_sweep_some(heap, ULONG_MAX, false);
-	if (self)
-		gcmem_thread_put(self);
-	return ret;
-}
-
-/*
  * The driver: a concurrent cycle that a thread started and went on from
  * (gcmem_collect_start()) is run to its end here, in a kernel worker of
  * gcmem_drive_wq that adopts the process's address space as the mark
@@ -696,22 +661,39 @@ static void gcmem_cycle_drive(struct work_struct *work)
 }
 
 /*
- * gcmem_collect_start() - start a cycle of the pacer's; heap->lock held,
- * as for gcmem_collect_locked(). A stop-the-world cycle runs to its end
- * here. A concurrent one stops the world, scans its roots and restarts it
- * here, then goes on in the driver, while the caller goes on allocating.
- * Returns what gcmem_collect_locked() does, or 0 once the driver has the
- * cycle.
+ * Hand a concurrent cycle whose world has restarted to the driver; the
+ * caller goes back to its program. From here on the driver owns @c and
+ * scans everyone. It holds the module: the heap's file, which does, may
+ * go before the cycle ends, and a rmmod must not begin while the driver
+ * can still queue forced stops (safepoint.c).
  */
-int gcmem_collect_start(struct gcmem_heap *heap, enum gcmem_gc_reason why)
+static void gcmem_cycle_hand_off(struct gcmem_cycle *c)
+{
+	WRITE_ONCE(c->driver, NULL);
+	kref_get(&c->heap->ref);
+	__module_get(THIS_MODULE);
+	INIT_WORK(&c->drive, gcmem_cycle_drive);
+	queue_work(gcmem_drive_wq, &c->drive);
+}
+
+/*
+ * Run a cycle from the thread that needs it; heap->lock held by the
+ * caller, a thread of the heap's process, and no cycle under way. The
+ * world is stopped and the roots gathered here. A stop-the-world cycle
+ * then runs to its end here. A concurrent one restarts the world and,
+ * if @hand_off, goes on in the driver while the caller goes on
+ * allocating; else the caller drives it, letting the lock go while it
+ * marks (the caller finds the heap changed by other threads' requests),
+ * and finishes its sweep before it returns.
+ */
+static int gcmem_collect_run(struct gcmem_heap *heap, enum gcmem_gc_reason why,
+			     bool hand_off)
 {
 	struct gcmem_thread *self;
 	struct gcmem_cycle *c;
 	int ret;
 
 	lockdep_assert_held(&heap->lock);
-	if (heap->mode != GCMEM_MODE_CONCURRENT)
-		return gcmem_collect_locked(heap, why);
 	if (!heap->arena_start)
 		return 0;
 	c = gcmem_cycle_new(heap, why);
@@ -721,24 +703,42 @@ int gcmem_collect_start(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 	ret = gcmem_cycle_stop(c, self);
 	if (!ret)
 		ret = gcmem_cycle_mark_all(c);
-	if (ret) {
-		ret = gcmem_cycle_complete(c, self, ret);
+	if (!ret && c->concurrent && hand_off) {
+		gcmem_cycle_hand_off(c);
 	} else {
-		/*
-		 * From here on the driver owns c, and scans everyone. It
-		 * holds the module: the heap's file, which does, may go
-		 * before the cycle ends, and a rmmod must not begin while the
-		 * driver can still queue forced stops (safepoint.c).
-		 */
-		WRITE_ONCE(c->driver, NULL);
-		kref_get(&heap->ref);
-		__module_get(THIS_MODULE);
-		INIT_WORK(&c->drive, gcmem_cycle_drive);
-		queue_work(gcmem_drive_wq, &c->drive);
+		if (!ret && c->concurrent)
+			ret = gcmem_cycle_mark_beside(c, true);
+		ret = gcmem_cycle_complete(c, self, ret);
+		/* The world runs, the lock is ours: the sweep's rest. */
+		gcmem_sweep_some(heap, ULONG_MAX, false);
 	}
 	if (self)
 		gcmem_thread_put(self);
 	return ret;
+}
+
+/*
+ * gcmem_collect_locked() - run one cycle to its end, for a caller that
+ * wants its memory (a collection, an allocation at the limit); heap->lock
+ * held, see gcmem_collect_run(). @why decides how much memory the cycle
+ * keeps for the heap to grow back into. Returns 0, -EAGAIN (abandoned: a
+ * thread could not be stopped, or memory ran out), or -EINTR (the caller
+ * was killed; abandoned).
+ */
+int gcmem_collect_locked(struct gcmem_heap *heap, enum gcmem_gc_reason why)
+{
+	return gcmem_collect_run(heap, why, false);
+}
+
+/*
+ * gcmem_collect_start() - start a cycle of the pacer's, which a concurrent
+ * heap's driver runs on while the caller goes on allocating; heap->lock
+ * held. Returns what gcmem_collect_locked() does, or 0 once the driver
+ * has the cycle.
+ */
+int gcmem_collect_start(struct gcmem_heap *heap, enum gcmem_gc_reason why)
+{
+	return gcmem_collect_run(heap, why, true);
 }
 
 int gcmem_collect_init(void)

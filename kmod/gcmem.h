@@ -223,6 +223,11 @@ struct gcmem_root_range {
  * refill, allocate large objects and register; what must not run beside a
  * mark (a free, a fork, another cycle, an allocation at the limit, which
  * waits for the cycle to free memory) takes gcmem_heap_lock_idle().
+ * A holder of heap->lock need not be a thread of the process: the driver
+ * of a pacer's concurrent cycle (collect.c), a kernel worker that has
+ * adopted the process's mm, takes it plainly (mutex_lock) for the mark
+ * termination and the sweep's batches; it never waits at a safepoint, and
+ * it takes mmap_lock (faults) under heap->lock as a cycle always did.
  *
  * Invariants:
  *   committed == number of chunks * GCMEM_CHUNK_SIZE <= limit (chunk_lock);

@@ -233,13 +233,16 @@ bool gcmem_sweep_some(struct gcmem_heap *heap, unsigned long n,
 bool gcmem_sweep_before_handout(struct gcmem_heap *heap,
 				struct gcmem_span *span)
 {
+	ktime_t start;
 	bool freed;
 
 	lockdep_assert_held(&heap->lock);
 	if (span->sweepgen == heap->sweepgen)
 		return true;
+	start = ktime_get();
 	freed = gcmem_sweep_span(heap, span);
 	if (list_empty(&heap->unswept))
 		gcmem_sweep_done(heap);
+	heap->concurrent_sweep_ns += ktime_to_ns(ktime_sub(ktime_get(), start));
 	return !freed;
 }

@@ -489,6 +489,17 @@ static int reap(pid_t pid, int *status, int secs)
 	return -1;
 }
 
+/* A fixture's teardown: kill the child the test left, if any, and reap it. */
+static void kill_and_reap(pid_t pid)
+{
+	int status;
+
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		reap(pid, &status, REAP_WAIT_S);
+	}
+}
+
 /*
  * Wait for the child to leave KS_SETUP; its state, or -1 if it did not in
  * time. *@reaped is set if it ended (and was reaped) meanwhile.
@@ -625,12 +636,7 @@ FIXTURE_SETUP(pinned)
 
 FIXTURE_TEARDOWN(pinned)
 {
-	int status;
-
-	if (self->pid > 0) {
-		kill(self->pid, SIGKILL);
-		reap(self->pid, &status, REAP_WAIT_S);
-	}
+	kill_and_reap(self->pid);
 	munmap(self->sh, sizeof(*self->sh));
 }
 
@@ -843,12 +849,8 @@ FIXTURE_SETUP(spinner)
 FIXTURE_TEARDOWN(spinner)
 {
 	char path[128];
-	int status;
 
-	if (self->pid > 0) {
-		kill(self->pid, SIGKILL);
-		reap(self->pid, &status, REAP_WAIT_S);
-	}
+	kill_and_reap(self->pid);
 	snprintf(path, sizeof(path), "%s/events/gcmem/gcmem_cycle_end/enable",
 		 self->dir);
 	gcmem_write_file(path, "0");
@@ -998,12 +1000,7 @@ FIXTURE_SETUP(ended)
 
 FIXTURE_TEARDOWN(ended)
 {
-	int status;
-
-	if (self->pid > 0) {
-		kill(self->pid, SIGKILL);
-		reap(self->pid, &status, REAP_WAIT_S);
-	}
+	kill_and_reap(self->pid);
 }
 
 TEST_F_TIMEOUT(ended, concurrent_cycle_outlives_process, 120)
