@@ -18,7 +18,9 @@
  * writable. ->pfn_mkwrite makes vm_page_prot read-only (write notify), so
  * the PTEs of a chunk that is the heap's own are inserted with an explicit
  * writable protection. A chunk whose writes are tracked (@wp, track.c) is
- * mapped read-only in the same way until its first write.
+ * mapped read-only in the same way, but for the pages written since the
+ * last harvest: a write to a read-only PTE is recorded and makes that PTE
+ * alone writable, one to a PMD the whole chunk.
  */
 #include <linux/mm.h>
 
@@ -40,11 +42,12 @@ struct vm_area_struct *gcmem_arena_vma(struct gcmem_heap *heap)
 
 /*
  * The chunk for a fault at @addr (a chunk boundary), made the heap's own
- * for a write fault; returns with heap->chunk_lock held, or an error
- * without it.
+ * for a write fault, which is recorded (track.c) at @page (the faulting
+ * PAGE_SIZE page, or -1: the whole chunk is mapped); returns with
+ * heap->chunk_lock held, or an error without it.
  */
 static struct gcmem_chunk *gcmem_arena_chunk(struct vm_fault *vmf,
-					     unsigned long addr)
+					     unsigned long addr, int page)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct gcmem_heap *heap = vma->vm_private_data;
@@ -59,7 +62,7 @@ static struct gcmem_chunk *gcmem_arena_chunk(struct vm_fault *vmf,
 		if (ret < 0)
 			chunk = ERR_PTR(ret);
 		else
-			gcmem_track_write(heap, chunk);
+			gcmem_track_write(heap, chunk, page);
 	}
 	if (IS_ERR(chunk)) {
 		mutex_unlock(&heap->chunk_lock);
@@ -69,16 +72,18 @@ static struct gcmem_chunk *gcmem_arena_chunk(struct vm_fault *vmf,
 }
 
 /*
- * A chunk that is the heap's own and not tracked (track.c) is mapped
- * writable, if the VMA is: with the protection vm_page_prot would have
- * without write notify (the arena's mmap sets no caching or other bits of
- * its own).
+ * A chunk that is the heap's own is mapped writable where it is not
+ * tracked (track.c) or its page @page is written already, if the VMA is:
+ * with the protection vm_page_prot would have without write notify (the
+ * arena's mmap sets no caching or other bits of its own).
  */
 static pgprot_t gcmem_arena_prot(struct vm_area_struct *vma,
-				 const struct gcmem_chunk *chunk)
+				 const struct gcmem_chunk *chunk,
+				 unsigned int page)
 {
-	return chunk->cow || chunk->wp ? vma->vm_page_prot :
-					 vm_get_page_prot(vma->vm_flags);
+	return chunk->cow ||
+	       (chunk->wp && !test_bit(page, chunk->written_pages)) ?
+		vma->vm_page_prot : vm_get_page_prot(vma->vm_flags);
 }
 
 static vm_fault_t gcmem_arena_fault(struct vm_fault *vmf)
@@ -86,20 +91,21 @@ static vm_fault_t gcmem_arena_fault(struct vm_fault *vmf)
 	struct vm_area_struct *vma = vmf->vma;
 	struct gcmem_heap *heap = vma->vm_private_data;
 	unsigned long base = ALIGN_DOWN(vmf->address, GCMEM_CHUNK_SIZE);
-	unsigned long addr, pfn;
 	vm_fault_t ret = VM_FAULT_NOPAGE;
 	struct gcmem_chunk *chunk;
-	pgprot_t prot;
+	unsigned long pfn;
+	unsigned int p;
 
-	chunk = gcmem_arena_chunk(vmf, base);
+	chunk = gcmem_arena_chunk(vmf, base,
+				  (vmf->address - base) >> PAGE_SHIFT);
 	if (IS_ERR(chunk))
 		return VM_FAULT_SIGBUS;
 	atomic64_inc(&heap->pte_faults);
 
 	pfn = page_to_pfn(chunk->page);
-	prot = gcmem_arena_prot(vma, chunk);
-	for (addr = base; addr < base + GCMEM_CHUNK_SIZE; addr += PAGE_SIZE) {
-		ret = vmf_insert_pfn_prot(vma, addr, pfn++, prot);
+	for (p = 0; p < GCMEM_TRACK_PAGES; p++) {
+		ret = vmf_insert_pfn_prot(vma, base + p * PAGE_SIZE, pfn + p,
+					  gcmem_arena_prot(vma, chunk, p));
 		if (ret != VM_FAULT_NOPAGE)
 			break;
 	}
@@ -110,9 +116,10 @@ static vm_fault_t gcmem_arena_fault(struct vm_fault *vmf)
 /*
  * A write to a read-only PTE: of a @cow chunk, which gets a page of its
  * own and is mapped again; of a chunk whose writes are tracked, noted and
- * mapped again, all 512 PTEs writable (track.c); or of a chunk mprotect()
- * made read-only, which only needs its PTE made writable (returning 0
- * does that).
+ * made writable (track.c: the PTE alone, or, once the chunk is tracked
+ * whole, all 512 PTEs, mapped again); or of a chunk mprotect() made
+ * read-only, which only needs its PTE made writable (returning 0 does
+ * that).
  */
 static vm_fault_t gcmem_arena_pfn_mkwrite(struct vm_fault *vmf)
 {
@@ -132,8 +139,9 @@ static vm_fault_t gcmem_arena_pfn_mkwrite(struct vm_fault *vmf)
 		err = gcmem_chunk_unshare(heap, chunk, vma);
 		ret = err < 0 ? VM_FAULT_SIGBUS : VM_FAULT_NOPAGE;
 		if (err >= 0)
-			gcmem_track_write(heap, chunk);
-	} else if (gcmem_track_write(heap, chunk)) {
+			gcmem_track_write(heap, chunk, -1);
+	} else if (gcmem_track_write(heap, chunk, (vmf->address - base) >>
+				     PAGE_SHIFT)) {
 		zap_vma_ptes(vma, base, GCMEM_CHUNK_SIZE);
 		ret = VM_FAULT_NOPAGE;
 	}
@@ -158,7 +166,7 @@ static vm_fault_t gcmem_arena_huge_fault(struct vm_fault *vmf,
 	if (base < vma->vm_start || base + PMD_SIZE > vma->vm_end)
 		return VM_FAULT_FALLBACK;
 
-	chunk = gcmem_arena_chunk(vmf, base);
+	chunk = gcmem_arena_chunk(vmf, base, -1);
 	if (IS_ERR(chunk))
 		return VM_FAULT_SIGBUS;
 	atomic64_inc(&heap->pmd_faults);
@@ -209,8 +217,8 @@ static int gcmem_arena_access(struct vm_area_struct *vma, unsigned long addr,
 			else
 				memcpy(buf + done, p, n);
 			/* Pointers a debugger stores count (track.c). */
-			if (write && heap->tracking)
-				chunk->written = true;
+			if (write)
+				gcmem_track_access(heap, chunk, in, n);
 		}
 		done += n;
 		off += n;

@@ -65,19 +65,20 @@
  * Concurrent mode (GCMEM_MODE_CONCURRENT, per heap) marks beside the
  * program. Step 1 is the same; then the starting thread arms the tracking
  * of the program's writes (track.c: the arena is mapped read-only and the
- * first write to each chunk faults and is recorded) and restarts the
+ * first write to each page, or to each chunk mapped by a PMD, faults and
+ * is recorded) and restarts the
  * world. A cycle of the pacer's is then handed to the driver, a kernel
  * worker (gcmem_cycle_drive()), and the thread goes back to its program;
  * a collection or an allocation at the limit, which wait for the cycle's
  * memory anyway, drive it themselves. The driver lets heap->lock go while
  * the workers mark (step 2), then precleans: rounds
- * that take the chunks written so far and scan their marked objects again
+ * that take the pages written so far and scan their marked objects again
  * while the program runs. Threads run, write, refill and register; what
  * must not run beside the mark waits for it (gcmem_heap_lock_idle()).
  * Step 3 stops the world again and scans again whatever the program
  * may have changed behind the workers: every thread's stack and registers
  * (the stop's self-scans and claims), every registered root, and every
- * marked object on a chunk written since the tracking was armed; the
+ * marked object on a page written since the tracking was armed; the
  * workers drain what that greys, and the rest of step 3 and steps 4-5 run
  * as in stop-the-world mode, but that step 4 sweeps only the spans threads
  * cache before the restart, and the rest beside the program (sweep.c).
@@ -87,8 +88,8 @@
  * at the stop marks it. Along the path, an unmarked object's predecessor is
  * either grey (then the drain reaches it) or marked and scanned during the
  * mark: then the pointer to it was stored after that scan (else the scan
- * would have greyed it), so the store faulted, the chunk is written, and
- * the rescan greys it. Objects allocated during the mark are white: they
+ * would have greyed it), so the store faulted, its page is written, and
+ * the rescan of the objects on it greys it. Objects allocated during the mark are white: they
  * are marked only if reachable at the second stop, by the same argument
  * (a new object is reached from a register, a stack, a root, or a store
  * into the heap, all scanned again). Allocating white costs nothing on the
@@ -366,20 +367,20 @@ static int gcmem_cycle_stop(struct gcmem_cycle *c, struct gcmem_thread *self)
 
 /*
  * Precleaning, in a concurrent cycle's mark: while the program runs, take
- * the chunks it wrote so far (their mappings are revoked first, so a later
+ * the pages it wrote so far (their mappings are revoked first, so a later
  * write is seen again) and scan their marked objects again, with the roots,
  * in rounds, until a round finds few: what is left for the second pause
  * is what the program wrote during the last round. At most this many
- * rounds; a round that finds fewer written chunks than the second is the
- * last.
+ * rounds; a round that finds fewer written pages (PAGE_SIZE; a chunk
+ * tracked whole counts all of its) than the second, 1 MiB, is the last.
  */
 #define GCMEM_PRECLEAN_ROUNDS	4
-#define GCMEM_PRECLEAN_ENOUGH	4
+#define GCMEM_PRECLEAN_ENOUGH	256
 
 static int gcmem_cycle_preclean(struct gcmem_cycle *c)
 {
 	struct gcmem_heap *heap = c->heap;
-	unsigned long nchunks = heap->arena_size >> GCMEM_CHUNK_SHIFT, n;
+	unsigned long nchunks = heap->arena_size >> GCMEM_CHUNK_SHIFT, n = 0;
 	unsigned long *written;
 	int round, ret = 0;
 
@@ -392,8 +393,12 @@ static int gcmem_cycle_preclean(struct gcmem_cycle *c)
 		if (gcmem_track(heap, GCMEM_TRACK_HARVEST, written) ||
 		    gcmem_cycle_jobs(heap, c, false, written))
 			ret = -EAGAIN;
-		n = bitmap_weight(written, nchunks);
-		heap->precleaned_chunks += n;
+		if (!ret) {
+			heap->precleaned_chunks += bitmap_weight(written,
+								 nchunks);
+			n = gcmem_track_npages(heap, written);
+			heap->precleaned_pages += n;
+		}
 		gcmem_heap_unlock(heap);
 		if (ret)
 			break;
@@ -456,11 +461,11 @@ static int gcmem_cycle_mark_beside(struct gcmem_cycle *c, bool locked)
 
 /*
  * The first part of a concurrent cycle's mark termination: stop the world
- * again; stop tracking writes, taking the chunks written since the mark
- * began; and mark from everything the program may have changed behind the
- * workers: every stack and register set (the stop scans them again), every
- * root, and the marked objects of every written chunk. After it no object
- * reachable from the roots is unmarked.
+ * again; stop tracking writes, taking the pages written since the last
+ * harvest; and mark from everything the program may have changed behind
+ * the workers: every stack and register set (the stop scans them again),
+ * every root, and the marked objects on every written page. After it no
+ * object reachable from the roots is unmarked.
  */
 static int gcmem_cycle_remark(struct gcmem_cycle *c, struct gcmem_thread *self)
 {
@@ -481,6 +486,7 @@ static int gcmem_cycle_remark(struct gcmem_cycle *c, struct gcmem_thread *self)
 		ret = -EAGAIN;
 	if (!ret) {
 		heap->rescanned_chunks += bitmap_weight(written, nchunks);
+		heap->rescanned_pages += gcmem_track_npages(heap, written);
 		ret = gcmem_cycle_mark(c);
 	}
 	bitmap_free(written);

@@ -27,6 +27,8 @@
 #define GCMEM_PAGE_SHIFT	13
 #define GCMEM_CHUNK_PAGES	(GCMEM_CHUNK_SIZE / GCMEM_PAGE_SIZE)
 #define GCMEM_CHUNK_WORDS	(GCMEM_CHUNK_SIZE / 8)
+/* Write tracking's unit (track.c): the MMU's page, PAGE_SIZE. */
+#define GCMEM_TRACK_PAGES	(GCMEM_CHUNK_SIZE >> PAGE_SHIFT)
 #define GCMEM_ARENA_MAX		(64ULL << 30)
 /* Most slots in a small span: a page of 8-byte objects (sizeclass.c). */
 #define GCMEM_MAX_NELEMS	(GCMEM_PAGE_SIZE / 8)
@@ -84,11 +86,16 @@ struct gcmem_chunk {
 	bool owned;
 	/*
 	 * Write tracking (track.c), under chunk_lock: @wp, the chunk is
-	 * mapped read-only until its first write; @written, it was written
-	 * since the last harvest.
+	 * mapped read-only until written (a PTE-mapped chunk a page at a
+	 * time); @written, it was written since the last harvest, in the
+	 * pages of @written_pages (all of them when @wp went: the chunk is
+	 * mapped writable whole). @rescan_pages: what the last harvest took,
+	 * which the cycle's workers read without the lock until the next.
 	 */
 	bool wp;
 	bool written;
+	DECLARE_BITMAP(written_pages, GCMEM_TRACK_PAGES);
+	DECLARE_BITMAP(rescan_pages, GCMEM_TRACK_PAGES);
 	/* Empty after a sweep, on heap->released to be given back. */
 	bool releasing;
 	struct list_head release;
@@ -361,6 +368,8 @@ struct gcmem_heap {
 	u64 markterm_total_ns;
 	u64 precleaned_chunks;
 	u64 rescanned_chunks;
+	u64 precleaned_pages;
+	u64 rescanned_pages;
 	struct list_head released;	/* empty chunks to give back */
 	/*
 	 * Finalization and weak references (finalize.c), under @lock. Keys
@@ -559,7 +568,12 @@ enum gcmem_track_op {
 
 int gcmem_track(struct gcmem_heap *heap, enum gcmem_track_op op,
 		unsigned long *written);
-bool gcmem_track_write(struct gcmem_heap *heap, struct gcmem_chunk *chunk);
+bool gcmem_track_write(struct gcmem_heap *heap, struct gcmem_chunk *chunk,
+		       int page);
+void gcmem_track_access(struct gcmem_heap *heap, struct gcmem_chunk *chunk,
+			unsigned long off, unsigned long len);
+unsigned long gcmem_track_npages(struct gcmem_heap *heap,
+				 const unsigned long *written);
 void gcmem_track_new_chunk(struct gcmem_heap *heap, struct gcmem_chunk *chunk);
 void gcmem_track_debugfs_add(struct gcmem_heap *heap, struct dentry *dir);
 

@@ -663,4 +663,6 @@ void gcmem_heap_stats(struct gcmem_heap *heap, struct gcmem_stats *st)
 	st->rescanned_chunks = heap->rescanned_chunks;
 	st->track_faults = atomic64_read(&heap->track_faults);
 	st->concurrent_sweep_ns = heap->concurrent_sweep_ns;
+	st->precleaned_pages = heap->precleaned_pages;
+	st->rescanned_pages = heap->rescanned_pages;
 }

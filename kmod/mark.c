@@ -399,36 +399,51 @@ void gcmem_deferred_free(struct gcmem_cycle *c)
 }
 
 /*
- * Scan again the marked objects of chunk @idx, which the program wrote
- * while the workers marked beside it (a concurrent cycle's mark
- * termination, collect.c): a pointer it stored into an object already
- * scanned is found here. An object the mark had not reached is scanned
- * when it is, or not at all. A large object is scanned whole, once for
- * every chunk of it that was written. Precleaning runs this beside the
- * program, refills included: spans appear in the table (complete, see
- * gcmem_span_new()), none goes before the cycle ends.
+ * Scan again the marked objects on the pages of chunk @idx that the
+ * program wrote while the workers marked beside it (its @rescan_pages,
+ * which the harvest before this mark round took, track.c; a concurrent
+ * cycle's precleaning and mark termination, collect.c): a pointer it
+ * stored into an object already scanned is found here. An object the mark
+ * had not reached is scanned when it is, or not at all. An object is
+ * scanned whole, once however many of its written pages are here (a
+ * large one once for every chunk of it that was written). Precleaning
+ * runs this beside the program, refills included: spans appear in the
+ * table (complete, see gcmem_span_new()), none goes before the cycle
+ * ends.
  */
 static void gcmem_rescan_chunk(struct gcmem_cycle *c, struct gcmem_greyer *g,
 			       unsigned long idx)
 {
 	struct gcmem_chunk *chunk = READ_ONCE(c->heap->chunk_tab[idx]);
+	u64 lo, base, chunk_off = (u64)idx << GCMEM_CHUNK_SHIFT;
 	struct gcmem_span *span, *prev = NULL;
+	const unsigned long *marks;
+	u32 i, end, next = 0;
 	unsigned int p;
-	u32 i;
 
 	if (!chunk)
 		return;
-	for (p = 0; p < GCMEM_CHUNK_PAGES; p++) {
-		span = READ_ONCE(chunk->spans[p]);
-		if (!span || span == prev)
+	for_each_set_bit(p, chunk->rescan_pages, GCMEM_TRACK_PAGES) {
+		lo = chunk_off + ((u64)p << PAGE_SHIFT);
+		span = READ_ONCE(chunk->spans[(lo >> GCMEM_PAGE_SHIFT) %
+					      GCMEM_CHUNK_PAGES]);
+		if (!span || span->type_id == GCMEM_TYPE_NOSCAN)
 			continue;
-		prev = span;
-		if (span->type_id == GCMEM_TYPE_NOSCAN)
-			continue;
-		for_each_set_bit(i, gcmem_marks(c, span), span->nelems)
-			gcmem_scan_object(c, g, ((u64)span->page <<
-						 GCMEM_PAGE_SHIFT) +
-					  (u64)i * span->elem_size);
+		if (span != prev) {
+			prev = span;
+			next = 0;
+		}
+		/* The objects on [lo, lo + PAGE_SIZE) not scanned yet here. */
+		base = (u64)span->page << GCMEM_PAGE_SHIFT;
+		i = max_t(u32, next, div64_u64(lo - base, span->elem_size));
+		end = min_t(u64, span->nelems,
+			    div64_u64(lo + PAGE_SIZE - base +
+				      span->elem_size - 1, span->elem_size));
+		marks = gcmem_marks(c, span);
+		for (i = find_next_bit(marks, end, i); i < end;
+		     i = find_next_bit(marks, end, i + 1))
+			gcmem_scan_object(c, g, base + (u64)i * span->elem_size);
+		next = max(next, end);
 		if (READ_ONCE(c->work.abandon))
 			return;
 		cond_resched();

@@ -9,27 +9,36 @@
  * concurrent cycle disarms what debugfs armed.
  *
  * A tracked chunk (@wp) is mapped read-only, like a chunk a fork shares
- * (cow.c). The first write to it faults: ->fault or ->huge_fault with
+ * (cow.c). A write to it faults: ->fault or ->huge_fault with
  * FAULT_FLAG_WRITE where nothing is mapped, ->pfn_mkwrite on a read-only
  * PTE (6.1's 4 KiB mappings), ->huge_fault on a read-only PMD (6.12). The
- * fault, under chunk_lock, sets @written and clears @wp before the chunk
- * is mapped writable: from then on its writes cost nothing. Writes the
- * kernel makes for the process (read() into the heap, copy_to_user) take
- * the same faults; a debugger's (->access, through the direct map) mark
- * the chunk written; the collector's own (zeroing, a fork's copy) store
- * no new pointer and are not tracked.
+ * fault, under chunk_lock, records the write (gcmem_track_write()) before
+ * the page or the chunk is mapped writable: from then on its writes cost
+ * nothing. Writes the kernel makes for the process (read() into the heap,
+ * copy_to_user) take the same faults; a debugger's (->access, through the
+ * direct map) are recorded by it; the collector's own (zeroing, a fork's
+ * copy) store no new pointer and are not tracked.
+ *
+ * Granularity: a page (PAGE_SIZE) where the chunk is mapped by PTEs (6.1;
+ * 6.12 where transparent huge pages are not allowed): the fault records
+ * the page in @written_pages and only its PTE becomes writable, so that
+ * the rescan reads only the objects on written pages. A chunk with more
+ * than GCMEM_TRACK_PAGES_MAX pages written since the last harvest (the
+ * program fills fresh spans there, or writes all over it) goes over to
+ * the coarse unit: every page counts as written, @wp goes and the chunk is
+ * mapped writable whole, its further writes free. A chunk mapped by one
+ * PMD (6.12) is tracked whole from its first write: splitting the PMD
+ * would leave it PTE-mapped until munmap (6.12 reclaims no page table).
  *
  * A harvest, under mmap_lock (read) and chunk_lock, first zaps the mapping
  * of every written chunk — no CPU can write it again without faulting —
- * and only then moves @written into its result and sets @wp again. So
- * every write is seen by the harvest that follows it or by the next one:
- * the fault that allowed it set @written first, and a harvest clears
- * @written only after revoking the mapping the write went through.
- *
- * Granularity: a chunk (2 MiB), the unit of the arena's mappings on both
- * kernels (one PMD on 6.12 where transparent huge pages are allowed; else,
- * and on 6.1, 512 PTEs mapped by one fault), so a chunk costs one write
- * fault per harvest however many of its pages are written.
+ * and only then moves @written_pages into @rescan_pages and its result,
+ * and sets @wp again. So every write is seen by the harvest that follows
+ * it or by the next one: the fault that allowed it recorded it first,
+ * and a harvest takes the record only after revoking the mapping the
+ * write went through. (A fault that recorded a page but had not yet made
+ * its PTE writable when the zap came finds the PTE gone and faults again,
+ * recording again.)
  *
  * Locks: heap->lock (arming and harvesting are heap operations), then
  * mmap_lock (read), then chunk_lock, as everywhere (gcmem.h).
@@ -84,12 +93,29 @@ static bool gcmem_chunk_wp(const struct gcmem_chunk *chunk)
 	return chunk->wp;
 }
 
-/* A harvest takes a written chunk's bit after revoking its mapping. */
+/*
+ * A chunk written at more pages than this since the last harvest is
+ * tracked whole until the next: its write faults (~1 us each natively,
+ * tens under TCG) would cost more than scanning all of it again.
+ */
+#define GCMEM_TRACK_PAGES_MAX	64
+
+/* Move a written chunk's pages to @rescan_pages and its bit to @written. */
+static void gcmem_track_record(struct gcmem_chunk *chunk,
+			       unsigned long *written)
+{
+	bitmap_copy(chunk->rescan_pages, chunk->written_pages,
+		    GCMEM_TRACK_PAGES);
+	bitmap_zero(chunk->written_pages, GCMEM_TRACK_PAGES);
+	chunk->written = false;
+	__set_bit(chunk->index, written);
+}
+
+/* A harvest takes a written chunk's pages after revoking its mapping. */
 static void gcmem_track_take(struct gcmem_chunk *chunk, void *written)
 {
-	chunk->written = false;
+	gcmem_track_record(chunk, written);
 	chunk->wp = true;
-	__set_bit(chunk->index, written);
 }
 
 static void gcmem_track_untrack(struct gcmem_chunk *chunk, void *unused)
@@ -116,6 +142,7 @@ static void gcmem_track_set(struct gcmem_heap *heap,
 			continue;
 		chunk->wp = on;
 		chunk->written = false;
+		bitmap_zero(chunk->written_pages, GCMEM_TRACK_PAGES);
 	}
 	if (vma)
 		zap_vma_ptes(vma, heap->arena_start, heap->arena_size);
@@ -136,10 +163,8 @@ static void gcmem_track_stop(struct gcmem_heap *heap,
 	heap->tracking = false;
 	for (c = 0; c < n; c++) {
 		chunk = heap->chunk_tab[c];
-		if (chunk && chunk->written) {
-			chunk->written = false;
-			__set_bit(c, written);
-		}
+		if (chunk && chunk->written)
+			gcmem_track_record(chunk, written);
 	}
 	gcmem_track_zap_runs(heap, vma, gcmem_chunk_wp, gcmem_track_untrack,
 			     NULL);
@@ -196,20 +221,65 @@ int gcmem_track(struct gcmem_heap *heap, enum gcmem_track_op op,
 }
 
 /*
- * gcmem_track_write() - @chunk is about to be mapped writable, or written
- * through a mapping that was read-only: note it. Under chunk_lock. Returns
- * true if the chunk was tracked (a read-only PTE mapping is then zapped,
- * to be mapped again writable in one fault; a PMD is upgraded in place).
+ * gcmem_track_write() - @chunk is about to be written: at @page (its
+ * PAGE_SIZE page) through a PTE that alone is made writable, or whole
+ * (@page < 0: it is about to be mapped writable whole, or by one PMD).
+ * Note it, if the chunk is tracked. Under chunk_lock. Returns true if the
+ * chunk went over to being tracked whole: a read-only PTE mapping of it
+ * is then zapped by the caller, to be mapped again writable in one fault.
  */
-bool gcmem_track_write(struct gcmem_heap *heap, struct gcmem_chunk *chunk)
+bool gcmem_track_write(struct gcmem_heap *heap, struct gcmem_chunk *chunk,
+		       int page)
 {
 	lockdep_assert_held(&heap->chunk_lock);
 	if (!chunk->wp)
 		return false;
-	chunk->wp = false;
 	chunk->written = true;
 	atomic64_inc(&heap->track_faults);
+	if (page >= 0) {
+		__set_bit(page, chunk->written_pages);
+		if (bitmap_weight(chunk->written_pages, GCMEM_TRACK_PAGES) <=
+		    GCMEM_TRACK_PAGES_MAX)
+			return false;
+	}
+	bitmap_fill(chunk->written_pages, GCMEM_TRACK_PAGES);
+	chunk->wp = false;
 	return true;
+}
+
+/*
+ * gcmem_track_access() - a debugger wrote @len bytes at @off in @chunk
+ * through the kernel's direct map (->access): the mapping does not change,
+ * the pages count as written. Under chunk_lock.
+ */
+void gcmem_track_access(struct gcmem_heap *heap, struct gcmem_chunk *chunk,
+			unsigned long off, unsigned long len)
+{
+	unsigned long first = off >> PAGE_SHIFT;
+
+	lockdep_assert_held(&heap->chunk_lock);
+	if (!heap->tracking || !len)
+		return;
+	chunk->written = true;
+	bitmap_set(chunk->written_pages, first,
+		   ((off + len - 1) >> PAGE_SHIFT) - first + 1);
+}
+
+/*
+ * gcmem_track_npages() - the pages a harvest took, in all (the chunks of
+ * @written); under heap->lock, which keeps chunks from going.
+ */
+unsigned long gcmem_track_npages(struct gcmem_heap *heap,
+				 const unsigned long *written)
+{
+	unsigned long c, n = 0;
+
+	lockdep_assert_held(&heap->lock);
+	for_each_set_bit(c, written, heap->arena_size >> GCMEM_CHUNK_SHIFT)
+		if (heap->chunk_tab[c])
+			n += bitmap_weight(heap->chunk_tab[c]->rescan_pages,
+					   GCMEM_TRACK_PAGES);
+	return n;
 }
 
 /* A chunk faulted in while tracking is armed starts tracked. */
@@ -217,14 +287,16 @@ void gcmem_track_new_chunk(struct gcmem_heap *heap, struct gcmem_chunk *chunk)
 {
 	lockdep_assert_held(&heap->chunk_lock);
 	chunk->wp = heap->tracking;
+	bitmap_zero(chunk->written_pages, GCMEM_TRACK_PAGES);
 }
 
 /*
  * debugfs: gcmem/<tgid>.<n>/track. Writing "arm" or "disarm" does that.
  * Opening it for reading harvests, once, into text the reads return:
- * "faults F\nwritten I J K\n", F the write faults taken so far, I... the
- * chunks written since the last harvest. (A seq_file show may run twice
- * for one read, and a harvest must not.)
+ * "faults F\nwritten I J K\npages P\n", F the write faults taken so far,
+ * I... the chunks written since the last harvest, P their pages written
+ * (PAGE_SIZE; a chunk tracked whole counts all). (A seq_file show may run
+ * twice for one read, and a harvest must not.)
  */
 struct gcmem_track_text {
 	size_t len;
@@ -235,7 +307,7 @@ static int gcmem_track_open(struct inode *inode, struct file *file)
 {
 	struct gcmem_heap *heap = inode->i_private;
 	struct gcmem_track_text *t = NULL;
-	unsigned long *written = NULL, c, n;
+	unsigned long *written = NULL, c, n, pages = 0;
 	size_t cap;
 	int ret;
 
@@ -246,11 +318,13 @@ static int gcmem_track_open(struct inode *inode, struct file *file)
 		return ret;
 	n = heap->arena_size >> GCMEM_CHUNK_SHIFT;
 	/* " %lu" for every chunk at most, before the harvest takes bits. */
-	cap = 64 + n * 8;
+	cap = 96 + n * 8;
 	written = bitmap_zalloc(max(n, 1UL), GFP_KERNEL);
 	t = kvmalloc(sizeof(*t) + cap, GFP_KERNEL);
 	ret = written && t ? gcmem_track(heap, GCMEM_TRACK_HARVEST, written) :
 			     -ENOMEM;
+	if (!ret)
+		pages = gcmem_track_npages(heap, written);
 	gcmem_heap_unlock(heap);
 	if (!ret) {
 		t->len = scnprintf(t->buf, cap, "faults %lld\nwritten",
@@ -258,7 +332,8 @@ static int gcmem_track_open(struct inode *inode, struct file *file)
 		for_each_set_bit(c, written, n)
 			t->len += scnprintf(t->buf + t->len, cap - t->len,
 					    " %lu", c);
-		t->len += scnprintf(t->buf + t->len, cap - t->len, "\n");
+		t->len += scnprintf(t->buf + t->len, cap - t->len,
+				    "\npages %lu\n", pages);
 		file->private_data = t;
 		t = NULL;
 	}

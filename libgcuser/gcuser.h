@@ -107,6 +107,8 @@ struct gcu_heap_stats {
 	uint64_t track_faults;		/* write faults taken to track writes */
 	uint64_t precleaned_chunks;	/* written chunks scanned during the mark */
 	uint64_t concurrent_sweep_ns;	/* sweeping after a concurrent restart */
+	uint64_t precleaned_pages;	/* their written pages (PAGE_SIZE) */
+	uint64_t rescanned_pages;
 };
 
 /* A registered type; GCU_TYPE_CONSERVATIVE and GCU_TYPE_NOSCAN are built in. */

@@ -192,6 +192,8 @@ int gcu_stats(struct gcu_heap_stats *st)
 	st->track_faults = ks.track_faults;
 	st->precleaned_chunks = ks.precleaned_chunks;
 	st->concurrent_sweep_ns = ks.concurrent_sweep_ns;
+	st->precleaned_pages = ks.precleaned_pages;
+	st->rescanned_pages = ks.rescanned_pages;
 	return 0;
 }
 

@@ -6,8 +6,12 @@
  * harvest, once; a chunk faulted in while armed is tracked from its start;
  * disarmed, there is nothing to harvest. On 6.12 the arena is mapped with
  * PMDs (->huge_fault takes the tracked writes), on 6.1 with PTEs
- * (->pfn_mkwrite): the same test covers both paths.
+ * (->pfn_mkwrite): the same test covers both paths. With PTEs the pages
+ * written are reported, each taking a write fault, up to the kernel's
+ * budget for a chunk (GCMEM_TRACK_PAGES_MAX), past which the chunk counts
+ * as written whole; a PMD-mapped chunk counts whole from its first write.
  */
+#include <sys/utsname.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -22,6 +26,10 @@
 
 #define CHUNK	(2UL << 20)
 #define MAXC	64
+#define PAGE	4096UL
+#define CHUNK_PAGES	(CHUNK / PAGE)
+/* kmod/track.c's GCMEM_TRACK_PAGES_MAX. */
+#define TRACK_PAGES_MAX	64
 
 FIXTURE(track) {
 	char path[320];
@@ -65,8 +73,12 @@ static int track_cmd(const char *path, const char *cmd)
 	return n == (ssize_t)strlen(cmd) ? 0 : -1;
 }
 
-/* Harvest: the chunks written, in @c (at most MAXC), and their number. */
-static int harvest(const char *path, long *c, long long *faults)
+/*
+ * Harvest: the chunks written, in @c (at most MAXC), and their number; the
+ * write faults so far in *@faults, the pages written in *@pages.
+ */
+static int harvest_pages(const char *path, long *c, long long *faults,
+			 long *pages)
 {
 	char buf[4096], *p, *end;
 	int fd = open(path, O_RDONLY), n = 0;
@@ -92,7 +104,28 @@ static int harvest(const char *path, long *c, long long *faults)
 		c[n] = v;
 		p = end;
 	}
+	p = strstr(p, "pages");
+	if (!p || sscanf(p, "pages %ld", pages) != 1)
+		return -1;
 	return n;
+}
+
+static int harvest(const char *path, long *c, long long *faults)
+{
+	long pages;
+
+	return harvest_pages(path, c, faults, &pages);
+}
+
+/* Before 6.12 the arena is mapped with PTEs only (kmod/compat.h). */
+static int ptes_only(void)
+{
+	struct utsname u;
+	int major, minor;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return 0;
+	return major < 6 || (major == 6 && minor < 12);
 }
 
 static long chunk_of(const void *p)
@@ -187,10 +220,62 @@ TEST_F(track, chunk_faulted_in_while_armed)
 	ASSERT_EQ(0, track_cmd(self->path, "disarm"));
 }
 
+/*
+ * The pages a chunk's writes reported: a page each, or the whole chunk
+ * once it is mapped by a PMD or past the budget; the data written is kept.
+ */
+TEST_F(track, pages_written)
+{
+	long c[MAXC], pages, cn;
+	long long faults, faults2;
+	char *obj = gcu_malloc_atomic(3 * CHUNK), *base;
+	int n;
+
+	ASSERT_NE(NULL, obj);
+	memset(obj, 0, 3 * CHUNK);
+	/* A whole chunk of the object. */
+	cn = chunk_of(obj) + 1;
+	base = (char *)gcu_heap()->arena + cn * CHUNK;
+	ASSERT_EQ(0, track_cmd(self->path, "arm"));
+	ASSERT_EQ(0, harvest(self->path, c, &faults));
+
+	/* Two pages, one of them twice. */
+	base[0] = 1;
+	base[3 * PAGE + 5] = 2;
+	base[3 * PAGE + 100] = 3;
+	n = harvest_pages(self->path, c, &faults2, &pages);
+	ASSERT_EQ(1, n);
+	EXPECT_EQ(cn, c[0]);
+	TH_LOG("two pages written: %ld reported, %lld faults", pages,
+	       faults2 - faults);
+	if (ptes_only()) {
+		EXPECT_EQ(2, pages);
+		EXPECT_EQ(2, faults2 - faults);
+	} else {
+		EXPECT_TRUE(pages == 2 || pages == (long)CHUNK_PAGES);
+	}
+	EXPECT_EQ(1, base[0]);
+	EXPECT_EQ(2, base[3 * PAGE + 5]);
+	EXPECT_EQ(3, base[3 * PAGE + 100]);
+
+	/* Past the budget: the whole chunk, and no fault a page after it. */
+	faults = faults2;
+	for (unsigned long i = 0; i < 2 * TRACK_PAGES_MAX; i++)
+		base[i * 2 * PAGE + 7] = (char)i;
+	n = harvest_pages(self->path, c, &faults2, &pages);
+	ASSERT_EQ(1, n);
+	EXPECT_EQ(cn, c[0]);
+	EXPECT_EQ((long)CHUNK_PAGES, pages);
+	EXPECT_GE(TRACK_PAGES_MAX + 1, faults2 - faults);
+	for (unsigned long i = 0; i < 2 * TRACK_PAGES_MAX; i++)
+		ASSERT_EQ((char)i, base[i * 2 * PAGE + 7]);
+	ASSERT_EQ(0, track_cmd(self->path, "disarm"));
+}
+
 /* A debugger's write (/proc/pid/mem, through the direct map) counts. */
 TEST_F(track, debugger_writes_count)
 {
-	long c[MAXC];
+	long c[MAXC], pages;
 	long long faults;
 	char *obj = gcu_malloc_atomic(3 * CHUNK);
 	char one = 1;
@@ -203,9 +288,10 @@ TEST_F(track, debugger_writes_count)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(1, pwrite(fd, &one, 1, (uintptr_t)(obj + CHUNK + 64)));
 	close(fd);
-	n = harvest(self->path, c, &faults);
+	n = harvest_pages(self->path, c, &faults, &pages);
 	ASSERT_EQ(1, n);
 	EXPECT_EQ(chunk_of(obj + CHUNK), c[0]);
+	EXPECT_EQ(1, pages);
 	EXPECT_EQ(1, obj[CHUNK + 64]);
 	ASSERT_EQ(0, track_cmd(self->path, "disarm"));
 }

@@ -331,6 +331,11 @@ struct gcmem_option {
  * @concurrent_sweep_ns: out: time spent sweeping the other spans after a
  *	concurrent cycle's restart, beside the program (by the kernel's
  *	driver, by refills, by whoever needed the sweep finished)
+ * @precleaned_pages: out: the pages (PAGE_SIZE) of @precleaned_chunks
+ *	the program wrote, whose marked objects were scanned again; a chunk
+ *	tracked whole (mapped by one PMD, or written at many pages) counts
+ *	all its pages
+ * @rescanned_pages: out: the same for @rescanned_chunks
  *
  * A snapshot of the heap's counters; each is read atomically, the set is
  * not.
@@ -378,6 +383,8 @@ struct gcmem_stats {
 	__aligned_u64 track_faults;
 	__aligned_u64 precleaned_chunks;
 	__aligned_u64 concurrent_sweep_ns;
+	__aligned_u64 precleaned_pages;
+	__aligned_u64 rescanned_pages;
 };
 
 #define GCMEM_IOC_STATS		_IO(GCMEM_TYPE, GCMEM_CMD_STATS)
