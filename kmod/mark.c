@@ -251,9 +251,25 @@ static void gcmem_defer(struct gcmem_cycle *c, unsigned long start,
 }
 
 /*
+ * A mapping no word of which the program can have stored: one it can never
+ * write (no VM_MAYWRITE) whose pages come from a driver (VM_IO, VM_PFNMAP),
+ * such as the vDSO's [vvar], whose pvclock, hvclock and time namespace
+ * pages fault with SIGBUS when there is no such clock or namespace (no
+ * kvmclock under TCG, for one). On 6.12 the vDSO sits at the top of the
+ * mmap area, beside anonymous mappings a root range may run into; 6.1
+ * put it above the main thread's stack.
+ */
+static bool gcmem_vma_holds_no_roots(const struct vm_area_struct *vma)
+{
+	return (vma->vm_flags & (VM_IO | VM_PFNMAP)) &&
+	       !(vma->vm_flags & VM_MAYWRITE);
+}
+
+/*
  * A read of user memory at @addr failed with faults allowed. If nothing is
- * mapped there (or nothing readable: PROT_NONE), the root has no words
- * there and the scan goes on at the next readable mapping, whose start is
+ * mapped there (or nothing readable: PROT_NONE, or nothing the program can
+ * have written: gcmem_vma_holds_no_roots()), the root has no words there
+ * and the scan goes on at the next readable mapping, whose start is
  * returned. If a readable mapping is there, its contents could not be had
  * (no memory to fault the page in, a mapping that refuses faults): the
  * root cannot be scanned, and 0 is returned.
@@ -268,7 +284,8 @@ static unsigned long gcmem_skip_unmapped(struct gcmem_cycle *c,
 		return 0;
 	for (vma = find_vma(c->mm, addr); vma && vma->vm_start < end;
 	     vma = find_vma(c->mm, vma->vm_end)) {
-		if (vma->vm_flags & VM_READ) {
+		if ((vma->vm_flags & VM_READ) &&
+		    !gcmem_vma_holds_no_roots(vma)) {
 			next = max(vma->vm_start, addr);
 			break;
 		}

@@ -375,6 +375,9 @@ struct mm_struct {
 	int dummy;
 };
 #define VM_READ			0x1UL
+#define VM_MAYWRITE		0x20UL
+#define VM_PFNMAP		0x400UL
+#define VM_IO			0x4000UL
 
 struct pt_regs {
 	unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx,
