@@ -312,6 +312,8 @@ static void gcmem_span_handout(struct gcmem_heap *heap,
 	WRITE_ONCE(span->handout_cursor,
 		   find_first_zero_bit(span->allocbits, span->nelems));
 	WRITE_ONCE(thread->slot->cursor[idx], span->handout_cursor);
+	if (gcmem_allocating_black(heap))
+		gcmem_span_blacken(heap, span, span->handout_cursor);
 	/* Last: the span is complete when a concurrent mark sees it CACHED. */
 	smp_store_release(&span->state, GCMEM_SPAN_CACHED);
 }
@@ -493,8 +495,13 @@ again:
 	}
 	if (ret)
 		goto out;
-	/* White if a concurrent mark runs: the program's store is seen. */
+	/*
+	 * White if a concurrent mark runs (the program's store is seen), or
+	 * black (its writes are).
+	 */
 	__set_bit(0, span->allocbits);
+	if (gcmem_allocating_black(heap))
+		set_bit(0, span->markbits);
 	span->nalloc = 1;
 	if (arg->flags & GCMEM_LARGE_IGNORE_OFF_PAGE)
 		span->reach = GCMEM_PAGE_SIZE;

@@ -66,6 +66,7 @@ struct gcmem_deferred {
 struct gcmem_cycle {
 	struct gcmem_heap *heap;
 	bool concurrent;		/* GCMEM_MODE_CONCURRENT */
+	bool black;			/* and allocates black (collect.c) */
 	bool stopped;			/* the world is stopped (or stopping) */
 	int nproc;			/* mark workers at every posting */
 	enum gcmem_gc_reason why;	/* who asked for it */

@@ -509,6 +509,9 @@ int gcmem_collect_start(struct gcmem_heap *heap, enum gcmem_gc_reason why);
 int gcmem_collect_init(void);
 void gcmem_collect_exit(void);
 void gcmem_set_phase(struct gcmem_heap *heap, enum gcmem_phase phase);
+bool gcmem_allocating_black(struct gcmem_heap *heap);
+void gcmem_span_blacken(struct gcmem_heap *heap, struct gcmem_span *span,
+			u32 from);
 
 /* sweep.c */
 void gcmem_sweep_start(struct gcmem_heap *heap, enum gcmem_gc_reason why);

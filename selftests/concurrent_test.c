@@ -25,6 +25,11 @@
  * the kernel's driver runs them beside it (and a test checks that it
  * does).
  *
+ * The colour of what a concurrent mark's program allocates: white by
+ * default (an object nothing reaches goes in that very cycle), black with
+ * the module's allocate_black=1 (it survives that cycle and goes in the
+ * next); the race runs allocating black as well.
+ *
  * Then: two heaps (two processes, a large live set and a small one)
  * collecting concurrently at once; attempts to split, move or protect the
  * arena while concurrent marks run; the mode option's ABI.
@@ -241,6 +246,7 @@ FIXTURE_VARIANT(race) {
 	int mode;
 	int via_pipe;
 	int paced;	/* the pacer's cycles, not gcu_collect()'s */
+	int black;	/* allocate_black=1 */
 };
 
 FIXTURE_VARIANT_ADD(race, stw) { .mode = GCU_MODE_STW };
@@ -255,9 +261,20 @@ FIXTURE_VARIANT_ADD(race, concurrent_read) {
 FIXTURE_VARIANT_ADD(race, concurrent_paced) {
 	.mode = GCU_MODE_CONCURRENT, .paced = 1,
 };
+/* New objects (the movers' targets among them) allocated black. */
+FIXTURE_VARIANT_ADD(race, concurrent_black) {
+	.mode = GCU_MODE_CONCURRENT, .black = 1,
+};
+FIXTURE_VARIANT_ADD(race, concurrent_paced_black) {
+	.mode = GCU_MODE_CONCURRENT, .paced = 1, .black = 1,
+};
+
+#define BLACK_PARAM	"/sys/module/gcmem/parameters/allocate_black"
 
 FIXTURE_SETUP(race)
 {
+	if (variant->black)
+		ASSERT_EQ(0, gcmem_write_file(BLACK_PARAM, "1"));
 	ASSERT_EQ(0, gcu_init()) TH_LOG("gcu_init: %s", strerror(errno));
 	if (!variant->paced)
 		ASSERT_EQ(0, gcu_set_gcpercent(-1));
@@ -277,6 +294,8 @@ FIXTURE_TEARDOWN(race)
 	chain = NULL;
 	free(self->r.holders);
 	gcu_shutdown();
+	if (variant->black)
+		gcmem_write_file(BLACK_PARAM, "0");
 }
 
 /*
@@ -493,6 +512,109 @@ TEST_F_TIMEOUT(beside, pacer_cycle_runs_beside_its_thread, 120)
 	EXPECT_EQ(0, st.checkmark_failures);
 	EXPECT_EQ(0, st.abandoned);
 	EXPECT_EQ(BESIDE_NODES, walk_list(BESIDE_NODES));
+}
+
+/*
+ * An object allocated while a concurrent cycle marks, which nothing
+ * reaches: gone after that cycle when allocated white; still there when
+ * allocated black, and gone after the next cycle. The cycle runs in
+ * another thread's gcu_collect() (the allocating thread's own would
+ * return only after it); the live list makes its mark long enough to
+ * allocate in.
+ */
+FIXTURE(colour) {
+};
+
+FIXTURE_VARIANT(colour) {
+	int black;
+};
+
+FIXTURE_VARIANT_ADD(colour, white) { .black = 0 };
+FIXTURE_VARIANT_ADD(colour, black) { .black = 1 };
+
+FIXTURE_SETUP(colour)
+{
+	ASSERT_EQ(0, gcmem_write_file(BLACK_PARAM, variant->black ? "1" : "0"));
+	ASSERT_EQ(0, gcu_init());
+	ASSERT_EQ(0, gcu_set_gcpercent(-1));
+	ASSERT_EQ(0, gcu_set_mode(GCU_MODE_CONCURRENT));
+}
+
+FIXTURE_TEARDOWN(colour)
+{
+	list_head = NULL;
+	gcu_shutdown();
+	gcmem_write_file(BLACK_PARAM, "0");
+}
+
+static void *collector(void *ret)
+{
+	*(int *)ret = gcu_collect();
+	return NULL;
+}
+
+/* Allocate one object and a few after it; return the first, hidden. */
+static __attribute__((noinline)) uintptr_t allocate_unreached(void)
+{
+	uint64_t *p = gcu_malloc(64);
+	uintptr_t h;
+
+	if (!p)
+		return 0;
+	p[0] = 42;
+	h = HIDE(p);
+	/* Not the slot below the cursor, which a cycle always keeps. */
+	for (int i = 0; i < 8; i++)
+		if (!gcu_malloc(64))
+			return 0;
+	return h;
+}
+
+static __attribute__((noinline)) int allocated_hidden(uintptr_t h)
+{
+	return gcu_allocated(UNHIDE(h));
+}
+
+#define COLOUR_TRIES	20
+
+TEST_F_TIMEOUT(colour, allocated_during_mark, 120)
+{
+	const volatile struct gcmem_control *ctl = gcu_heap()->control;
+	uintptr_t h = 0;
+	int tries, ret;
+
+	ASSERT_EQ(0, build_list(BESIDE_NODES));
+	for (tries = 0; tries < COLOUR_TRIES; tries++) {
+		int ended = 0, during;
+		pthread_t th;
+
+		ASSERT_EQ(0, pthread_create(&th, NULL, collector, &ret));
+		/* Until its mark, polling: the cycle stops this thread too. */
+		while (ctl->phase != GCMEM_PHASE_MARK && !ended) {
+			gcu_safepoint();
+			ended = !pthread_tryjoin_np(th, NULL);
+		}
+		if (ended) {
+			/* The cycle ended before this thread saw its mark. */
+			ASSERT_EQ(0, ret);
+			continue;
+		}
+		h = allocate_unreached();
+		ASSERT_NE(0, h);
+		during = ctl->phase == GCMEM_PHASE_MARK;
+		ASSERT_EQ(0, pthread_join(th, NULL));
+		ASSERT_EQ(0, ret);
+		if (during)
+			break;
+	}
+	ASSERT_GT(COLOUR_TRIES, tries) TH_LOG("never allocated in a mark");
+	scrub_stack();
+	EXPECT_EQ(variant->black, allocated_hidden(h));
+	/* Allocated before this cycle, unreached: white, and gone. */
+	ASSERT_EQ(0, gcu_collect());
+	EXPECT_EQ(0, allocated_hidden(h));
+	EXPECT_EQ(BESIDE_NODES, walk_list(BESIDE_NODES));
+	EXPECT_EQ(0, gcu_stats_now().checkmark_failures);
 }
 
 /*
