@@ -129,9 +129,14 @@ bool gcmem_debug;
 module_param_named(debug, gcmem_debug, bool, 0644);
 MODULE_PARM_DESC(debug, "check workbuf ownership and re-mark (checkmark) every cycle");
 
-static bool gcmem_concurrent;
+/*
+ * New heaps mark concurrently unless the module is loaded with
+ * concurrent=0: stop-the-world stays for comparison, debugging, and
+ * programs that want one pause rather than two and the write faults.
+ */
+static bool gcmem_concurrent = true;
 module_param_named(concurrent, gcmem_concurrent, bool, 0644);
-MODULE_PARM_DESC(concurrent, "new heaps mark concurrently (GCMEM_OPTION_MODE's default)");
+MODULE_PARM_DESC(concurrent, "new heaps mark concurrently (GCMEM_OPTION_MODE's default; default Y)");
 
 /*
  * Objects a concurrent cycle's program allocates while the workers mark:

@@ -279,7 +279,8 @@ int gcu_set_gcpercent(int percent);
  * barrier in the program), and stops it again to finish the mark and
  * sweep. Threads keep allocating during the mark; gcu_free(), fork() and
  * gcu_collect() wait for it, and so does an allocation at the heap's
- * limit. Taken by the next collection; the default is GCU_MODE_STW.
+ * limit. Taken by the next collection; the default is the module's,
+ * GCU_MODE_CONCURRENT unless it was loaded with concurrent=0.
  */
 #define GCU_MODE_STW		0
 #define GCU_MODE_CONCURRENT	1

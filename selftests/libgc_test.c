@@ -423,6 +423,18 @@ static __attribute__((noinline)) void churn_mib(int mib)
 		GC_MALLOC_ATOMIC(65536);
 }
 
+/*
+ * Until no cycle runs: a concurrent one the kernel's driver began before
+ * GC_dont_gc was noticed ends (and counts) on its own.
+ */
+static void wait_no_cycle(void)
+{
+	const volatile struct gcmem_control *ctl = gcu_heap()->control;
+
+	while (ctl->phase != GCMEM_PHASE_OFF)
+		gcu_safepoint();
+}
+
 /* bdwgc's variables, written directly, take effect; GC_gc_no follows. */
 TEST(variables_written_directly)
 {
@@ -434,6 +446,8 @@ TEST(variables_written_directly)
 	ASSERT_LT(n, GC_gc_no) TH_LOG("GC_gc_no not updated by collections");
 	GC_dont_gc = 1;
 	churn_mib(1);	/* a slow path notices */
+	wait_no_cycle();
+	churn_mib(1);	/* and reads GC_gc_no */
 	n = GC_gc_no;
 	churn_mib(64);
 	ASSERT_EQ(n, GC_gc_no);
