@@ -618,6 +618,7 @@ static void gcmem_cycle_sweep(struct gcmem_cycle *c, enum gcmem_gc_reason why)
 		heap->markterm_total_ns +=
 			ktime_to_ns(ktime_sub(c->t_markterm, c->t_pause));
 		heap->concurrent_cycles++;
+		gcmem_pace_mark_done(heap);
 	}
 	heap->cycles++;
 	WRITE_ONCE(heap->control->cycle, heap->cycles);

@@ -178,7 +178,9 @@ static int gcmem_fork_copy(struct gcmem_heap *heap, struct gcmem_heap *child)
 	mutex_unlock(&child->chunk_lock);
 	child->gcpercent = heap->gcpercent;
 	child->mode = heap->mode;
+	child->goal = heap->goal;
 	child->trigger = heap->trigger;
+	child->runway = heap->runway;
 	child->marked_bytes = heap->marked_bytes;
 	child->handshake_done = true;
 

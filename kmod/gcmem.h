@@ -342,8 +342,12 @@ struct gcmem_heap {
 	wait_queue_head_t restart_wq;	/* the world restarted */
 	wait_queue_head_t idle_wq;	/* a cycle ended (@cycle NULL) */
 	u64 gcpercent;
+	/* Pacing (pace.c), all in bytes of spans in use: */
+	u64 goal;			/* the heap goal */
 	u64 trigger;			/* start a cycle at this inuse_bytes */
-	u64 cycle_goal;			/* allocation waits past it (pace.c) */
+	u64 cycle_goal;			/* allocation waits past it */
+	u64 runway;			/* growth a concurrent mark expects */
+	bool cycle_waited;		/* an allocation waited this cycle */
 	enum gcmem_mode mode;		/* the next cycle's (GCMEM_OPTION_MODE) */
 	/* The published phase (gcmem_set_phase()); heap->lock. */
 	enum gcmem_phase phase;
@@ -525,6 +529,7 @@ void gcmem_pace(struct gcmem_heap *heap, u64 live);
 bool gcmem_pacer_wants_cycle(struct gcmem_heap *heap, u64 bytes);
 int gcmem_set_gcpercent(struct gcmem_heap *heap, u64 pct);
 void gcmem_pace_cycle(struct gcmem_heap *heap);
+void gcmem_pace_mark_done(struct gcmem_heap *heap);
 bool gcmem_pacer_must_wait(struct gcmem_heap *heap, u64 bytes);
 int gcmem_set_mode(struct gcmem_heap *heap, u64 mode);
 enum gcmem_mode gcmem_default_mode(void);

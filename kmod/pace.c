@@ -2,20 +2,31 @@
 /*
  * Pacing: when a cycle starts.
  *
- * A cycle starts when the heap in use (bytes of spans) would reach
+ * The heap (bytes of spans in use) may grow to its goal
  *
- *	trigger = max(GCMEM_HEAP_MINIMUM, live * (1 + gcpercent / 100))
+ *	goal = max(GCMEM_HEAP_MINIMUM, live * (1 + gcpercent / 100))
  *
  * where live is what the last cycle marked, and gcpercent is 100 by default
- * or off (Go's GOGC: the heap may grow by gcpercent of what survived). The
- * allocation paths ask gcmem_pacer_wants_cycle() before they take a span
- * or a large object from fresh pages; an allocation that fails at the
+ * or off (Go's GOGC: the heap may grow by gcpercent of what survived). A
+ * stop-the-world cycle starts when the heap would pass the goal: trigger =
+ * goal. A concurrent cycle must start earlier, for the program allocates
+ * while it marks: by the runway, the growth the last concurrent cycles saw
+ * from their start to their mark's end (a running average, doubled for a
+ * cycle during which an allocation had to wait at the goal), so that the
+ * mark ends as the heap reaches the goal; but the trigger stays in the
+ * upper half of the growth, so that a runway out of proportion never
+ * starts cycles back to back. While a concurrent cycle marks, an
+ * allocation that would take the heap past the goal (or 4 MiB past where
+ * the cycle began, if that is more) waits for the cycle to end (alloc.c):
+ * a stand-in for mark assists, which would have the thread help instead.
+ *
+ * The allocation paths ask gcmem_pacer_wants_cycle() before they take a
+ * span or a large object from fresh pages; an allocation that fails at the
  * heap's limit runs a cycle whatever the pacer says and tries once more
  * (alloc.c), failing with ENOMEM only if that did not free enough. A
  * pacer's cycle that cannot finish paces the next as if everything in use
  * were live, so that a heap whose cycles keep failing does not stop the
- * world at every refill. While a concurrent cycle marks, the heap's growth
- * is bounded by the cycle's goal (below).
+ * world at every refill.
  */
 #include <linux/math64.h>
 
@@ -24,15 +35,31 @@
 /* Below 4 MiB a cycle costs more than the memory it could give back. */
 #define GCMEM_HEAP_MINIMUM	(4ULL << 20)
 
-/* Set the next cycle's trigger from the bytes @live marked. */
+/* Set the next cycle's goal and trigger from the bytes @live marked. */
 void gcmem_pace(struct gcmem_heap *heap, u64 live)
 {
-	u64 trigger = GCMEM_HEAP_MINIMUM;
+	u64 goal = GCMEM_HEAP_MINIMUM;
 
 	if (heap->gcpercent != GCMEM_GCPERCENT_OFF)
-		trigger = max(trigger,
-			      live + div64_u64(live * heap->gcpercent, 100));
-	heap->trigger = trigger;
+		goal = max(goal, live + div64_u64(live * heap->gcpercent, 100));
+	heap->goal = goal;
+	heap->trigger = goal;
+	if (heap->mode == GCMEM_MODE_CONCURRENT && goal > live)
+		heap->trigger -= min(heap->runway, (goal - live) / 2);
+}
+
+/*
+ * A concurrent cycle's mark is over (the world stopped for its end): what
+ * the heap grew by since the cycle began is the next runway's measure.
+ */
+void gcmem_pace_mark_done(struct gcmem_heap *heap)
+{
+	u64 grown = heap->inuse_bytes - min(heap->inuse_bytes,
+					    heap->heap_before);
+
+	if (heap->cycle_waited)
+		grown *= 2;
+	heap->runway = (heap->runway + grown) / 2;
 }
 
 /*
@@ -49,31 +76,29 @@ bool gcmem_pacer_wants_cycle(struct gcmem_heap *heap, u64 bytes)
 }
 
 /*
- * A concurrent cycle's goal (collect.c): while it marks, the heap may grow
- * past what it was in use when the cycle began by gcpercent / 2 of that
- * (at least GCMEM_HEAP_MINIMUM); an allocation that would take it further
- * waits for the cycle to end (alloc.c), so that a program allocating
- * faster than the workers mark does not run the heap to its limit. A
- * stand-in for mark assists, which would have the thread help instead.
+ * A cycle begins (collect.c): how far the heap may grow while it marks,
+ * if it marks concurrently (see above), so that a program allocating
+ * faster than the workers mark does not run the heap to its limit.
  */
 void gcmem_pace_cycle(struct gcmem_heap *heap)
 {
-	u64 before = heap->inuse_bytes;
-
+	heap->cycle_waited = false;
 	if (heap->gcpercent == GCMEM_GCPERCENT_OFF) {
 		heap->cycle_goal = U64_MAX;
 		return;
 	}
-	heap->cycle_goal = before + max(GCMEM_HEAP_MINIMUM,
-					div64_u64(before * heap->gcpercent,
-						  200));
+	heap->cycle_goal = max(heap->goal,
+			       heap->inuse_bytes + GCMEM_HEAP_MINIMUM);
 }
 
 /* Must an allocation of @bytes more wait for the cycle? heap->lock. */
 bool gcmem_pacer_must_wait(struct gcmem_heap *heap, u64 bytes)
 {
 	lockdep_assert_held(&heap->lock);
-	return heap->cycle && heap->inuse_bytes + bytes > heap->cycle_goal;
+	if (!heap->cycle || heap->inuse_bytes + bytes <= heap->cycle_goal)
+		return false;
+	heap->cycle_waited = true;
+	return true;
 }
 
 int gcmem_set_gcpercent(struct gcmem_heap *heap, u64 pct)
