@@ -118,16 +118,24 @@ static vm_fault_t gcmem_arena_fault(struct vm_fault *vmf)
  * own and is mapped again; of a chunk whose writes are tracked, noted and
  * made writable (track.c: the PTE alone, or, once the chunk is tracked
  * whole, all 512 PTEs, mapped again); or of a chunk mprotect() made
- * read-only, which only needs its PTE made writable (returning 0 does
- * that).
+ * read-only, which only needs its PTE made writable.
+ *
+ * The PTE is made writable here, under chunk_lock, never by returning 0:
+ * the core would do it after the lock is gone (finish_mkwrite_fault()),
+ * if the PTE is the one the fault began with. A harvest in between zaps
+ * the chunk and takes the page, a read fault by another thread maps the
+ * page read-only again, bit for bit the same PTE, and the write that
+ * follows would go unrecorded on a page left writable.
  */
 static vm_fault_t gcmem_arena_pfn_mkwrite(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct gcmem_heap *heap = vma->vm_private_data;
 	unsigned long base = ALIGN_DOWN(vmf->address, GCMEM_CHUNK_SIZE);
+	unsigned long addr = vmf->address & PAGE_MASK;
+	unsigned int page = (addr - base) >> PAGE_SHIFT;
 	struct gcmem_chunk *chunk;
-	vm_fault_t ret = 0;
+	vm_fault_t ret;
 	int err = 0;
 
 	mutex_lock(&heap->chunk_lock);
@@ -140,10 +148,14 @@ static vm_fault_t gcmem_arena_pfn_mkwrite(struct vm_fault *vmf)
 		ret = err < 0 ? VM_FAULT_SIGBUS : VM_FAULT_NOPAGE;
 		if (err >= 0)
 			gcmem_track_write(heap, chunk, -1);
-	} else if (gcmem_track_write(heap, chunk, (vmf->address - base) >>
-				     PAGE_SHIFT)) {
+	} else if (gcmem_track_write(heap, chunk, page)) {
 		zap_vma_ptes(vma, base, GCMEM_CHUNK_SIZE);
 		ret = VM_FAULT_NOPAGE;
+	} else {
+		zap_vma_ptes(vma, addr, PAGE_SIZE);
+		ret = vmf_insert_pfn_prot(vma, addr,
+					  page_to_pfn(chunk->page) + page,
+					  gcmem_arena_prot(vma, chunk, page));
 	}
 	mutex_unlock(&heap->chunk_lock);
 	if (err < 0)

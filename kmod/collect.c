@@ -618,7 +618,9 @@ static void gcmem_cycle_sweep(struct gcmem_cycle *c, enum gcmem_gc_reason why)
 		heap->markterm_total_ns +=
 			ktime_to_ns(ktime_sub(c->t_markterm, c->t_pause));
 		heap->concurrent_cycles++;
-		gcmem_pace_mark_done(heap);
+		/* Others start at any size: they would skew the runway. */
+		if (why == GCMEM_GC_PACER)
+			gcmem_pace_mark_done(heap);
 	}
 	heap->cycles++;
 	WRITE_ONCE(heap->control->cycle, heap->cycles);
@@ -851,6 +853,8 @@ int gcmem_set_mode(struct gcmem_heap *heap, u64 mode)
 	if (ret)
 		return ret;
 	heap->mode = mode;
+	/* A concurrent heap's trigger is earlier (pace.c). */
+	gcmem_pace(heap, heap->marked_bytes);
 	gcmem_heap_unlock(heap);
 	return 0;
 }

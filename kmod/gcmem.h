@@ -299,6 +299,8 @@ struct gcmem_heap {
 	bool sweeping;
 	u32 sweepgen;			/* bumped when a sweep starts */
 	enum gcmem_gc_reason sweep_why;
+	u64 sweep_cycle;		/* the cycle being swept */
+	u64 swept_cycles;		/* the last cycle whose sweep is over */
 	u64 sweep_marked, sweep_freed;	/* this sweep's, so far */
 	struct xarray central;		/* type * MAX_CLASSES + class -> list */
 	struct xarray types;		/* registered types by id */

@@ -665,4 +665,5 @@ void gcmem_heap_stats(struct gcmem_heap *heap, struct gcmem_stats *st)
 	st->concurrent_sweep_ns = heap->concurrent_sweep_ns;
 	st->precleaned_pages = heap->precleaned_pages;
 	st->rescanned_pages = heap->rescanned_pages;
+	st->swept_cycles = heap->swept_cycles;
 }

@@ -251,18 +251,20 @@ static void gcmem_defer(struct gcmem_cycle *c, unsigned long start,
 }
 
 /*
- * A mapping no word of which the program can have stored: one it can never
- * write (no VM_MAYWRITE) whose pages come from a driver (VM_IO, VM_PFNMAP),
- * such as the vDSO's [vvar], whose pvclock, hvclock and time namespace
- * pages fault with SIGBUS when there is no such clock or namespace (no
- * kvmclock under TCG, for one). On 6.12 the vDSO sits at the top of the
- * mmap area, beside anonymous mappings a root range may run into; 6.1
- * put it above the main thread's stack.
+ * A mapping no word of which the program can have stored: a private one it
+ * can never write (no VM_MAYWRITE, no VM_MAYSHARE: a shared buffer mapped
+ * read-only here may be written through another mapping) whose pages come
+ * from a driver (VM_IO, VM_PFNMAP), such as the vDSO's [vvar], whose
+ * pvclock, hvclock and time namespace pages fault with SIGBUS when there
+ * is no such clock or namespace (no kvmclock under TCG, for one). On
+ * 6.12 the vDSO sits at the top of the mmap area, beside anonymous
+ * mappings a root range may run into; 6.1 put it above the main thread's
+ * stack.
  */
 static bool gcmem_vma_holds_no_roots(const struct vm_area_struct *vma)
 {
 	return (vma->vm_flags & (VM_IO | VM_PFNMAP)) &&
-	       !(vma->vm_flags & VM_MAYWRITE);
+	       !(vma->vm_flags & (VM_MAYWRITE | VM_MAYSHARE));
 }
 
 /*

@@ -166,6 +166,7 @@ void gcmem_sweep_start(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 	heap->sweeping = true;
 	heap->sweepgen++;
 	heap->sweep_why = why;
+	heap->sweep_cycle = heap->cycles + 1;
 	heap->sweep_marked = 0;
 	heap->sweep_freed = 0;
 	list_splice_init(&heap->spans, &heap->unswept);
@@ -188,6 +189,7 @@ void gcmem_sweep_start(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 static void gcmem_sweep_done(struct gcmem_heap *heap)
 {
 	heap->sweeping = false;
+	heap->swept_cycles = heap->sweep_cycle;
 	heap->marked_bytes = heap->sweep_marked;
 	heap->freed_bytes += heap->sweep_freed;
 	heap->heap_after = heap->inuse_bytes;

@@ -173,7 +173,9 @@ int gcu_set_mode(int mode)
  * One line per cycle, like GODEBUG=gctrace=1, for cycles not shown yet:
  * the pause and its stop + mark + sweep parts, in ms of wall clock; for a
  * concurrent cycle its two pauses' stop + mark termination + sweep parts
- * and the mark that ran beside the program.
+ * and the mark that ran beside the program. A cycle is shown once its
+ * sweep is over (a concurrent cycle sweeps after its second pause), so
+ * that the heap figures are its own.
  */
 void gcu_trace_cycles(void)
 {
@@ -185,11 +187,13 @@ void gcu_trace_cycles(void)
 	struct gcu_heap_stats st;
 	char parts[256];
 
-	if (cycle == seen ||
+	if (cycle == seen || gcu_stats(&st))
+		return;
+	/* Next time, if the last cycle's sweep is not over. */
+	cycle = st.cycles;
+	if (st.swept_cycles != cycle || cycle == seen ||
 	    !__atomic_compare_exchange_n(&gcu_traced_cycle, &seen, cycle, 0,
 					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		return;
-	if (gcu_stats(&st))
 		return;
 	if (st.concurrent_cycles != last.concurrent_cycles)
 		snprintf(parts, sizeof(parts),

@@ -109,6 +109,7 @@ struct gcu_heap_stats {
 	uint64_t concurrent_sweep_ns;	/* sweeping after a concurrent restart */
 	uint64_t precleaned_pages;	/* their written pages (PAGE_SIZE) */
 	uint64_t rescanned_pages;
+	uint64_t swept_cycles;		/* the last cycle whose sweep is over */
 };
 
 /* A registered type; GCU_TYPE_CONSERVATIVE and GCU_TYPE_NOSCAN are built in. */

@@ -194,6 +194,7 @@ int gcu_stats(struct gcu_heap_stats *st)
 	st->concurrent_sweep_ns = ks.concurrent_sweep_ns;
 	st->precleaned_pages = ks.precleaned_pages;
 	st->rescanned_pages = ks.rescanned_pages;
+	st->swept_cycles = ks.swept_cycles;
 	return 0;
 }
 

@@ -376,6 +376,7 @@ struct mm_struct {
 };
 #define VM_READ			0x1UL
 #define VM_MAYWRITE		0x20UL
+#define VM_MAYSHARE		0x80UL
 #define VM_PFNMAP		0x400UL
 #define VM_IO			0x4000UL
 

@@ -336,6 +336,10 @@ struct gcmem_option {
  *	tracked whole (mapped by one PMD, or written at many pages) counts
  *	all its pages
  * @rescanned_pages: out: the same for @rescanned_chunks
+ * @swept_cycles: out: the last cycle whose sweep is over: @marked_bytes,
+ *	@freed_bytes, @heap_after and @concurrent_sweep_ns include it (a
+ *	concurrent cycle is counted in @cycles at its second pause, and swept
+ *	after it)
  *
  * A snapshot of the heap's counters; each is read atomically, the set is
  * not.
@@ -385,6 +389,7 @@ struct gcmem_stats {
 	__aligned_u64 concurrent_sweep_ns;
 	__aligned_u64 precleaned_pages;
 	__aligned_u64 rescanned_pages;
+	__aligned_u64 swept_cycles;
 };
 
 #define GCMEM_IOC_STATS		_IO(GCMEM_TYPE, GCMEM_CMD_STATS)
