@@ -281,7 +281,7 @@ int gcu_set_gcpercent(int percent);
  * sweep. Threads keep allocating during the mark; gcu_free(), fork() and
  * gcu_collect() wait for it, and so does an allocation at the heap's
  * limit. Taken by the next collection; the default is the module's,
- * GCU_MODE_CONCURRENT unless it was loaded with concurrent=0.
+ * GCU_MODE_STW unless it was loaded with concurrent=1.
  */
 #define GCU_MODE_STW		0
 #define GCU_MODE_CONCURRENT	1
