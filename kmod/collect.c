@@ -62,7 +62,8 @@
  * zeroed before it is handed out again; a span cached by a thread is never
  * changed at or above the thread's cursor.
  *
- * Concurrent mode (GCMEM_MODE_CONCURRENT, per heap) marks beside the
+ * Concurrent mode (GCMEM_MODE_CONCURRENT, per heap, the default; a heap with
+ * little to mark runs its cycles stopped, pace.c) marks beside the
  * program. Step 1 is the same; then the starting thread arms the tracking
  * of the program's writes (track.c: the arena is mapped read-only and the
  * first write to each page, or to each chunk mapped by a PMD, faults and
@@ -130,13 +131,11 @@ module_param_named(debug, gcmem_debug, bool, 0644);
 MODULE_PARM_DESC(debug, "check workbuf ownership and re-mark (checkmark) every cycle");
 
 /*
- * New heaps mark concurrently if the module is loaded with concurrent=1.
- * Not the default yet: on a heap of a few MiB a concurrent cycle costs
- * more than the pause it saves (arming zaps the arena, which faults in
- * again; the driver's hand-offs): bench/RESULTS.md at 56b057b, where it
- * was the default, has the allocation benchmark at half its speed.
+ * New heaps mark concurrently unless the module is loaded with
+ * concurrent=0; a concurrent heap too small for a concurrent cycle to pay
+ * runs its cycles stopped (pace.c, GCMEM_OPTION_CONCURRENT_MIN).
  */
-static bool gcmem_concurrent;
+static bool gcmem_concurrent = true;
 module_param_named(concurrent, gcmem_concurrent, bool, 0644);
 MODULE_PARM_DESC(concurrent, "new heaps mark concurrently (GCMEM_OPTION_MODE's default)");
 
@@ -363,7 +362,7 @@ static struct gcmem_cycle *gcmem_cycle_new(struct gcmem_heap *heap,
 		return ERR_PTR(-EINTR);
 	}
 	c->heap = heap;
-	c->concurrent = heap->mode == GCMEM_MODE_CONCURRENT;
+	c->concurrent = gcmem_pace_concurrent(heap);
 	c->black = c->concurrent && READ_ONCE(gcmem_black);
 	c->why = why;
 	c->driver = current;

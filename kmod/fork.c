@@ -178,6 +178,7 @@ static int gcmem_fork_copy(struct gcmem_heap *heap, struct gcmem_heap *child)
 	mutex_unlock(&child->chunk_lock);
 	child->gcpercent = heap->gcpercent;
 	child->mode = heap->mode;
+	child->concurrent_min = heap->concurrent_min;
 	child->goal = heap->goal;
 	child->trigger = heap->trigger;
 	child->runway = heap->runway;

@@ -351,6 +351,7 @@ struct gcmem_heap {
 	u64 runway;			/* growth a concurrent mark expects */
 	bool cycle_waited;		/* an allocation waited this cycle */
 	enum gcmem_mode mode;		/* the next cycle's (GCMEM_OPTION_MODE) */
+	u64 concurrent_min;		/* GCMEM_OPTION_CONCURRENT_MIN */
 	/* The published phase (gcmem_set_phase()); heap->lock. */
 	enum gcmem_phase phase;
 	u64 cycles;
@@ -496,8 +497,6 @@ int gcmem_thread_unregister(struct gcmem_heap *heap,
 int gcmem_thread_slot_mmap(struct gcmem_heap *heap,
 			   struct vm_area_struct *vma, u64 off);
 void gcmem_threads_destroy(struct gcmem_heap *heap);
-
-/* threads.c */
 struct gcmem_thread *gcmem_thread_current(struct gcmem_heap *heap);
 void gcmem_thread_put(struct gcmem_thread *thread);
 
@@ -533,6 +532,9 @@ int gcmem_set_gcpercent(struct gcmem_heap *heap, u64 pct);
 void gcmem_pace_cycle(struct gcmem_heap *heap);
 void gcmem_pace_mark_done(struct gcmem_heap *heap);
 bool gcmem_pacer_must_wait(struct gcmem_heap *heap, u64 bytes);
+bool gcmem_pace_concurrent(struct gcmem_heap *heap);
+int gcmem_set_concurrent_min(struct gcmem_heap *heap, u64 bytes);
+u64 gcmem_default_concurrent_min(void);
 int gcmem_set_mode(struct gcmem_heap *heap, u64 mode);
 enum gcmem_mode gcmem_default_mode(void);
 

@@ -107,6 +107,7 @@ struct gcmem_heap *gcmem_heap_create(struct mm_struct *mm)
 	heap->limit = gcmem_default_limit();
 	heap->gcpercent = 100;
 	heap->mode = gcmem_default_mode();
+	heap->concurrent_min = gcmem_default_concurrent_min();
 	gcmem_pace(heap, 0);
 
 	if (mm)

@@ -122,6 +122,14 @@ static int gcmem_option(struct gcmem_heap *heap, void *arg)
 			return 0;
 		}
 		return -EINVAL;
+	case GCMEM_OPTION_CONCURRENT_MIN:
+		if (opt->op == GCMEM_OPTION_OP_SET)
+			return gcmem_set_concurrent_min(heap, opt->val64);
+		if (opt->op == GCMEM_OPTION_OP_GET) {
+			opt->val64 = READ_ONCE(heap->concurrent_min);
+			return 0;
+		}
+		return -EINVAL;
 	case GCMEM_OPTION_LIMIT:
 		if (opt->op == GCMEM_OPTION_OP_SET)
 			return gcmem_heap_set_limit(heap, opt->val64);

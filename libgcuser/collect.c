@@ -138,35 +138,22 @@ int gcu_collect(void)
 
 int gcu_set_gcpercent(int percent)
 {
-	struct gcmem_option opt = {
-		.size = sizeof(opt),
-		.option_id = GCMEM_OPTION_GCPERCENT,
-		.op = GCMEM_OPTION_OP_SET,
-		.val64 = percent < 0 ? GCMEM_GCPERCENT_OFF : (uint64_t)percent,
-	};
-
-	if (gcu.info.fd < 0) {
-		errno = ENXIO;
-		return -1;
-	}
-	return ioctl(gcu.info.fd, GCMEM_IOC_OPTION, &opt) ? -1 : 0;
+	return gcu_option_set(GCMEM_OPTION_GCPERCENT,
+			      percent < 0 ? GCMEM_GCPERCENT_OFF :
+					    (uint64_t)percent);
 }
 
 int gcu_set_mode(int mode)
 {
-	struct gcmem_option opt = {
-		.size = sizeof(opt),
-		.option_id = GCMEM_OPTION_MODE,
-		.op = GCMEM_OPTION_OP_SET,
-		.val64 = mode == GCU_MODE_CONCURRENT ? GCMEM_MODE_CONCURRENT :
-			 mode == GCU_MODE_STW ? GCMEM_MODE_STW : ~0ULL,
-	};
+	return gcu_option_set(GCMEM_OPTION_MODE,
+			      mode == GCU_MODE_CONCURRENT ?
+				      GCMEM_MODE_CONCURRENT :
+			      mode == GCU_MODE_STW ? GCMEM_MODE_STW : ~0ULL);
+}
 
-	if (gcu.info.fd < 0) {
-		errno = ENXIO;
-		return -1;
-	}
-	return ioctl(gcu.info.fd, GCMEM_IOC_OPTION, &opt) ? -1 : 0;
+int gcu_set_concurrent_min(uint64_t bytes)
+{
+	return gcu_option_set(GCMEM_OPTION_CONCURRENT_MIN, bytes);
 }
 
 /*

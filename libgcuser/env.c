@@ -7,6 +7,7 @@
  *   GCU_GCPERCENT=N|off     pacing, as gcu_set_gcpercent() (Go's GOGC)
  *   GCU_LIMIT=BYTES[K|M|G]  the heap's limit, as gcu_set_limit()
  *   GCU_MODE=stw|concurrent how collections run, as gcu_set_mode()
+ *   GCU_CONCURRENT_MIN=BYTES[K|M|G]  as gcu_set_concurrent_min()
  *
  * (GCU_GLOBALS and GCU_FORK are read where they act: globals.c, fork.c.)
  * A malformed value or one the kernel refuses makes gcu_init() fail with
@@ -73,7 +74,8 @@ static int gcu_env_gcpercent(const char *s)
 	return gcu_set_gcpercent((int)v);
 }
 
-static int gcu_env_limit(const char *s)
+/* A byte count for @set. */
+static int gcu_env_set_bytes(const char *s, int (*set)(uint64_t bytes))
 {
 	uint64_t v;
 
@@ -81,7 +83,17 @@ static int gcu_env_limit(const char *s)
 		errno = EINVAL;
 		return -1;
 	}
-	return gcu_set_limit(v);
+	return set(v);
+}
+
+static int gcu_env_limit(const char *s)
+{
+	return gcu_env_set_bytes(s, gcu_set_limit);
+}
+
+static int gcu_env_concurrent_min(const char *s)
+{
+	return gcu_env_set_bytes(s, gcu_set_concurrent_min);
 }
 
 static int gcu_env_mode(const char *s)
@@ -104,6 +116,7 @@ int gcu_env_apply(void)
 		{ "GCU_GCPERCENT", gcu_env_gcpercent },
 		{ "GCU_LIMIT", gcu_env_limit },
 		{ "GCU_MODE", gcu_env_mode },
+		{ "GCU_CONCURRENT_MIN", gcu_env_concurrent_min },
 	};
 	const char *s = getenv("GCU_TRACE");
 	unsigned int i;

@@ -281,11 +281,15 @@ int gcu_set_gcpercent(int percent);
  * sweep. Threads keep allocating during the mark; gcu_free(), fork() and
  * gcu_collect() wait for it, and so does an allocation at the heap's
  * limit. Taken by the next collection; the default is the module's,
- * GCU_MODE_STW unless it was loaded with concurrent=1.
+ * GCU_MODE_CONCURRENT unless it was loaded with concurrent=0. A concurrent
+ * heap whose last collection marked less than gcu_set_concurrent_min()'s
+ * bytes (default 1 MiB) collects stopped: there that costs less.
  */
 #define GCU_MODE_STW		0
 #define GCU_MODE_CONCURRENT	1
 int gcu_set_mode(int mode);
+/* 0: every collection of a GCU_MODE_CONCURRENT heap marks concurrently. */
+int gcu_set_concurrent_min(uint64_t bytes);
 
 /*
  * Safepoints. The collector stops the world by asking every registered

@@ -198,13 +198,14 @@ int gcu_stats(struct gcu_heap_stats *st)
 	return 0;
 }
 
-int gcu_set_limit(uint64_t bytes)
+/* Set the heap's option @id (enum gcmem_option_id) to @val. */
+int gcu_option_set(uint32_t id, uint64_t val)
 {
 	struct gcmem_option opt = {
 		.size = sizeof(opt),
-		.option_id = GCMEM_OPTION_LIMIT,
+		.option_id = id,
 		.op = GCMEM_OPTION_OP_SET,
-		.val64 = bytes,
+		.val64 = val,
 	};
 
 	if (gcu.info.fd < 0) {
@@ -212,6 +213,11 @@ int gcu_set_limit(uint64_t bytes)
 		return -1;
 	}
 	return ioctl(gcu.info.fd, GCMEM_IOC_OPTION, &opt) ? -1 : 0;
+}
+
+int gcu_set_limit(uint64_t bytes)
+{
+	return gcu_option_set(GCMEM_OPTION_LIMIT, bytes);
 }
 
 /* Roots are whole words: widen the range to 8-byte boundaries. */

@@ -98,6 +98,7 @@ extern int gcu_trace;
 
 /* env.c */
 int gcu_env_bytes(const char *s, uint64_t *bytes);
+int gcu_option_set(uint32_t id, uint64_t val);
 int gcu_env_apply(void);
 
 /* thread.c */

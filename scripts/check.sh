@@ -111,13 +111,14 @@ if [ "${#krels[@]}" -ne 2 ]; then
 	record "target kernels installed" 1
 	krels=()
 fi
-# The suite runs in concurrent mode (concurrent=1) on the debug kernel
-# and on 6.1 (PMD- and PTE-mapped arenas: write tracking by the chunk and
-# by the page), and stop-the-world, the default, on 6.12;
-# concurrent_test runs both modes on every kernel.
+# The suite runs with every cycle concurrent (concurrent_min_live=0) on
+# the debug kernel and on 6.1 (PMD- and PTE-mapped arenas: write tracking
+# by the chunk and by the page), and with the defaults on 6.12: concurrent
+# heaps, whose cycles stop the world while the heap is small (most of the
+# tests'); concurrent_test runs both modes on every kernel.
 for krel in "${krels[@]}"; do
 	mode=
-	case $krel in 6.1.*) mode=" GCMEM_PARAMS=concurrent=1" ;; esac
+	case $krel in 6.1.*) mode=" GCMEM_PARAMS=concurrent_min_live=0" ;; esac
 	targets+=("$krel|/lib/modules/$krel/build|/boot/vmlinuz-$krel|1G|900|GCMEM_FUZZ_SEED=$fuzz_seed GCMEM_FUZZ_CALLS=${GCMEM_FUZZ_CALLS_DEBIAN:-30000} GCMEM_STRESS_OBJECTS=200000$mode")
 done
 
@@ -138,7 +139,7 @@ if [ "${GCMEM_DEBUG_KERNEL:-1}" != 0 ]; then
 		# 2G, one run of the fuzzer (of many; MemAvailable stayed
 		# flat in the others) ran the guest out of memory. First:
 		# its run is the longest (see the boots below).
-		targets=("$dkrel|$dkdir|$dkdir/arch/x86/boot/bzImage|3G|3600|GCMEM_FUZZ_SEED=$fuzz_seed GCMEM_FUZZ_CALLS=${GCMEM_FUZZ_CALLS_DEBUG:-200000} GCMEM_STRESS_OBJECTS=20000 GCMEM_PARAMS=concurrent=1"
+		targets=("$dkrel|$dkdir|$dkdir/arch/x86/boot/bzImage|3G|3600|GCMEM_FUZZ_SEED=$fuzz_seed GCMEM_FUZZ_CALLS=${GCMEM_FUZZ_CALLS_DEBUG:-200000} GCMEM_STRESS_OBJECTS=20000 GCMEM_PARAMS=concurrent_min_live=0"
 			 "${targets[@]}")
 	else
 		record "debug kernel built" 1

@@ -32,7 +32,8 @@
  *
  * Then: two heaps (two processes, a large live set and a small one)
  * collecting concurrently at once; attempts to split, move or protect the
- * arena while concurrent marks run; the mode option's ABI.
+ * arena while concurrent marks run; a small heap's cycles stopping the
+ * world; the mode options' ABI.
  */
 #define GCU_REDIRECT_PTHREAD
 #include <pthread.h>
@@ -278,7 +279,7 @@ FIXTURE_SETUP(race)
 	ASSERT_EQ(0, gcu_init()) TH_LOG("gcu_init: %s", strerror(errno));
 	if (!variant->paced)
 		ASSERT_EQ(0, gcu_set_gcpercent(-1));
-	ASSERT_EQ(0, gcu_set_mode(variant->mode));
+	ASSERT_EQ(0, gcu_set_mode_always(variant->mode));
 	memset(&self->r, 0, sizeof(self->r));
 	self->r.via_pipe = variant->via_pipe;
 	self->r.holders = calloc(HOLDERS, sizeof(*self->r.holders));
@@ -405,7 +406,7 @@ static int heap_child(long nodes, int cycles)
 	struct gcu_heap_stats st;
 
 	if (gcu_init() || gcu_set_gcpercent(-1) ||
-	    gcu_set_mode(GCU_MODE_CONCURRENT) || build_list(nodes))
+	    gcu_set_mode_always(GCU_MODE_CONCURRENT) || build_list(nodes))
 		return 2;
 	for (int c = 0; c < cycles; c++) {
 		churn();
@@ -465,7 +466,7 @@ FIXTURE_VARIANT_ADD(beside, concurrent) { .mode = GCU_MODE_CONCURRENT };
 FIXTURE_SETUP(beside)
 {
 	ASSERT_EQ(0, gcu_init());
-	ASSERT_EQ(0, gcu_set_mode(variant->mode));
+	ASSERT_EQ(0, gcu_set_mode_always(variant->mode));
 }
 
 FIXTURE_TEARDOWN(beside)
@@ -542,7 +543,7 @@ FIXTURE_SETUP(colour)
 	ASSERT_EQ(0, gcmem_write_file(BLACK_PARAM, variant->black ? "1" : "0"));
 	ASSERT_EQ(0, gcu_init());
 	ASSERT_EQ(0, gcu_set_gcpercent(-1));
-	ASSERT_EQ(0, gcu_set_mode(GCU_MODE_CONCURRENT));
+	ASSERT_EQ(0, gcu_set_mode_always(GCU_MODE_CONCURRENT));
 }
 
 FIXTURE_TEARDOWN(colour)
@@ -659,7 +660,7 @@ TEST(arena_changes_refused_during_mark)
 
 	ASSERT_EQ(0, gcu_init());
 	ASSERT_EQ(0, gcu_set_gcpercent(-1));
-	ASSERT_EQ(0, gcu_set_mode(GCU_MODE_CONCURRENT));
+	ASSERT_EQ(0, gcu_set_mode_always(GCU_MODE_CONCURRENT));
 	ASSERT_EQ(0, build_list(100000));
 	arena_stop = 0;
 	ASSERT_EQ(0, pthread_create(&th, NULL, arena_poker,
@@ -694,7 +695,7 @@ TEST(too_large_at_limit_fails)
 	uint64_t before;
 
 	ASSERT_EQ(0, gcu_init());
-	ASSERT_EQ(0, gcu_set_mode(GCU_MODE_CONCURRENT));
+	ASSERT_EQ(0, gcu_set_mode_always(GCU_MODE_CONCURRENT));
 	ASSERT_EQ(0, gcu_set_limit(16ULL << 20));
 	ASSERT_EQ(0, build_list(200000));	/* 3 MiB live */
 	before = gcu_stats_now().cycles;
@@ -713,6 +714,76 @@ TEST(too_large_at_limit_fails)
 	TH_LOG("%llu cycles for 20 failed allocations",
 	       (unsigned long long)(st.cycles - before));
 	list_head = NULL;
+	gcu_shutdown();
+}
+
+/*
+ * A concurrent heap with little to mark collects stopped: a cycle marks
+ * concurrently only if the last one marked GCMEM_OPTION_CONCURRENT_MIN
+ * bytes or more (the first: if the heap holds that many in use). The
+ * option's default is the module's concurrent_min_live; its ABI.
+ */
+static uint64_t concurrent_after_collect(void)
+{
+	scrub_stack();
+	if (gcu_collect())
+		return ~0ULL;
+	return gcu_stats_now().concurrent_cycles;
+}
+
+TEST(small_heap_collects_stopped)
+{
+	struct gcmem_option opt = {
+		.size = sizeof(opt),
+		.option_id = GCMEM_OPTION_CONCURRENT_MIN,
+		.op = GCMEM_OPTION_OP_GET,
+	};
+	FILE *f = fopen("/sys/module/gcmem/parameters/concurrent_min_live",
+			"r");
+	unsigned long long dflt = ~0ULL;
+	int fd;
+
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(1, fscanf(f, "%llu", &dflt));
+	fclose(f);
+	ASSERT_EQ(0, gcu_init());
+	fd = gcu_heap()->fd;
+	ASSERT_EQ(0, ioctl(fd, GCMEM_IOC_OPTION, &opt));
+	EXPECT_EQ(dflt, opt.val64);
+	ASSERT_EQ(0, gcu_set_gcpercent(-1));
+	ASSERT_EQ(0, gcu_set_mode(GCU_MODE_CONCURRENT));
+	ASSERT_EQ(0, gcu_set_concurrent_min(2 << 20));
+
+	/* The first cycle: less than 2 MiB in use. */
+	ASSERT_EQ(0, build_list(1000));
+	EXPECT_EQ(0, concurrent_after_collect());
+	/* 3 MiB live, but the last cycle marked 16 KiB. */
+	list_head = NULL;
+	ASSERT_EQ(0, build_list(200000));
+	EXPECT_EQ(0, concurrent_after_collect());
+	EXPECT_EQ(1, concurrent_after_collect());
+	/* Marked 3 MiB last: this one marks concurrently, the next not. */
+	list_head = NULL;
+	EXPECT_EQ(2, concurrent_after_collect());
+	EXPECT_EQ(2, concurrent_after_collect());
+	ASSERT_EQ(0, gcu_set_concurrent_min(0));
+	EXPECT_EQ(3, concurrent_after_collect());
+	EXPECT_EQ(6, gcu_stats_now().cycles);
+	EXPECT_EQ(0, gcu_stats_now().checkmark_failures);
+
+	opt.op = GCMEM_OPTION_OP_SET;
+	opt.val64 = GCMEM_CONCURRENT_MIN_MAX + 1;
+	EXPECT_EQ(-1, ioctl(fd, GCMEM_IOC_OPTION, &opt));
+	EXPECT_EQ(EINVAL, errno);
+	opt.val64 = GCMEM_CONCURRENT_MIN_MAX;
+	EXPECT_EQ(0, ioctl(fd, GCMEM_IOC_OPTION, &opt));
+	opt.op = GCMEM_OPTION_OP_GET;
+	opt.val64 = 0;
+	ASSERT_EQ(0, ioctl(fd, GCMEM_IOC_OPTION, &opt));
+	EXPECT_EQ(GCMEM_CONCURRENT_MIN_MAX, opt.val64);
+	opt.op = 7;
+	EXPECT_EQ(-1, ioctl(fd, GCMEM_IOC_OPTION, &opt));
+	EXPECT_EQ(EINVAL, errno);
 	gcu_shutdown();
 }
 

@@ -59,4 +59,14 @@ static inline struct gcu_heap_stats gcu_stats_now(void)
 	return st;
 }
 
+/*
+ * Collect in @mode, every cycle: a GCU_MODE_CONCURRENT heap whatever its
+ * size (the tests' heaps are mostly below gcu_set_concurrent_min()'s
+ * default, which would have them collect stopped).
+ */
+static inline int gcu_set_mode_always(int mode)
+{
+	return gcu_set_mode(mode) || gcu_set_concurrent_min(0) ? -1 : 0;
+}
+
 #endif /* GCU_UTIL_H */

@@ -942,7 +942,8 @@ static void __attribute__((noreturn)) child_ender(__u32 phase, int how)
 	static struct ender e;
 	pthread_t th;
 
-	if (gcu_init() || gcu_set_mode(GCU_MODE_CONCURRENT))
+	if (gcu_init() || gcu_set_mode(GCU_MODE_CONCURRENT) ||
+	    gcu_set_concurrent_min(0))
 		_exit(10);
 	/* 4 MiB live: the mark takes a while, the phases are seen. */
 	for (int i = 0; i < 1 << 18; i++) {

@@ -509,6 +509,8 @@ TEST(incremental_mode_is_concurrent)
 	GC_enable_incremental();
 	EXPECT_EQ(1, GC_is_incremental_mode());
 	EXPECT_EQ(GC_PROTECTS_NONE, GC_incremental_protection_needs());
+	/* So small a heap collects stopped, unless told otherwise. */
+	ASSERT_EQ(0, gcu_set_concurrent_min(0));
 	kept = GC_MALLOC(4 * sizeof(void *));
 	ASSERT_NE(NULL, kept);
 	kept[1] = GC_MALLOC(64);

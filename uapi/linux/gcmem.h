@@ -201,28 +201,40 @@ struct gcmem_handshake {
  *	0 to GCMEM_GCPERCENT_MAX, or GCMEM_GCPERCENT_OFF to collect only on
  *	request and at the limit. Default 100.
  * @GCMEM_OPTION_MODE: how a cycle runs, one of enum gcmem_mode; taken by
- *	the next cycle. Default GCMEM_MODE_STW, or GCMEM_MODE_CONCURRENT if
- *	the module was loaded with concurrent=1.
+ *	the next cycle. Default GCMEM_MODE_CONCURRENT, or GCMEM_MODE_STW if
+ *	the module was loaded with concurrent=0.
+ * @GCMEM_OPTION_CONCURRENT_MIN: in GCMEM_MODE_CONCURRENT, the bytes the
+ *	last cycle must have marked (for the first cycle: the heap must hold
+ *	in use) for the next to mark concurrently; a cycle of a smaller heap
+ *	runs as in GCMEM_MODE_STW, which costs less there than tracking the
+ *	program's writes. 0 to GCMEM_CONCURRENT_MIN_MAX; 0: every cycle
+ *	concurrent. Default 1 MiB, or the module's concurrent_min_live.
  */
 enum gcmem_option_id {
 	GCMEM_OPTION_LIMIT = 1,
 	GCMEM_OPTION_GCPERCENT = 2,
 	GCMEM_OPTION_MODE = 3,
+	GCMEM_OPTION_CONCURRENT_MIN = 4,
 };
+
+/* The largest GCMEM_OPTION_CONCURRENT_MIN: the largest arena, 64 GiB. */
+#define GCMEM_CONCURRENT_MIN_MAX	(64ULL << 30)
 
 /**
  * enum gcmem_mode - values of GCMEM_OPTION_MODE
  * @GCMEM_MODE_STW: the world stays stopped from the stop to the sweep
  * @GCMEM_MODE_CONCURRENT: the world is stopped to scan the stacks, runs
  *	while the workers mark, and is stopped again to finish the mark
- *	(stacks, roots and the objects on chunks the program wrote meanwhile
- *	scanned again) and to sweep. The program's writes to the arena are
+ *	(stacks, roots and the objects on pages the program wrote meanwhile
+ *	scanned again) and to sweep the spans threads cache; the rest is
+ *	swept beside the program. The program's writes to the arena are
  *	tracked by the kernel: no write barrier in user code. Threads keep
  *	allocating during the mark, refills and large objects included, until
- *	the heap has grown by gcpercent / 2 of what it was when the cycle
- *	began; past that, and for GCMEM_IOC_FREE, GCMEM_IOC_FORK,
- *	GCMEM_IOC_COLLECT and an allocation that finds the heap at its
- *	limit, they wait for the cycle to end.
+ *	the heap reaches its goal (or has grown by 4 MiB since the cycle
+ *	began, if that is more); past that, and for GCMEM_IOC_FREE,
+ *	GCMEM_IOC_FORK, GCMEM_IOC_COLLECT and an allocation that finds the
+ *	heap at its limit, they wait for the cycle to end. A heap with less
+ *	to mark than GCMEM_OPTION_CONCURRENT_MIN runs stop-the-world cycles.
  */
 enum gcmem_mode {
 	GCMEM_MODE_STW = 0,
