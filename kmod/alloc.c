@@ -246,17 +246,19 @@ static struct gcmem_span *gcmem_span_get(struct gcmem_heap *heap,
 #define GCMEM_SWEEP_ASSIST	16
 
 /*
- * Before a span or a large object takes fresh pages: start a cycle first
- * when they would take the heap past its trigger (pace.c); a concurrent
+ * Before a refill or a large object: start a cycle first when up to
+ * @bytes more would take the heap past its trigger (pace.c); a concurrent
  * one goes on beside the request (gcmem_collect_start()). While a
  * concurrent cycle marks, -EINPROGRESS if they would take the heap past
  * the cycle's goal: the request waits for the cycle to end
- * (gcmem_heap_lock_idle()) and starts over.
+ * (gcmem_heap_lock_idle()) and starts over. @fresh: the request would
+ * take fresh pages.
  */
-static int gcmem_pace_alloc(struct gcmem_heap *heap, u64 bytes)
+static int gcmem_pace_alloc(struct gcmem_heap *heap, u64 bytes, bool fresh)
 {
 	/* Unswept spans may free what fresh pages would hold: a few first. */
-	gcmem_sweep_some(heap, GCMEM_SWEEP_ASSIST, false);
+	if (fresh)
+		gcmem_sweep_some(heap, GCMEM_SWEEP_ASSIST, false);
 	if (gcmem_pacer_must_wait(heap, bytes))
 		return -EINPROGRESS;
 	if (gcmem_pacer_wants_cycle(heap, bytes))
@@ -306,6 +308,10 @@ static void gcmem_span_handout(struct gcmem_heap *heap,
 		}
 		span->needzero = false;
 	}
+	/* Its free slots count as allocated for the pacer (pace.c). */
+	heap->live_bytes += (u64)(span->nelems -
+				  bitmap_weight(span->allocbits, span->nelems)) *
+			    span->elem_size;
 	thread->caches[idx] = span;
 	span->owner = thread;
 	span->cache_index = idx;
@@ -357,10 +363,11 @@ again:
 
 	/* A cycle may run here: everything is looked up again after it. */
 	central = gcmem_central(heap, arg->size_class, arg->type_id, false);
-	if (!*paced && (!central || list_empty(central))) {
+	if (!*paced) {
 		*paced = true;
 		ret = gcmem_pace_alloc(heap, (u64)GCMEM_PAGE_SIZE *
-				       gcmem_class_npages[arg->size_class]);
+				       gcmem_class_npages[arg->size_class],
+				       !central || list_empty(central));
 		if (ret)
 			return ret;
 		goto again;
@@ -471,7 +478,7 @@ again:
 	}
 	if (!paced) {
 		paced = true;
-		ret = gcmem_pace_alloc(heap, bytes);
+		ret = gcmem_pace_alloc(heap, bytes, true);
 		if (!ret)
 			goto again;
 	} else {
@@ -508,6 +515,7 @@ again:
 	/* After the bit: pairs with gcmem_mark_slot_live(). */
 	smp_store_release(&span->state, GCMEM_SPAN_LARGE);
 	heap->large_objects++;
+	heap->live_bytes += bytes;
 	arg->addr = heap->arena_start + ((u64)span->page << GCMEM_PAGE_SHIFT);
 out:
 	gcmem_heap_unlock(heap);

@@ -374,6 +374,7 @@ static struct gcmem_cycle *gcmem_cycle_new(struct gcmem_heap *heap,
 	spin_lock_init(&c->deferred_lock);
 	INIT_LIST_HEAD(&c->deferred);
 	heap->heap_before = heap->inuse_bytes;
+	heap->live_before = heap->live_bytes;
 	gcmem_pace_cycle(heap);
 	trace_gcmem_cycle_start(heap->tgid, heap->cycles + 1, heap->inuse_bytes);
 	/* Pairs with the acquire in gcmem_safepoint(). */
@@ -453,6 +454,9 @@ static int gcmem_cycle_preclean(struct gcmem_cycle *c)
 	if (!written)
 		return -EAGAIN;
 	for (round = 0; round < GCMEM_PRECLEAN_ROUNDS && !ret; round++) {
+		/* Open for the threads' ragged scans, then the workers. */
+		gcmem_work_reopen(&c->work);
+		gcmem_ragged_scan(heap);
 		/* The harvest and the roots need the lock, the scan not. */
 		mutex_lock(&heap->lock);
 		if (gcmem_track(heap, GCMEM_TRACK_HARVEST, written) ||
@@ -467,7 +471,6 @@ static int gcmem_cycle_preclean(struct gcmem_cycle *c)
 		gcmem_heap_unlock(heap);
 		if (ret)
 			break;
-		gcmem_work_reopen(&c->work);
 		ret = gcmem_cycle_mark(c);
 		if (n < GCMEM_PRECLEAN_ENOUGH)
 			break;
@@ -648,7 +651,7 @@ static void gcmem_cycle_abandon(struct gcmem_cycle *c,
 	 * refill past the trigger.
 	 */
 	if (why == GCMEM_GC_PACER)
-		gcmem_pace(heap, heap->inuse_bytes);
+		gcmem_pace(heap, heap->live_bytes);
 }
 
 /* Step 5 (OFF): restart the world, free the cycle. */

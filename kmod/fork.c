@@ -183,6 +183,7 @@ static int gcmem_fork_copy(struct gcmem_heap *heap, struct gcmem_heap *child)
 	child->trigger = heap->trigger;
 	child->runway = heap->runway;
 	child->marked_bytes = heap->marked_bytes;
+	child->live_bytes = heap->live_bytes;
 	child->handshake_done = true;
 
 	ret = gcmem_fork_types(heap, child);

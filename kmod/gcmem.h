@@ -203,6 +203,8 @@ struct gcmem_thread {
 	bool signaled;			/* eventfd written this cycle */
 	bool forced;			/* kicked after the deadline */
 	atomic_t park_queued;		/* a gcmem_force task work is pending */
+	/* The last ragged scan it did (heap->ragged_gen); its own ioctls. */
+	u64 ragged_gen;
 };
 
 /* struct gcmem_root_range - a registered root range. */
@@ -322,6 +324,16 @@ struct gcmem_heap {
 
 	/* Written under @lock, read with READ_ONCE. */
 	u64 inuse_bytes;
+	/*
+	 * The pacer's measure of the heap (pace.c; Go's heapLive): what the
+	 * last cycle marked plus the free slots handed out and the large
+	 * objects allocated since. Unlike @inuse_bytes (spans), it falls
+	 * back to the marked bytes after every sweep, however scattered
+	 * the garbage was over the spans.
+	 */
+	u64 live_bytes;
+	u64 live_at_sweep;		/* @live_bytes at the sweep's start */
+	u64 live_before;		/* @live_bytes at the cycle's start */
 	u64 nspans;
 	u64 refills;
 	u64 large_objects;
@@ -340,13 +352,23 @@ struct gcmem_heap {
 	u64 world_gen;			/* bumped at every restart */
 	atomic_t parks;			/* bumped when a thread parks */
 	atomic_t scanning;		/* threads in gcmem_safepoint()'s scan */
+	/*
+	 * A ragged scan is asked for (safepoint.c): running threads scan
+	 * their stacks at their next safepoint without stopping. @ragged is
+	 * published with release after @ragged_gen; both written by the
+	 * cycle's driver only.
+	 */
+	bool ragged;
+	u64 ragged_gen;
+	atomic_t ragged_acks;		/* threads that did this one */
+	u64 ragged_scans;		/* stacks scanned so, all cycles */
 	wait_queue_head_t stop_wq;	/* a thread parked */
 	wait_queue_head_t restart_wq;	/* the world restarted */
 	wait_queue_head_t idle_wq;	/* a cycle ended (@cycle NULL) */
 	u64 gcpercent;
 	/* Pacing (pace.c), all in bytes of spans in use: */
 	u64 goal;			/* the heap goal */
-	u64 trigger;			/* start a cycle at this inuse_bytes */
+	u64 trigger;			/* start a cycle at this live_bytes */
 	u64 cycle_goal;			/* allocation waits past it */
 	u64 runway;			/* growth a concurrent mark expects */
 	bool cycle_waited;		/* an allocation waited this cycle */
@@ -505,6 +527,7 @@ int gcmem_safepoint(struct gcmem_heap *heap, struct gcmem_thread *thread);
 int gcmem_ioc_safepoint(struct gcmem_heap *heap, struct gcmem_thread_op *op);
 int gcmem_blocking_leave(struct gcmem_heap *heap, struct gcmem_thread_op *op);
 int gcmem_stop_the_world(struct gcmem_heap *heap, struct gcmem_thread *self);
+void gcmem_ragged_scan(struct gcmem_heap *heap);
 void gcmem_start_the_world(struct gcmem_heap *heap);
 
 /* collect.c */

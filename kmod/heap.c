@@ -667,4 +667,5 @@ void gcmem_heap_stats(struct gcmem_heap *heap, struct gcmem_stats *st)
 	st->precleaned_pages = heap->precleaned_pages;
 	st->rescanned_pages = heap->rescanned_pages;
 	st->swept_cycles = heap->swept_cycles;
+	st->ragged_scans = heap->ragged_scans;
 }

@@ -2,7 +2,7 @@
 /*
  * Pacing: when a cycle starts.
  *
- * The heap (bytes of spans in use) may grow to its goal
+ * The heap may grow to its goal
  *
  *	goal = max(GCMEM_HEAP_MINIMUM, live * (1 + gcpercent / 100))
  *
@@ -20,12 +20,22 @@
  * the cycle began, if that is more) waits for the cycle to end (alloc.c):
  * a stand-in for mark assists, which would have the thread help instead.
  *
- * The allocation paths ask gcmem_pacer_wants_cycle() before they take a
- * span or a large object from fresh pages; an allocation that fails at the
+ * The heap, for the pacer, is heap->live_bytes (Go's heapLive): what the
+ * last cycle marked plus what was handed out since, the free slots of
+ * every span a refill hands out and every large object. Not the spans in
+ * use: where the garbage is scattered over the spans (a table whose
+ * entries are replaced at random), few spans empty, and a heap measured in
+ * spans stays above twice the marked bytes after its sweep: every cycle
+ * would start at once, and with the goal passed, allocation would wait for
+ * the whole mark (the latency benchmark's threads did, a second a cycle,
+ * at 256 MiB live). The limit is the spans', the chunks committed.
+ *
+ * The allocation paths ask gcmem_pacer_wants_cycle() before every refill
+ * and large object; an allocation that fails at the
  * heap's limit runs a cycle whatever the pacer says and tries once more
  * (alloc.c), failing with ENOMEM only if that did not free enough. A
- * pacer's cycle that cannot finish paces the next as if everything in use
- * were live, so that a heap whose cycles keep failing does not stop the
+ * pacer's cycle that cannot finish paces the next as if everything
+ * allocated were live, so that a heap whose cycles keep failing does not stop the
  * world at every refill.
  *
  * A concurrent heap's cycle marks beside the program only if there is
@@ -74,7 +84,7 @@ bool gcmem_pace_concurrent(struct gcmem_heap *heap)
 {
 	lockdep_assert_held(&heap->lock);
 	return gcmem_pace_beside(heap, heap->cycles ? heap->marked_bytes :
-						      heap->inuse_bytes);
+						      heap->live_bytes);
 }
 
 /* Set the next cycle's goal and trigger from the bytes @live marked. */
@@ -96,8 +106,8 @@ void gcmem_pace(struct gcmem_heap *heap, u64 live)
  */
 void gcmem_pace_mark_done(struct gcmem_heap *heap)
 {
-	u64 grown = heap->inuse_bytes - min(heap->inuse_bytes,
-					    heap->heap_before);
+	u64 grown = heap->live_bytes - min(heap->live_bytes,
+					   heap->live_before);
 
 	if (heap->cycle_waited)
 		grown *= 2;
@@ -114,7 +124,7 @@ bool gcmem_pacer_wants_cycle(struct gcmem_heap *heap, u64 bytes)
 	lockdep_assert_held(&heap->lock);
 	return !heap->cycle && !heap->sweeping &&
 	       heap->gcpercent != GCMEM_GCPERCENT_OFF &&
-	       heap->inuse_bytes + bytes > heap->trigger;
+	       heap->live_bytes + bytes > heap->trigger;
 }
 
 /*
@@ -130,14 +140,14 @@ void gcmem_pace_cycle(struct gcmem_heap *heap)
 		return;
 	}
 	heap->cycle_goal = max(heap->goal,
-			       heap->inuse_bytes + GCMEM_HEAP_MINIMUM);
+			       heap->live_bytes + GCMEM_HEAP_MINIMUM);
 }
 
 /* Must an allocation of @bytes more wait for the cycle? heap->lock. */
 bool gcmem_pacer_must_wait(struct gcmem_heap *heap, u64 bytes)
 {
 	lockdep_assert_held(&heap->lock);
-	if (!heap->cycle || heap->inuse_bytes + bytes <= heap->cycle_goal)
+	if (!heap->cycle || heap->live_bytes + bytes <= heap->cycle_goal)
 		return false;
 	heap->cycle_waited = true;
 	return true;

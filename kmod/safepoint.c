@@ -35,6 +35,18 @@
  * exiting counts as stopped. A world that is not stopped after
  * GCMEM_STOP_ABANDON_MS (a thread the kick cannot reach) abandons the
  * cycle.
+ *
+ * Ragged scans, while a concurrent cycle marks (its precleaning, collect.c):
+ * the driver asks every running thread to scan its own stack and
+ * registers at its next safepoint, as at a stop, but without parking and
+ * without stopping the others, so that the new objects the stacks hold
+ * are marked beside the program rather than in the second pause. The same
+ * odd epoch and eventfd bring the threads in; heap->ragged, not
+ * heap->stopping, tells them not to park. Marking more is always safe
+ * here: what a ragged scan marks, the workers scan, and a later store into
+ * it is tracked. The driver waits a little for the threads
+ * (GCMEM_RAGGED_MS), not for the ones that do not come: whatever their
+ * stacks hold, the second stop scans again.
  */
 #include <linux/eventfd.h>
 #include <linux/module.h>
@@ -79,6 +91,26 @@ static void gcmem_scanning_done(struct gcmem_heap *heap)
 }
 
 /*
+ * A ragged scan is asked for: scan our stack and registers into the
+ * cycle's work lists, once a request, and go on. Under @scanning, which
+ * keeps the cycle (see gcmem_ragged_scan()).
+ */
+static void gcmem_ragged_self(struct gcmem_heap *heap, struct gcmem_thread *t)
+{
+	struct gcmem_cycle *c;
+	u64 gen = READ_ONCE(heap->ragged_gen);
+
+	/* The cycle is published before a ragged scan is asked for. */
+	c = smp_load_acquire(&heap->cycle);
+	if (!c || t->ragged_gen == gen)
+		return;
+	t->ragged_gen = gen;
+	gcmem_mark_self(c, t);
+	atomic_inc(&heap->ragged_acks);
+	wake_up_all(&heap->stop_wq);
+}
+
+/*
  * gcmem_safepoint() - park the calling thread while the world is stopped.
  *
  * If a stop is under way and the thread has not parked in this cycle, it
@@ -101,6 +133,9 @@ int gcmem_safepoint(struct gcmem_heap *heap, struct gcmem_thread *t)
 	/* Pairs with the smp_mb() in gcmem_start_the_world(). */
 	smp_mb__after_atomic();
 	if (!READ_ONCE(heap->stopping)) {
+		/* Pairs with the release in gcmem_ragged_scan(). */
+		if (smp_load_acquire(&heap->ragged))
+			gcmem_ragged_self(heap, t);
 		gcmem_scanning_done(heap);
 		return 0;
 	}
@@ -346,6 +381,69 @@ int gcmem_stop_the_world(struct gcmem_heap *heap, struct gcmem_thread *self)
 	if (wait_event_killable(heap->stop_wq, !atomic_read(&heap->scanning)))
 		return -EINTR;
 	return 0;
+}
+
+/*
+ * Tunable: long enough for a thread that refills or polls every few
+ * hundred microseconds (GCBench's, under TCG), short enough that a thread
+ * that does not come costs the mark little.
+ */
+#define GCMEM_RAGGED_MS		5
+
+/*
+ * gcmem_ragged_scan() - from a concurrent cycle's driver, between two of
+ * its mark's rounds (no worker runs, the work lists are open): ask the
+ * running threads to scan their stacks, wait for them a little, and end
+ * the request. Called without heap->lock.
+ */
+void gcmem_ragged_scan(struct gcmem_heap *heap)
+{
+	struct gcmem_thread *t;
+	unsigned long id;
+	int want = 0;
+
+	mutex_lock(&heap->lock);
+	if (WARN_ON_ONCE(heap->stopping || heap->phase != GCMEM_PHASE_MARK)) {
+		gcmem_heap_unlock(heap);
+		return;
+	}
+	atomic_set(&heap->ragged_acks, 0);
+	WRITE_ONCE(heap->ragged_gen, heap->ragged_gen + 1);
+	/* Pairs with the acquire in gcmem_safepoint(). */
+	smp_store_release(&heap->ragged, true);
+	/* Threads reading the epoch odd find @ragged set. */
+	smp_store_release(&heap->control->safepoint_epoch,
+			  heap->control->safepoint_epoch + 1);
+	/* Not the driver, if it is a thread of the process: it is here. */
+	xa_for_each(&heap->threads, id, t) {
+		if (READ_ONCE(t->slot->status) != GCMEM_THREAD_RUNNING ||
+		    t->task == current || gcmem_task_gone(t->task))
+			continue;
+		want++;
+		if (t->eventfd)
+			gcmem_eventfd_signal(t->eventfd);
+	}
+	gcmem_heap_unlock(heap);
+
+	wait_event_timeout(heap->stop_wq,
+			   atomic_read(&heap->ragged_acks) >= want,
+			   msecs_to_jiffies(GCMEM_RAGGED_MS));
+
+	mutex_lock(&heap->lock);
+	WRITE_ONCE(heap->ragged, false);
+	/*
+	 * Pairs with the barrier after raising @scanning in
+	 * gcmem_safepoint(): a thread either finds @ragged clear or is
+	 * waited for here, so that no scan writes to the work lists once
+	 * the workers run.
+	 */
+	smp_mb();
+	wait_event(heap->stop_wq, !atomic_read(&heap->scanning));
+	heap->ragged_scans += atomic_read(&heap->ragged_acks);
+	/* Threads reading the epoch even find no request. */
+	smp_store_release(&heap->control->safepoint_epoch,
+			  heap->control->safepoint_epoch + 1);
+	gcmem_heap_unlock(heap);
 }
 
 /*

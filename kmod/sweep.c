@@ -169,6 +169,7 @@ void gcmem_sweep_start(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 	heap->sweep_cycle = heap->cycles + 1;
 	heap->sweep_marked = 0;
 	heap->sweep_freed = 0;
+	heap->live_at_sweep = heap->live_bytes;
 	list_splice_init(&heap->spans, &heap->unswept);
 	xa_for_each(&heap->threads, id, t) {
 		for (i = 0; i < GCMEM_THREAD_CACHES; i++) {
@@ -192,6 +193,9 @@ static void gcmem_sweep_done(struct gcmem_heap *heap)
 	heap->swept_cycles = heap->sweep_cycle;
 	heap->marked_bytes = heap->sweep_marked;
 	heap->freed_bytes += heap->sweep_freed;
+	/* What survived, and what was handed out since the mark ended. */
+	heap->live_bytes = heap->sweep_marked + heap->live_bytes -
+			   heap->live_at_sweep;
 	heap->heap_after = heap->inuse_bytes;
 	gcmem_pace(heap, heap->marked_bytes);
 	gcmem_chunks_reserve_empty(heap, heap->sweep_why == GCMEM_GC_PACER ?

@@ -184,7 +184,7 @@ void gcu_trace_cycles(void)
 		return;
 	if (st.concurrent_cycles != last.concurrent_cycles)
 		snprintf(parts, sizeof(parts),
-			 "in %" PRIu64 " pauses = %.3f+%.3f+%.3f ms stop+markterm+sweep, concurrent mark %.3f ms, sweep %.3f ms, %" PRIu64 "+%" PRIu64 " chunks (%" PRIu64 "+%" PRIu64 " pages) precleaned+rescanned",
+			 "in %" PRIu64 " pauses = %.3f+%.3f+%.3f ms stop+markterm+sweep, concurrent mark %.3f ms, sweep %.3f ms, %" PRIu64 "+%" PRIu64 " chunks (%" PRIu64 "+%" PRIu64 " pages) precleaned+rescanned, %" PRIu64 " stacks scanned beside",
 			 st.pauses - last.pauses,
 			 (st.stop_total_ns - last.stop_total_ns) / 1e6,
 			 (st.markterm_total_ns - last.markterm_total_ns) / 1e6,
@@ -195,7 +195,8 @@ void gcu_trace_cycles(void)
 			 st.precleaned_chunks - last.precleaned_chunks,
 			 st.rescanned_chunks - last.rescanned_chunks,
 			 st.precleaned_pages - last.precleaned_pages,
-			 st.rescanned_pages - last.rescanned_pages);
+			 st.rescanned_pages - last.rescanned_pages,
+			 st.ragged_scans - last.ragged_scans);
 	else
 		snprintf(parts, sizeof(parts),
 			 "= %.3f+%.3f+%.3f ms stop+mark+sweep",

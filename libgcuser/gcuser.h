@@ -110,6 +110,7 @@ struct gcu_heap_stats {
 	uint64_t precleaned_pages;	/* their written pages (PAGE_SIZE) */
 	uint64_t rescanned_pages;
 	uint64_t swept_cycles;		/* the last cycle whose sweep is over */
+	uint64_t ragged_scans;		/* stacks scanned beside the mark */
 };
 
 /* A registered type; GCU_TYPE_CONSERVATIVE and GCU_TYPE_NOSCAN are built in. */

@@ -195,6 +195,7 @@ int gcu_stats(struct gcu_heap_stats *st)
 	st->precleaned_pages = ks.precleaned_pages;
 	st->rescanned_pages = ks.rescanned_pages;
 	st->swept_cycles = ks.swept_cycles;
+	st->ragged_scans = ks.ragged_scans;
 	return 0;
 }
 

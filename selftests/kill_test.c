@@ -406,9 +406,18 @@ static void __attribute__((noreturn)) child_pinned(struct kill_shared *sh,
 	struct uffdio_zeropage zp = { 0 };
 	uintptr_t a, b;
 	double deadline = now() + CHILD_WAIT_S;
+	__u64 stw = GCMEM_MODE_STW;
 
 	c.sh = sh;
 	CHILD_CHECK(&c, !gcmem_raw_open(&c.h, GCMEM_CHUNK_SIZE));
+	/*
+	 * Stop-the-world: a concurrent cycle's precleaning would have the
+	 * parked threads scan their stacks again beside the mark (ragged
+	 * scans), and the driver read B there, in MARK, not in the checkmark.
+	 * The kills in a concurrent cycle's phases are the "ended" tests'.
+	 */
+	CHILD_CHECK(&c, !gcmem_option(c.h.fd, GCMEM_OPTION_MODE,
+				      GCMEM_OPTION_OP_SET, &stw));
 	uffd_setup(&c);
 	a = (uintptr_t)c.pages;
 	b = a + PAGE;

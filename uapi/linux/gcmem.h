@@ -352,6 +352,8 @@ struct gcmem_option {
  *	@freed_bytes, @heap_after and @concurrent_sweep_ns include it (a
  *	concurrent cycle is counted in @cycles at its second pause, and swept
  *	after it)
+ * @ragged_scans: out: stacks threads scanned while a concurrent cycle
+ *	marked, asked to at a safepoint without stopping (precleaning)
  *
  * A snapshot of the heap's counters; each is read atomically, the set is
  * not.
@@ -402,6 +404,7 @@ struct gcmem_stats {
 	__aligned_u64 precleaned_pages;
 	__aligned_u64 rescanned_pages;
 	__aligned_u64 swept_cycles;
+	__aligned_u64 ragged_scans;
 };
 
 #define GCMEM_IOC_STATS		_IO(GCMEM_TYPE, GCMEM_CMD_STATS)
