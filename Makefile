@@ -82,7 +82,8 @@ EXAMPLE := $(HOST)/examples/demo-example
 # Benchmarks live in their own directory so that they stay out of the
 # check and demo images (mkinitramfs.sh takes every executable of a dir).
 BENCHES := $(patsubst %,$(HOST)/bench/bench-%,gcmem bdwgc glibc \
-	gcb-gcmem gcb-bdwgc gcb-glibc mark-gcmem mark-bdwgc fork-gcmem)
+	gcb-gcmem gcb-bdwgc gcb-glibc mark-gcmem mark-bdwgc fork-gcmem \
+	lat-gcmem lat-bdwgc)
 LIBGC_A = $(shell $(CC) -print-file-name=libgc.a)
 
 .PHONY: all module host lib selftests demo deps check run style sparse \
@@ -190,6 +191,16 @@ $(HOST)/bench/bench-gcb-bdwgc: bench/gcbench.c bench/bdwgc_fair.h
 $(HOST)/bench/bench-gcb-glibc: bench/gcbench.c
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -DGCB_GLIBC -DGCB_SWEEP -static -o $@ $< -lpthread
+
+# Latency under a large live heap (bench/latency.c): the two collectors.
+$(HOST)/bench/bench-lat-gcmem: bench/latency.c $(LIB_HDRS) $(HOST)/libgcuser.a
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -DLAT_GCMEM -static -o $@ $< $(HOST)/libgcuser.a -lpthread
+
+$(HOST)/bench/bench-lat-bdwgc: bench/latency.c bench/bdwgc_fair.h
+	@mkdir -p $(@D)
+	@test -f "$(LIBGC_A)" || { echo "libgc.a missing: run 'make deps'" >&2; exit 1; }
+	$(CC) $(USER_CFLAGS) -DLAT_BDWGC -static -o $@ $< $(LIBGC_A) -lpthread
 
 # Mark throughput (bench/markbench.c): the two collectors only.
 $(HOST)/bench/bench-fork-gcmem: bench/forkbench.c $(LIB_HDRS) $(HOST)/libgcuser.a

@@ -22,11 +22,13 @@
  * GCB_MARK_WORKERS=N sets the collector's mark threads: for gcmem it is
  * written to /sys/module/gcmem/parameters/mark_workers before gcu_init()
  * (root only); for bdwgc it is exported as GC_MARKERS before GC_INIT().
- * Built with -DGCB_SWEEP (the bench-gcb-* binaries of `make bench`), a
- * gcmem or bdwgc binary run without GCB_MARK_WORKERS runs itself twice,
- * with 1 and 2 workers (fork + exec of /proc/self/exe), and restores
- * gcmem's parameter afterwards; with BENCH_ROUND > 1 in the environment it
- * does nothing (GCBench runs in the first round of `make bench` only).
+ * GCB_INCREMENTAL=1 has bdwgc collect incrementally (GC_enable_incremental()
+ * after GC_INIT()). Built with -DGCB_SWEEP (the bench-gcb-* binaries of
+ * `make bench`), a gcmem or bdwgc binary run without GCB_MARK_WORKERS runs
+ * itself three times (fork + exec of /proc/self/exe): with 1 and 2
+ * workers, stop-the-world, and with 2 concurrent (gcmem's GCU_MODE) or
+ * incremental (bdwgc), and restores gcmem's parameter afterwards; with
+ * BENCH_ROUND > 1 in the environment it does nothing (GCBench runs in the first round of `make bench` only).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -162,35 +164,6 @@ static void time_construction(int depth)
 }
 
 
-#if defined(GCB_BDWGC)
-
-/*
- * bdwgc's collections, timed from GC_EVENT_START to GC_EVENT_END (the
- * world is stopped for all of it: no incremental mode here).
- */
-static double bdw_start, bdw_total, bdw_max;
-static uint64_t bdw_hist[24];
-
-static void bdw_event(GC_EventType ev)
-{
-	double d;
-	int b;
-
-	if (ev == GC_EVENT_START) {
-		bdw_start = now();
-	} else if (ev == GC_EVENT_END && bdw_start > 0) {
-		d = now() - bdw_start;
-		bdw_start = 0;
-		bdw_total += d;
-		if (d > bdw_max)
-			bdw_max = d;
-		/* Same buckets as gcmem: [2^b, 2^(b+1)) microseconds. */
-		for (b = 0; b < 23 && d * 1e6 >= (double)(2UL << b); b++)
-			;
-		bdw_hist[b]++;
-	}
-}
-#endif
 
 #if !defined(GCB_GLIBC)
 static void print_hist(const uint64_t *h)
@@ -206,16 +179,13 @@ static void print_hist(const uint64_t *h)
 
 #if defined(GCB_SWEEP) && !defined(GCB_GLIBC)
 /*
- * Run this binary again with 1 and then 2 mark workers, and for gcmem once
- * more with 2 in concurrent mode (GCU_MODE); 0 if all passed.
+ * Run this binary again with 1 and then 2 mark workers, and once more with
+ * 2 in gcmem's concurrent mode (GCU_MODE) or bdwgc's incremental mode
+ * (GCB_INCREMENTAL=1: GC_enable_incremental()); 0 if all passed.
  */
 static int sweep(char **argv)
 {
-#if defined(GCB_GCMEM)
 	const int runs = 3;
-#else
-	const int runs = 2;
-#endif
 	char saved[32] = "";
 	int r, w, status, rc = 0;
 	pid_t pid;
@@ -236,6 +206,7 @@ static int sweep(char **argv)
 		if (pid == 0) {
 			setenv("GCB_MARK_WORKERS", val, 1);
 			setenv("GCU_MODE", r == 3 ? "concurrent" : "stw", 1);
+			setenv("GCB_INCREMENTAL", r == 3 ? "1" : "0", 1);
 			execv("/proc/self/exe", argv);
 			perror("gcbench: exec");
 			_exit(127);
@@ -302,7 +273,9 @@ int main(int argc, char **argv)
 		setenv("GC_MARKERS", mw, 1);
 	/* The fair configuration of shared/KERNEL-NOTES.md. */
 	bench_bdwgc_init();
-	GC_set_on_collection_event(bdw_event);
+	bench_bdw_pauses_watch();
+	if (getenv("GCB_INCREMENTAL") && atoi(getenv("GCB_INCREMENTAL")) == 1)
+		GC_enable_incremental();
 #endif
 	printf("gcbench (%s): stretch depth %d, long-lived depth %d, %d..%d\n",
 	       GCB_NAME, stretch_depth, long_lived_depth, min_depth,
@@ -346,11 +319,14 @@ int main(int argc, char **argv)
 		print_hist(st.pause_hist);
 	}
 #elif defined(GCB_BDWGC)
-	printf(" cycles=%lu pause_total_ms=%.3f pause_max_ms=%.3f peak_mib=%.1f maxrss_mib=%.1f markers=%d",
-	       (unsigned long)GC_get_gc_no(), bdw_total * 1e3, bdw_max * 1e3,
+	printf(" mode=%s cycles=%lu pauses=%llu pause_total_ms=%.3f pause_max_ms=%.3f peak_mib=%.1f maxrss_mib=%.1f markers=%d",
+	       GC_is_incremental_mode() ? "incremental" : "stw",
+	       (unsigned long)GC_get_gc_no(),
+	       (unsigned long long)bench_bdw_npauses,
+	       bench_bdw_pause_total * 1e3, bench_bdw_pause_max * 1e3,
 	       GC_get_heap_size() / 1048576.0, ru.ru_maxrss / 1024.0,
 	       GC_get_parallel() + 1);
-	print_hist(bdw_hist);
+	print_hist(bench_bdw_hist);
 #else
 	printf(" cycles=- pause_total_ms=- pause_max_ms=- peak_mib=%.1f maxrss_mib=%.1f",
 	       ru.ru_maxrss / 1024.0, ru.ru_maxrss / 1024.0);

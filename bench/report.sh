@@ -309,8 +309,8 @@ $1 == "GCBENCH" {
 	else
 		w = "-"
 	name = ($2 in d) ? d[$2] : $2
-	if (v("mode") == "concurrent")
-		name = name ", concurrent"
+	if (v("mode") == "concurrent" || v("mode") == "incremental")
+		name = name ", " v("mode")
 	row[o, ++n[o]] = sprintf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |",
 		name, w, v("time_s"), v("cycles"), v("pauses"),
 		v("pause_total_ms"), v("pause_max_ms"), v("peak_mib"),
@@ -348,8 +348,8 @@ $1 == "GCBENCH" && ($2 == "gcmem" || $2 == "bdwgc") {
 			h = substr($i, 6)
 		else if ($i ~ /^workers=/)
 			w = substr($i, 9)
-		else if ($i == "mode=concurrent")
-			m = ", concurrent"
+		else if ($i == "mode=concurrent" || $i == "mode=incremental")
+			m = ", " substr($i, 6)
 	}
 	if (h == "" || split(h, b, ",") != 24)
 		next
@@ -401,6 +401,114 @@ END {
 	set yrange [0:*]
 	set xtics rotate by -30
 	plot for [c=2:*] '$dat' using c:xtic(1) title columnheader(c)
+	EOF
+	gnuplot "$gp" >/dev/null 2>&1 || rc=1
+	rm -f "$dat" "$gp"
+	return $rc
+}
+
+# lat_table LOG: the LATENCY lines of LOG as a Markdown table, gcmem
+# first, then the targets judged (worst pause at most a tenth of bdwgc's
+# stop-the-world one and at most 2 ms).
+lat_table()
+{
+	awk '
+function v(name,    i) {
+	for (i = 3; i <= NF; i++)
+		if (index($i, name "=") == 1)
+			return substr($i, length(name) + 2)
+	return "-"
+}
+$1 == "LATENCY" {
+	sub(/\r$/, "")
+	o = $2 == "gcmem" ? 1 : 2
+	c = v("config")
+	row[o, ++n[o]] = sprintf("| %s, %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |",
+		$2, c, v("live_mib"), v("seconds"), v("ops"), v("op_p99_us"),
+		v("op_p999_us"), v("op_max_us"), v("stalls"), v("cycles"),
+		v("pauses"), v("pause_max_ms"), v("pause_total_ms"),
+		v("peak_mib"), v("mmu_10ms"), $NF)
+	pmax[$2 "," c] = v("pause_max_ms")
+	live = v("live_mib")
+}
+END {
+	print "| collector, mode | live (MiB) | timed (s) | operations | p99 op (us) | p99.9 op (us) | worst op (us) | stalls | cycles | pauses | max pause (ms) | total pause (ms) | peak heap (MiB) | MMU 10 ms | check |"
+	print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+	for (o = 1; o <= 2; o++)
+		for (i = 1; i <= n[o]; i++) {
+			print row[o, i]
+			rows++
+		}
+	if (!rows) {
+		print "| (no latency results) | | | | | | | | | | | | | | |"
+		exit
+	}
+	print ""
+	g = "gcmem,concurrent"
+	b = "bdwgc,stw"
+	if ((g in pmax) && (b in pmax) && pmax[b] + 0 > 0)
+		printf "- **Worst stop-the-world pause at most 1/10 of bdwgc'"'"'s:** %s (gcmem concurrent %.3f ms, bdwgc %.3f ms: %.1f%%).\n",
+			(pmax[g] + 0 <= (pmax[b] + 0) / 10 ? "met" : "**missed**"),
+			pmax[g], pmax[b], 100 * pmax[g] / pmax[b]
+	if (g in pmax)
+		printf "- **Worst stop-the-world pause at most 2 ms at %s MiB live:** %s (%.3f ms).\n",
+			live, (pmax[g] + 0 <= 2 ? "met" : "**missed**"), pmax[g]
+}' "$1"
+}
+
+# lat_plot LOG PNG: the LATMMU lines of LOG, minimum mutator utilization
+# against the window, one line per configuration; 0 if drawn.
+lat_plot()
+{
+	local dat gp rc=0
+
+	command -v gnuplot >/dev/null || return 1
+	dat=$(mktemp) gp=$(mktemp)
+	awk '
+$1 == "LATMMU" {
+	sub(/\r$/, "")
+	name = $2 ", " substr($3, 8)
+	if (name in seen)
+		next
+	seen[name] = ++ns
+	title[ns] = name
+	for (i = 4; i <= NF; i++) {
+		split($i, kv, ":")
+		if (!(kv[1] in wi)) {
+			wi[kv[1]] = ++nw
+			win[nw] = kv[1]
+		}
+		u[ns, wi[kv[1]]] = kv[2]
+	}
+}
+END {
+	if (!ns)
+		exit 1
+	printf "window_ms"
+	for (s = 1; s <= ns; s++)
+		printf "\t\"%s\"", title[s]
+	printf "\n"
+	for (w = 1; w <= nw; w++) {
+		printf "%s", win[w]
+		for (s = 1; s <= ns; s++)
+			printf "\t%s", ((s, w) in u) ? u[s, w] : "?"
+		printf "\n"
+	}
+}' "$1" >"$dat" || { rm -f "$dat" "$gp"; return 1; }
+	local term=png
+	gnuplot -e 'set terminal pngcairo' >/dev/null 2>&1 && term=pngcairo
+	cat >"$gp" <<-EOF
+	set terminal $term size 900,500 noenhanced
+	set output '$2'
+	set title 'Latency benchmark: minimum mutator utilization (worse of the 2 threads)'
+	set xlabel 'window (ms)'
+	set ylabel 'MMU'
+	set logscale x
+	set yrange [0:1]
+	set key below
+	set grid
+	set datafile missing '?'
+	plot for [c=2:*] '$dat' using 1:c with linespoints title columnheader(c)
 	EOF
 	gnuplot "$gp" >/dev/null 2>&1 || rc=1
 	rm -f "$dat" "$gp"
@@ -518,7 +626,7 @@ END {
 # Lines that say something went wrong, verbatim.
 failures()
 {
-	grep -a -E '^(FORKBENCHFAIL |GCBENCHFAIL |GCBENCH .* CORRUPT|MARKBENCHFAIL |MARKBENCH .* FAILED|BENCHFAIL |BENCHCHECK .* FAIL |# guest: FAIL|# boot: FAIL|# native: )' "$1" || true
+	grep -a -E '^(FORKBENCHFAIL |GCBENCHFAIL |GCBENCH .* CORRUPT|LATENCYFAIL |LATENCY .* CORRUPT|MARKBENCHFAIL |MARKBENCH .* FAILED|BENCHFAIL |BENCHCHECK .* FAIL |# guest: FAIL|# boot: FAIL|# native: )' "$1" || true
 }
 
 echo "# Allocation benchmark results"
@@ -619,9 +727,10 @@ echo "\`GC_start_mark_threads()\`), glibc with every short-lived tree freed"
 echo "explicitly. Time: the whole run, wall clock. Cycles: gcmem's"
 echo "\`gcu_stats().cycles\`, bdwgc's \`GC_get_gc_no()\`. Pauses: gcmem's own"
 echo "stop-the-world figures (\`pause_total_ns\`, \`pause_max_ns\`); for bdwgc"
-echo "the time from \`GC_EVENT_START\` to \`GC_EVENT_END\` of each collection"
-echo "(\`GC_set_on_collection_event\`; not incremental, so the world is stopped"
-echo "throughout). Peak heap: gcmem's \`peak_committed\`, bdwgc's"
+echo "its world stops, \`GC_EVENT_PRE_STOP_WORLD\` to \`GC_EVENT_POST_START_WORLD\`"
+echo "(\`GC_set_on_collection_event\`; in stop-the-world mode one a collection,"
+echo "its mark; the sweep is lazy, in the allocations that follow,"
+echo "and uncounted). Peak heap: gcmem's \`peak_committed\`, bdwgc's"
 echo "\`GC_get_heap_size()\` at the end (bdwgc does not return heap here), glibc's"
 echo "maximum RSS. Max RSS: \`getrusage()\` ru_maxrss of the process, for all"
 echo "three; gcmem's heap is memory the module maps, which RSS does not count,"
@@ -635,8 +744,9 @@ echo "GCBench's one thread goes on allocating, up to the goal. The second"
 echo "pause scans again the marked objects of every 2 MiB chunk the program"
 echo "wrote since the last precleaning round (this guest, 6.12, maps the"
 echo "arena with PMDs; where it is PTE-mapped, 6.1, only the pages written)."
-echo "bdwgc's incremental mode (\`GC_enable_incremental()\`) is not measured"
-echo "here yet."
+echo "bdwgc runs a third time too, with 2 markers in incremental mode"
+echo "(\`GC_enable_incremental()\` after \`GC_INIT()\`): the mark in steps"
+echo "within allocations, the program's writes tracked by bdwgc's own means."
 echo
 gcb_table "$log"
 echo
@@ -648,6 +758,36 @@ if grep -aq '^GCBENCH ' "$log" && gcb_plot "$log" "$plot"; then
 	echo "![GCBench pause distribution]($(basename "$plot"))"
 else
 	echo "(No pause distribution plot: no GCBench histograms in the log, or gnuplot failed.)"
+fi
+echo
+echo "## Latency under a large live heap (in the guest)"
+echo
+echo "bench/latency.c: a table of live entries (a 64-byte node and its 448-byte"
+echo "value, both scanned; the table itself one large scanned object) that two"
+echo "threads keep replacing at random, each operation two allocations, filling"
+echo "them and a store into the table (every 64th also checks another entry)."
+echo "After the table is built, the threads run for the timed part at a steady"
+echo "load, 50000 operations a second each, in batches of 64 on schedule (a"
+echo "service, not a flat-out loop: a collector that cannot keep up with the"
+echo "allocation would make every figure its throughput's). Every operation is"
+echo "timed, from its scheduled time when it starts late (so a pause counts in"
+echo "every operation it holds up); one that runs longer than 200 us is a stall"
+echo "(all of it lost to the program). Operation times: over all operations of"
+echo "the timed part, which spans the cycles counted. Pauses: gcmem's stop-the-world"
+echo "figures (the whole run: the build of the table included in the maximum);"
+echo "bdwgc's world stops over the timed part, as for GCBench. MMU: minimum"
+echo "mutator utilization, the least share of any window of that length left"
+echo "to the program by the stalls, the worse of the two threads. gcmem runs"
+echo "concurrent (the default) and stop-the-world, bdwgc (2 markers, the fair"
+echo "setup) stop-the-world and incremental. First round only."
+echo
+lat_table "$log"
+echo
+latplot=${BENCH_LATPLOT:-$here/latency-mmu.png}
+if grep -aq '^LATMMU ' "$log" && lat_plot "$log" "$latplot"; then
+	echo "![Latency benchmark MMU]($(basename "$latplot"))"
+else
+	echo "(No MMU plot: no LATMMU lines in the log, or gnuplot failed.)"
 fi
 echo
 echo "## Mark throughput (in the guest)"

@@ -38,7 +38,7 @@ out=$build/bench
 results=${BENCH_RESULTS:-$top/bench/RESULTS.md}
 export GCMEM_KVM_CACHE=$build/kvm-probe
 export GCMEM_QEMU_MEM=${GCMEM_QEMU_MEM:-2G}
-export GCMEM_BOOT_TIMEOUT=${GCMEM_BOOT_TIMEOUT:-1200}
+export GCMEM_BOOT_TIMEOUT=${GCMEM_BOOT_TIMEOUT:-1800}
 export BENCH_ALLOCS=${BENCH_ALLOCS:-4000000}
 export BENCH_REPS=${BENCH_REPS:-1}
 export BENCH_ROUNDS=${BENCH_ROUNDS:-5}
@@ -150,6 +150,7 @@ BENCH_COMMANDS=$cmds BENCH_LOADAVG=$(cat "$out/loadavg") BENCH_BOOT_RC=$boot_rc 
 	BENCH_NATIVE_LOG=$native \
 	BENCH_QEMU_MEM=$GCMEM_QEMU_MEM \
 	BENCH_PLOT=$(dirname "$results")/gc-pauses.png \
+	BENCH_LATPLOT=$(dirname "$results")/latency-mmu.png \
 	"$top/bench/report.sh" "$out/console.log" >"$results.tmp"
 mv -f "$results.tmp" "$results"
 echo "bench: wrote $results (guest log: $out/console.log)"
