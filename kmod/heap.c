@@ -237,20 +237,38 @@ int gcmem_heap_lock(struct gcmem_heap *heap)
  */
 int gcmem_heap_lock_idle(struct gcmem_heap *heap)
 {
+	struct gcmem_thread *self = NULL;
+	bool looked = false;
 	int ret;
 
 	for (;;) {
 		ret = gcmem_heap_lock(heap);
 		if (ret || !heap->cycle)
-			return ret;
+			break;
 		gcmem_heap_unlock(heap);
+		if (!looked) {
+			self = gcmem_thread_current(heap);
+			looked = true;
+		}
 		/*
 		 * Asleep here, a registered thread is stopped where it is
-		 * when the cycle stops the world (safepoint.c).
+		 * when the cycle stops the world (safepoint.c); it does the
+		 * ragged scans the cycle's precleaning asks for (an
+		 * allocation waiting for the cycle to end would never reach
+		 * a safepoint to do them).
 		 */
-		if (wait_event_killable(heap->idle_wq, !READ_ONCE(heap->cycle)))
-			return -EINTR;
+		if (wait_event_killable(heap->idle_wq,
+					!READ_ONCE(heap->cycle) ||
+					gcmem_ragged_wanted(heap, self))) {
+			ret = -EINTR;
+			break;
+		}
+		if (gcmem_ragged_wanted(heap, self))
+			gcmem_safepoint(heap, self);
 	}
+	if (self)
+		gcmem_thread_put(self);
+	return ret;
 }
 
 void gcmem_heap_unlock(struct gcmem_heap *heap)

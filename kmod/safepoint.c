@@ -90,6 +90,13 @@ static void gcmem_scanning_done(struct gcmem_heap *heap)
 		wake_up_all(&heap->stop_wq);
 }
 
+/* Is a ragged scan asked for that @t (may be NULL) has not done yet? */
+bool gcmem_ragged_wanted(struct gcmem_heap *heap, struct gcmem_thread *t)
+{
+	return t && READ_ONCE(heap->ragged) &&
+	       READ_ONCE(heap->ragged_gen) != t->ragged_gen;
+}
+
 /*
  * A ragged scan is asked for: scan our stack and registers into the
  * cycle's work lists, once a request, and go on. Under @scanning, which
@@ -414,7 +421,11 @@ void gcmem_ragged_scan(struct gcmem_heap *heap)
 	/* Threads reading the epoch odd find @ragged set. */
 	smp_store_release(&heap->control->safepoint_epoch,
 			  heap->control->safepoint_epoch + 1);
-	/* Not the driver, if it is a thread of the process: it is here. */
+	/*
+	 * Not the driver, if it is a thread of the process: it is here. A
+	 * thread asleep now is waited for as well (up to the timeout): it
+	 * may be waiting for a moment only, for heap->lock or in a fault.
+	 */
 	xa_for_each(&heap->threads, id, t) {
 		if (READ_ONCE(t->slot->status) != GCMEM_THREAD_RUNNING ||
 		    t->task == current || gcmem_task_gone(t->task))
@@ -423,6 +434,8 @@ void gcmem_ragged_scan(struct gcmem_heap *heap)
 		if (t->eventfd)
 			gcmem_eventfd_signal(t->eventfd);
 	}
+	/* And the threads waiting for the cycle to end. */
+	wake_up_all(&heap->idle_wq);
 	gcmem_heap_unlock(heap);
 
 	wait_event_timeout(heap->stop_wq,

@@ -503,9 +503,11 @@ TEST_F_TIMEOUT(beside, pacer_cycle_runs_beside_its_thread, 120)
 	/* The last cycle may still be under way: wait for it. */
 	ASSERT_EQ(0, gcu_collect());
 	ASSERT_EQ(0, gcu_stats(&st));
-	TH_LOG("%ld allocations, %ld of them while the heap was marked, %ld in other phases; %llu cycles, %llu pauses, max %.3f ms",
+	TH_LOG("%ld allocations, %ld of them while the heap was marked, %ld in other phases; %llu cycles, %llu pauses, max %.3f ms, %llu chunks precleaned, %llu stacks scanned beside",
 	       allocs, marking, other, (unsigned long long)st.cycles,
-	       (unsigned long long)st.pauses, st.pause_max_ns / 1e6);
+	       (unsigned long long)st.pauses, st.pause_max_ns / 1e6,
+	       (unsigned long long)st.precleaned_chunks,
+	       (unsigned long long)st.ragged_scans);
 	EXPECT_LE(BESIDE_CYCLES + 1, st.cycles);
 	/* gcu_collect() returns with its cycle swept. */
 	EXPECT_EQ(st.cycles, st.swept_cycles);
