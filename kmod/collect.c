@@ -370,6 +370,7 @@ static struct gcmem_cycle *gcmem_cycle_new(struct gcmem_heap *heap,
 	c->t_start = ktime_get();
 	c->nproc = gcmem_workers_nproc();
 	gcmem_work_init(&c->work, c->nproc, gcmem_debug);
+	c->work.yield = gcmem_worker_yield;
 	init_completion(&c->done);
 	spin_lock_init(&c->deferred_lock);
 	INIT_LIST_HEAD(&c->deferred);

@@ -511,6 +511,8 @@ void gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g)
 			if (READ_ONCE(c->work.abandon))
 				return;
 			gcmem_work_balance(g->work, g->wbuf, g->owner);
+			if (g->work->yield)
+				g->work->yield(g->work, g->owner);
 			cond_resched();
 		}
 	}

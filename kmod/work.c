@@ -15,7 +15,10 @@
  * waiting; marking is over when all workers wait and no list holds work.
  * Since a worker only waits with no buffer of its own and only stops waiting
  * by taking a buffer off a list, "all wait and the lists are empty" cannot
- * change once true.
+ * change once true. A worker that goes to mark another cycle meanwhile
+ * (@yield) keeps its buffer, or keeps waiting if it has none: the mark
+ * cannot end without it in the first case, and needs nothing of it in
+ * the second.
  *
  * With debugging on, every get and put checks the buffer's owner and that
  * full buffers are non-empty and empty ones empty (seed 002's
@@ -59,6 +62,7 @@ void gcmem_work_init(struct gcmem_work *work, int nproc, bool debug)
 	work->nproc = nproc;
 	work->abandon = false;
 	work->debug = debug;
+	work->yield = NULL;
 	atomic_set(&work->nbufs, 0);
 }
 
@@ -203,6 +207,12 @@ struct gcmem_workbuf *gcmem_work_getfull(struct gcmem_work *work, int owner)
 		if (atomic_read(&work->nwait) == work->nproc &&
 		    !READ_ONCE(work->nfull))
 			return NULL;
+		/*
+		 * Waiting, we hold no work: the mark may even end while we
+		 * are away, and we find it over when we are back.
+		 */
+		if (work->yield)
+			work->yield(work, owner);
 		/* Spin briefly, then yield the CPU: workers share it. */
 		if (++spins < GCMEM_GETFULL_SPINS)
 			cpu_relax();

@@ -56,6 +56,12 @@ struct gcmem_work {
 	bool abandon;			/* stop as soon as possible */
 	bool debug;			/* check ownership at every get and put */
 	atomic_t nbufs;			/* allocated, for the leak check */
+	/*
+	 * Called by a scanner every few dozen objects and while it waits
+	 * at the barrier: a mark worker may go and mark another heap's
+	 * cycle meanwhile (worker.c). NULL: none.
+	 */
+	void (*yield)(struct gcmem_work *work, int owner);
 };
 
 void gcmem_work_init(struct gcmem_work *work, int nproc, bool debug);

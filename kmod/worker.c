@@ -6,11 +6,23 @@
  * A cycle is posted to a FIFO; every worker joins the oldest cycle it has
  * not worked on, takes root jobs from its parallel-for until none are left,
  * then drains grey objects until the getfull barrier ends the mark, and
- * leaves; the last to leave completes the cycle. Cycles of different heaps
- * thus run one after the other, each with every CPU: one process's
- * collection delays another's by at most its own mark, and never starves
- * it. Each worker keeps its current workbuf to itself (the per-CPU cache)
- * and trades only whole buffers.
+ * leaves; the last to leave completes the cycle. Each worker keeps its
+ * current workbuf to itself (the per-CPU cache) and trades only whole
+ * buffers.
+ *
+ * Cycles of different heaps share the workers. A cycle whose world is
+ * stopped is urgent: its program waits for every microsecond of the mark.
+ * One whose world runs (a concurrent cycle's mark and precleaning) is not,
+ * and may be long (a second for 256 MiB under TCG): a worker marking it
+ * looks, every few dozen objects and while it waits at the barrier
+ * (gcmem_worker_yield()), for a cycle posted since it joined, marks that
+ * one to its end, and comes back. So a small heap's stop-the-world cycle
+ * waits for no other heap's concurrent mark, and a second concurrent mark
+ * runs before the first one's rest; a stopped world's mark is never left.
+ * Termination stays sound (work.c): the worker away keeps its buffer, or
+ * waits on; and no two workers can wait for each other, since a worker
+ * only ever goes to a newer cycle, and the one it left is not stopped, so
+ * its other workers go there too.
  *
  * CPUs brought online after the module loaded get no worker; a worker whose
  * CPU goes offline keeps running elsewhere.
@@ -28,7 +40,12 @@ struct gcmem_worker {
 	int cpu;
 	int index;
 	u64 last_seq;			/* the last cycle it worked on */
+	int depth;			/* cycles it marks, one inside another */
+	u64 away_ns;			/* time marking cycles it went to */
 };
+
+/* How deep a worker goes from cycle to cycle (a heap each). */
+#define GCMEM_WORKER_DEPTH_MAX	4
 
 /* How many workers mark a cycle: 0 for all (benchmarks compare 1 and 2). */
 static int gcmem_mark_workers;
@@ -41,6 +58,7 @@ static LIST_HEAD(gcmem_cycles);		/* posted, oldest first */
 static DEFINE_SPINLOCK(gcmem_cycles_lock);
 static DECLARE_WAIT_QUEUE_HEAD(gcmem_workers_wq);
 static u64 gcmem_cycle_seq;
+static atomic64_t gcmem_posted_seq;	/* @gcmem_cycle_seq, for a peek */
 
 /* The workers of the next cycle: fixed when the cycle is created. */
 int gcmem_workers_nproc(void)
@@ -56,6 +74,7 @@ void gcmem_workers_post(struct gcmem_cycle *c)
 	atomic_set(&c->workers_left, c->work.nproc);
 	spin_lock(&gcmem_cycles_lock);
 	c->seq = ++gcmem_cycle_seq;
+	atomic64_set(&gcmem_posted_seq, c->seq);
 	list_add_tail(&c->node, &gcmem_cycles);
 	spin_unlock(&gcmem_cycles_lock);
 	wake_up_all(&gcmem_workers_wq);
@@ -80,11 +99,65 @@ static struct gcmem_cycle *gcmem_next_cycle(struct gcmem_worker *w)
 	return NULL;
 }
 
+/* @w marks @c to its end in @c's address space; the last completes it. */
+static void gcmem_worker_run(struct gcmem_worker *w, struct gcmem_cycle *c)
+{
+	u64 away = w->away_ns, ns;
+	ktime_t start = ktime_get();
+
+	w->depth++;
+	kthread_use_mm(c->mm);
+	gcmem_mark_worker(c, w->cpu);
+	kthread_unuse_mm(c->mm);
+	w->depth--;
+	/* Not the time spent on the cycles it went to meanwhile. */
+	ns = ktime_to_ns(ktime_sub(ktime_get(), start));
+	atomic64_add(ns - min(ns, w->away_ns - away), &c->heap->worker_ns);
+
+	if (atomic_dec_and_test(&c->workers_left)) {
+		spin_lock(&gcmem_cycles_lock);
+		list_del(&c->node);
+		spin_unlock(&gcmem_cycles_lock);
+		complete(&c->done);
+	}
+}
+
+/*
+ * gcmem_worker_yield() - @owner scans for the cycle of @work: if it is one
+ * of the mark workers, the cycle's world runs, and a cycle was posted
+ * since the worker joined, mark that one now and come back (see above).
+ */
+void gcmem_worker_yield(struct gcmem_work *work, int owner)
+{
+	struct gcmem_cycle *c = container_of(work, struct gcmem_cycle, work);
+	struct gcmem_cycle *next;
+	struct gcmem_worker *w;
+	ktime_t start;
+	int i;
+
+	if (owner < 0 || READ_ONCE(c->stopped))
+		return;
+	for (i = 0, w = NULL; i < gcmem_nworkers; i++)
+		if (gcmem_workers[i].cpu == owner &&
+		    gcmem_workers[i].task == current)
+			w = &gcmem_workers[i];
+	if (!w || w->depth >= GCMEM_WORKER_DEPTH_MAX ||
+	    atomic64_read(&gcmem_posted_seq) <= w->last_seq)
+		return;
+	next = gcmem_next_cycle(w);
+	if (!next)
+		return;
+	start = ktime_get();
+	kthread_unuse_mm(c->mm);
+	gcmem_worker_run(w, next);
+	kthread_use_mm(c->mm);
+	w->away_ns += ktime_to_ns(ktime_sub(ktime_get(), start));
+}
+
 static int gcmem_worker_fn(void *data)
 {
 	struct gcmem_worker *w = data;
 	struct gcmem_cycle *c;
-	ktime_t start;
 
 	while (!kthread_should_stop()) {
 		c = NULL;
@@ -93,22 +166,8 @@ static int gcmem_worker_fn(void *data)
 					 (c = gcmem_next_cycle(w)));
 		if (kthread_should_stop())
 			break;
-		if (!c)
-			continue;
-
-		start = ktime_get();
-		kthread_use_mm(c->mm);
-		gcmem_mark_worker(c, w->cpu);
-		kthread_unuse_mm(c->mm);
-		atomic64_add(ktime_to_ns(ktime_sub(ktime_get(), start)),
-			     &c->heap->worker_ns);
-
-		if (atomic_dec_and_test(&c->workers_left)) {
-			spin_lock(&gcmem_cycles_lock);
-			list_del(&c->node);
-			spin_unlock(&gcmem_cycles_lock);
-			complete(&c->done);
-		}
+		if (c)
+			gcmem_worker_run(w, c);
 	}
 	return 0;
 }

@@ -446,6 +446,131 @@ TEST(two_heaps_collect_at_once)
 }
 
 /*
+ * One heap's long concurrent mark does not hold up another heap's cycles
+ * (worker.c): while a large heap's one long chain is marked beside its
+ * program (its first round, before precleaning; one chain, no
+ * parallelism), a small heap's stop-the-world cycles run to their end, the
+ * mark workers leaving the long mark for them and coming back. Were the
+ * cycles taken in turn, a small one would wait for the end of that round,
+ * and none would fit in it. A thread of the large heap's process copies
+ * its phase, cycle count and ragged scans (the first precleaning round's
+ * ends the first round) to shared memory for the small one.
+ */
+#define FAIR_BIG_NODES	(3L << 19)	/* 24 MiB of 16-byte nodes */
+#define FAIR_WANT	10
+
+struct fair {
+	volatile int ready, done, stop;
+	volatile __u32 phase;
+	volatile __u64 cycle, ragged;
+};
+
+static void *fair_poller(void *arg)
+{
+	const volatile struct gcmem_control *ctl = gcu_heap()->control;
+	struct fair *f = arg;
+
+	struct gcu_heap_stats st;
+
+	while (!f->stop) {
+		f->cycle = ctl->cycle;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		f->phase = ctl->phase;
+		if (!gcu_stats(&st))
+			f->ragged = st.ragged_scans;
+		gcu_safepoint();
+		usleep(50);
+	}
+	return NULL;
+}
+
+static int fair_big(struct fair *f)
+{
+	pthread_t th;
+
+	if (gcu_init() || gcu_set_gcpercent(-1) ||
+	    gcu_set_mode_always(GCU_MODE_CONCURRENT) ||
+	    build_list(FAIR_BIG_NODES) ||
+	    pthread_create(&th, NULL, fair_poller, f))
+		return 2;
+	f->ready = 1;
+	for (int c = 0; c < 3; c++) {
+		scrub_stack();
+		if (gcu_collect())
+			return 3;
+	}
+	f->done = 1;
+	f->stop = 1;
+	pthread_join(th, NULL);
+	return walk_list(FAIR_BIG_NODES) == FAIR_BIG_NODES ? 0 : 4;
+}
+
+/* The small heap's cycles within the first round of a large heap's mark. */
+static int fair_small(struct fair *f)
+{
+	int within = 0, cycles = 0;
+
+	if (gcu_init() || gcu_set_gcpercent(-1) ||
+	    gcu_set_mode(GCU_MODE_STW) || build_list(1000))
+		return -1;
+	while (!f->ready)
+		usleep(1000);
+	while (!f->done) {
+		__u64 cycle = f->cycle, ragged = f->ragged;
+		__u32 phase = f->phase;
+
+		if (gcu_collect())
+			return -1;
+		cycles++;
+		if (phase == GCMEM_PHASE_MARK && f->phase == GCMEM_PHASE_MARK &&
+		    f->cycle == cycle && f->ragged == ragged)
+			within++;
+	}
+	printf("# small heap: %d cycles, %d within a first round of the large heap's marks\n",
+	       cycles, within);
+	return within;
+}
+
+FIXTURE(fair) {
+};
+
+FIXTURE_SETUP(fair)
+{
+}
+
+FIXTURE_TEARDOWN(fair)
+{
+}
+
+TEST_F_TIMEOUT(fair, a_long_mark_shares_the_workers, 300)
+{
+	struct fair *f = mmap(NULL, sizeof(*f), PROT_READ | PROT_WRITE,
+			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t big, small;
+	int st;
+
+	ASSERT_NE(MAP_FAILED, f);
+	big = fork();
+	ASSERT_LE(0, big);
+	if (!big)
+		_exit(fair_big(f));
+	small = fork();
+	ASSERT_LE(0, small);
+	if (!small) {
+		int n = fair_small(f);
+
+		_exit(n < 0 ? 255 : n > 100 ? 100 : n);
+	}
+	ASSERT_EQ(big, waitpid(big, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st) && !WEXITSTATUS(st)) TH_LOG("big: %#x", st);
+	ASSERT_EQ(small, waitpid(small, &st, 0));
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) != 255)
+		TH_LOG("small: %#x", st);
+	EXPECT_LE(FAIR_WANT, WEXITSTATUS(st));
+	munmap(f, sizeof(*f));
+}
+
+/*
  * A cycle the pacer starts at a refill goes on beside the thread that
  * started it: in concurrent mode the kernel's driver runs it, and a
  * single-threaded program keeps allocating while its heap is marked (it
