@@ -192,6 +192,9 @@ void gcmem_span_return(struct gcmem_heap *heap, struct gcmem_span *span)
 	gcmem_span_settle(heap, span);
 	span->owner->caches[span->cache_index] = NULL;
 	span->owner = NULL;
+	/* Its free slots were counted at the handout; they are not taken. */
+	gcmem_pace_unallocated(heap, (u64)(span->nelems - span->nalloc) *
+				     span->elem_size);
 
 	if (span->nalloc == span->nelems) {
 		/* After the bits: pairs with gcmem_mark_slot_live(). */

@@ -121,7 +121,7 @@ int gcmem_workers_start(void);
 void gcmem_workers_stop(void);
 int gcmem_workers_nproc(void);
 void gcmem_workers_post(struct gcmem_cycle *c);
-void gcmem_worker_yield(struct gcmem_work *work, int owner);
+bool gcmem_worker_yield(struct gcmem_work *work, int owner, bool go);
 
 extern bool gcmem_debug;
 

@@ -50,6 +50,7 @@ int gcmem_free(struct gcmem_heap *heap, struct gcmem_free *arg)
 	ret = 0;
 	gcmem_finalize_forget(heap, off, span->elem_size);
 
+	gcmem_pace_unallocated(heap, span->elem_size);
 	if (span->state == GCMEM_SPAN_LARGE) {
 		gcmem_span_free(heap, span);
 		goto out;

@@ -511,8 +511,19 @@ void gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g)
 			if (READ_ONCE(c->work.abandon))
 				return;
 			gcmem_work_balance(g->work, g->wbuf, g->owner);
-			if (g->work->yield)
-				g->work->yield(g->work, g->owner);
+			if (g->work->yield &&
+			    g->work->yield(g->work, g->owner, false)) {
+				/* Away, as if waiting with nothing: work.c. */
+				if (g->wbuf->nobj)
+					gcmem_work_putfull(g->work, g->wbuf);
+				else
+					gcmem_work_putempty(g->work, g->wbuf);
+				g->wbuf = NULL;
+				atomic_inc(&g->work->nwait);
+				g->work->yield(g->work, g->owner, true);
+				atomic_dec(&g->work->nwait);
+				continue;
+			}
 			cond_resched();
 		}
 	}

@@ -133,6 +133,20 @@ void gcmem_pace_mark_done(struct gcmem_heap *heap)
 }
 
 /*
+ * @bytes counted in heap->live_bytes are not allocated after all: freed
+ * explicitly, or free slots of a span its thread gave back. Never below
+ * what a sweep under way counts from (see gcmem_sweep_done()). heap->lock.
+ */
+void gcmem_pace_unallocated(struct gcmem_heap *heap, u64 bytes)
+{
+	u64 floor = heap->sweeping ? heap->live_at_sweep : 0;
+
+	lockdep_assert_held(&heap->lock);
+	heap->live_bytes -= min(bytes, heap->live_bytes - min(heap->live_bytes,
+							      floor));
+}
+
+/*
  * Would @bytes more in use take the heap past its trigger, and can a cycle
  * start (none is under way, and the last one's sweep is over: its figures
  * set the trigger)? heap->lock.

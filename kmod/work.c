@@ -16,9 +16,9 @@
  * Since a worker only waits with no buffer of its own and only stops waiting
  * by taking a buffer off a list, "all wait and the lists are empty" cannot
  * change once true. A worker that goes to mark another cycle meanwhile
- * (@yield) keeps its buffer, or keeps waiting if it has none: the mark
- * cannot end without it in the first case, and needs nothing of it in
- * the second.
+ * (@yield) puts its buffer back first and counts as waiting while away,
+ * so the mark may end without it (it finds it over when it is back) and
+ * no worker waits for one that is away.
  *
  * With debugging on, every get and put checks the buffer's owner and that
  * full buffers are non-empty and empty ones empty (seed 002's
@@ -212,7 +212,7 @@ struct gcmem_workbuf *gcmem_work_getfull(struct gcmem_work *work, int owner)
 		 * are away, and we find it over when we are back.
 		 */
 		if (work->yield)
-			work->yield(work, owner);
+			work->yield(work, owner, true);
 		/* Spin briefly, then yield the CPU: workers share it. */
 		if (++spins < GCMEM_GETFULL_SPINS)
 			cpu_relax();

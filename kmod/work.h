@@ -57,11 +57,12 @@ struct gcmem_work {
 	bool debug;			/* check ownership at every get and put */
 	atomic_t nbufs;			/* allocated, for the leak check */
 	/*
-	 * Called by a scanner every few dozen objects and while it waits
-	 * at the barrier: a mark worker may go and mark another heap's
-	 * cycle meanwhile (worker.c). NULL: none.
+	 * Asked by a scanner every few dozen objects and while it waits at
+	 * the barrier: would (@go false) or does (@go true) this mark
+	 * worker go and mark another heap's cycle meanwhile (worker.c)? It
+	 * goes only holding no work and counted waiting. NULL: none.
 	 */
-	void (*yield)(struct gcmem_work *work, int owner);
+	bool (*yield)(struct gcmem_work *work, int owner, bool go);
 };
 
 void gcmem_work_init(struct gcmem_work *work, int nproc, bool debug);

@@ -19,10 +19,11 @@
  * one to its end, and comes back. So a small heap's stop-the-world cycle
  * waits for no other heap's concurrent mark, and a second concurrent mark
  * runs before the first one's rest; a stopped world's mark is never left.
- * Termination stays sound (work.c): the worker away keeps its buffer, or
- * waits on; and no two workers can wait for each other, since a worker
- * only ever goes to a newer cycle, and the one it left is not stopped, so
- * its other workers go there too.
+ * Termination stays sound (work.c): the worker away holds no work of the
+ * cycle it left and counts as waiting there, so that cycle's mark goes on,
+ * and may end, without it; no worker ever waits for one that is away (the
+ * first version kept its buffer, and a worker at the depth limit could
+ * then wait forever for one that had gone to a cycle waiting for it).
  *
  * CPUs brought online after the module loaded get no worker; a worker whose
  * CPU goes offline keeps running elsewhere.
@@ -125,9 +126,11 @@ static void gcmem_worker_run(struct gcmem_worker *w, struct gcmem_cycle *c)
 /*
  * gcmem_worker_yield() - @owner scans for the cycle of @work: if it is one
  * of the mark workers, the cycle's world runs, and a cycle was posted
- * since the worker joined, mark that one now and come back (see above).
+ * since the worker joined, say so (@go false), or mark that one now and
+ * come back (@go true; the caller holds no work of @work's and counts as
+ * waiting there). See above.
  */
-void gcmem_worker_yield(struct gcmem_work *work, int owner)
+bool gcmem_worker_yield(struct gcmem_work *work, int owner, bool go)
 {
 	struct gcmem_cycle *c = container_of(work, struct gcmem_cycle, work);
 	struct gcmem_cycle *next;
@@ -136,22 +139,25 @@ void gcmem_worker_yield(struct gcmem_work *work, int owner)
 	int i;
 
 	if (owner < 0 || READ_ONCE(c->stopped))
-		return;
+		return false;
 	for (i = 0, w = NULL; i < gcmem_nworkers; i++)
 		if (gcmem_workers[i].cpu == owner &&
 		    gcmem_workers[i].task == current)
 			w = &gcmem_workers[i];
 	if (!w || w->depth >= GCMEM_WORKER_DEPTH_MAX ||
 	    atomic64_read(&gcmem_posted_seq) <= w->last_seq)
-		return;
+		return false;
+	if (!go)
+		return true;
 	next = gcmem_next_cycle(w);
 	if (!next)
-		return;
+		return false;
 	start = ktime_get();
 	kthread_unuse_mm(c->mm);
 	gcmem_worker_run(w, next);
 	kthread_use_mm(c->mm);
 	w->away_ns += ktime_to_ns(ktime_sub(ktime_get(), start));
+	return true;
 }
 
 static int gcmem_worker_fn(void *data)

@@ -760,8 +760,10 @@ struct gcmem_collect {
  *
  * SAFEPOINT: called by a RUNNING thread that sees the control page's
  * @safepoint_epoch odd. If the collector is stopping the world, the thread
- * scans its own stack and registers and parks until the world restarts;
- * otherwise it returns at once.
+ * scans its own stack and registers and parks until the world restarts.
+ * If a concurrent cycle asks for a ragged scan instead, the thread scans
+ * its own stack and registers (once a request) and returns without
+ * waiting; otherwise it returns at once.
  *
  * BLOCKING_LEAVE: called by a thread whose compare-and-swap BLOCKED ->
  * RUNNING failed because GCMEM_THREAD_SCAN is set: waits until the world
@@ -1012,8 +1014,11 @@ enum gcmem_phase {
  * @phase: the collector's enum gcmem_phase
  * @__pad: 0
  * @cycle: number of collection cycles started
- * @safepoint_epoch: odd while the collector wants the world stopped:
- *	a RUNNING thread that sees it odd calls GCMEM_IOC_SAFEPOINT
+ * @safepoint_epoch: odd while the collector wants the world stopped, or
+ *	(for a few milliseconds of a concurrent mark) each running thread's
+ *	stack scanned: a RUNNING thread that sees it odd calls
+ *	GCMEM_IOC_SAFEPOINT, which parks it or not; an odd epoch alone does
+ *	not say the world is stopping
  * @committed: bytes of arena memory the heap holds, as in struct gcmem_stats
  * @limit: the heap's limit
  * @nclasses: number of size classes; class 0 means "large"
