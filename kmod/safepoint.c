@@ -112,6 +112,9 @@ static void gcmem_ragged_self(struct gcmem_heap *heap, struct gcmem_thread *t)
 	if (!c || t->ragged_gen == gen)
 		return;
 	t->ragged_gen = gen;
+	/* The thread calls in no more for this request (uapi). */
+	WRITE_ONCE(t->slot->answered_epoch,
+		   READ_ONCE(heap->control->safepoint_epoch));
 	gcmem_mark_self(c, t);
 	atomic_inc(&heap->ragged_acks);
 	wake_up_all(&heap->stop_wq);

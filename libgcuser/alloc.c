@@ -159,7 +159,7 @@ static struct gcu_thread *gcu_slow_enter(void)
 		if (!t)
 			return NULL;
 	}
-	if (unlikely(gcu_stop_wanted()))
+	if (unlikely(gcu_stop_wanted(t)))
 		gcu_safepoint_slow(t);
 	return t;
 }

@@ -44,7 +44,7 @@ void gcu_safepoint(void)
 {
 	struct gcu_thread *t = gcu_self;
 
-	if (t && t->generation == gcu.generation && gcu_stop_wanted())
+	if (t && t->generation == gcu.generation && gcu_stop_wanted(t))
 		gcu_safepoint_slow(t);
 }
 
@@ -115,7 +115,7 @@ void gcu_blocking_leave(void)
 		while (gcu_thread_op(GCMEM_IOC_BLOCKING_LEAVE, t) &&
 		       (errno == EINTR || errno == EFAULT || errno == ENOMEM))
 			;
-	if (gcu_stop_wanted())
+	if (gcu_stop_wanted(t))
 		gcu_safepoint_slow(t);
 }
 

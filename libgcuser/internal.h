@@ -82,13 +82,18 @@ static inline uint32_t gcu_size_class(size_t size)
 	return gcu.class_large[(size - 1024 + 127) / 128];
 }
 
-/* The collector wants the world stopped: one load on the fast path. */
-static inline int gcu_stop_wanted(void)
+/*
+ * The collector wants @t to call in (the world stopping, or a ragged scan
+ * @t has not answered yet): one load on the fast path.
+ */
+static inline int gcu_stop_wanted(const struct gcu_thread *t)
 {
 	const struct gcmem_control *ctl =
 		(const struct gcmem_control *)gcu.info.control;
+	uint64_t e = __atomic_load_n(&ctl->safepoint_epoch, __ATOMIC_ACQUIRE);
 
-	return __atomic_load_n(&ctl->safepoint_epoch, __ATOMIC_ACQUIRE) & 1;
+	return (e & 1) &&
+	       e != __atomic_load_n(&t->slot->answered_epoch, __ATOMIC_RELAXED);
 }
 
 /* collect.c */

@@ -489,6 +489,10 @@ enum gcmem_thread_status {
  *	pointer; the collector scans from there to the stack's top
  * @blocked_regs: while BLOCKED, the callee-saved registers at the time of
  *	gcu_blocking_enter() (x86-64: rbx, rbp, r12, r13, r14, r15)
+ * @answered_epoch: written by the kernel: the (odd) @safepoint_epoch of the
+ *	control page at the last ragged scan the thread did in
+ *	GCMEM_IOC_SAFEPOINT; while the epoch still equals it, the thread
+ *	need not call in again (a stop always makes a new odd epoch)
  * @__reserved: 0
  * @cursor: for each cache index, the allocation cursor of the span cached
  *	there: every slot of the span below the cursor that was free when the
@@ -503,7 +507,8 @@ struct gcmem_thread_slot {
 	__u32 thread_id;
 	__aligned_u64 blocked_sp;
 	__aligned_u64 blocked_regs[6];
-	__aligned_u64 __reserved[8];
+	__aligned_u64 answered_epoch;
+	__aligned_u64 __reserved[7];
 	__u32 cursor[GCMEM_THREAD_CACHES];
 };
 
