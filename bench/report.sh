@@ -284,17 +284,39 @@ END {
 }' "$1"
 }
 
-# gcb_table LOG: the GCBENCH lines of LOG as a Markdown table, gcmem first,
-# then bdwgc and glibc, in the order they ran within each.
-gcb_table()
-{
-	awk '
+# The awk function v(name): the value of the field name=value on the line,
+# or "-"; prepended to the table scripts below.
+awk_v='
 function v(name,    i) {
 	for (i = 3; i <= NF; i++)
 		if (index($i, name "=") == 1)
 			return substr($i, length(name) + 2)
 	return "-"
+}'
+
+# plot_png PNG DAT: gnuplot the commands on stdin (which plot '$DAT')
+# into PNG, 900x500; 0 if drawn. DAT is removed either way.
+plot_png()
+{
+	local gp term=png rc=0
+
+	gp=$(mktemp)
+	gnuplot -e 'set terminal pngcairo' >/dev/null 2>&1 && term=pngcairo
+	{
+		echo "set terminal $term size 900,500 noenhanced"
+		echo "set output '$1'"
+		cat
+	} >"$gp"
+	gnuplot "$gp" >/dev/null 2>&1 || rc=1
+	rm -f "$2" "$gp"
+	return $rc
 }
+
+# gcb_table LOG: the GCBENCH lines of LOG as a Markdown table, gcmem first,
+# then bdwgc and glibc, in the order they ran within each.
+gcb_table()
+{
+	awk "$awk_v"'
 $1 == "GCBENCH" {
 	sub(/\r$/, "")
 	o = $2 == "gcmem" ? 1 : $2 == "bdwgc" ? 2 : 3
@@ -333,10 +355,10 @@ END {
 # and bdwgc, each worker count) as clustered bars; 0 if drawn.
 gcb_plot()
 {
-	local dat gp rc=0
+	local dat
 
 	command -v gnuplot >/dev/null || return 1
-	dat=$(mktemp) gp=$(mktemp)
+	dat=$(mktemp)
 	awk '
 $1 == "GCBENCH" && ($2 == "gcmem" || $2 == "bdwgc") {
 	sub(/\r$/, "")
@@ -383,12 +405,8 @@ END {
 			printf "\t%d", c[s, i]
 		printf "\n"
 	}
-}' <(grep -a '^GCBENCH gcmem ' "$1"; grep -a '^GCBENCH bdwgc ' "$1") >"$dat" || { rm -f "$dat" "$gp"; return 1; }
-	local term=png
-	gnuplot -e 'set terminal pngcairo' >/dev/null 2>&1 && term=pngcairo
-	cat >"$gp" <<-EOF
-	set terminal $term size 900,500 noenhanced
-	set output '$2'
+}' <(grep -a '^GCBENCH gcmem ' "$1"; grep -a '^GCBENCH bdwgc ' "$1") >"$dat" || { rm -f "$dat"; return 1; }
+	plot_png "$2" "$dat" <<-EOF
 	set title 'GCBench (depth ${gcb_depth:-?}): stop-the-world pauses per duration bucket [2^i, 2^(i+1)) us'
 	set xlabel 'pause at least'
 	set ylabel 'pauses'
@@ -402,9 +420,6 @@ END {
 	set xtics rotate by -30
 	plot for [c=2:*] '$dat' using c:xtic(1) title columnheader(c)
 	EOF
-	gnuplot "$gp" >/dev/null 2>&1 || rc=1
-	rm -f "$dat" "$gp"
-	return $rc
 }
 
 # lat_table LOG: the LATENCY lines of LOG as a Markdown table, gcmem
@@ -412,13 +427,7 @@ END {
 # stop-the-world one and at most 2 ms).
 lat_table()
 {
-	awk '
-function v(name,    i) {
-	for (i = 3; i <= NF; i++)
-		if (index($i, name "=") == 1)
-			return substr($i, length(name) + 2)
-	return "-"
-}
+	awk "$awk_v"'
 $1 == "LATENCY" {
 	sub(/\r$/, "")
 	o = $2 == "gcmem" ? 1 : 2
@@ -460,10 +469,10 @@ END {
 # against the window, one line per configuration; 0 if drawn.
 lat_plot()
 {
-	local dat gp rc=0
+	local dat
 
 	command -v gnuplot >/dev/null || return 1
-	dat=$(mktemp) gp=$(mktemp)
+	dat=$(mktemp)
 	awk '
 $1 == "LATMMU" {
 	sub(/\r$/, "")
@@ -494,12 +503,8 @@ END {
 			printf "\t%s", ((s, w) in u) ? u[s, w] : "?"
 		printf "\n"
 	}
-}' "$1" >"$dat" || { rm -f "$dat" "$gp"; return 1; }
-	local term=png
-	gnuplot -e 'set terminal pngcairo' >/dev/null 2>&1 && term=pngcairo
-	cat >"$gp" <<-EOF
-	set terminal $term size 900,500 noenhanced
-	set output '$2'
+}' "$1" >"$dat" || { rm -f "$dat"; return 1; }
+	plot_png "$2" "$dat" <<-EOF
 	set title 'Latency benchmark: minimum mutator utilization (worse of the 2 threads)'
 	set xlabel 'window (ms)'
 	set ylabel 'MMU'
@@ -510,22 +515,13 @@ END {
 	set datafile missing '?'
 	plot for [c=2:*] '$dat' using 1:c with linespoints title columnheader(c)
 	EOF
-	gnuplot "$gp" >/dev/null 2>&1 || rc=1
-	rm -f "$dat" "$gp"
-	return $rc
 }
 
 # mark_table LOG: the MARKBENCH lines of LOG as a Markdown table, gcmem
 # first, then bdwgc, in the order they ran within each.
 mark_table()
 {
-	awk '
-function v(name,    i) {
-	for (i = 3; i <= NF; i++)
-		if (index($i, name "=") == 1)
-			return substr($i, length(name) + 2)
-	return "-"
-}
+	awk "$awk_v"'
 $1 == "MARKBENCH" {
 	sub(/\r$/, "")
 	o = $2 == "gcmem" ? 1 : 2
