@@ -374,7 +374,6 @@ struct gcmem_heap {
 	bool cycle_waited;		/* an allocation waited this cycle */
 	/* When the first did: since the cycle began, and what it grew. */
 	u64 wait_after_ns, wait_grown;
-	ktime_t cycle_began;
 	enum gcmem_mode mode;		/* the next cycle's (GCMEM_OPTION_MODE) */
 	u64 concurrent_min;		/* GCMEM_OPTION_CONCURRENT_MIN */
 	/* The published phase (gcmem_set_phase()); heap->lock. */

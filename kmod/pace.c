@@ -53,7 +53,7 @@
 #include <linux/math64.h>
 #include <linux/module.h>
 
-#include "gcmem.h"
+#include "collect.h"
 
 /* Below 4 MiB a cycle costs more than the memory it could give back. */
 #define GCMEM_HEAP_MINIMUM	(4ULL << 20)
@@ -116,7 +116,7 @@ void gcmem_pace_mark_done(struct gcmem_heap *heap)
 {
 	u64 grown = heap->live_bytes - min(heap->live_bytes,
 					   heap->live_before);
-	u64 mark_ns = ktime_to_ns(ktime_sub(ktime_get(), heap->cycle_began));
+	u64 mark_ns = ktime_to_ns(ktime_sub(ktime_get(), heap->cycle->t_start));
 
 	if (!heap->cycle_waited) {
 		heap->runway = (heap->runway + grown) / 2;
@@ -167,7 +167,6 @@ bool gcmem_pacer_wants_cycle(struct gcmem_heap *heap, u64 bytes)
 void gcmem_pace_cycle(struct gcmem_heap *heap)
 {
 	heap->cycle_waited = false;
-	heap->cycle_began = ktime_get();
 	if (heap->gcpercent == GCMEM_GCPERCENT_OFF) {
 		heap->cycle_goal = U64_MAX;
 		return;
@@ -184,7 +183,7 @@ bool gcmem_pacer_must_wait(struct gcmem_heap *heap, u64 bytes)
 		return false;
 	if (!heap->cycle_waited) {
 		heap->wait_after_ns = ktime_to_ns(ktime_sub(ktime_get(),
-							    heap->cycle_began));
+							    heap->cycle->t_start));
 		heap->wait_grown = heap->live_bytes -
 				   min(heap->live_bytes, heap->live_before);
 	}
