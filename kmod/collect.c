@@ -64,27 +64,32 @@
  *
  * Concurrent mode (GCMEM_MODE_CONCURRENT, per heap, the default; a heap with
  * little to mark runs its cycles stopped, pace.c) marks beside the
- * program. Step 1 is the same; then the starting thread arms the tracking
- * of the program's writes (track.c: the arena is mapped read-only and the
+ * program, and no moment stops every thread but the mark termination's.
+ * Step 1 does not stop the world: the starting thread arms the tracking of
+ * the program's writes (track.c: the arena is mapped read-only and the
  * first write to each page, or to each chunk mapped by a PMD, faults and
- * is recorded) and restarts the
- * world. A cycle of the pacer's is then handed to the driver, a kernel
- * worker (gcmem_cycle_drive()), and the thread goes back to its program;
- * a collection or an allocation at the limit, which wait for the cycle's
- * memory anyway, drive it themselves. The driver lets heap->lock go while
- * the workers mark (step 2), then precleans: rounds
- * that take the pages written so far and scan their marked objects again
- * while the program runs. Threads run, write, refill and register; what
- * must not run beside the mark waits for it (gcmem_heap_lock_idle()).
- * Step 3 stops the world again and scans again whatever the program
- * may have changed behind the workers: every thread's stack and registers
- * (the stop's self-scans and claims), every registered root, and every
- * marked object on a page written since the tracking was armed; the
- * workers drain what that greys, and the rest of step 3 and steps 4-5 run
- * as in stop-the-world mode, but that step 4 sweeps only the spans threads
- * cache before the restart, and the rest beside the program (sweep.c).
+ * is recorded) and gathers the registered roots. A cycle of the pacer's is
+ * then handed to the driver, a kernel worker (gcmem_cycle_drive()), and
+ * the thread goes back to its program; a collection or an allocation at
+ * the limit, which wait for the cycle's memory anyway, drive it
+ * themselves. The driver has the stacks scanned beside the program (the
+ * running threads scan their own at their next safepoint, the blocked
+ * ones are claimed and scanned in place one at a time: a ragged scan,
+ * safepoint.c), then lets the workers mark (step 2) without heap->lock,
+ * then precleans: rounds that take the pages written so far and scan
+ * their marked objects again while the program runs, each round's stacks
+ * scanned again raggedly first. Threads run, write, refill and register;
+ * what must not run beside the mark waits for it
+ * (gcmem_heap_lock_idle()). Step 3 stops the world and scans again
+ * whatever the program may have changed behind the workers: every
+ * thread's stack and registers (the stop's self-scans and claims), every
+ * registered root, and every marked object on a page written since the
+ * tracking was armed; the workers drain what that greys, and the rest of
+ * step 3 and steps 4-5 run as in stop-the-world mode, but that step 4
+ * sweeps only the spans threads cache before the restart, and the rest
+ * beside the program (sweep.c).
  *
- * Why that loses nothing: take an object reachable at the second stop and
+ * Why that loses nothing: take an object reachable at the stop and
  * a path to it from a root. If its first object is unmarked, the root scan
  * at the stop marks it. Along the path, an unmarked object's predecessor is
  * either grey (then the drain reaches it) or marked and scanned during the
@@ -92,20 +97,20 @@
  * would have greyed it), so the store faulted, its page is written, and
  * the rescan of the objects on it greys it. Objects allocated during the
  * mark are white by default: they are marked only if reachable at the
- * second stop, by the same argument (a new object is reached from a
+ * stop, by the same argument (a new object is reached from a
  * register, a stack, a root, or a store into the heap, all scanned again),
- * and the second stop traces those that are. Allocating white costs
+ * and the stop traces those that are. Allocating white costs
  * nothing on the fast path; it is the allocation state (the cursor) that
  * keeps them from being swept early: the spans threads cache are swept
  * with the world stopped, and no span a thread allocates from after the
  * restart is swept in this cycle (each is swept before a refill hands it
- * out, or is new). Allocating black (allocate_black=1) marks, at the first
- * stop and at each refill and large allocation during the mark, every
- * free slot a thread may take before the second stop: nothing allocated
+ * out, or is new). Allocating black (allocate_black=1) marks, at the start
+ * and at each refill and large allocation during SCAN and MARK, every
+ * free slot a thread may take before the stop: nothing allocated
  * during the mark is freed by it, and a black object, never greyed, is
  * scanned where it matters: a pointer stored into it after its slot was
  * zeroed lands on a written page, whose marked objects are scanned again
- * (by a precleaning round, beside the program, or by the second stop).
+ * (by a precleaning round, beside the program, or by the stop).
  *
  * The driver runs the steps in order, each a function below, each setting
  * its phase through gcmem_set_phase(), which asserts that the transition
@@ -311,14 +316,15 @@ void gcmem_set_phase(struct gcmem_heap *heap, enum gcmem_phase phase)
 }
 
 /*
- * Are objects allocated now black (a concurrent mark that allocates black,
- * from the first stop to the second)? heap->lock.
+ * Are objects allocated now black (a concurrent cycle that allocates black,
+ * from its start to its stop)? heap->lock.
  */
 bool gcmem_allocating_black(struct gcmem_heap *heap)
 {
 	lockdep_assert_held(&heap->lock);
-	return heap->phase == GCMEM_PHASE_MARK && heap->cycle &&
-	       heap->cycle->black;
+	return (heap->phase == GCMEM_PHASE_SCAN ||
+		heap->phase == GCMEM_PHASE_MARK) &&
+	       heap->cycle && heap->cycle->black;
 }
 
 /*
@@ -418,7 +424,7 @@ static void gcmem_cycle_restart(struct gcmem_cycle *c)
 	trace_gcmem_pause_end(heap->tgid, heap->cycles + 1, pause);
 }
 
-/* Step 1 (SCAN): stop the world, then gather the mark's root jobs. */
+/* Step 1 (SCAN), stopped: stop the world, then gather the root jobs. */
 static int gcmem_cycle_stop(struct gcmem_cycle *c, struct gcmem_thread *self)
 {
 	struct gcmem_heap *heap = c->heap;
@@ -430,6 +436,66 @@ static int gcmem_cycle_stop(struct gcmem_cycle *c, struct gcmem_thread *self)
 	if (!ret && gcmem_cycle_jobs(heap, c, false, NULL))
 		ret = -EAGAIN;
 	return ret;
+}
+
+/* Allocating black: what threads take from their spans is black. */
+static void gcmem_cycle_blacken_cached(struct gcmem_heap *heap)
+{
+	struct gcmem_thread *t;
+	unsigned long id;
+	u32 i;
+
+	xa_for_each(&heap->threads, id, t)
+		for (i = 0; i < GCMEM_THREAD_CACHES; i++)
+			if (t->caches[i])
+				gcmem_span_blacken(heap, t->caches[i],
+						   gcmem_span_cursor(t->caches[i]));
+}
+
+/*
+ * Step 1 (SCAN) of a concurrent cycle, begun where it starts (heap->lock
+ * held, the world running): arm the tracking of the program's writes, and
+ * only then gather the roots and blacken (allocating black) the cached
+ * spans' free slots. From here on, a pointer the program stores in the
+ * arena lands on a chunk the mark termination scans again, one it keeps in
+ * a register, on a stack or in a root is there when they are scanned
+ * again, and one in an object the mark has not reached yet is found when
+ * it is. No thread stops: gcmem_cycle_scan() then has their stacks
+ * scanned, beside the program.
+ */
+static int gcmem_cycle_scan_start(struct gcmem_cycle *c)
+{
+	struct gcmem_heap *heap = c->heap;
+
+	gcmem_set_phase(heap, GCMEM_PHASE_SCAN);
+	if (gcmem_track(heap, GCMEM_TRACK_ARM, NULL) ||
+	    gcmem_cycle_jobs(heap, c, false, NULL))
+		return -EAGAIN;
+	if (c->black)
+		gcmem_cycle_blacken_cached(heap);
+	c->t_stop = ktime_get();
+	return 0;
+}
+
+/*
+ * The rest of SCAN, in the driver, without heap->lock: the stacks. The
+ * driver scans its own if it is a thread of the process (@self), asks the
+ * running threads to scan theirs at their next safepoint, and claims and
+ * scans the blocked ones in place (gcmem_ragged_scan()). A thread that
+ * does not come in time, or asleep in the kernel, is scanned at the stop.
+ * Marking more here is always safe: a stack scanned is scanned again at
+ * the stop, and what it greys the workers scan, its later writes tracked.
+ */
+static void gcmem_cycle_scan(struct gcmem_cycle *c, struct gcmem_thread *self)
+{
+	struct gcmem_heap *heap = c->heap;
+
+	if (self)
+		gcmem_mark_self(c, self);
+	gcmem_ragged_scan(heap, true);
+	mutex_lock(&heap->lock);
+	gcmem_set_phase(heap, GCMEM_PHASE_MARK);
+	gcmem_heap_unlock(heap);
 }
 
 /*
@@ -457,7 +523,7 @@ static int gcmem_cycle_preclean(struct gcmem_cycle *c)
 	for (round = 0; round < GCMEM_PRECLEAN_ROUNDS && !ret; round++) {
 		/* Open for the threads' ragged scans, then the workers. */
 		gcmem_work_reopen(&c->work);
-		gcmem_ragged_scan(heap);
+		gcmem_ragged_scan(heap, false);
 		/* The harvest and the roots need the lock, the scan not. */
 		mutex_lock(&heap->lock);
 		if (gcmem_track(heap, GCMEM_TRACK_HARVEST, written) ||
@@ -480,61 +546,33 @@ static int gcmem_cycle_preclean(struct gcmem_cycle *c)
 	return ret;
 }
 
-/* With the world stopped: what threads take from their spans is black. */
-static void gcmem_cycle_blacken_cached(struct gcmem_heap *heap)
+/* Step 2 (MARK) of a stopped cycle: the workers mark. */
+static int gcmem_cycle_mark_stopped(struct gcmem_cycle *c)
 {
-	struct gcmem_thread *t;
-	unsigned long id;
-	u32 i;
+	int ret;
 
-	xa_for_each(&heap->threads, id, t)
-		for (i = 0; i < GCMEM_THREAD_CACHES; i++)
-			if (t->caches[i])
-				gcmem_span_blacken(heap, t->caches[i],
-						   gcmem_span_cursor(t->caches[i]));
+	gcmem_set_phase(c->heap, GCMEM_PHASE_MARK);
+	ret = gcmem_cycle_mark(c);
+	c->t_mark = ktime_get();
+	return ret;
 }
 
 /*
- * Step 2 (MARK): the workers mark. A concurrent cycle first arms the
- * tracking of the program's writes and restarts the world (here); from
- * then on, a pointer the program stores in the arena lands on a chunk the
- * mark termination scans again, one it keeps in a register, on a stack or
- * in a root is there when they are scanned again, and one in an object
- * the mark has not reached yet is found when it is. The mark itself then
- * runs beside the program: gcmem_cycle_mark_beside().
+ * A concurrent cycle's stack scans, mark and precleaning, beside the
+ * program and without heap->lock, which the driver (@self if a thread of
+ * the process) holds on entry and on return: threads refill and register
+ * meanwhile; whatever must not run beside the mark waits for heap->cycle
+ * to go (gcmem_heap_lock_idle()).
  */
-static int gcmem_cycle_mark_all(struct gcmem_cycle *c)
-{
-	struct gcmem_heap *heap = c->heap;
-	int ret = 0;
-
-	gcmem_set_phase(heap, GCMEM_PHASE_MARK);
-	if (!c->concurrent) {
-		ret = gcmem_cycle_mark(c);
-		c->t_mark = ktime_get();
-		return ret;
-	}
-	if (gcmem_track(heap, GCMEM_TRACK_ARM, NULL))
-		return -EAGAIN;
-	if (c->black)
-		gcmem_cycle_blacken_cached(heap);
-	gcmem_cycle_restart(c);
-	return 0;
-}
-
-/*
- * A concurrent cycle's mark and precleaning, beside the program and
- * without heap->lock, which the driver holds on entry and on return:
- * threads refill and register meanwhile; whatever must not run beside the
- * mark waits for heap->cycle to go (gcmem_heap_lock_idle()).
- */
-static int gcmem_cycle_mark_beside(struct gcmem_cycle *c, bool locked)
+static int gcmem_cycle_mark_beside(struct gcmem_cycle *c,
+				   struct gcmem_thread *self, bool locked)
 {
 	struct gcmem_heap *heap = c->heap;
 	int ret;
 
 	if (locked)
 		gcmem_heap_unlock(heap);
+	gcmem_cycle_scan(c, self);
 	ret = gcmem_cycle_mark(c);
 	if (!ret)
 		ret = gcmem_cycle_preclean(c);
@@ -730,7 +768,7 @@ static void gcmem_cycle_drive(struct work_struct *work)
 	mmget(mm);
 	kthread_use_mm(mm);
 	WRITE_ONCE(c->driver, current);
-	ret = gcmem_cycle_mark_beside(c, false);
+	ret = gcmem_cycle_mark_beside(c, NULL, false);
 	gcmem_cycle_complete(c, NULL, ret);
 	/*
 	 * The sweep, beside the program, a batch of spans a lock hold. A
@@ -794,14 +832,18 @@ static int gcmem_collect_run(struct gcmem_heap *heap, enum gcmem_gc_reason why,
 	if (IS_ERR(c))
 		return PTR_ERR(c);
 	self = gcmem_thread_current(heap);
-	ret = gcmem_cycle_stop(c, self);
-	if (!ret)
-		ret = gcmem_cycle_mark_all(c);
+	if (!c->concurrent) {
+		ret = gcmem_cycle_stop(c, self);
+		if (!ret)
+			ret = gcmem_cycle_mark_stopped(c);
+	} else {
+		ret = gcmem_cycle_scan_start(c);
+	}
 	if (!ret && c->concurrent && hand_off) {
 		gcmem_cycle_hand_off(c);
 	} else {
 		if (!ret && c->concurrent)
-			ret = gcmem_cycle_mark_beside(c, true);
+			ret = gcmem_cycle_mark_beside(c, self, true);
 		ret = gcmem_cycle_complete(c, self, ret);
 		/* The world runs, the lock is ours: the sweep's rest. */
 		gcmem_sweep_some(heap, ULONG_MAX, false);

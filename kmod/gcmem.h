@@ -529,7 +529,7 @@ int gcmem_safepoint(struct gcmem_heap *heap, struct gcmem_thread *thread);
 int gcmem_ioc_safepoint(struct gcmem_heap *heap, struct gcmem_thread_op *op);
 int gcmem_blocking_leave(struct gcmem_heap *heap, struct gcmem_thread_op *op);
 int gcmem_stop_the_world(struct gcmem_heap *heap, struct gcmem_thread *self);
-void gcmem_ragged_scan(struct gcmem_heap *heap);
+void gcmem_ragged_scan(struct gcmem_heap *heap, bool blocked);
 bool gcmem_ragged_wanted(struct gcmem_heap *heap, struct gcmem_thread *t);
 void gcmem_start_the_world(struct gcmem_heap *heap);
 

@@ -36,17 +36,19 @@
  * GCMEM_STOP_ABANDON_MS (a thread the kick cannot reach) abandons the
  * cycle.
  *
- * Ragged scans, while a concurrent cycle marks (its precleaning, collect.c):
- * the driver asks every running thread to scan its own stack and
- * registers at its next safepoint, as at a stop, but without parking and
- * without stopping the others, so that the new objects the stacks hold
- * are marked beside the program rather than in the second pause. The same
+ * Ragged scans, while a concurrent cycle runs (its SCAN and precleaning,
+ * collect.c): the driver asks every running thread to scan its own stack
+ * and registers at its next safepoint, as at a stop, but without parking
+ * and without stopping the others, so that what the stacks hold is
+ * marked beside the program rather than in the cycle's pause; in SCAN it
+ * claims each blocked thread meanwhile, scans it in place and lets it go
+ * (gcmem_scan_blocked()). The same
  * odd epoch and eventfd bring the threads in; heap->ragged, not
  * heap->stopping, tells them not to park. Marking more is always safe
  * here: what a ragged scan marks, the workers scan, and a later store into
  * it is tracked. The driver waits a little for the threads
  * (GCMEM_RAGGED_MS), not for the ones that do not come: whatever their
- * stacks hold, the second stop scans again.
+ * stacks hold, the mark termination's stop scans again.
  */
 #include <linux/eventfd.h>
 #include <linux/module.h>
@@ -81,6 +83,17 @@ static void gcmem_status_unscan(struct gcmem_thread *t)
 {
 	BUILD_BUG_ON(sizeof(atomic_t) != sizeof(t->slot->status));
 	atomic_andnot(GCMEM_THREAD_SCAN, (atomic_t *)&t->slot->status);
+}
+
+/*
+ * Let a claimed thread go: its SCAN bit first, then @claimed, with release,
+ * so that a thread that sees @claimed clear in BLOCKING_LEAVE sees the bit
+ * clear too. heap->lock; the caller wakes @restart_wq.
+ */
+static void gcmem_thread_unclaim(struct gcmem_thread *t)
+{
+	gcmem_status_unscan(t);
+	smp_store_release(&t->claimed, false);
 }
 
 static void gcmem_scanning_done(struct gcmem_heap *heap)
@@ -221,7 +234,9 @@ int gcmem_blocking_leave(struct gcmem_heap *heap, struct gcmem_thread_op *op)
 	ret = gcmem_thread_op_check(heap, op, &t);
 	if (ret)
 		return ret;
-	ret = wait_event_killable(heap->restart_wq, !READ_ONCE(t->claimed));
+	/* Pairs with the release in gcmem_thread_unclaim(). */
+	ret = wait_event_killable(heap->restart_wq,
+				  !smp_load_acquire(&t->claimed));
 	if (!ret) {
 		old = READ_ONCE(t->slot->status) & ~GCMEM_THREAD_SCAN;
 		if (old == GCMEM_THREAD_BLOCKED)
@@ -401,19 +416,68 @@ int gcmem_stop_the_world(struct gcmem_heap *heap, struct gcmem_thread *self)
 #define GCMEM_RAGGED_MS		5
 
 /*
- * gcmem_ragged_scan() - from a concurrent cycle's driver, between two of
- * its mark's rounds (no worker runs, the work lists are open): ask the
- * running threads to scan their stacks, wait for them a little, and end
- * the request. Called without heap->lock.
+ * A concurrent cycle's SCAN (collect.c): claim each BLOCKED thread
+ * (BLOCKED -> BLOCKED|SCAN: it cannot go back to its program and change
+ * its stack), scan the stack and registers it published here, and let it
+ * go at once. A thread leaving BLOCKED meanwhile waits in BLOCKING_LEAVE
+ * for the scan of a few stacks, not for the mark. Under heap->lock, which
+ * the claims need; the scan may fault (the driver's may, a worker's not).
+ * Returns how many were scanned.
  */
-void gcmem_ragged_scan(struct gcmem_heap *heap)
+static unsigned int gcmem_scan_blocked(struct gcmem_heap *heap,
+				       struct gcmem_cycle *c)
+{
+	struct gcmem_root_job job = { .kind = GCMEM_JOB_RANGE };
+	struct gcmem_greyer g;
+	struct gcmem_thread *t;
+	unsigned int n = 0;
+	unsigned long id;
+
+	lockdep_assert_held(&heap->lock);
+	gcmem_greyer_init(&g, c, GCMEM_OWNER_DRIVER);
+	xa_for_each(&heap->threads, id, t) {
+		if (gcmem_task_gone(t->task) ||
+		    !gcmem_status_cas(t, GCMEM_THREAD_BLOCKED,
+				      GCMEM_THREAD_BLOCKED | GCMEM_THREAD_SCAN))
+			continue;
+		WRITE_ONCE(t->claimed, true);
+		gcmem_blocked_job(t, &job);
+		gcmem_mark_job(c, &g, &job);
+		gcmem_thread_unclaim(t);
+		n++;
+	}
+	gcmem_grey_flush(&g);
+	if (n)
+		wake_up_all(&heap->restart_wq);
+	return n;
+}
+
+/*
+ * Tunable: long enough for a thread that refills or polls every few
+ * hundred microseconds (GCBench's, under TCG), short enough that a thread
+ * that does not come costs the mark little.
+ */
+#define GCMEM_RAGGED_MS		5
+
+/*
+ * gcmem_ragged_scan() - from a concurrent cycle's driver, in its SCAN or
+ * between two of its mark's rounds (no worker runs, the work lists are
+ * open): ask the running threads to scan their stacks, wait for them a
+ * little, and end the request. @blocked: the blocked threads are claimed
+ * and scanned in place too (SCAN; gcmem_scan_blocked()), while the running
+ * ones come. Called without heap->lock.
+ */
+void gcmem_ragged_scan(struct gcmem_heap *heap, bool blocked)
 {
 	struct gcmem_thread *t;
 	unsigned long id;
+	unsigned int done = 0;
 	int want = 0;
 
 	mutex_lock(&heap->lock);
-	if (WARN_ON_ONCE(heap->stopping || heap->phase != GCMEM_PHASE_MARK)) {
+	if (WARN_ON_ONCE(heap->stopping || !heap->cycle ||
+			 (heap->phase != GCMEM_PHASE_SCAN &&
+			  heap->phase != GCMEM_PHASE_MARK))) {
 		gcmem_heap_unlock(heap);
 		return;
 	}
@@ -439,6 +503,8 @@ void gcmem_ragged_scan(struct gcmem_heap *heap)
 	}
 	/* And the threads waiting for the cycle to end. */
 	wake_up_all(&heap->idle_wq);
+	if (blocked)
+		done = gcmem_scan_blocked(heap, heap->cycle);
 	gcmem_heap_unlock(heap);
 
 	wait_event_timeout(heap->stop_wq,
@@ -455,7 +521,7 @@ void gcmem_ragged_scan(struct gcmem_heap *heap)
 	 */
 	smp_mb();
 	wait_event(heap->stop_wq, !atomic_read(&heap->scanning));
-	heap->ragged_scans += atomic_read(&heap->ragged_acks);
+	heap->ragged_scans += atomic_read(&heap->ragged_acks) + done;
 	/* Threads reading the epoch even find no request. */
 	smp_store_release(&heap->control->safepoint_epoch,
 			  heap->control->safepoint_epoch + 1);
@@ -490,9 +556,8 @@ void gcmem_start_the_world(struct gcmem_heap *heap)
 	wait_event(heap->stop_wq, !atomic_read(&heap->scanning));
 	xa_for_each(&heap->threads, id, t) {
 		if (t->claimed)
-			gcmem_status_unscan(t);
+			gcmem_thread_unclaim(t);
 		WRITE_ONCE(t->parked, false);
-		WRITE_ONCE(t->claimed, false);
 		WRITE_ONCE(t->asleep, false);
 		t->signaled = false;
 		t->forced = false;

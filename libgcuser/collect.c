@@ -159,10 +159,10 @@ int gcu_set_concurrent_min(uint64_t bytes)
 /*
  * One line per cycle, like GODEBUG=gctrace=1, for cycles not shown yet:
  * the pause and its stop + mark + sweep parts, in ms of wall clock; for a
- * concurrent cycle its two pauses' stop + mark termination + sweep parts
- * and the mark that ran beside the program. A cycle is shown once its
- * sweep is over (a concurrent cycle sweeps after its second pause), so
- * that the heap figures are its own.
+ * concurrent cycle its pause's mark termination + sweep parts, its start
+ * (which stops no thread) and the mark that ran beside the program. A
+ * cycle is shown once its sweep is over (a concurrent cycle sweeps after
+ * its pause), so that the heap figures are its own.
  */
 void gcu_trace_cycles(void)
 {
@@ -184,11 +184,11 @@ void gcu_trace_cycles(void)
 		return;
 	if (st.concurrent_cycles != last.concurrent_cycles)
 		snprintf(parts, sizeof(parts),
-			 "in %" PRIu64 " pauses = %.3f+%.3f+%.3f ms stop+markterm+sweep, concurrent mark %.3f ms, sweep %.3f ms, %" PRIu64 "+%" PRIu64 " chunks (%" PRIu64 "+%" PRIu64 " pages) precleaned+rescanned, %" PRIu64 " stacks scanned beside",
+			 "in %" PRIu64 " pauses = %.3f+%.3f ms markterm+sweep, start %.3f ms, concurrent mark %.3f ms, sweep %.3f ms, %" PRIu64 "+%" PRIu64 " chunks (%" PRIu64 "+%" PRIu64 " pages) precleaned+rescanned, %" PRIu64 " stacks scanned beside",
 			 st.pauses - last.pauses,
-			 (st.stop_total_ns - last.stop_total_ns) / 1e6,
 			 (st.markterm_total_ns - last.markterm_total_ns) / 1e6,
 			 (st.sweep_total_ns - last.sweep_total_ns) / 1e6,
+			 (st.stop_total_ns - last.stop_total_ns) / 1e6,
 			 (st.mark_total_ns - last.mark_total_ns) / 1e6,
 			 (st.concurrent_sweep_ns - last.concurrent_sweep_ns) /
 				 1e6,

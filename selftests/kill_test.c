@@ -781,10 +781,18 @@ static void __attribute__((noreturn)) child_spinner(struct kill_shared *sh)
 	static struct child c;
 	struct role roles[NPARKED];
 	double deadline = now() + CHILD_WAIT_S;
+	__u64 stw = GCMEM_MODE_STW;
 
 	c.sh = sh;
 	c.pages = NULL;
 	CHILD_CHECK(&c, !gcmem_raw_open(&c.h, GCMEM_CHUNK_SIZE));
+	/*
+	 * Stop-the-world: the first odd epoch of a concurrent cycle is a
+	 * ragged scan's, which ends without a stop (the spinner would take
+	 * it for a missed one), and its stop comes only at mark termination.
+	 */
+	CHILD_CHECK(&c, !gcmem_option(c.h.fd, GCMEM_OPTION_MODE,
+				      GCMEM_OPTION_OP_SET, &stw));
 	/* parked[0] needs page B: here a plain one, always present. */
 	c.pages = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

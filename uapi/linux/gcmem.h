@@ -317,7 +317,9 @@ struct gcmem_option {
  * @checkmark_failures: out: objects the debug checkmark pass found
  *	reachable but unmarked (always 0 unless the collector is broken)
  * @stop_total_ns: out: time completed cycles spent stopping the world
- *	(from the request to the last thread stopped or claimed)
+ *	(from the request to the last thread stopped or claimed); for a
+ *	concurrent cycle, which stops no thread at its start, the start
+ *	(arming the write tracking, gathering the roots)
  * @mark_total_ns: out: time completed cycles spent marking (from posting
  *	the cycle to the workers to the getfull barrier; wall clock)
  * @sweep_total_ns: out: time completed cycles spent sweeping in their
@@ -329,11 +331,11 @@ struct gcmem_option {
  * @threads: out: registered threads
  * @types: out: registered types, the two built-in ones included
  * @roots: out: registered root ranges
- * @pauses: out: stop-the-world pauses (one a cycle in GCMEM_MODE_STW, two
- *	in GCMEM_MODE_CONCURRENT)
+ * @pauses: out: stop-the-world pauses (one a cycle in either mode: a
+ *	concurrent cycle's, at mark termination)
  * @concurrent_cycles: out: completed cycles that marked beside the program
  * @markterm_total_ns: out: time completed concurrent cycles spent in their
- *	second pause before the sweep (stop, stacks, roots and written chunks
+ *	pause before the sweep (stop, stacks, roots and written chunks
  *	scanned again, drain, finalizers, checkmark)
  * @rescanned_chunks: out: chunks the program wrote during a concurrent mark,
  *	whose marked objects mark termination scanned again
@@ -350,10 +352,12 @@ struct gcmem_option {
  * @rescanned_pages: out: the same for @rescanned_chunks
  * @swept_cycles: out: the last cycle whose sweep is over: @marked_bytes,
  *	@freed_bytes, @heap_after and @concurrent_sweep_ns include it (a
- *	concurrent cycle is counted in @cycles at its second pause, and swept
+ *	concurrent cycle is counted in @cycles at its pause, and swept
  *	after it)
- * @ragged_scans: out: stacks threads scanned while a concurrent cycle
- *	marked, asked to at a safepoint without stopping (precleaning)
+ * @ragged_scans: out: stacks scanned while a concurrent cycle ran beside
+ *	the program: by running threads at a safepoint, asked to without
+ *	stopping (its SCAN and precleaning rounds), and, in its SCAN, of
+ *	blocked threads, claimed for the scan only
  *
  * A snapshot of the heap's counters; each is read atomically, the set is
  * not.
