@@ -202,10 +202,13 @@ static int gcmem_cycle_jobs(struct gcmem_heap *heap, struct gcmem_cycle *c,
 		n++;
 	}
 	xa_for_each(&heap->threads, id, t) {
-		if (t->claimed)
+		u32 stop = READ_ONCE(t->stop);
+
+		if (stop == GCMEM_STOP_CLAIMED)
 			gcmem_blocked_job(t, &c->jobs[n++]);
-		else if (t->asleep ||
-			 (parked_too && t->parked && !gcmem_task_gone(t->task)))
+		else if (stop == GCMEM_STOP_ASLEEP ||
+			 (parked_too && stop == GCMEM_STOP_PARKED &&
+			  !gcmem_task_gone(t->task)))
 			gcmem_parked_job(t, &c->jobs[n++]);
 	}
 	if (written) {

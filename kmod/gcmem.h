@@ -176,12 +176,34 @@ struct gcmem_type {
 };
 
 /*
- * struct gcmem_thread - a registered thread.
+ * enum gcmem_stop - where a registered thread stands in a stop of the world
+ * (safepoint.c), as the kernel knows it: the thread's status word in its
+ * slot is user memory, a hint, never trusted. What a state may be reached
+ * from is gcmem_stop_from[] in safepoint.c; the driver moves the state
+ * under heap->lock, the thread itself (to PARKED) without it, so every move
+ * is a compare-and-swap from a state the table allows, and one of
+ * PARKED, CLAIMED and ASLEEP wins. A restart makes every state NONE.
  *
- * The stop fields are written by the cycle's driver under heap->lock and by
- * the thread itself in gcmem_safepoint(), and read by both; the thread's
- * status word in @slot is user memory and only ever a hint, never trusted.
+ * @GCMEM_STOP_NONE: running, not asked yet (or no stop under way)
+ * @GCMEM_STOP_SIGNALED: asked: its eventfd written
+ * @GCMEM_STOP_FORCED: kicked after the deadline: a park queued for its
+ *	return to user mode
+ * @GCMEM_STOP_PARKED: stopped at a safepoint, its own stack scanned
+ * @GCMEM_STOP_CLAIMED: stopped by the driver's claim (BLOCKED ->
+ *	BLOCKED|SCAN): it cannot leave BLOCKED, its stack is scanned in place
+ * @GCMEM_STOP_ASLEEP: stopped asleep in a system call or fault, with a
+ *	park queued for its way out: scanned in place like a claimed one
  */
+enum gcmem_stop {
+	GCMEM_STOP_NONE,
+	GCMEM_STOP_SIGNALED,
+	GCMEM_STOP_FORCED,
+	GCMEM_STOP_PARKED,
+	GCMEM_STOP_CLAIMED,
+	GCMEM_STOP_ASLEEP,
+};
+
+/* struct gcmem_thread - a registered thread. */
 struct gcmem_thread {
 	struct kref ref;		/* the registry's, and lookups' */
 	struct rcu_head rcu;
@@ -191,17 +213,7 @@ struct gcmem_thread {
 	unsigned long stack_lo, stack_hi;
 	struct gcmem_thread_slot *slot;	/* heap->slot_pages[id] */
 	struct gcmem_span **caches;	/* by cache index: CACHED spans */
-	/* This cycle: parked at a safepoint (its stack scanned). */
-	bool parked;
-	/* This cycle: claimed BLOCKED -> BLOCKED|SCAN by the driver. */
-	bool claimed;
-	/*
-	 * This cycle: RUNNING but asleep in a system call or fault, with a
-	 * park queued for its way out: scanned in place like a blocked one.
-	 */
-	bool asleep;
-	bool signaled;			/* eventfd written this cycle */
-	bool forced;			/* kicked after the deadline */
+	u32 stop;			/* enum gcmem_stop; cmpxchg */
 	atomic_t park_queued;		/* a gcmem_force task work is pending */
 	/* The last ragged scan it did (heap->ragged_gen); its own ioctls. */
 	u64 ragged_gen;

@@ -7,16 +7,19 @@
  *
  * The status word lives in the thread's slot page, which the process can
  * write: the kernel changes it only by compare-and-swap and never trusts it.
- * What the collector relies on is its own per-thread state, under the
- * cycle's heap->lock: @parked (the thread scanned its own stack and waits in
- * the kernel), @claimed (the driver CASed BLOCKED -> BLOCKED|SCAN, so the
- * thread cannot leave BLOCKED without waiting here until the restart). The
- * seeds' transition rules, with the SCAN bit acting as a lock:
+ * What the collector relies on is its own per-thread stop state (enum
+ * gcmem_stop, gcmem.h; its transitions are gcmem_stop_from[] below): PARKED
+ * (the thread scanned its own stack and waits in the kernel), CLAIMED (the
+ * driver CASed BLOCKED -> BLOCKED|SCAN, so the thread cannot leave BLOCKED
+ * without waiting here until the driver lets it go), ASLEEP. The seeds'
+ * transition rules for the status word, with the SCAN bit acting as a
+ * lock:
  *
  *   thread:  RUNNING -> BLOCKED           gcu_blocking_enter()
  *            BLOCKED -> RUNNING           gcu_blocking_leave(), if SCAN clear
  *   kernel:  BLOCKED -> BLOCKED|SCAN      the driver claims a blocked thread
- *            BLOCKED|SCAN -> BLOCKED      the world restarts
+ *            BLOCKED|SCAN -> BLOCKED      the world restarts, or the claim
+ *                                         of a concurrent SCAN ends
  *            RUNNING -> RUNNING|SCAN      a thread scans itself at a safepoint
  *            RUNNING|SCAN -> PARKED       ... and parks
  *            PARKED -> RUNNING            the world restarts
@@ -85,15 +88,60 @@ static void gcmem_status_unscan(struct gcmem_thread *t)
 	atomic_andnot(GCMEM_THREAD_SCAN, (atomic_t *)&t->slot->status);
 }
 
+/* The states of a thread that a stop still waits for. */
+#define GCMEM_STOP_WAITING	(BIT(GCMEM_STOP_NONE) | \
+				 BIT(GCMEM_STOP_SIGNALED) | \
+				 BIT(GCMEM_STOP_FORCED))
+
 /*
- * Let a claimed thread go: its SCAN bit first, then @claimed, with release,
- * so that a thread that sees @claimed clear in BLOCKING_LEAVE sees the bit
- * clear too. heap->lock; the caller wakes @restart_wq.
+ * The stop state's transitions: the states each may be reached from. One
+ * of PARKED (the thread), CLAIMED and ASLEEP (the driver) is reached,
+ * whichever comes first; a claim is let go to NONE in a concurrent
+ * cycle's SCAN; the restart resets every state to NONE.
+ */
+static const u8 gcmem_stop_from[] = {
+	[GCMEM_STOP_NONE] = BIT(GCMEM_STOP_CLAIMED),
+	[GCMEM_STOP_SIGNALED] = BIT(GCMEM_STOP_NONE),
+	[GCMEM_STOP_FORCED] = BIT(GCMEM_STOP_NONE) | BIT(GCMEM_STOP_SIGNALED),
+	[GCMEM_STOP_PARKED] = GCMEM_STOP_WAITING,
+	[GCMEM_STOP_CLAIMED] = GCMEM_STOP_WAITING,
+	[GCMEM_STOP_ASLEEP] = GCMEM_STOP_WAITING,
+};
+
+/* Move @t's stop state to @to, if the table allows it from where it is. */
+static bool gcmem_stop_move(struct gcmem_thread *t, enum gcmem_stop to)
+{
+	u32 old = READ_ONCE(t->stop);
+
+	do {
+		if (!(gcmem_stop_from[to] & BIT(old)))
+			return false;
+	} while (!try_cmpxchg(&t->stop, &old, to));
+	return true;
+}
+
+static bool gcmem_stop_is(const struct gcmem_thread *t, enum gcmem_stop s)
+{
+	return READ_ONCE(t->stop) == s;
+}
+
+/* Is @t claimed? Its status word is read after. */
+static bool gcmem_claimed(const struct gcmem_thread *t)
+{
+	/* Pairs with the barrier in gcmem_thread_unclaim(). */
+	return smp_load_acquire(&t->stop) == GCMEM_STOP_CLAIMED;
+}
+
+/*
+ * Let a claimed thread go: its SCAN bit first, then its state, with the
+ * move's full barrier, so that a thread that sees itself unclaimed in
+ * BLOCKING_LEAVE sees the bit clear too. heap->lock; the caller wakes
+ * @restart_wq.
  */
 static void gcmem_thread_unclaim(struct gcmem_thread *t)
 {
 	gcmem_status_unscan(t);
-	smp_store_release(&t->claimed, false);
+	WARN_ON_ONCE(!gcmem_stop_move(t, GCMEM_STOP_NONE));
 }
 
 static void gcmem_scanning_done(struct gcmem_heap *heap)
@@ -165,14 +213,16 @@ int gcmem_safepoint(struct gcmem_heap *heap, struct gcmem_thread *t)
 	/* The driver publishes the cycle before it sets @stopping. */
 	c = smp_load_acquire(&heap->cycle);
 	gen = READ_ONCE(heap->world_gen);
-	if (c && !READ_ONCE(t->parked) && !READ_ONCE(t->claimed) &&
-	    !READ_ONCE(t->asleep)) {
+	/*
+	 * Not if the driver claimed us or found us asleep first: it scans
+	 * us in place. The driver sees PARKED before our scan is done, and
+	 * waits for @scanning before the mark begins.
+	 */
+	if (c && gcmem_stop_move(t, GCMEM_STOP_PARKED)) {
 		gcmem_status_cas(t, GCMEM_THREAD_RUNNING,
 				 GCMEM_THREAD_RUNNING | GCMEM_THREAD_SCAN);
 		gcmem_mark_self(c, t);
 		WRITE_ONCE(t->slot->status, GCMEM_THREAD_PARKED);
-		/* The scan is done before the driver sees @parked. */
-		smp_store_release(&t->parked, true);
 		atomic_inc(&heap->parks);
 	}
 	gcmem_scanning_done(heap);
@@ -234,9 +284,7 @@ int gcmem_blocking_leave(struct gcmem_heap *heap, struct gcmem_thread_op *op)
 	ret = gcmem_thread_op_check(heap, op, &t);
 	if (ret)
 		return ret;
-	/* Pairs with the release in gcmem_thread_unclaim(). */
-	ret = wait_event_killable(heap->restart_wq,
-				  !smp_load_acquire(&t->claimed));
+	ret = wait_event_killable(heap->restart_wq, !gcmem_claimed(t));
 	if (!ret) {
 		old = READ_ONCE(t->slot->status) & ~GCMEM_THREAD_SCAN;
 		if (old == GCMEM_THREAD_BLOCKED)
@@ -307,34 +355,36 @@ static bool gcmem_queue_park(struct gcmem_heap *heap, struct gcmem_thread *t)
 
 /*
  * Stop @t for this cycle if that needs no waiting, and say whether it is
- * stopped: parked already, or claimed now if it is BLOCKED, or marked
+ * stopped: parked already, or claimed now if it is BLOCKED, or found
  * asleep now if it sleeps in the kernel: a sleeping task is not running
  * user code, and with a park queued before we look, it will not run any
  * before the restart. So a thread waiting in pthread_join() or read()
  * without gcu_blocking_enter() does not hold up the world either; it is
  * scanned from the registers and stack pointer saved at its kernel entry.
+ * A move that fails found the thread parked meanwhile: stopped too.
  */
 static bool gcmem_thread_try_stop(struct gcmem_heap *heap,
 				  struct gcmem_thread *t)
 {
 	u32 st;
 
-	if (READ_ONCE(t->parked) || t->claimed || t->asleep ||
+	if (!(GCMEM_STOP_WAITING & BIT(READ_ONCE(t->stop))) ||
 	    gcmem_task_gone(t->task))
 		return true;
 	st = READ_ONCE(t->slot->status);
 	if ((st & ~GCMEM_THREAD_SCAN) == GCMEM_THREAD_BLOCKED &&
 	    gcmem_status_cas(t, st, GCMEM_THREAD_BLOCKED | GCMEM_THREAD_SCAN)) {
-		WRITE_ONCE(t->claimed, true);
+		/* A misbehaving thread may park while BLOCKED: not claimed. */
+		if (!gcmem_stop_move(t, GCMEM_STOP_CLAIMED))
+			gcmem_status_unscan(t);
 		return true;
 	}
 	if (!task_is_running(t->task) && gcmem_queue_park(heap, t)) {
 		/* The park is queued before the task's state is read again. */
 		smp_mb();
-		if (!task_is_running(t->task) && !READ_ONCE(t->parked)) {
-			WRITE_ONCE(t->asleep, true);
-			return true;
-		}
+		if (!task_is_running(t->task))
+			return gcmem_stop_move(t, GCMEM_STOP_ASLEEP) ||
+			       gcmem_stop_is(t, GCMEM_STOP_PARKED);
 	}
 	return false;
 }
@@ -362,7 +412,7 @@ int gcmem_stop_the_world(struct gcmem_heap *heap, struct gcmem_thread *self)
 
 	if (self) {
 		gcmem_mark_self(heap->cycle, self);
-		WRITE_ONCE(self->parked, true);
+		WARN_ON_ONCE(!gcmem_stop_move(self, GCMEM_STOP_PARKED));
 	}
 
 	for (;;) {
@@ -372,16 +422,15 @@ int gcmem_stop_the_world(struct gcmem_heap *heap, struct gcmem_thread *self)
 			if (gcmem_thread_try_stop(heap, t))
 				continue;
 			pending++;
-			if (!t->signaled && t->eventfd) {
+			if (t->eventfd && gcmem_stop_is(t, GCMEM_STOP_NONE) &&
+			    gcmem_stop_move(t, GCMEM_STOP_SIGNALED))
 				gcmem_eventfd_signal(t->eventfd);
-				t->signaled = true;
-			}
-			if (!t->forced && time_after(jiffies, start +
-				msecs_to_jiffies(GCMEM_STOP_FORCE_MS))) {
-				if (gcmem_queue_park(heap, t))
-					heap->forced_stops++;
-				t->forced = true;
-			}
+			if (!gcmem_stop_is(t, GCMEM_STOP_FORCED) &&
+			    time_after(jiffies, start +
+				       msecs_to_jiffies(GCMEM_STOP_FORCE_MS)) &&
+			    gcmem_stop_move(t, GCMEM_STOP_FORCED) &&
+			    gcmem_queue_park(heap, t))
+				heap->forced_stops++;
 		}
 		if (!pending)
 			break;
@@ -395,12 +444,10 @@ int gcmem_stop_the_world(struct gcmem_heap *heap, struct gcmem_thread *self)
 			return -EINTR;
 	}
 	/*
-	 * Every thread is parked, claimed, asleep or gone. A thread the
-	 * driver found asleep may have woken since, and be scanning itself
-	 * in gcmem_safepoint() because it read @asleep before the driver set
-	 * it: let such scans finish, so that all they grey is on the work
-	 * lists before the mark starts. A thread arriving later finds its
-	 * flag set (the barriers: ours here, its after raising @scanning).
+	 * Every thread is parked, claimed, asleep or gone. A thread that
+	 * parked may still be scanning itself in gcmem_safepoint(): let such
+	 * scans finish, so that all they grey is on the work lists before
+	 * the mark starts.
 	 */
 	smp_mb();
 	if (wait_event_killable(heap->stop_wq, !atomic_read(&heap->scanning)))
@@ -440,7 +487,11 @@ static unsigned int gcmem_scan_blocked(struct gcmem_heap *heap,
 		    !gcmem_status_cas(t, GCMEM_THREAD_BLOCKED,
 				      GCMEM_THREAD_BLOCKED | GCMEM_THREAD_SCAN))
 			continue;
-		WRITE_ONCE(t->claimed, true);
+		/* No stop runs: no state but NONE. */
+		if (WARN_ON_ONCE(!gcmem_stop_move(t, GCMEM_STOP_CLAIMED))) {
+			gcmem_status_unscan(t);
+			continue;
+		}
 		gcmem_blocked_job(t, &job);
 		gcmem_mark_job(c, &g, &job);
 		gcmem_thread_unclaim(t);
@@ -545,9 +596,9 @@ void gcmem_start_the_world(struct gcmem_heap *heap)
 	/*
 	 * No thread may still be scanning into this cycle when it is freed,
 	 * and none may start: a thread entering gcmem_safepoint() from here
-	 * on finds @stopping clear. Only then are the per-thread flags
-	 * cleared; cleared earlier, a thread arriving in between would scan
-	 * itself into the ending cycle and set @parked again, and the next
+	 * on finds @stopping clear. Only then are the stop states reset;
+	 * reset earlier, a thread arriving in between would scan itself
+	 * into the ending cycle and be PARKED again, and the next
 	 * cycle would take it as stopped without scanning it. Not killable,
 	 * but bounded: a self-scan takes no page faults (what it cannot read
 	 * so it leaves to the driver), so the longest wait is one scan of a
@@ -555,12 +606,9 @@ void gcmem_start_the_world(struct gcmem_heap *heap)
 	 */
 	wait_event(heap->stop_wq, !atomic_read(&heap->scanning));
 	xa_for_each(&heap->threads, id, t) {
-		if (t->claimed)
+		if (gcmem_stop_is(t, GCMEM_STOP_CLAIMED))
 			gcmem_thread_unclaim(t);
-		WRITE_ONCE(t->parked, false);
-		WRITE_ONCE(t->asleep, false);
-		t->signaled = false;
-		t->forced = false;
+		WRITE_ONCE(t->stop, GCMEM_STOP_NONE);
 	}
 	WRITE_ONCE(heap->world_gen, heap->world_gen + 1);
 	/* Threads reading the epoch even find the world restarted. */
