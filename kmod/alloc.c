@@ -169,14 +169,16 @@ bool gcmem_span_cached_allocated(const struct gcmem_span *span, u32 idx)
  */
 void gcmem_span_settle(struct gcmem_heap *heap, struct gcmem_span *span)
 {
-	u32 cursor = gcmem_span_cursor(span), i;
+	u32 from = span->handout_cursor, cursor = gcmem_span_cursor(span), n;
 
 	lockdep_assert_held(&heap->lock);
-	for (i = span->handout_cursor; i < cursor; i++) {
-		if (!__test_and_set_bit(i, span->allocbits)) {
-			span->nalloc++;
-			heap->small_allocated++;
-		}
+	if (cursor > from) {
+		/* Word at a time: a refill settles a whole span (1024 slots). */
+		n = cursor - from - (bitmap_weight(span->allocbits, cursor) -
+				     bitmap_weight(span->allocbits, from));
+		bitmap_set(span->allocbits, from, cursor - from);
+		span->nalloc += n;
+		heap->small_allocated += n;
 	}
 	/* The bits, then the cursor: pairs with gcmem_mark_slot_live(). */
 	smp_wmb();

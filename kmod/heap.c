@@ -521,11 +521,15 @@ void gcmem_pages_free(struct gcmem_heap *heap, unsigned long start,
  * page in use, to be given back by gcmem_chunks_release() once the locks are
  * dropped, keeping enough owned chunks to hold @keep bytes.
  *
- * The pacer's cycles keep the heap's next trigger: the heap grows back to it
- * before the next cycle, and giving chunks back only to take them again
- * costs a zeroed order-9 allocation and a fault each (GCBench's heap
- * swings between its live 8 MiB and the 16 MiB trigger every cycle). Other
- * cycles (the limit, gcu_collect()) keep nothing. The highest empty chunks
+ * The pacer's cycles keep the heap's next trigger, or the spans in use at
+ * the cycle's start if more: the heap grows back to about that before the
+ * next cycle, and giving chunks back only to take them again costs a
+ * zeroed order-9 allocation and a fault each (GCBench's heap swings
+ * between its live 8 MiB and the 16 MiB trigger every cycle; a heap whose
+ * live set is a few small objects took back a chunk a cycle, a third of
+ * the allocation benchmark's time at 16-128 bytes). A heap whose live set
+ * shrank keeps its old size one cycle more. Other cycles (the limit,
+ * gcu_collect()) keep nothing. The highest empty chunks
  * go first, so that the heap stays compact at its low end.
  */
 void gcmem_chunks_reserve_empty(struct gcmem_heap *heap, u64 keep)
