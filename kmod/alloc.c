@@ -14,12 +14,15 @@
  * into the alloc bits. A span with free slots left goes to its central list
  * (one per size class and type) for any thread's next refill; its free
  * slots are zeroed before it is handed out again, since the process could
- * have written to them.
+ * have written to them, and so are a new span's pages that a freed span
+ * left behind.
  *
  * Large objects get a span of their own, allocated and zeroed here.
  *
- * All of this runs under heap->lock; user memory is copied before and
- * after it (see struct gcmem_heap for the lock order).
+ * All of this runs under heap->lock but a refill's zeroing, which runs
+ * after it, beside other threads' refills (gcmem_refill_zero()); user
+ * memory is copied before and after (see struct gcmem_heap for the lock
+ * order).
  */
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -48,12 +51,16 @@ struct list_head *gcmem_central(struct gcmem_heap *heap, u32 size_class,
 	return list;
 }
 
-/* Carve a new span and enter it in the span table. */
+/*
+ * Carve a new span and enter it in the span table. Pages a freed span left
+ * behind hold its old objects: zeroed here, or, @later, left to the
+ * handout (the span is then needzero).
+ */
 static struct gcmem_span *gcmem_span_new(struct gcmem_heap *heap,
 					 unsigned long npages, u32 size_class,
 					 u64 elem_size, u32 nelems,
 					 const struct gcmem_type *type,
-					 u32 type_id)
+					 u32 type_id, bool later)
 {
 	unsigned long words = BITS_TO_LONGS(nelems);
 	struct gcmem_span *span;
@@ -98,8 +105,11 @@ static struct gcmem_span *gcmem_span_new(struct gcmem_heap *heap,
 		unsigned int p = i % GCMEM_CHUNK_PAGES;
 
 		chunk = gcmem_chunk_of(heap, (u64)i << GCMEM_PAGE_SHIFT);
-		/* A page a freed span left behind holds its old objects. */
-		if (__test_and_clear_bit(p, chunk->dirty_pages))
+		if (!__test_and_clear_bit(p, chunk->dirty_pages))
+			continue;
+		if (later)
+			span->needzero = true;
+		else
 			gcmem_heap_zero(heap, (u64)i << GCMEM_PAGE_SHIFT,
 					GCMEM_PAGE_SIZE);
 	}
@@ -241,7 +251,7 @@ static struct gcmem_span *gcmem_span_get(struct gcmem_heap *heap,
 	}
 	return gcmem_span_new(heap, gcmem_class_npages[size_class], size_class,
 			      gcmem_class_size[size_class],
-			      gcmem_class_nelems[size_class], type, type_id);
+			      gcmem_class_nelems[size_class], type, type_id, true);
 }
 
 /*
@@ -294,25 +304,18 @@ static int gcmem_collect_at_limit(struct gcmem_heap *heap, bool *at_limit)
 	return gcmem_collect_locked(heap, GCMEM_GC_LIMIT) ? -ENOMEM : 0;
 }
 
-/* Give @span to @thread's cache @idx; its free slots are made zero. */
-static void gcmem_span_handout(struct gcmem_heap *heap,
+/*
+ * Give @span to @thread's cache @idx. Its free slots are the caller's to
+ * zero, if it returns true, before the thread can take one: the refill
+ * does, after heap->lock (gcmem_refill_zero()).
+ */
+static bool gcmem_span_handout(struct gcmem_heap *heap,
 			       struct gcmem_span *span,
 			       struct gcmem_thread *thread, u32 idx)
 {
-	u64 base = (u64)span->page << GCMEM_PAGE_SHIFT;
-	u32 i, end;
+	bool zero = span->needzero;
 
-	if (span->needzero) {
-		/* One memset per run of free slots, not one per slot. */
-		for (i = find_first_zero_bit(span->allocbits, span->nelems);
-		     i < span->nelems;
-		     i = find_next_zero_bit(span->allocbits, span->nelems, end)) {
-			end = find_next_bit(span->allocbits, span->nelems, i);
-			gcmem_heap_zero(heap, base + (u64)i * span->elem_size,
-					(u64)(end - i) * span->elem_size);
-		}
-		span->needzero = false;
-	}
+	span->needzero = false;
 	/* Its free slots count as allocated for the pacer (pace.c). */
 	heap->live_bytes += (u64)(span->nelems -
 				  bitmap_weight(span->allocbits, span->nelems)) *
@@ -327,6 +330,34 @@ static void gcmem_span_handout(struct gcmem_heap *heap,
 		gcmem_span_blacken(heap, span, span->handout_cursor);
 	/* Last: the span is complete when a concurrent mark sees it CACHED. */
 	smp_store_release(&span->state, GCMEM_SPAN_CACHED);
+	return zero;
+}
+
+/*
+ * After a refill's heap->lock: zero the free slots of the span it handed
+ * out (@bits, its alloc bits then), one memset per run of free slots, while
+ * other threads refill. The span is the calling thread's, CACHED; no one
+ * else writes its free slots, and the thread takes none before the ioctl
+ * returns. Its chunks' pages stay as they are: they are the heap's own
+ * (the handout unshared them), and a fork, which would share them again,
+ * waits for @zeroing, raised under heap->lock before it was let go.
+ */
+static void gcmem_refill_zero(struct gcmem_heap *heap,
+			      const struct gcmem_refill *arg, const u64 *bits)
+{
+	DECLARE_BITMAP(alloc, GCMEM_MAX_NELEMS);
+	u64 base = arg->span_base - heap->arena_start;
+	u32 i, end, n = arg->nelems;
+
+	bitmap_from_arr64(alloc, bits, n);
+	for (i = find_first_zero_bit(alloc, n); i < n;
+	     i = find_next_zero_bit(alloc, n, end)) {
+		end = find_next_bit(alloc, n, i);
+		gcmem_heap_zero(heap, base + (u64)i * arg->elem_size,
+				(u64)(end - i) * arg->elem_size);
+	}
+	if (atomic_dec_and_test(&heap->zeroing))
+		wake_up_all(&heap->zero_wq);
 }
 
 /*
@@ -334,11 +365,12 @@ static void gcmem_span_handout(struct gcmem_heap *heap,
  * gcmem_pace_alloc()); the caller waits for it and calls again with the
  * same @paced (not paced again: a cycle just ended), and at the limit a
  * cycle of our own may come once more (another thread's may have ended
- * before its sweep freed anything).
+ * before its sweep freed anything). *@zero: the span's free slots are the
+ * caller's to zero (gcmem_refill_zero()).
  */
 static int gcmem_refill_locked(struct gcmem_heap *heap,
 			       struct gcmem_refill *arg, u64 *bits,
-			       bool *paced)
+			       bool *paced, bool *zero)
 {
 	const struct gcmem_type *type = NULL;
 	bool at_limit = false;
@@ -386,7 +418,7 @@ again:
 	}
 	if (IS_ERR(span))
 		return PTR_ERR(span);
-	gcmem_span_handout(heap, span, thread, arg->cache_index);
+	*zero = gcmem_span_handout(heap, span, thread, arg->cache_index);
 	heap->refills++;
 
 	bitmap_to_arr64(bits, span->allocbits, span->nelems);
@@ -408,7 +440,7 @@ again:
 int gcmem_refill(struct gcmem_heap *heap, struct gcmem_refill *arg)
 {
 	u64 bits[DIV_ROUND_UP(GCMEM_MAX_NELEMS, 64)];
-	bool paced = false;
+	bool paced = false, zero = false;
 	u32 nelems;
 	int ret;
 
@@ -430,14 +462,20 @@ int gcmem_refill(struct gcmem_heap *heap, struct gcmem_refill *arg)
 	ret = gcmem_heap_lock(heap);
 	if (ret)
 		return ret;
-	while ((ret = gcmem_refill_locked(heap, arg, bits, &paced)) ==
-	       -EINPROGRESS) {
+	while ((ret = gcmem_refill_locked(heap, arg, bits, &paced,
+					  &zero)) == -EINPROGRESS) {
 		gcmem_heap_unlock(heap);
 		ret = gcmem_heap_lock_idle(heap);
 		if (ret)
 			return ret;
 	}
+	/* Before the unlock: a fork waits for this zeroing. */
+	zero = !ret && zero;
+	if (zero)
+		atomic_inc(&heap->zeroing);
 	gcmem_heap_unlock(heap);
+	if (zero)
+		gcmem_refill_zero(heap, arg, bits);
 	if (ret || arg->flags & GCMEM_REFILL_RELEASE)
 		return ret;
 
@@ -488,7 +526,7 @@ again:
 			goto again;
 	} else {
 		span = gcmem_span_new(heap, npages, 0, bytes, 1, type,
-				      arg->type_id);
+				      arg->type_id, false);
 		ret = PTR_ERR_OR_ZERO(span);
 		if (ret == -ENOMEM && !at_limit) {
 			ret = gcmem_collect_at_limit(heap, &at_limit);

@@ -229,6 +229,8 @@ int gcmem_fork(struct gcmem_heap *heap, struct gcmem_fork *arg)
 		goto out;
 	/* Every span swept: the copy has no sweep to finish. */
 	gcmem_sweep_some(heap, ULONG_MAX, false);
+	/* And none zeroed beside us: its chunks are about to be shared. */
+	wait_event(heap->zero_wq, !atomic_read(&heap->zeroing));
 	/* The child is new and private: its lock nests in the parent's. */
 	mutex_lock_nested(&child->lock, SINGLE_DEPTH_NESTING);
 	ret = gcmem_fork_copy(heap, child);

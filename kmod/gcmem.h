@@ -377,6 +377,12 @@ struct gcmem_heap {
 	wait_queue_head_t stop_wq;	/* a thread parked */
 	wait_queue_head_t restart_wq;	/* the world restarted */
 	wait_queue_head_t idle_wq;	/* a cycle ended (@cycle NULL) */
+	/*
+	 * Refills zeroing their span's free slots after the lock (alloc.c);
+	 * raised under @lock, dropped without. A fork waits until none is.
+	 */
+	atomic_t zeroing;
+	wait_queue_head_t zero_wq;
 	u64 gcpercent;
 	/* Pacing (pace.c), all in bytes of spans in use: */
 	u64 goal;			/* the heap goal */

@@ -92,6 +92,7 @@ struct gcmem_heap *gcmem_heap_create(struct mm_struct *mm)
 	init_waitqueue_head(&heap->stop_wq);
 	init_waitqueue_head(&heap->restart_wq);
 	init_waitqueue_head(&heap->idle_wq);
+	init_waitqueue_head(&heap->zero_wq);
 	xa_init(&heap->central);
 	xa_init_flags(&heap->types, XA_FLAGS_ALLOC);
 	xa_init_flags(&heap->threads, XA_FLAGS_ALLOC);
@@ -612,12 +613,13 @@ void gcmem_chunks_release(struct gcmem_heap *heap)
 }
 
 /*
- * Zero [off, off + len) of the arena through the direct map. Under
- * heap->lock, after gcmem_heap_unshare() of the range.
+ * Zero [off, off + len) of the arena through the direct map, after
+ * gcmem_heap_unshare() of the range: under heap->lock, or with
+ * heap->zeroing raised under it since (a refill, alloc.c), so that no fork
+ * shares the range's chunks again meanwhile.
  */
 void gcmem_heap_zero(struct gcmem_heap *heap, u64 off, u64 len)
 {
-	lockdep_assert_held(&heap->lock);
 	while (len) {
 		struct gcmem_chunk *chunk = gcmem_chunk_of(heap, off);
 		u64 in = off & (GCMEM_CHUNK_SIZE - 1);
