@@ -173,8 +173,25 @@ enum gcmem_mode gcmem_default_mode(void)
 }
 
 /*
+ * Is @t BLOCKED in a concurrent cycle's SCAN (no stop runs, heap->lock
+ * held)? Its stack and registers, as it published them, are then scanned
+ * by the workers without a claim: the thread may leave BLOCKED and change
+ * them meanwhile, which is safe because the mark termination's stop scans
+ * every stack again; a scan here only marks early what the stack held.
+ * Without a claim no thread waits for a scan of its stack beside the
+ * program, and a worker's scan takes no page fault (gcmem_mark_user_range()).
+ */
+static bool gcmem_scan_blocked(struct gcmem_heap *heap, struct gcmem_thread *t)
+{
+	return heap->phase == GCMEM_PHASE_SCAN &&
+	       (READ_ONCE(t->slot->status) & ~GCMEM_THREAD_SCAN) ==
+	       GCMEM_THREAD_BLOCKED && !gcmem_task_gone(t->task);
+}
+
+/*
  * Root jobs for the workers: registered roots, claimed and sleeping
- * threads (and, @parked_too, parked ones), and the chunks of @written.
+ * threads (and, @parked_too, parked ones; in a concurrent cycle's SCAN,
+ * blocked ones), and the chunks of @written.
  */
 static int gcmem_cycle_jobs(struct gcmem_heap *heap, struct gcmem_cycle *c,
 			    bool parked_too, const unsigned long *written)
@@ -204,12 +221,17 @@ static int gcmem_cycle_jobs(struct gcmem_heap *heap, struct gcmem_cycle *c,
 	xa_for_each(&heap->threads, id, t) {
 		u32 stop = READ_ONCE(t->stop);
 
-		if (stop == GCMEM_STOP_CLAIMED)
+		if (stop == GCMEM_STOP_CLAIMED) {
 			gcmem_blocked_job(t, &c->jobs[n++]);
-		else if (stop == GCMEM_STOP_ASLEEP ||
+		} else if (stop == GCMEM_STOP_NONE &&
+			   gcmem_scan_blocked(heap, t)) {
+			gcmem_blocked_job(t, &c->jobs[n++]);
+			heap->ragged_scans++;
+		} else if (stop == GCMEM_STOP_ASLEEP ||
 			 (parked_too && stop == GCMEM_STOP_PARKED &&
-			  !gcmem_task_gone(t->task)))
+			  !gcmem_task_gone(t->task))) {
 			gcmem_parked_job(t, &c->jobs[n++]);
+		}
 	}
 	if (written) {
 		for_each_set_bit(id, written, nchunks) {
@@ -482,10 +504,11 @@ static int gcmem_cycle_scan_start(struct gcmem_cycle *c)
 
 /*
  * The rest of SCAN, in the driver, without heap->lock: the stacks. The
- * driver scans its own if it is a thread of the process (@self), asks the
- * running threads to scan theirs at their next safepoint, and claims and
- * scans the blocked ones in place (gcmem_ragged_scan()). A thread that
- * does not come in time, or asleep in the kernel, is scanned at the stop.
+ * driver scans its own if it is a thread of the process (@self) and asks
+ * the running threads to scan theirs at their next safepoint
+ * (gcmem_ragged_scan()); the blocked ones are root jobs of the mark
+ * (gcmem_scan_blocked()). A thread that does not come in time, or asleep
+ * in the kernel, is scanned at the stop.
  * Marking more here is always safe: a stack scanned is scanned again at
  * the stop, and what it greys the workers scan, its later writes tracked.
  */
@@ -495,7 +518,7 @@ static void gcmem_cycle_scan(struct gcmem_cycle *c, struct gcmem_thread *self)
 
 	if (self)
 		gcmem_mark_self(c, self);
-	gcmem_ragged_scan(heap, true);
+	gcmem_ragged_scan(heap);
 	mutex_lock(&heap->lock);
 	gcmem_set_phase(heap, GCMEM_PHASE_MARK);
 	gcmem_heap_unlock(heap);
@@ -526,7 +549,7 @@ static int gcmem_cycle_preclean(struct gcmem_cycle *c)
 	for (round = 0; round < GCMEM_PRECLEAN_ROUNDS && !ret; round++) {
 		/* Open for the threads' ragged scans, then the workers. */
 		gcmem_work_reopen(&c->work);
-		gcmem_ragged_scan(heap, false);
+		gcmem_ragged_scan(heap);
 		/* The harvest and the roots need the lock, the scan not. */
 		mutex_lock(&heap->lock);
 		if (gcmem_track(heap, GCMEM_TRACK_HARVEST, written) ||

@@ -379,7 +379,8 @@ struct gcmem_heap {
 	wait_queue_head_t idle_wq;	/* a cycle ended (@cycle NULL) */
 	/*
 	 * Refills zeroing their span's free slots after the lock (alloc.c);
-	 * raised under @lock, dropped without. A fork waits until none is.
+	 * raised under @lock, dropped without. A fork, and an unregistration
+	 * (whose spans may be another thread's), wait until none is.
 	 */
 	atomic_t zeroing;
 	wait_queue_head_t zero_wq;
@@ -547,7 +548,7 @@ int gcmem_safepoint(struct gcmem_heap *heap, struct gcmem_thread *thread);
 int gcmem_ioc_safepoint(struct gcmem_heap *heap, struct gcmem_thread_op *op);
 int gcmem_blocking_leave(struct gcmem_heap *heap, struct gcmem_thread_op *op);
 int gcmem_stop_the_world(struct gcmem_heap *heap, struct gcmem_thread *self);
-void gcmem_ragged_scan(struct gcmem_heap *heap, bool blocked);
+void gcmem_ragged_scan(struct gcmem_heap *heap);
 bool gcmem_ragged_wanted(struct gcmem_heap *heap, struct gcmem_thread *t);
 void gcmem_start_the_world(struct gcmem_heap *heap);
 

@@ -529,7 +529,9 @@ void gcmem_pages_free(struct gcmem_heap *heap, unsigned long start,
  * between its live 8 MiB and the 16 MiB trigger every cycle; a heap whose
  * live set is a few small objects took back a chunk a cycle, a third of
  * the allocation benchmark's time at 16-128 bytes). A heap whose live set
- * shrank keeps its old size one cycle more. Other cycles (the limit,
+ * shrank keeps its old size one cycle more, but never more than its new
+ * goal, which it may grow to before the next cycle ends: an idle program
+ * does not hold its old peak. Other cycles (the limit,
  * gcu_collect()) keep nothing. The highest empty chunks
  * go first, so that the heap stays compact at its low end.
  */

@@ -18,8 +18,7 @@
  *   thread:  RUNNING -> BLOCKED           gcu_blocking_enter()
  *            BLOCKED -> RUNNING           gcu_blocking_leave(), if SCAN clear
  *   kernel:  BLOCKED -> BLOCKED|SCAN      the driver claims a blocked thread
- *            BLOCKED|SCAN -> BLOCKED      the world restarts, or the claim
- *                                         of a concurrent SCAN ends
+ *            BLOCKED|SCAN -> BLOCKED      the world restarts
  *            RUNNING -> RUNNING|SCAN      a thread scans itself at a safepoint
  *            RUNNING|SCAN -> PARKED       ... and parks
  *            PARKED -> RUNNING            the world restarts
@@ -43,10 +42,10 @@
  * collect.c): the driver asks every running thread to scan its own stack
  * and registers at its next safepoint, as at a stop, but without parking
  * and without stopping the others, so that what the stacks hold is
- * marked beside the program rather than in the cycle's pause; in SCAN it
- * claims each blocked thread meanwhile, scans it in place and lets it go
- * (gcmem_scan_blocked()). The same
- * odd epoch and eventfd bring the threads in; heap->ragged, not
+ * marked beside the program rather than in the cycle's pause (the blocked
+ * ones the workers scan in place, unclaimed: collect.c,
+ * gcmem_scan_blocked()). The same odd epoch and eventfd bring the threads
+ * in; heap->ragged, not
  * heap->stopping, tells them not to park. Marking more is always safe
  * here: what a ragged scan marks, the workers scan, and a later store into
  * it is tracked. The driver waits a little for the threads
@@ -96,8 +95,8 @@ static void gcmem_status_unscan(struct gcmem_thread *t)
 /*
  * The stop state's transitions: the states each may be reached from. One
  * of PARKED (the thread), CLAIMED and ASLEEP (the driver) is reached,
- * whichever comes first; a claim is let go to NONE in a concurrent
- * cycle's SCAN; the restart resets every state to NONE.
+ * whichever comes first; the restart lets a claim go to NONE and resets
+ * every other state to NONE.
  */
 static const u8 gcmem_stop_from[] = {
 	[GCMEM_STOP_NONE] = BIT(GCMEM_STOP_CLAIMED),
@@ -269,27 +268,38 @@ int gcmem_ioc_safepoint(struct gcmem_heap *heap, struct gcmem_thread_op *op)
 	return ret;
 }
 
+/* Neither claimed nor with SCAN set: a claim is over or not begun. */
+static bool gcmem_thread_unclaimed(const struct gcmem_thread *t)
+{
+	return !gcmem_claimed(t) &&
+	       !(READ_ONCE(t->slot->status) & GCMEM_THREAD_SCAN);
+}
+
 /*
  * BLOCKING_LEAVE: the thread found SCAN set on leaving BLOCKED. Wait until
- * the driver lets the thread go (the restart), then make it RUNNING. If a
+ * the driver lets the thread go (the restart), then make it RUNNING; it
+ * may not return before it is, since the driver may scan its stack until
+ * then. The driver sets SCAN before it moves the stop state to CLAIMED
+ * (gcmem_thread_try_stop()), so either one set means a claim, and a
+ * claim that begins after the wait makes the CAS fail: wait again. If a
  * new stop has begun by then, the thread sees the odd epoch when it
  * returns and parks like any other.
  */
 int gcmem_blocking_leave(struct gcmem_heap *heap, struct gcmem_thread_op *op)
 {
 	struct gcmem_thread *t;
-	u32 old;
 	int ret;
 
 	ret = gcmem_thread_op_check(heap, op, &t);
 	if (ret)
 		return ret;
-	ret = wait_event_killable(heap->restart_wq, !gcmem_claimed(t));
-	if (!ret) {
-		old = READ_ONCE(t->slot->status) & ~GCMEM_THREAD_SCAN;
-		if (old == GCMEM_THREAD_BLOCKED)
-			gcmem_status_cas(t, old, GCMEM_THREAD_RUNNING);
-	}
+	do {
+		ret = wait_event_killable(heap->restart_wq,
+					  gcmem_thread_unclaimed(t));
+	} while (!ret &&
+		 READ_ONCE(t->slot->status) == GCMEM_THREAD_BLOCKED &&
+		 !gcmem_status_cas(t, GCMEM_THREAD_BLOCKED,
+				   GCMEM_THREAD_RUNNING));
 	gcmem_thread_put(t);
 	return ret ? -EINTR : 0;
 }
@@ -375,8 +385,10 @@ static bool gcmem_thread_try_stop(struct gcmem_heap *heap,
 	if ((st & ~GCMEM_THREAD_SCAN) == GCMEM_THREAD_BLOCKED &&
 	    gcmem_status_cas(t, st, GCMEM_THREAD_BLOCKED | GCMEM_THREAD_SCAN)) {
 		/* A misbehaving thread may park while BLOCKED: not claimed. */
-		if (!gcmem_stop_move(t, GCMEM_STOP_CLAIMED))
+		if (!gcmem_stop_move(t, GCMEM_STOP_CLAIMED)) {
 			gcmem_status_unscan(t);
+			wake_up_all(&heap->restart_wq);
+		}
 		return true;
 	}
 	if (!task_is_running(t->task) && gcmem_queue_park(heap, t)) {
@@ -463,66 +475,15 @@ int gcmem_stop_the_world(struct gcmem_heap *heap, struct gcmem_thread *self)
 #define GCMEM_RAGGED_MS		5
 
 /*
- * A concurrent cycle's SCAN (collect.c): claim each BLOCKED thread
- * (BLOCKED -> BLOCKED|SCAN: it cannot go back to its program and change
- * its stack), scan the stack and registers it published here, and let it
- * go at once. A thread leaving BLOCKED meanwhile waits in BLOCKING_LEAVE
- * for the scan of a few stacks, not for the mark. Under heap->lock, which
- * the claims need; the scan may fault (the driver's may, a worker's not).
- * Returns how many were scanned.
- */
-static unsigned int gcmem_scan_blocked(struct gcmem_heap *heap,
-				       struct gcmem_cycle *c)
-{
-	struct gcmem_root_job job = { .kind = GCMEM_JOB_RANGE };
-	struct gcmem_greyer g;
-	struct gcmem_thread *t;
-	unsigned int n = 0;
-	unsigned long id;
-
-	lockdep_assert_held(&heap->lock);
-	gcmem_greyer_init(&g, c, GCMEM_OWNER_DRIVER);
-	xa_for_each(&heap->threads, id, t) {
-		if (gcmem_task_gone(t->task) ||
-		    !gcmem_status_cas(t, GCMEM_THREAD_BLOCKED,
-				      GCMEM_THREAD_BLOCKED | GCMEM_THREAD_SCAN))
-			continue;
-		/* No stop runs: no state but NONE. */
-		if (WARN_ON_ONCE(!gcmem_stop_move(t, GCMEM_STOP_CLAIMED))) {
-			gcmem_status_unscan(t);
-			continue;
-		}
-		gcmem_blocked_job(t, &job);
-		gcmem_mark_job(c, &g, &job);
-		gcmem_thread_unclaim(t);
-		n++;
-	}
-	gcmem_grey_flush(&g);
-	if (n)
-		wake_up_all(&heap->restart_wq);
-	return n;
-}
-
-/*
- * Tunable: long enough for a thread that refills or polls every few
- * hundred microseconds (GCBench's, under TCG), short enough that a thread
- * that does not come costs the mark little.
- */
-#define GCMEM_RAGGED_MS		5
-
-/*
  * gcmem_ragged_scan() - from a concurrent cycle's driver, in its SCAN or
  * between two of its mark's rounds (no worker runs, the work lists are
  * open): ask the running threads to scan their stacks, wait for them a
- * little, and end the request. @blocked: the blocked threads are claimed
- * and scanned in place too (SCAN; gcmem_scan_blocked()), while the running
- * ones come. Called without heap->lock.
+ * little, and end the request. Called without heap->lock.
  */
-void gcmem_ragged_scan(struct gcmem_heap *heap, bool blocked)
+void gcmem_ragged_scan(struct gcmem_heap *heap)
 {
 	struct gcmem_thread *t;
 	unsigned long id;
-	unsigned int done = 0;
 	int want = 0;
 
 	mutex_lock(&heap->lock);
@@ -554,8 +515,6 @@ void gcmem_ragged_scan(struct gcmem_heap *heap, bool blocked)
 	}
 	/* And the threads waiting for the cycle to end. */
 	wake_up_all(&heap->idle_wq);
-	if (blocked)
-		done = gcmem_scan_blocked(heap, heap->cycle);
 	gcmem_heap_unlock(heap);
 
 	wait_event_timeout(heap->stop_wq,
@@ -572,7 +531,7 @@ void gcmem_ragged_scan(struct gcmem_heap *heap, bool blocked)
 	 */
 	smp_mb();
 	wait_event(heap->stop_wq, !atomic_read(&heap->scanning));
-	heap->ragged_scans += atomic_read(&heap->ragged_acks) + done;
+	heap->ragged_scans += atomic_read(&heap->ragged_acks);
 	/* Threads reading the epoch even find no request. */
 	smp_store_release(&heap->control->safepoint_epoch,
 			  heap->control->safepoint_epoch + 1);

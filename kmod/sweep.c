@@ -199,7 +199,8 @@ static void gcmem_sweep_done(struct gcmem_heap *heap)
 	heap->heap_after = heap->inuse_bytes;
 	gcmem_pace(heap, heap->marked_bytes);
 	gcmem_chunks_reserve_empty(heap, heap->sweep_why == GCMEM_GC_PACER ?
-				   max(heap->trigger, heap->heap_before) : 0);
+				   max(heap->trigger,
+				       min(heap->heap_before, heap->goal)) : 0);
 	gcmem_chunks_release(heap);
 }
 

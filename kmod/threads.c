@@ -191,13 +191,19 @@ out_efd:
 	return ret;
 }
 
-/* Hand back every cached span and forget the thread. Holds heap->lock. */
+/*
+ * Hand back every cached span and forget the thread. Holds heap->lock.
+ * The thread may be another than the caller, and zeroing the span a
+ * refill of its handed out, after the lock (alloc.c): that ends before
+ * the span can be swept or its chunk freed.
+ */
 static void gcmem_thread_remove(struct gcmem_heap *heap,
 				struct gcmem_thread *thread)
 {
 	u32 i;
 
 	lockdep_assert_held(&heap->lock);
+	wait_event(heap->zero_wq, !atomic_read(&heap->zeroing));
 	for (i = 0; i < GCMEM_THREAD_CACHES; i++)
 		if (thread->caches[i])
 			gcmem_span_return(heap, thread->caches[i]);

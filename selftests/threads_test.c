@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Threads and roots. Raw ioctls: registering a thread (stack range,
- * eventfd, twice), its slot mapping, unregistering, refills by a thread
- * other than the registered one; adding and removing root ranges. Through
- * libgcuser: threads registered by gcu_init(), on first allocation and
+ * eventfd, twice), its slot mapping, unregistering (also of a thread
+ * refilling meanwhile), refills by a thread other than the registered
+ * one; adding and removing root ranges. Through libgcuser: threads registered by gcu_init(), on first allocation and
  * explicitly, and unregistered when they exit; roots.
  */
 #include <stdio.h>
@@ -390,6 +390,106 @@ TEST_F(raw, unregister_other_thread)
 	EXPECT_EQ(0, gcmem_thread_unregister(self->h.fd, h.reg.thread_id));
 	EXPECT_EQ(0, raw_threads(self->h.fd));
 	pthread_barrier_destroy(&h.bar);
+}
+
+/*
+ * A thread unregistered by another while it refills. Its refill zeroes the
+ * free slots of the span it takes after dropping the heap's lock; the
+ * unregistration hands that span back, and a cycle may then sweep it and
+ * give its chunk back, so it must wait for the zeroing (the debug kernel's
+ * KASAN sees a write to a freed page). The main thread leaves written,
+ * dead objects in the spans of the class for the churner's refills to
+ * zero, unregisters the churner over and over, and collects.
+ */
+struct churn {
+	int fd;
+	unsigned int cls;
+	__u32 words;
+	int stop;
+	__u32 id;
+	int error;
+	unsigned long refills, unregistered;
+};
+
+static void *churn_main(void *data)
+{
+	struct churn *c = data;
+	struct gcmem_thread_register reg;
+	struct gcmem_refill r;
+	__u64 bits[64];
+	int ret = 0;
+
+	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE) && !ret) {
+		ret = gcmem_thread_register(c->fd, -1, &reg);
+		if (ret)
+			break;
+		__atomic_store_n(&c->id, reg.thread_id, __ATOMIC_RELEASE);
+		for (;;) {
+			gcmem_refill_init(&r, reg.thread_id, 0, c->cls,
+					  GCMEM_TYPE_CONSERVATIVE, bits,
+					  c->words);
+			ret = gcmem_refill(c->fd, &r);
+			if (ret)
+				break;
+			c->refills++;
+		}
+		if (ret == -ENOENT) {
+			c->unregistered++;
+			ret = 0;
+		}
+	}
+	c->error = ret;
+	return NULL;
+}
+
+TEST_F(raw, unregister_during_refill)
+{
+	static struct churn c;
+	struct gcmem_thread_register mine;
+	struct gcmem_thread_slot *slot;
+	struct gcmem_collect col = { .size = sizeof(col) };
+	__u64 objs[16];
+	pthread_t t;
+	int i, j, ret;
+	__u32 id;
+
+	memset(&c, 0, sizeof(c));
+	c.fd = self->h.fd;
+	c.cls = gcmem_class_for(self->h.ctl, 128);
+	ASSERT_NE(0, c.cls);
+	c.words = gcmem_class_bitmap_words(self->h.ctl, c.cls);
+	ASSERT_GE(64, c.words);
+	ASSERT_EQ(0, gcmem_thread_register(self->h.fd, self->efd, &mine));
+	slot = gcmem_map_slot(self->h.fd, mine.slot_offset);
+	ASSERT_NE(NULL, slot);
+	c.id = POISON_U32;
+	ASSERT_EQ(0, pthread_create(&t, NULL, churn_main, &c));
+
+	for (i = 0; i < 400; i++) {
+		/* -ENOSPC: a span with fewer free slots, still cached. */
+		ret = gcmem_take_objects(self->h.fd, slot, mine.thread_id, 0,
+					 c.cls, GCMEM_TYPE_CONSERVATIVE, objs,
+					 16);
+		ASSERT_TRUE(!ret || ret == -ENOSPC) TH_LOG("%d", ret);
+		for (j = 0; !ret && j < 16; j++)
+			memset((void *)(uintptr_t)objs[j], 0xa5, 128);
+		memset(objs, 0, sizeof(objs));
+		ASSERT_EQ(0, gcmem_release(self->h.fd, mine.thread_id, 0));
+		id = __atomic_load_n(&c.id, __ATOMIC_ACQUIRE);
+		if (id != POISON_U32)
+			gcmem_thread_unregister(self->h.fd, id);
+		if (i % 8 == 7)
+			ASSERT_EQ(0, gcmem_ioctl(self->h.fd, GCMEM_IOC_COLLECT,
+						 &col));
+	}
+	__atomic_store_n(&c.stop, 1, __ATOMIC_RELEASE);
+	id = __atomic_load_n(&c.id, __ATOMIC_ACQUIRE);
+	gcmem_thread_unregister(self->h.fd, id);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(0, c.error);
+	EXPECT_LT(0, c.refills);
+	EXPECT_LT(0, c.unregistered);
+	TH_LOG("%lu refills, %lu unregistered", c.refills, c.unregistered);
 }
 
 /* Roots, raw. */

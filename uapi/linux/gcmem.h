@@ -357,7 +357,7 @@ struct gcmem_option {
  * @ragged_scans: out: stacks scanned while a concurrent cycle ran beside
  *	the program: by running threads at a safepoint, asked to without
  *	stopping (its SCAN and precleaning rounds), and, in its SCAN, of
- *	blocked threads, claimed for the scan only
+ *	blocked threads, by the mark workers, in place and unclaimed
  *
  * A snapshot of the heap's counters; each is read atomically, the set is
  * not.
