@@ -63,25 +63,40 @@ cmdline+=" GCMEM_MODE=$mode"
 cmdline+=${GCMEM_BOOT_APPEND:+ $GCMEM_BOOT_APPEND}
 
 mkdir -p "$(dirname "$log")"
-echo "# boot: kernel $krel, mode $mode, accel $accel, timeout ${timeout_s}s" |
-	tee "$log"
 
 # -nodefaults: no NIC (no iPXE ROM, faster), no VGA, only our serial port.
 # sed drops CRs and the terminal escapes SeaBIOS sends (ESC c resets the
 # user's terminal), so that LOG is plain text.
+#
+# A guest kernel that dies before it runs /init never loaded gcmem: under
+# TCG that is QEMU's cross-modifying code (an "Oops: int3" where the
+# kernel patches its text while the other vCPU runs it, seen in early boot
+# even with tsc=reliable, about once in a hundred boots). Such a boot is
+# tried once more; its log is kept beside LOG as LOG.early-death.
 start=$EPOCHREALTIME
-set +e
-timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \
-	"${accel_args[@]}" -smp 2 -m "$mem" \
-	-nodefaults -nographic -monitor none -serial stdio -no-reboot \
-	-device isa-debug-exit,iobase=0xf4,iosize=4 \
-	-kernel "$vmlinuz" -initrd "$initramfs" -append "$cmdline" \
-	</dev/null 2>&1 |
-	sed -u -e 's/\r//g' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1b[A-Za-z]//g' |
-	tee -a "$log"
-status=("${PIPESTATUS[@]}")
-set -e
-rc=${status[0]}
+for attempt in 1 2; do
+	echo "# boot: kernel $krel, mode $mode, accel $accel, timeout ${timeout_s}s" |
+		tee "$log"
+	set +e
+	timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \
+		"${accel_args[@]}" -smp 2 -m "$mem" \
+		-nodefaults -nographic -monitor none -serial stdio -no-reboot \
+		-device isa-debug-exit,iobase=0xf4,iosize=4 \
+		-kernel "$vmlinuz" -initrd "$initramfs" -append "$cmdline" \
+		</dev/null 2>&1 |
+		sed -u -e 's/\r//g' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1b[A-Za-z]//g' |
+		tee -a "$log"
+	status=("${PIPESTATUS[@]}")
+	set -e
+	rc=${status[0]}
+	if [ "$attempt" -eq 1 ] && [ "$rc" -eq 0 ] &&
+	   ! grep -aqF 'Run /init as init process' "$log"; then
+		mv "$log" "$log.early-death"
+		echo "# boot: the guest kernel died before /init (see $log.early-death): booting again"
+		continue
+	fi
+	break
+done
 elapsed=$(awk -v a="$start" -v b="$EPOCHREALTIME" \
 	'BEGIN { printf "%.1f", b - a }')
 

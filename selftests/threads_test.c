@@ -396,8 +396,11 @@ TEST_F(raw, unregister_other_thread)
  * A thread unregistered by another while it refills. Its refill zeroes the
  * free slots of the span it takes after dropping the heap's lock; the
  * unregistration hands that span back, and a cycle may then sweep it and
- * give its chunk back, so it must wait for the zeroing (the debug kernel's
- * KASAN sees a write to a freed page). The main thread leaves written,
+ * give its chunk back, so it must wait for the zeroing. The window is a
+ * few microseconds and a free needs a sweep inside it: the test cannot
+ * promise to hit it (the debug kernel's KASAN reports it when it does),
+ * but it runs the unregistration against refills, cycles and sweeps
+ * thousands of times. The main thread leaves written,
  * dead objects in the spans of the class for the churner's refills to
  * zero, unregisters the churner over and over, and collects.
  */
