@@ -30,6 +30,7 @@
 #include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/sched/clock.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 
@@ -186,6 +187,13 @@ bool gcmem_heap_owned(const struct gcmem_heap *heap)
 }
 
 /*
+ * Tunable: how long a thread wanting heap->lock polls for it before it
+ * sleeps. A refill holds the lock a few microseconds, and a sleep and its
+ * wake-up cost more than that (tens of microseconds under TCG).
+ */
+#define GCMEM_LOCK_SPIN_NS	(20 * NSEC_PER_USEC)
+
+/*
  * gcmem_heap_lock() - take heap->lock on behalf of a user request.
  *
  * A cycle holds the lock while it stops the world, so a registered thread
@@ -197,12 +205,21 @@ int gcmem_heap_lock(struct gcmem_heap *heap)
 {
 	struct gcmem_thread *self = NULL;
 	bool looked = false;
+	u64 spin = 0;
 	int ret;
 
 	for (;;) {
 		ret = 0;
 		if (mutex_trylock(&heap->lock))
 			break;
+		if (!READ_ONCE(heap->stopping) && !need_resched()) {
+			if (!spin)
+				spin = local_clock() + GCMEM_LOCK_SPIN_NS;
+			if (local_clock() < spin) {
+				cpu_relax();
+				continue;
+			}
+		}
 		if (READ_ONCE(heap->stopping)) {
 			if (!looked) {
 				self = gcmem_thread_current(heap);
