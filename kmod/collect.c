@@ -629,6 +629,7 @@ static int gcmem_cycle_remark(struct gcmem_cycle *c, struct gcmem_thread *self)
 	/* The mark's lists are empty; the stop's self-scans fill them. */
 	gcmem_work_reopen(&c->work);
 	ret = gcmem_cycle_stop_world(c, self);
+	c->t_stopped = ktime_get();
 	if (!ret && gcmem_track(heap, GCMEM_TRACK_STOP, written))
 		ret = -EAGAIN;
 	if (!ret && gcmem_cycle_jobs(heap, c, false, written))
@@ -638,6 +639,7 @@ static int gcmem_cycle_remark(struct gcmem_cycle *c, struct gcmem_thread *self)
 		heap->rescanned_pages += gcmem_track_npages(heap, written);
 		ret = gcmem_cycle_mark(c);
 	}
+	c->t_remarked = ktime_get();
 	bitmap_free(written);
 	return ret;
 }
@@ -686,6 +688,10 @@ static void gcmem_cycle_sweep(struct gcmem_cycle *c, enum gcmem_gc_reason why)
 	if (c->concurrent) {
 		heap->markterm_total_ns +=
 			ktime_to_ns(ktime_sub(c->t_markterm, c->t_pause));
+		heap->markterm_stop_ns +=
+			ktime_to_ns(ktime_sub(c->t_stopped, c->t_pause));
+		heap->markterm_rescan_ns +=
+			ktime_to_ns(ktime_sub(c->t_remarked, c->t_stopped));
 		heap->concurrent_cycles++;
 		/* Others start at any size: they would skew the runway. */
 		if (why == GCMEM_GC_PACER)

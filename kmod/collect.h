@@ -92,6 +92,7 @@ struct gcmem_cycle {
 	ktime_t t_start, t_stop, t_mark;	/* cycle start, stopped, marked */
 	ktime_t t_pause;			/* the pause under way began */
 	ktime_t t_markterm;			/* mark termination done */
+	ktime_t t_stopped, t_remarked;		/* its stop, its mark again */
 };
 
 /* mark.c */

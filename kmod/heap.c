@@ -711,4 +711,6 @@ void gcmem_heap_stats(struct gcmem_heap *heap, struct gcmem_stats *st)
 	st->rescanned_pages = heap->rescanned_pages;
 	st->swept_cycles = heap->swept_cycles;
 	st->ragged_scans = heap->ragged_scans;
+	st->markterm_stop_ns = heap->markterm_stop_ns;
+	st->markterm_rescan_ns = heap->markterm_rescan_ns;
 }

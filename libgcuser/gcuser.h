@@ -111,6 +111,8 @@ struct gcu_heap_stats {
 	uint64_t rescanned_pages;
 	uint64_t swept_cycles;		/* the last cycle whose sweep is over */
 	uint64_t ragged_scans;		/* stacks scanned beside the mark */
+	uint64_t markterm_stop_ns;	/* markterm_total_ns: its stop, */
+	uint64_t markterm_rescan_ns;	/* and its mark again */
 };
 
 /* A registered type; GCU_TYPE_CONSERVATIVE and GCU_TYPE_NOSCAN are built in. */

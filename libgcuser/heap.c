@@ -196,6 +196,8 @@ int gcu_stats(struct gcu_heap_stats *st)
 	st->rescanned_pages = ks.rescanned_pages;
 	st->swept_cycles = ks.swept_cycles;
 	st->ragged_scans = ks.ragged_scans;
+	st->markterm_stop_ns = ks.markterm_stop_ns;
+	st->markterm_rescan_ns = ks.markterm_rescan_ns;
 	return 0;
 }
 

@@ -985,6 +985,12 @@ TEST(scan_stops_no_thread)
 	EXPECT_EQ(1, after.pauses - before.pauses);
 	EXPECT_EQ(1, after.forced_stops - before.forced_stops);
 	EXPECT_EQ(1, after.ragged_scans - before.ragged_scans);
+	/* The pause's parts: its stop, its mark again, within the whole. */
+	EXPECT_LT(0, after.markterm_stop_ns - before.markterm_stop_ns);
+	EXPECT_LT(0, after.markterm_rescan_ns - before.markterm_rescan_ns);
+	EXPECT_GE(after.markterm_total_ns - before.markterm_total_ns,
+		  after.markterm_stop_ns - before.markterm_stop_ns +
+		  after.markterm_rescan_ns - before.markterm_rescan_ns);
 	EXPECT_EQ(0, after.checkmark_failures);
 	EXPECT_EQ(1, gcu_allocated(UNHIDE(b.obj)));
 

@@ -358,6 +358,13 @@ struct gcmem_option {
  *	the program: by running threads at a safepoint, asked to without
  *	stopping (its SCAN and precleaning rounds), and, in its SCAN, of
  *	blocked threads, by the mark workers, in place and unclaimed
+ * @markterm_stop_ns: out: the part of @markterm_total_ns spent stopping
+ *	the world (from the request to the last thread stopped, the
+ *	threads' scans of their own stacks included)
+ * @markterm_rescan_ns: out: the part of @markterm_total_ns spent marking
+ *	again: taking the written chunks, scanning the roots, the stopped
+ *	threads' stacks and the marked objects of the written chunks, and the
+ *	drain (the rest: weak references, finalizers, the checkmark)
  *
  * A snapshot of the heap's counters; each is read atomically, the set is
  * not.
@@ -409,6 +416,8 @@ struct gcmem_stats {
 	__aligned_u64 rescanned_pages;
 	__aligned_u64 swept_cycles;
 	__aligned_u64 ragged_scans;
+	__aligned_u64 markterm_stop_ns;
+	__aligned_u64 markterm_rescan_ns;
 };
 
 #define GCMEM_IOC_STATS		_IO(GCMEM_TYPE, GCMEM_CMD_STATS)
