@@ -731,6 +731,9 @@ static void gcmem_cycle_finish(struct gcmem_cycle *c, int ret)
 	struct gcmem_heap *heap = c->heap;
 
 	gcmem_cycle_restart(c);
+	/* The world runs: what the tracking left read-only, writable again. */
+	if (c->concurrent)
+		gcmem_track(heap, GCMEM_TRACK_RELAX, NULL);
 	gcmem_set_phase(heap, GCMEM_PHASE_OFF);
 	WRITE_ONCE(heap->cycle, NULL);
 	wake_up_all(&heap->idle_wq);

@@ -91,9 +91,13 @@ struct gcmem_chunk {
 	 * pages of @written_pages (all of them when @wp went: the chunk is
 	 * mapped writable whole). @rescan_pages: what the last harvest took,
 	 * which the cycle's workers read without the lock until the next.
+	 * @relax: the tracking stopped with the chunk still mapped read-only
+	 * in part; GCMEM_TRACK_RELAX maps it again, writable, after the
+	 * pause (a write meanwhile makes its page writable alone).
 	 */
 	bool wp;
 	bool written;
+	bool relax;
 	DECLARE_BITMAP(written_pages, GCMEM_TRACK_PAGES);
 	DECLARE_BITMAP(rescan_pages, GCMEM_TRACK_PAGES);
 	/* Empty after a sweep, on heap->released to be given back. */
@@ -624,6 +628,7 @@ enum gcmem_track_op {
 	GCMEM_TRACK_HARVEST,
 	GCMEM_TRACK_DISARM,
 	GCMEM_TRACK_STOP,
+	GCMEM_TRACK_RELAX,
 };
 
 int gcmem_track(struct gcmem_heap *heap, enum gcmem_track_op op,
