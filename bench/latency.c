@@ -28,8 +28,10 @@
  * One source, two collectors: -DLAT_GCMEM (gcu_malloc) and -DLAT_BDWGC
  * (GC_MALLOC, the fair setup of bdwgc_fair.h, 2 markers). Run without
  * LAT_CONFIG, the binary runs itself once per configuration (fork and
- * exec): gcmem concurrent and stw (GCU_MODE), bdwgc stop-the-world and
- * incremental (GC_enable_incremental()). With BENCH_ROUND > 1 it does
+ * exec): gcmem concurrent and stw (GCU_MODE), and concurrent with the
+ * arena mapped by pages (concurrent-pte: the module's arena_pmd=0, so
+ * that its writes are tracked by the page, not by the 2 MiB chunk),
+ * bdwgc stop-the-world and incremental (GC_enable_incremental()). With BENCH_ROUND > 1 it does
  * nothing (`make bench` runs it in the first round only). LAT_VERBOSE=1
  * also prints every stall over 50 ms, and for gcmem the cycle's phase
  * changes as the main thread sees them (sampled every millisecond).
@@ -49,6 +51,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 
 #if defined(LAT_GCMEM)
@@ -467,10 +470,27 @@ static int run(const char *config, double seconds)
 }
 
 /* Run this binary once per configuration; 0 if all passed. */
+#if defined(LAT_GCMEM)
+/* The module's arena_pmd (6.12; 6.1 maps chunks with PTEs anyway). */
+static void lat_arena_pmd(const char *val)
+{
+	int fd = open("/sys/module/gcmem/parameters/arena_pmd", O_WRONLY);
+
+	if (fd < 0)
+		return;
+	if (write(fd, val, 1) != 1)
+		fprintf(stderr, "latency: arena_pmd=%s: %s\n", val,
+			strerror(errno));
+	close(fd);
+}
+#endif
+
 static int sweep(char **argv)
 {
 #if defined(LAT_GCMEM)
-	static const char *const configs[] = { "concurrent", "stw" };
+	static const char *const configs[] = {
+		"concurrent", "concurrent-pte", "stw"
+	};
 #else
 	static const char *const configs[] = { "stw", "incremental" };
 #endif
@@ -490,6 +510,10 @@ static int sweep(char **argv)
 		}
 		if (waitpid(pid, &status, 0) < 0)
 			return 1;
+#if defined(LAT_GCMEM)
+		if (!strcmp(configs[c], "concurrent-pte"))
+			lat_arena_pmd("1");
+#endif
 		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 			printf("LATENCYFAIL %s config=%s status=0x%x\n",
 			       LAT_NAME, configs[c], status);
@@ -525,7 +549,12 @@ int main(int argc, char **argv)
 	nentries = (uint64_t)(live_mib * 1048576) /
 		   (sizeof(struct entry) + sizeof(struct value));
 #if defined(LAT_GCMEM)
-	setenv("GCU_MODE", config, 1);
+	if (!strcmp(config, "concurrent-pte")) {
+		lat_arena_pmd("0");
+		setenv("GCU_MODE", "concurrent", 1);
+	} else {
+		setenv("GCU_MODE", config, 1);
+	}
 	if (gcu_init()) {
 		fprintf(stderr, "latency: gcu_init: %s\n", strerror(errno));
 		return 1;

@@ -23,6 +23,7 @@
  * alone writable, one to a PMD the whole chunk.
  */
 #include <linux/mm.h>
+#include <linux/module.h>
 
 #include "compat.h"
 #include "gcmem.h"
@@ -164,6 +165,17 @@ static vm_fault_t gcmem_arena_pfn_mkwrite(struct vm_fault *vmf)
 }
 
 #if GCMEM_HAVE_PMD_PFNMAP
+/*
+ * Tunable: map chunks with PMDs. A PMD-mapped chunk costs one TLB entry
+ * but its writes are tracked by the chunk (track.c), so that a concurrent
+ * mark's pause scans again all its marked objects for one write; mapped
+ * with PTEs, only those on the pages written. 0 trades TLB reach for the
+ * pause, for the chunks mapped from then on.
+ */
+static bool gcmem_arena_pmd = true;
+module_param_named(arena_pmd, gcmem_arena_pmd, bool, 0644);
+MODULE_PARM_DESC(arena_pmd, "map the arena's chunks with PMDs where the kernel can (default 1; 0: PTEs, writes tracked by the page)");
+
 static vm_fault_t gcmem_arena_huge_fault(struct vm_fault *vmf,
 					 unsigned int order)
 {
@@ -173,7 +185,7 @@ static vm_fault_t gcmem_arena_huge_fault(struct vm_fault *vmf,
 	struct gcmem_chunk *chunk;
 	vm_fault_t ret;
 
-	if (order != PMD_ORDER)
+	if (order != PMD_ORDER || !READ_ONCE(gcmem_arena_pmd))
 		return VM_FAULT_FALLBACK;
 	if (base < vma->vm_start || base + PMD_SIZE > vma->vm_end)
 		return VM_FAULT_FALLBACK;

@@ -328,6 +328,8 @@ struct gcmem_heap {
 	 * chunk_lock, read under either.
 	 */
 	bool tracking;
+	/* Since the first harvest, every page counts (track.c); the same. */
+	bool track_precise;
 	atomic64_t track_faults;	/* write faults it took */
 	struct page *slot_pages[GCMEM_MAX_THREADS];
 	struct list_head roots;
