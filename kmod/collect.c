@@ -711,10 +711,8 @@ static void gcmem_cycle_sweep(struct gcmem_cycle *c, enum gcmem_gc_reason why)
 
 	gcmem_set_phase(heap, GCMEM_PHASE_SWEEP);
 	t_sweep = ktime_get();
+	/* The rest after the restart (gcmem_collect_run(), the driver). */
 	gcmem_sweep_start(heap, why);
-	/* A concurrent cycle sweeps the rest after the restart. */
-	if (!c->concurrent)
-		gcmem_sweep_some(heap, ULONG_MAX, true);
 	heap->sweep_total_ns += ktime_to_ns(ktime_sub(ktime_get(), t_sweep));
 	heap->stop_total_ns += ktime_to_ns(ktime_sub(c->t_stop, c->t_start));
 	heap->mark_total_ns += ktime_to_ns(ktime_sub(c->t_mark, c->t_stop));

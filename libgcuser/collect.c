@@ -206,10 +206,12 @@ void gcu_trace_cycles(void)
 			 st.ragged_scans - last.ragged_scans);
 	else
 		snprintf(parts, sizeof(parts),
-			 "= %.3f+%.3f+%.3f ms stop+mark+sweep",
+			 "= %.3f+%.3f+%.3f ms stop+mark+sweep, sweep after it %.3f ms",
 			 (st.stop_total_ns - last.stop_total_ns) / 1e6,
 			 (st.mark_total_ns - last.mark_total_ns) / 1e6,
-			 (st.sweep_total_ns - last.sweep_total_ns) / 1e6);
+			 (st.sweep_total_ns - last.sweep_total_ns) / 1e6,
+			 (st.concurrent_sweep_ns - last.concurrent_sweep_ns) /
+				 1e6);
 	fprintf(stderr,
 		"gcu: gc %" PRIu64 ": %.3f ms stw %s (%" PRIu64 " cycles since last line), heap %.1f->%.1f MiB, marked %.1f MiB, workers %.3f ms in all, %" PRIu64 " forced stops\n",
 		st.cycles, (st.pause_total_ns - last.pause_total_ns) / 1e6,

@@ -323,8 +323,7 @@ struct gcmem_option {
  * @mark_total_ns: out: time completed cycles spent marking (from posting
  *	the cycle to the workers to the getfull barrier; wall clock)
  * @sweep_total_ns: out: time completed cycles spent sweeping in their
- *	(last) pause: every span in GCMEM_MODE_STW, in GCMEM_MODE_CONCURRENT
- *	the spans threads cache (see @concurrent_sweep_ns)
+ *	(last) pause: the spans threads cache (see @concurrent_sweep_ns)
  * @cow_copies: out: chunks copied because the heap wrote a chunk it
  *	shared with a fork's copy (GCMEM_IOC_FORK); a chunk shared with no
  *	one any more is written without a copy
@@ -343,8 +342,9 @@ struct gcmem_option {
  *	scanned again while the program ran (precleaning), taken in rounds
  * @track_faults: out: write faults taken to track the program's writes
  * @concurrent_sweep_ns: out: time spent sweeping the other spans after a
- *	concurrent cycle's restart, beside the program (by the kernel's
- *	driver, by refills, by whoever needed the sweep finished)
+ *	cycle's restart, beside the program (by the kernel's driver, by the
+ *	thread that ran the cycle, by refills, by whoever needed the sweep
+ *	finished)
  * @precleaned_pages: out: the pages (PAGE_SIZE) of @precleaned_chunks
  *	the program wrote, whose marked objects were scanned again; a chunk
  *	tracked whole (mapped by one PMD, or written at many pages) counts
