@@ -246,17 +246,23 @@ static int gcmem_cycle_jobs(struct gcmem_heap *heap, struct gcmem_cycle *c,
 
 /*
  * Tunable: a mark expected to read at most this much (the bytes the last
- * cycle marked, and the extent of the root jobs: ranges, stacks, written
- * chunks) is the driver's alone. Waking the workers and meeting at their
- * barrier cost more than such a mark: 0.73 ms of a 1.1 ms pause, for a
- * heap with nothing live, under TCG (the allocation benchmark's cycles).
+ * cycle marked, or before one the heap in use, and the extent of the root
+ * jobs: ranges, stacks, written chunks) is the driver's alone. Waking the
+ * workers and meeting at their barrier cost more than such a mark: 0.73
+ * ms of a 1.1 ms pause, for a heap with nothing live, under TCG (the
+ * allocation benchmark's cycles).
  */
 #define GCMEM_MARK_ALONE	(256 << 10)
 
 static bool gcmem_cycle_mark_alone(struct gcmem_cycle *c)
 {
-	u64 bytes = READ_ONCE(c->heap->marked_bytes);
+	struct gcmem_heap *heap = c->heap;
 	unsigned int i;
+	u64 bytes;
+
+	/* Before the first cycle, what is allocated may all be live. */
+	bytes = READ_ONCE(heap->swept_cycles) ? READ_ONCE(heap->marked_bytes) :
+						READ_ONCE(heap->inuse_bytes);
 
 	if (READ_ONCE(c->driver) != current)
 		return false;
