@@ -30,11 +30,12 @@
  * LAT_CONFIG, the binary runs itself once per configuration (fork and
  * exec): gcmem concurrent and stw (GCU_MODE), and concurrent with the
  * arena mapped by pages (concurrent-pte: the module's arena_pmd=0, so
- * that its writes are tracked by the page, not by the 2 MiB chunk),
- * bdwgc stop-the-world and incremental (GC_enable_incremental()). With BENCH_ROUND > 1 it does
- * nothing (`make bench` runs it in the first round only). LAT_VERBOSE=1
- * also prints every stall over 50 ms, and for gcmem the cycle's phase
- * changes as the main thread sees them (sampled every millisecond).
+ * that its writes are tracked by the page, not by the 2 MiB chunk;
+ * the sweep sets it back after), bdwgc stop-the-world and incremental
+ * (GC_enable_incremental()). With BENCH_ROUND > 1 it does nothing
+ * (`make bench` runs it in the first round only). LAT_VERBOSE=1 also
+ * prints every stall over 50 ms, and for gcmem the cycle's phase changes
+ * as the main thread sees them (sampled every millisecond).
  *
  * Output, one line per configuration (bench/README.md):
  *   LATENCY ALLOC config=C live_mib=N threads=2 seconds=S ops=N
@@ -44,6 +45,7 @@
  *   LATMMU ALLOC config=C 1:U 2:U 5:U 10:U ... (window ms:utilization)
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,7 +53,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <fcntl.h>
 #include <sys/wait.h>
 
 #if defined(LAT_GCMEM)
@@ -469,7 +470,6 @@ static int run(const char *config, double seconds)
 	return bad || err;
 }
 
-/* Run this binary once per configuration; 0 if all passed. */
 #if defined(LAT_GCMEM)
 /* The module's arena_pmd (6.12; 6.1 maps chunks with PTEs anyway). */
 static void lat_arena_pmd(const char *val)
@@ -485,6 +485,7 @@ static void lat_arena_pmd(const char *val)
 }
 #endif
 
+/* Run this binary once per configuration; 0 if all passed. */
 static int sweep(char **argv)
 {
 #if defined(LAT_GCMEM)

@@ -181,7 +181,8 @@ enum gcmem_mode gcmem_default_mode(void)
  * Without a claim no thread waits for a scan of its stack beside the
  * program, and a worker's scan takes no page fault (gcmem_mark_user_range()).
  */
-static bool gcmem_scan_blocked(struct gcmem_heap *heap, struct gcmem_thread *t)
+static bool gcmem_blocked_in_scan(struct gcmem_heap *heap,
+				  struct gcmem_thread *t)
 {
 	return heap->phase == GCMEM_PHASE_SCAN &&
 	       (READ_ONCE(t->slot->status) & ~GCMEM_THREAD_SCAN) ==
@@ -224,7 +225,7 @@ static int gcmem_cycle_jobs(struct gcmem_heap *heap, struct gcmem_cycle *c,
 		if (stop == GCMEM_STOP_CLAIMED) {
 			gcmem_blocked_job(t, &c->jobs[n++]);
 		} else if (stop == GCMEM_STOP_NONE &&
-			   gcmem_scan_blocked(heap, t)) {
+			   gcmem_blocked_in_scan(heap, t)) {
 			gcmem_blocked_job(t, &c->jobs[n++]);
 			heap->ragged_scans++;
 		} else if (stop == GCMEM_STOP_ASLEEP ||
@@ -260,12 +261,11 @@ static bool gcmem_cycle_mark_alone(struct gcmem_cycle *c)
 	unsigned int i;
 	u64 bytes;
 
+	if (READ_ONCE(c->driver) != current)
+		return false;
 	/* Before the first cycle, what is allocated may all be live. */
 	bytes = READ_ONCE(heap->swept_cycles) ? READ_ONCE(heap->marked_bytes) :
 						READ_ONCE(heap->inuse_bytes);
-
-	if (READ_ONCE(c->driver) != current)
-		return false;
 	for (i = 0; i < c->njobs && bytes <= GCMEM_MARK_ALONE; i++)
 		bytes += c->jobs[i].kind == GCMEM_JOB_CHUNK ?
 			 GCMEM_CHUNK_SIZE :
@@ -282,8 +282,7 @@ static bool gcmem_cycle_mark_alone(struct gcmem_cycle *c)
 static int gcmem_cycle_mark(struct gcmem_cycle *c)
 {
 	if (gcmem_cycle_mark_alone(c)) {
-		c->work.nproc = 1;
-		atomic_set(&c->work.nwait, 0);
+		gcmem_work_alone(&c->work);
 		gcmem_mark_worker(c, GCMEM_OWNER_DRIVER);
 		if (fatal_signal_pending(current))
 			gcmem_work_abandon(&c->work);
@@ -546,7 +545,7 @@ static int gcmem_cycle_scan_start(struct gcmem_cycle *c)
  * driver scans its own if it is a thread of the process (@self) and asks
  * the running threads to scan theirs at their next safepoint
  * (gcmem_ragged_scan()); the blocked ones are root jobs of the mark
- * (gcmem_scan_blocked()). A thread that does not come in time, or asleep
+ * (gcmem_blocked_in_scan()). A thread that does not come in time, or asleep
  * in the kernel, is scanned at the stop.
  * Marking more here is always safe: a stack scanned is scanned again at
  * the stop, and what it greys the workers scan, its later writes tracked.

@@ -393,8 +393,7 @@ bool gcmem_mark_deferred(struct gcmem_cycle *c)
 	if (list_empty(&c->deferred))
 		return !READ_ONCE(c->work.abandon);
 	/* The workers are gone and their lists empty: one scanner now. */
-	c->work.nproc = 1;
-	atomic_set(&c->work.nwait, 0);
+	gcmem_work_alone(&c->work);
 	gcmem_greyer_init(&g, c, GCMEM_OWNER_DRIVER);
 	while ((d = list_first_entry_or_null(&c->deferred,
 					     struct gcmem_deferred, node))) {

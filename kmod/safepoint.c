@@ -44,7 +44,7 @@
  * and without stopping the others, so that what the stacks hold is
  * marked beside the program rather than in the cycle's pause (the blocked
  * ones the workers scan in place, unclaimed: collect.c,
- * gcmem_scan_blocked()). The same odd epoch and eventfd bring the threads
+ * gcmem_blocked_in_scan()). The same odd epoch and eventfd bring the threads
  * in; heap->ragged, not
  * heap->stopping, tells them not to park. Marking more is always safe
  * here: what a ragged scan marks, the workers scan, and a later store into

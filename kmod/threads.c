@@ -195,7 +195,8 @@ out_efd:
  * Hand back every cached span and forget the thread. Holds heap->lock.
  * The thread may be another than the caller, and zeroing the span a
  * refill of its handed out, after the lock (alloc.c): that ends before
- * the span can be swept or its chunk freed.
+ * the span can be swept or its chunk freed. Not killable, but bounded:
+ * the zeroing is a memset of one span's free slots, with no fault.
  */
 static void gcmem_thread_remove(struct gcmem_heap *heap,
 				struct gcmem_thread *thread)

@@ -5,9 +5,9 @@
  * cycle (collect.c) finds the objects the program changed behind its mark
  * without a write barrier in the program: armed when the mark begins,
  * stopped (a last harvest, which zaps nothing) at mark termination, and
- * the mappings it left read-only relaxed after the restart. Debugfs can arm and
- * harvest it too (track_test), for a heap in stop-the-world mode: a
- * concurrent cycle disarms what debugfs armed.
+ * the mappings it left read-only relaxed after the restart. Debugfs can
+ * arm and harvest it too (track_test), for a heap in stop-the-world mode:
+ * a concurrent cycle disarms what debugfs armed.
  *
  * A tracked chunk (@wp) is mapped read-only, like a chunk a fork shares
  * (cow.c). A write to it faults: ->fault or ->huge_fault with

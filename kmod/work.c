@@ -235,6 +235,17 @@ void gcmem_work_reopen(struct gcmem_work *work)
 }
 
 /*
+ * gcmem_work_alone() - with no worker on @work, make the caller its one
+ * scanner: the getfull barrier then ends the mark when it waits alone.
+ * The lists may hold work.
+ */
+void gcmem_work_alone(struct gcmem_work *work)
+{
+	work->nproc = 1;
+	atomic_set(&work->nwait, 0);
+}
+
+/*
  * Give half of @b to the others when some are waiting and nothing is
  * shared, so that one long chain of work does not leave CPUs idle.
  */

@@ -74,6 +74,7 @@ struct gcmem_workbuf *gcmem_work_trygetfull(struct gcmem_work *work,
 					    int owner);
 struct gcmem_workbuf *gcmem_work_getfull(struct gcmem_work *work, int owner);
 void gcmem_work_reopen(struct gcmem_work *work);
+void gcmem_work_alone(struct gcmem_work *work);
 void gcmem_work_balance(struct gcmem_work *work, struct gcmem_workbuf *b,
 			int owner);
 
