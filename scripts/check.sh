@@ -267,6 +267,28 @@ done
 wait
 timed "guests, $jobs_max at a time" "$t0"
 
+# failure_excerpt LOG: what a failed guest said, for a CI log that is all
+# that is left of the run (the build directory goes with the clone): the
+# first kernel report (from the line that starts it: an OOM report's
+# Mem-Info and slab lines follow its trace), and the output before each of
+# the first three failing test cases.
+failure_excerpt()
+{
+	local log=$1 n
+
+	n=$(grep -anE -m 1 'invoked oom-killer|WARNING:|BUG:|Oops|Call Trace|KASAN|possible .*deadlock|INFO: task .* blocked' \
+		"$log" | cut -d: -f1)
+	if [ -n "$n" ]; then
+		echo "--- $log, lines $((n > 20 ? n - 20 : 1))-$((n + 100)):"
+		sed -n "$((n > 20 ? n - 20 : 1)),$((n + 100))p" "$log"
+	fi
+	grep -an '^not ok' "$log" | head -n 3 | while IFS=: read -r n _; do
+		echo "--- $log, lines $((n > 40 ? n - 40 : 1))-$n:"
+		sed -n "$((n > 40 ? n - 40 : 1)),${n}p" "$log"
+	done
+	echo "---"
+}
+
 for target in "${ready[@]}"; do
 	IFS='|' read -r krel _ <<< "$target"
 	kdir=$build/$krel
@@ -279,7 +301,10 @@ for target in "${ready[@]}"; do
 		passed=$((passed + p))
 		failed=$((failed + f))
 		skipped=$((skipped + s))
-		[ "$f" -eq 0 ] || failures+=("$krel selftests (see $kdir/console.log)")
+		if [ "$f" -ne 0 ]; then
+			failure_excerpt "$kdir/console.log"
+			failures+=("$krel selftests (see $kdir/console.log)")
+		fi
 	else
 		record "selftests:$krel" 1
 	fi

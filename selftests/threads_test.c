@@ -427,7 +427,12 @@ static void *churn_main(void *data)
 		if (ret)
 			break;
 		__atomic_store_n(&c->id, reg.thread_id, __ATOMIC_RELEASE);
-		for (;;) {
+		/*
+		 * The main thread may set stop and unregister the id it read
+		 * before this one was published: seen here, it is ours to
+		 * unregister (or already gone).
+		 */
+		while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
 			gcmem_refill_init(&r, reg.thread_id, 0, c->cls,
 					  GCMEM_TYPE_CONSERVATIVE, bits,
 					  c->words);
@@ -436,7 +441,11 @@ static void *churn_main(void *data)
 				break;
 			c->refills++;
 		}
-		if (ret == -ENOENT) {
+		if (!ret) {
+			ret = gcmem_thread_unregister(c->fd, reg.thread_id);
+			if (ret == -ENOENT)
+				ret = 0;
+		} else if (ret == -ENOENT) {
 			c->unregistered++;
 			ret = 0;
 		}
