@@ -10,6 +10,8 @@
 #   make run          boot the 6.12 image in QEMU and run the demo
 #   make bench        allocation, GCBench and mark benchmarks in the 6.12 guest
 #                     -> bench/RESULTS.md
+#   make bench-host   the module's mark loop natively, beside bdwgc's
+#                     -> bench/RESULTS.md (bench/host/)
 #   make style        checkpatch --strict on kmod/ and uapi/
 #   make sparse       sparse (C=2) and W=1 build for $(KDIR)
 #   make install      install the module for $(KDIR) (and run depmod), the
@@ -87,7 +89,8 @@ BENCHES := $(patsubst %,$(HOST)/bench/bench-%,gcmem bdwgc glibc \
 LIBGC_A = $(shell $(CC) -print-file-name=libgc.a)
 
 .PHONY: all module host lib selftests demo deps check run style sparse \
-	install dkms-install dkms-remove clean benches bench host-tests
+	install dkms-install dkms-remove clean benches bench host-tests \
+	bench-host
 
 all: module host
 
@@ -224,6 +227,7 @@ benches: $(BENCHES)
 HOSTTEST := $(BUILD)/hosttest
 HOST_KSRCS := $(addprefix kmod/,sizeclass.c bitmap.c work.c mark.c sweep.c)
 HOST_TEST_DEPS := selftests/host/host_test.c selftests/host/shim.h \
+	selftests/host/host_module.c selftests/host/host_module.h \
 	$(HOST_KSRCS) $(wildcard kmod/*.h) uapi/linux/gcmem.h
 HOST_TEST_CFLAGS := -std=gnu11 -O1 -g -D_GNU_SOURCE -Wall -Wextra -Werror \
 	-Wno-unused-parameter -Wno-sign-compare -Wno-clobbered \
@@ -234,14 +238,26 @@ $(HOSTTEST)/host_test-asan: $(HOST_TEST_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(HOST_TEST_CFLAGS) -I$(KSFT) -fsanitize=address,undefined \
 		-fno-sanitize-recover=all -o $@ selftests/host/host_test.c \
-		$(HOST_KSRCS) -lpthread
+		selftests/host/host_module.c $(HOST_KSRCS) -lpthread
 
 $(HOSTTEST)/host_test-tsan: $(HOST_TEST_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(HOST_TEST_CFLAGS) -I$(KSFT) -fsanitize=thread -o $@ \
-		selftests/host/host_test.c $(HOST_KSRCS) -lpthread
+		selftests/host/host_test.c selftests/host/host_module.c \
+		$(HOST_KSRCS) -lpthread
 
 host-tests: $(HOST_TESTS)
+
+# Native benchmarks of the same files (bench/host/): optimised as the
+# module is (-O2), no sanitizer.
+HOSTBENCH := $(BUILD)/hostbench
+HOST_BENCH_CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE -Wall -Wextra -Werror \
+	-Wno-unused-parameter -Wno-sign-compare -I$(TOP)/selftests/host/include
+
+$(HOSTBENCH)/markhost: bench/host/markhost.c $(HOST_TEST_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(HOST_BENCH_CFLAGS) -o $@ bench/host/markhost.c \
+		selftests/host/host_module.c $(HOST_KSRCS) -lpthread
 
 deps:
 	$(TOP)/scripts/deps.sh
@@ -257,6 +273,11 @@ run: deps
 bench: deps
 	$(MAKE) benches
 	BUILD=$(BUILD) $(TOP)/bench/run.sh
+
+bench-host: deps
+	$(MAKE) $(HOSTBENCH)/markhost $(HOST)/bench/bench-mark-bdwgc
+	$(TOP)/bench/host/run.sh $(HOSTBENCH)/markhost \
+		$(HOST)/bench/bench-mark-bdwgc
 
 # compat.h is the one place where kernel versions are compared, so only
 # there is checkpatch told to accept LINUX_VERSION_CODE; trace.h follows

@@ -11,6 +11,8 @@
 #   BENCH_COMMANDS     file with the commands that were run
 #   BENCH_BOOT_RC      boot.sh's exit status
 #   BENCH_NATIVE_LOG   output of the bdwgc and glibc binaries run natively
+#   BENCH_PREVIOUS     the report this one replaces: its `make bench-host`
+#                      block (bench/host/run.sh) is carried over
 #   BENCH_QEMU_MEM     the guest's memory size
 #   BENCH_LOADAVG      the host's load average before the boot
 #   BENCH_REV          the source revision the run was built from
@@ -930,6 +932,13 @@ if [ -n "$native" ] && [ -r "$native" ] && grep -aq '^MARKBENCH ' "$native"; the
 	echo "Mark throughput of bdwgc natively on the host, the same parameters:"
 	echo
 	mark_table "$native"
+fi
+# The native block of `make bench-host` (bench/host/run.sh), kept as the
+# previous report had it.
+if [ -n "${BENCH_PREVIOUS:-}" ] && [ -r "$BENCH_PREVIOUS" ] &&
+   grep -q '^<!-- bench-host begin' "$BENCH_PREVIOUS"; then
+	echo
+	sed -n '/^<!-- bench-host begin/,/^<!-- bench-host end/p' "$BENCH_PREVIOUS"
 fi
 echo
 echo "## Commands"

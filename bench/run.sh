@@ -148,6 +148,7 @@ BENCH_COMMANDS=$cmds BENCH_LOADAVG=$(cat "$out/loadavg") BENCH_BOOT_RC=$boot_rc 
 	BENCH_HOST_OTHER=$host_other BENCH_HOST_OTHER_PCT=$host_other_pct \
 	BENCH_REV=$rev \
 	BENCH_NATIVE_LOG=$native \
+	BENCH_PREVIOUS=$results \
 	BENCH_QEMU_MEM=$GCMEM_QEMU_MEM \
 	BENCH_PLOT=$(dirname "$results")/gc-pauses.png \
 	BENCH_LATPLOT=$(dirname "$results")/latency-mmu.png \

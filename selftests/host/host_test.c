@@ -12,102 +12,11 @@
  * objects in it. The mark is checked against a reachability computed here
  * independently (plain division, no span table), and the sweep against the
  * mark. What the rest of the module would provide (types, the central
- * lists, freeing a span) the test provides, at the bottom of this file.
+ * lists, freeing a span) host_module.c provides.
  */
-#include "../../kmod/collect.h"
+#include "host_module.h"
 
 #include "kselftest_harness.h"
-
-/* --- the shims' state -------------------------------------------------- */
-
-int host_kmalloc_fail;
-__thread struct task_struct *host_current;
-unsigned long host_fault_lo, host_fault_hi;
-bool host_fault_mapped;
-static struct task_struct host_tasks[16];
-static struct vm_area_struct host_vma;
-
-/*
- * The address space: everything is mapped and readable but the range the
- * test made fault, which is either a readable mapping whose pages cannot
- * be had (host_fault_mapped) or a hole.
- */
-struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr)
-{
-	host_vma.vm_flags = VM_READ;
-	if (addr < host_fault_lo) {
-		host_vma.vm_start = 0;
-		host_vma.vm_end = host_fault_lo;
-	} else if (addr < host_fault_hi && host_fault_mapped) {
-		host_vma.vm_start = host_fault_lo;
-		host_vma.vm_end = host_fault_hi;
-	} else {
-		host_vma.vm_start = host_fault_hi;
-		host_vma.vm_end = ~0UL;
-	}
-	return &host_vma;
-}
-
-/* --- what the rest of the module provides ------------------------------- */
-
-bool gcmem_debug = true;
-static struct gcmem_type *host_types[8];
-static struct list_head host_central;
-static int host_spans_freed;
-
-int gcmem_type_lookup(struct gcmem_heap *heap, u32 id,
-		      const struct gcmem_type **type)
-{
-	*type = NULL;
-	if (id == GCMEM_TYPE_CONSERVATIVE || id == GCMEM_TYPE_NOSCAN)
-		return 0;
-	if (id >= ARRAY_SIZE(host_types) || !host_types[id])
-		return -ENOENT;
-	*type = host_types[id];
-	return 0;
-}
-
-/* The test heap has no cached spans. */
-bool gcmem_span_cached_allocated(const struct gcmem_span *span, u32 idx)
-{
-	return false;
-}
-
-u32 gcmem_span_cursor(const struct gcmem_span *span)
-{
-	return span->handout_cursor;
-}
-
-struct list_head *gcmem_central(struct gcmem_heap *heap, u32 size_class,
-				u32 type_id, bool create)
-{
-	return &host_central;
-}
-
-void gcmem_span_free(struct gcmem_heap *heap, struct gcmem_span *span)
-{
-	for (unsigned long i = span->page; i < span->page + span->npages; i++)
-		gcmem_chunk_of(heap, (u64)i << GCMEM_PAGE_SHIFT)
-			->spans[i % GCMEM_CHUNK_PAGES] = NULL;
-	list_del(&span->node);
-	list_del(&span->central);
-	free(span);
-	host_spans_freed++;
-}
-
-/* The sweep's end: pacing and chunk release are heap.c's and pace.c's. */
-void gcmem_pace(struct gcmem_heap *heap, u64 live)
-{
-	heap->trigger = 2 * live;
-}
-
-void gcmem_chunks_reserve_empty(struct gcmem_heap *heap, u64 keep)
-{
-}
-
-void gcmem_chunks_release(struct gcmem_heap *heap)
-{
-}
 
 /* --- a test heap --------------------------------------------------------- */
 
@@ -354,40 +263,7 @@ static void th_graph(struct th *t, u64 seed)
 /* A cycle over the test heap, with @nproc scanners. */
 static void th_cycle(struct th *t, struct gcmem_cycle *c, int nproc)
 {
-	memset(c, 0, sizeof(*c));
-	c->heap = t->heap;
-	gcmem_work_init(&c->work, nproc, true);
-	spin_lock_init(&c->deferred_lock);
-	INIT_LIST_HEAD(&c->deferred);
-}
-
-struct th_worker {
-	struct gcmem_cycle *c;
-	int owner;
-};
-
-static void *th_worker_fn(void *arg)
-{
-	struct th_worker *w = arg;
-
-	host_current = &host_tasks[w->owner];
-	gcmem_mark_worker(w->c, w->owner);
-	return NULL;
-}
-
-/* Post the cycle to @n threads, as worker.c does to its kthreads. */
-static void th_mark(struct gcmem_cycle *c, int n)
-{
-	pthread_t tid[8];
-	struct th_worker w[8];
-
-	for (int i = 0; i < n; i++) {
-		w[i].c = c;
-		w[i].owner = i;
-		pthread_create(&tid[i], NULL, th_worker_fn, &w[i]);
-	}
-	for (int i = 0; i < n; i++)
-		pthread_join(tid[i], NULL);
+	host_cycle_init(c, t->heap, nproc, true);
 }
 
 /* Mark bits against the reference: the number of slots that differ. */
@@ -431,7 +307,7 @@ FIXTURE_SETUP(host)
 		gcmem_sizeclass_init();
 		classes = true;
 	}
-	host_current = &host_tasks[15];
+	host_current = &host_tasks[HOST_MAX_SCANNERS];
 	host_fault_lo = host_fault_hi = 0;
 	host_fault_mapped = false;
 	host_kmalloc_fail = 0;
@@ -513,7 +389,7 @@ TEST_F(host, mark_one_scanner)
 {
 	th_cycle(&self->t, &self->c, 1);
 	th_root_job(&self->c, self->roots, ARRAY_SIZE(self->roots));
-	th_mark(&self->c, 1);
+	host_mark(&self->c, 1);
 	ASSERT_FALSE(self->c.work.abandon);
 	EXPECT_EQ(0, th_compare(&self->t, _metadata));
 	gcmem_work_destroy(&self->c.work);
@@ -529,7 +405,7 @@ TEST_F(host, mark_four_scanners)
 				    self->t.spans[k]->nelems);
 		th_cycle(&self->t, &self->c, 4);
 		th_root_job(&self->c, self->roots, ARRAY_SIZE(self->roots));
-		th_mark(&self->c, 4);
+		host_mark(&self->c, 4);
 		ASSERT_FALSE(self->c.work.abandon);
 		ASSERT_EQ(0, th_compare(&self->t, _metadata))
 			TH_LOG("round %d", round);
@@ -552,7 +428,7 @@ static bool th_mark_fault(struct th *t, struct gcmem_cycle *c, u64 *roots,
 	host_fault_lo = (unsigned long)&roots[n / 2];
 	host_fault_hi = host_fault_lo + 8;
 	host_fault_mapped = mapped;
-	th_mark(c, 2);
+	host_mark(c, 2);
 	if (c->work.abandon || list_empty(&c->deferred))
 		return false;
 	c->driver = host_current;
@@ -612,7 +488,7 @@ TEST_F(host, large_object_reach)
 			  (inside ? -8 : 8);
 		th_cycle(&self->t, &self->c, 1);
 		th_root_job(&self->c, root, 1);
-		th_mark(&self->c, 1);
+		host_mark(&self->c, 1);
 		ASSERT_FALSE(self->c.work.abandon);
 		EXPECT_EQ(inside, test_bit(0, big->markbits));
 		gcmem_work_destroy(&self->c.work);
@@ -625,7 +501,7 @@ TEST_F(host, no_workbuf_abandons)
 	th_cycle(&self->t, &self->c, 1);
 	th_root_job(&self->c, self->roots, ARRAY_SIZE(self->roots));
 	host_kmalloc_fail = 1;
-	th_mark(&self->c, 1);
+	host_mark(&self->c, 1);
 	EXPECT_TRUE(self->c.work.abandon);
 	gcmem_work_destroy(&self->c.work);
 	EXPECT_EQ(0, atomic_read(&self->c.work.nbufs));
@@ -639,7 +515,7 @@ TEST_F(host, sweep_follows_marks)
 
 	th_cycle(&self->t, &self->c, 2);
 	th_root_job(&self->c, self->roots, ARRAY_SIZE(self->roots));
-	th_mark(&self->c, 2);
+	host_mark(&self->c, 2);
 	ASSERT_EQ(0, th_compare(&self->t, _metadata));
 	for (unsigned int k = 0; k < self->t.nspans; k++) {
 		struct gcmem_span *s = self->t.spans[k];

@@ -1,0 +1,197 @@
+#!/bin/bash
+# run.sh - `make bench-host`: the module's own mark loop, natively, beside
+# bdwgc's, and the memory system's limits on the same machine; the tables
+# and a plot go into bench/RESULTS.md between the bench-host markers
+# (bench/report.sh carries that block over when `make bench` rewrites the
+# file).
+#
+# Usage: bench/host/run.sh MARKHOST BDWGC_MARKBENCH
+#   MARKHOST         build/hostbench/markhost (bench/host/markhost.c)
+#   BDWGC_MARKBENCH  build/host/bench/bench-mark-bdwgc (bench/markbench.c)
+# Environment: BENCH_RESULTS (default bench/RESULTS.md), BENCH_HOST_MIB
+# (live set, default 256), BENCH_HOST_RUNS (marks per worker count,
+# default 5), BENCH_HOST_LOG (write up this log of an earlier run instead
+# of running).
+#
+# Native means this machine as it is, a virtual machine with hardware
+# paging where it is one: no QEMU, no TCG. Nothing else should run beside
+# it (a helper's guest would halve a worker's share of the CPUs).
+set -euo pipefail
+
+[ $# -eq 2 ] || { echo "usage: $0 MARKHOST BDWGC_MARKBENCH" >&2; exit 2; }
+markhost=$1 bdwgc=$2
+top=$(cd "$(dirname "$0")/../.." && pwd)
+results=${BENCH_RESULTS:-$top/bench/RESULTS.md}
+mib=${BENCH_HOST_MIB:-256}
+runs=${BENCH_HOST_RUNS:-5}
+out=$(dirname "$markhost")
+log=$out/native.log
+plot=$(dirname "$results")/native-mark.png
+
+# measure LOG: every run, its output lines appended to LOG.
+measure()
+{
+	local p spec shape l
+
+	{
+		echo "# native: $(uname -r), $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+		echo "# native: THP $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo unknown)"
+		echo "# native: load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+	} >>"$1"
+	for p in thp 4k; do
+		"$markhost" chase -m "$mib" -p "$p" | tee -a "$1"
+	done
+	for spec in "lists 1024" "lists 1" "tree" "array" "large"; do
+		read -r shape l <<<"$spec"
+		"$markhost" mark -m "$mib" -g "$shape" -l "${l:-1}" -w 1,2 \
+			-c "$runs" -p thp |
+			sed "s/shape=lists /shape=lists($l) /" | tee -a "$1"
+	done
+	"$markhost" mark -m "$mib" -g lists -l 1024 -w 1,2 -c "$runs" -p 4k |
+		sed 's/shape=lists /shape=lists(1024) /' | tee -a "$1"
+	for l in 1024 1; do
+		"$bdwgc" -m "$mib" -l "$l" -w 1,2 -k "$runs" 2>&1 |
+			grep -a '^MARKBENCH' | sed "s/^/BDWGC lists($l) /" |
+			tee -a "$1"
+	done
+}
+
+if [ -n "${BENCH_HOST_LOG:-}" ]; then
+	log=$BENCH_HOST_LOG
+else
+	: >"$log"
+	measure "$log"
+fi
+
+# The tables.
+section=$(mktemp)
+dat=$(mktemp)
+awk -v mib="$mib" -v runs="$runs" -v plotname="$(basename "$plot")" -v dat="$dat" '
+function field(line, key,   i, n, kv) {
+	n = split(line, kv, " ")
+	for (i = 1; i <= n; i++)
+		if (index(kv[i], key "=") == 1)
+			return substr(kv[i], length(key) + 2)
+	return ""
+}
+/^# native: / { sub(/^# native: /, ""); env[++nenv] = $0 }
+/^CHASE / { chase[field($0, "pages"), field($0, "chains")] = field($0, "ns_load") }
+/^MARKHOST / {
+	k = field($0, "shape") SUBSEP field($0, "pages") SUBSEP field($0, "workers")
+	rows[++nrows] = k
+	ms[k] = field($0, "ms"); nso[k] = field($0, "ns_obj")
+	nsw[k] = field($0, "ns_word"); rate[k] = field($0, "mibs")
+	ok[k] = $NF
+}
+/^BDWGC / {
+	shape = $2; w = field($0, "workers")
+	b = shape SUBSEP "thp" SUBSEP w
+	bms[b] = field($0, "mark_ms"); brate[b] = field($0, "mark_mib_s")
+	bobj[b] = field($0, "objs"); bok[b] = $NF
+}
+END {
+	print "<!-- bench-host begin: bench/host/run.sh writes this block; bench/report.sh keeps it -->"
+	print "## Mark throughput natively (`make bench-host`)"
+	print ""
+	print "**Native, not in the guest:** kmod/mark.c, work.c, bitmap.c and sizeclass.c,"
+	print "unchanged, compiled in user space against the host shims (selftests/host/)"
+	print "and marking a heap laid out as the module lays it out (2 MiB chunks, 8 KiB"
+	print "pages, spans, the span table, pointer bits) in ordinary memory, with"
+	print "threads as the mark workers; bdwgc is Debian'"'"'s, marking bench/markbench.c'"'"'s"
+	print "graph in its own heap with GC_MARKERS. Under TCG every load costs the same"
+	print "whether or not others are in flight, so what the mark loop does for the"
+	print "memory system shows only here. " mib " MiB of 64-byte objects in random"
+	print "order; median of " runs " marks each."
+	print ""
+	for (i = 1; i <= nenv; i++)
+		print "- " env[i]
+	print ""
+	print "The memory system (" mib " MiB of 64-byte nodes in one random cycle):"
+	print ""
+	print "| pages | 1 chain: ns per load | 8 chains: ns per load |"
+	print "| --- | ---: | ---: |"
+	print "| 2 MiB (THP) | " chase["thp", 1] " | " chase["thp", 8] " |"
+	print "| 4 KiB | " chase["4k", 1] " | " chase["4k", 8] " |"
+	print ""
+	print "| graph | pages | collector | workers | mark (ms) | ns per object | ns per word | MiB/s | MiB/s per worker | check |"
+	print "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+	for (i = 1; i <= nrows; i++) {
+		k = rows[i]
+		split(k, p, SUBSEP)
+		printf "| %s | %s | gcmem (kmod/mark.c) | %s | %.1f | %.1f | %.2f | %.1f | %.1f | %s |\n",
+			p[1], p[2], p[3], ms[k], nso[k], nsw[k], rate[k], rate[k] / p[3], ok[k]
+		if ((k in bms)) {
+			printf "| %s | %s | bdwgc | %s | %.1f | %.1f | %.2f | %.1f | %.1f | %s |\n",
+				p[1], "bdwgc'"'"'s own", p[3], bms[k], bms[k] * 1e6 / bobj[k],
+				bms[k] * 1e6 / (bobj[k] * 8), brate[k], brate[k] / p[3], bok[k]
+		}
+	}
+	print ""
+	k1 = "lists(1024)" SUBSEP "thp" SUBSEP 1
+	k2 = "lists(1024)" SUBSEP "thp" SUBSEP 2
+	if ((k1 in rate) && (k1 in brate)) {
+		r = rate[k1] / brate[k1]
+		printf "- **At least 5x bdwgc per worker** (1 worker, 1024 lists): %.2fx, %s.\n",
+			r, (r >= 5 ? "met" : "**not met**")
+	}
+	c8 = chase["thp", 8]
+	if ((k1 in nso) && c8 != "") {
+		r = nso[k1] / c8
+		printf "- **Within 2x of the 8-chain limit** (%s ns a load, one miss an object): %.1f ns an object, %.1fx the limit, %s.\n",
+			c8, nso[k1], r, (r <= 2 ? "met" : "**not met**")
+	}
+	if ((k1 in rate) && (k2 in rate)) {
+		r = rate[k2] / rate[k1]
+		printf "- **2 workers at least 1.7x one** (1024 lists): %.2fx, %s.\n",
+			r, (r >= 1.7 ? "met" : "**not met**")
+	}
+	print "- bdwgc marks only bench/markbench.c'"'"'s lists; the other graphs are gcmem'"'"'s alone."
+	print ""
+	print "![mark rates natively](" plotname ")"
+	print ""
+	print "<!-- bench-host end -->"
+	for (i = 1; i <= nrows; i++) {
+		k = rows[i]
+		split(k, p, SUBSEP)
+		if (p[2] != "thp")
+			continue
+		printf("\"%s\" %s %s\n", p[1] " " p[3] "w", rate[k],
+		       (k in brate) ? brate[k] : 0) > dat
+	}
+}' "$log" >"$section"
+
+if command -v gnuplot >/dev/null; then
+	gnuplot <<-EOF || echo "bench-host: gnuplot failed, no plot" >&2
+	set terminal pngcairo size 900,500 noenhanced
+	set output '$plot'
+	set title 'Mark rate natively, $mib MiB live (higher is better)'
+	set ylabel 'MiB/s'
+	set style data histograms
+	set style histogram clustered gap 1
+	set style fill solid 0.8 border -1
+	set xtics rotate by -30
+	set key top left
+	set yrange [0:*]
+	plot '$dat' using 2:xtic(1) title 'gcmem (kmod/mark.c)', '' using 3 title 'bdwgc'
+	EOF
+fi
+rm -f "$dat"
+
+# Into RESULTS.md: replace the block, or put it before "## Commands".
+tmp=$results.tmp
+if grep -q '^<!-- bench-host begin' "$results" 2>/dev/null; then
+	awk -v f="$section" '
+	/^<!-- bench-host begin/ { while ((getline l < f) > 0) print l; skip = 1; next }
+	/^<!-- bench-host end/ { skip = 0; next }
+	!skip' "$results" >"$tmp"
+elif grep -q '^## Commands' "$results" 2>/dev/null; then
+	awk -v f="$section" '
+	/^## Commands/ { while ((getline l < f) > 0) print l; print "" }
+	{ print }' "$results" >"$tmp"
+else
+	{ [ -r "$results" ] && cat "$results"; echo; cat "$section"; } >"$tmp"
+fi
+mv -f "$tmp" "$results"
+rm -f "$section"
+echo "bench-host: wrote $results (log: $log)"
+! grep -aq 'FAILED' "$log"
