@@ -140,34 +140,41 @@ enum gcmem_gc_reason {
 
 struct gcmem_thread;
 
-/* struct gcmem_span - a run of pages with objects of one class and type. */
+/*
+ * struct gcmem_span - a run of pages with objects of one class and type.
+ *
+ * The first cache line holds all that the mark reads of a span to mark a
+ * candidate (mark.c, gcmem_mark_in_span()), and the mark prefetches it and
+ * the bits: keep it so.
+ */
 struct gcmem_span {
 	unsigned long page;		/* first page, index in the arena */
-	unsigned long npages;
 	u64 elem_size;
-	u32 nelems;
 	/*
 	 * LARGE: a pointer this far into the object, or less, keeps it
 	 * alive: all of it, or its first page (GCMEM_LARGE_IGNORE_OFF_PAGE).
 	 */
 	u64 reach;
+	unsigned long *allocbits;
+	unsigned long *markbits;	/* set atomically by the mark workers */
+	u32 nelems;
 	u32 size_class;			/* 0: one large object */
 	u32 div_mul;			/* idx = off * div_mul >> 32, 0: divide */
 	u32 type_id;
 	enum gcmem_span_state state;
+	/* CACHED only: the cursor it got; who holds it, and where. */
+	u32 handout_cursor;
+	/* The mark's line ends here. */
+	struct gcmem_thread *owner;
+	u32 cache_index;
 	u32 nalloc;			/* alloc bits set */
 	/* Swept since the last mark when heap->sweepgen (sweep.c). */
 	u32 sweepgen;
 	/* Free slots may hold user writes: zero them at the next handout. */
 	bool needzero;
-	/* CACHED only: who holds it, where, and the cursor it got. */
-	struct gcmem_thread *owner;
-	u32 cache_index;
-	u32 handout_cursor;
+	unsigned long npages;
 	struct list_head node;		/* heap->spans */
 	struct list_head central;	/* PARTIAL: its central list */
-	unsigned long *allocbits;
-	unsigned long *markbits;	/* set atomically by the mark workers */
 	unsigned long *checkbits;	/* the debug checkmark pass's marks */
 	unsigned long bits[];
 };

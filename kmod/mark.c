@@ -87,28 +87,15 @@ static inline bool gcmem_mark_slot_live(const struct gcmem_span *span,
  * atomic test_and_set_bit() is paid for.
  */
 static __always_inline void
-gcmem_mark_candidate(struct gcmem_cycle *c, struct gcmem_greyer *g, u64 v)
+gcmem_mark_in_span(struct gcmem_cycle *c, struct gcmem_greyer *g,
+		   struct gcmem_chunk *chunk, struct gcmem_span *span, u64 off)
 {
-	struct gcmem_heap *heap = c->heap;
-	u64 off = v - heap->arena_start, base;
-	struct gcmem_chunk *chunk;
-	struct gcmem_span *span;
-	unsigned long *marks;
-	u32 idx;
+	u64 base = (u64)span->page << GCMEM_PAGE_SHIFT;
+	unsigned long *marks = gcmem_marks(c, span);
+	u32 idx = gcmem_span_index(span, off - base);
 
-	if (off >= heap->arena_size)
-		return;
-	/* Only the allocator's (owned) chunks have spans in the span table. */
-	chunk = gcmem_chunk_of(heap, off);
-	if (!chunk)
-		return;
-	span = READ_ONCE(chunk->spans[(off >> GCMEM_PAGE_SHIFT) %
-				      GCMEM_CHUNK_PAGES]);
-	if (!span)
-		return;
-	base = (u64)span->page << GCMEM_PAGE_SHIFT;
-	idx = gcmem_span_index(span, off - base);
-	marks = gcmem_marks(c, span);
+	/* What this reads of the span is on its first line (gcmem.h). */
+	BUILD_BUG_ON(offsetofend(struct gcmem_span, handout_cursor) > 64);
 	if (idx >= span->nelems || test_bit(idx, marks) ||
 	    !gcmem_mark_slot_live(span, idx) ||
 	    test_and_set_bit(idx, marks))
@@ -121,15 +108,139 @@ gcmem_mark_candidate(struct gcmem_cycle *c, struct gcmem_greyer *g, u64 v)
 	gcmem_grey_push(g, off);
 }
 
+static __always_inline struct gcmem_span **
+gcmem_span_slot(struct gcmem_chunk *chunk, u64 off)
+{
+	return &chunk->spans[(off >> GCMEM_PAGE_SHIFT) % GCMEM_CHUNK_PAGES];
+}
+
+static __always_inline void
+gcmem_mark_candidate(struct gcmem_cycle *c, struct gcmem_greyer *g, u64 v)
+{
+	struct gcmem_heap *heap = c->heap;
+	u64 off = v - heap->arena_start;
+	struct gcmem_chunk *chunk;
+	struct gcmem_span *span;
+
+	if (off >= heap->arena_size)
+		return;
+	/* Only the allocator's (owned) chunks have spans in the span table. */
+	chunk = gcmem_chunk_of(heap, off);
+	if (!chunk)
+		return;
+	span = READ_ONCE(*gcmem_span_slot(chunk, off));
+	if (span)
+		gcmem_mark_in_span(c, g, chunk, span, off);
+}
+
+/*
+ * The drain's pipeline (gcmem_mark_drain()): loads started ahead of their
+ * use, so that several misses are in flight at once. A candidate found
+ * in an object goes through two stages, each GCMEM_MARKQ_AHEAD
+ * candidates long: its span table slot is prefetched on the way in, its
+ * span (the fields and the bits the mark reads) when it leaves the first
+ * stage, and it is marked when it leaves the second. An object to scan
+ * waits GCMEM_MARKQ_AHEAD objects with its first line prefetched.
+ * Marking later is as safe as marking at once: a candidate is marked
+ * before its scanner waits for work or leaves (gcmem_markq_flush()).
+ */
+#define GCMEM_MARKQ_AHEAD	16
+#define GCMEM_MARKQ_MASK	(GCMEM_MARKQ_AHEAD - 1)
+
+struct gcmem_markq {
+	u64 obj[GCMEM_MARKQ_AHEAD];		/* to scan */
+	u64 slot[GCMEM_MARKQ_AHEAD];		/* candidates, slot loading */
+	u64 cand[GCMEM_MARKQ_AHEAD];		/* candidates, span loading */
+	struct gcmem_span *span[GCMEM_MARKQ_AHEAD];
+	unsigned int obj_head, obj_n;
+	unsigned int slot_head, slot_n;
+	unsigned int cand_head, cand_n;
+};
+
+static __always_inline void
+gcmem_markq_mark(struct gcmem_cycle *c, struct gcmem_greyer *g,
+		 struct gcmem_markq *q)
+{
+	unsigned int i = q->cand_head;
+	u64 off = q->cand[i];
+
+	q->cand_head = (i + 1) & GCMEM_MARKQ_MASK;
+	q->cand_n--;
+	gcmem_mark_in_span(c, g, gcmem_chunk_of(c->heap, off), q->span[i],
+			   off);
+}
+
+static __always_inline void
+gcmem_markq_span(struct gcmem_cycle *c, struct gcmem_greyer *g,
+		 struct gcmem_markq *q)
+{
+	u64 off = q->slot[q->slot_head];
+	struct gcmem_span *span;
+	unsigned int i;
+
+	q->slot_head = (q->slot_head + 1) & GCMEM_MARKQ_MASK;
+	q->slot_n--;
+	span = READ_ONCE(*gcmem_span_slot(gcmem_chunk_of(c->heap, off), off));
+	if (!span)
+		return;
+	prefetch(span);
+	prefetch(span->bits);
+	if (q->cand_n == GCMEM_MARKQ_AHEAD)
+		gcmem_markq_mark(c, g, q);
+	i = (q->cand_head + q->cand_n++) & GCMEM_MARKQ_MASK;
+	q->cand[i] = off;
+	q->span[i] = span;
+}
+
+static __always_inline void
+gcmem_markq_candidate(struct gcmem_cycle *c, struct gcmem_greyer *g,
+		      struct gcmem_markq *q, u64 v)
+{
+	struct gcmem_heap *heap = c->heap;
+	u64 off = v - heap->arena_start;
+	struct gcmem_chunk *chunk;
+
+	if (off >= heap->arena_size)
+		return;
+	chunk = gcmem_chunk_of(heap, off);
+	if (!chunk)
+		return;
+	prefetch(gcmem_span_slot(chunk, off));
+	if (q->slot_n == GCMEM_MARKQ_AHEAD)
+		gcmem_markq_span(c, g, q);
+	q->slot[(q->slot_head + q->slot_n++) & GCMEM_MARKQ_MASK] = off;
+}
+
+static void gcmem_markq_init(struct gcmem_markq *q)
+{
+	q->obj_head = 0;
+	q->obj_n = 0;
+	q->slot_head = 0;
+	q->slot_n = 0;
+	q->cand_head = 0;
+	q->cand_n = 0;
+}
+
+/* Mark every candidate in flight (which may grey objects). */
+static void gcmem_markq_flush(struct gcmem_cycle *c, struct gcmem_greyer *g,
+			      struct gcmem_markq *q)
+{
+	while (q->slot_n)
+		gcmem_markq_span(c, g, q);
+	while (q->cand_n)
+		gcmem_markq_mark(c, g, q);
+}
+
 /*
  * scanobject: follow the pointer words of the object at arena @off, as the
  * chunk's pointer bits name them, a bitmap word at a time; but not words
  * that point into [@skip, @skip + @skip_len) (constant 0 in the mark loop,
- * where the test compiles away).
+ * where the test compiles away). With @q (the drain's) the candidates
+ * enter its pipeline; without, each is marked at once.
  */
 static __always_inline void
-__gcmem_scan_object(struct gcmem_cycle *c, struct gcmem_greyer *g, u64 off,
-		    u64 skip, u64 skip_len)
+__gcmem_scan_object(struct gcmem_cycle *c, struct gcmem_greyer *g,
+		    struct gcmem_markq *q, u64 off, u64 skip, u64 skip_len)
 {
 	struct gcmem_heap *heap = c->heap;
 	struct gcmem_chunk *chunk = gcmem_chunk_of(heap, off);
@@ -164,7 +275,11 @@ __gcmem_scan_object(struct gcmem_cycle *c, struct gcmem_greyer *g, u64 off,
 				u64 v = READ_ONCE(words[first + i]);
 
 				bits &= bits - 1;
-				if (v - skip >= skip_len)
+				if (v - skip < skip_len)
+					continue;
+				if (q)
+					gcmem_markq_candidate(c, g, q, v);
+				else
 					gcmem_mark_candidate(c, g, v);
 			}
 			w = top;
@@ -176,9 +291,9 @@ __gcmem_scan_object(struct gcmem_cycle *c, struct gcmem_greyer *g, u64 off,
 }
 
 static void gcmem_scan_object(struct gcmem_cycle *c, struct gcmem_greyer *g,
-			      u64 off)
+			      struct gcmem_markq *q, u64 off)
 {
-	__gcmem_scan_object(c, g, off, 0, 0);
+	__gcmem_scan_object(c, g, q, off, 0, 0);
 }
 
 /* Mark the object @v points into, and queue it (finalize.c). */
@@ -201,10 +316,10 @@ void gcmem_mark_children(struct gcmem_cycle *c, struct gcmem_greyer *g,
 	if (WARN_ON_ONCE(!span) || span->type_id == GCMEM_TYPE_NOSCAN)
 		return;
 	if (ignore_self)
-		__gcmem_scan_object(c, g, off, c->heap->arena_start + off,
-				    span->elem_size);
+		__gcmem_scan_object(c, g, NULL, off,
+				    c->heap->arena_start + off, span->elem_size);
 	else
-		__gcmem_scan_object(c, g, off, 0, 0);
+		__gcmem_scan_object(c, g, NULL, off, 0, 0);
 }
 
 /*
@@ -460,7 +575,8 @@ static void gcmem_rescan_chunk(struct gcmem_cycle *c, struct gcmem_greyer *g,
 		marks = gcmem_marks(c, span);
 		for (i = find_next_bit(marks, end, i); i < end;
 		     i = find_next_bit(marks, end, i + 1))
-			gcmem_scan_object(c, g, base + (u64)i * span->elem_size);
+			gcmem_scan_object(c, g, NULL,
+					  base + (u64)i * span->elem_size);
 		next = max(next, end);
 		if (READ_ONCE(c->work.abandon))
 			return;
@@ -488,15 +604,65 @@ void gcmem_mark_job(struct gcmem_cycle *c, struct gcmem_greyer *g,
  */
 #define GCMEM_DRAIN_CHECK	64
 
-/* Scan grey objects until the getfull barrier says marking is over. */
+/*
+ * An object taken out of the buffer waits in @q's first ring, its first
+ * line prefetched, while the ones before it are scanned: taken from a LIFO
+ * buffer, an object just greyed would otherwise be scanned at once, its
+ * line still on the way, and the mark would follow one chain of pointers
+ * at a time, a miss per object. With several chains grey (a tree's
+ * siblings, many lists, the objects of an array) that many misses are in
+ * flight (Cher, Hosking and Vijaykumar, ASPLOS 2004; Garner, Blackburn and
+ * Frampton, ISMM 2007). Natively a random load costs ~170 ns alone and
+ * ~22 ns with 8 in flight (bench/RESULTS.md, "Mark throughput natively").
+ */
+static __always_inline void gcmem_markq_take(struct gcmem_cycle *c,
+					     struct gcmem_markq *q, u64 off)
+{
+	struct gcmem_chunk *chunk = gcmem_chunk_of(c->heap, off);
+
+	prefetch(READ_ONCE(chunk->base) + off % GCMEM_CHUNK_SIZE);
+	q->obj[(q->obj_head + q->obj_n++) & GCMEM_MARKQ_MASK] = off;
+}
+
+static __always_inline u64 gcmem_markq_next(struct gcmem_markq *q)
+{
+	u64 off = q->obj[q->obj_head];
+
+	q->obj_head = (q->obj_head + 1) & GCMEM_MARKQ_MASK;
+	q->obj_n--;
+	return off;
+}
+
+/* Empty @q into @g's buffer, before the buffer goes to the others. */
+static void gcmem_markq_return(struct gcmem_cycle *c, struct gcmem_greyer *g,
+			       struct gcmem_markq *q)
+{
+	gcmem_markq_flush(c, g, q);
+	while (q->obj_n)
+		gcmem_grey_push(g, gcmem_markq_next(q));
+}
+
+/*
+ * Scan grey objects until the getfull barrier says marking is over. What
+ * is in @q is this scanner's work as much as its buffer is: it waits at
+ * the barrier only with both empty, and empties @q into its buffer before
+ * the buffer goes to the others.
+ */
 void gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g)
 {
+	struct gcmem_markq q;
 	struct gcmem_workbuf *b;
 	unsigned int n = 0;
 
+	gcmem_markq_init(&q);
 	for (;;) {
 		b = g->wbuf;
-		if (!b || !b->nobj) {
+		if ((!b || !b->nobj) && !q.obj_n) {
+			if (q.slot_n || q.cand_n) {
+				/* Candidates in flight may grey more. */
+				gcmem_markq_flush(c, g, &q);
+				continue;
+			}
 			if (b)
 				gcmem_work_putempty(g->work, b);
 			g->wbuf = NULL;
@@ -505,14 +671,21 @@ void gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g)
 				return;
 			g->wbuf = b;
 		}
-		gcmem_scan_object(c, g, b->obj[--b->nobj]);
+		/* Fill the ring from the buffer, then scan its oldest. */
+		while (q.obj_n < GCMEM_MARKQ_AHEAD && b && b->nobj)
+			gcmem_markq_take(c, &q, b->obj[--b->nobj]);
+		gcmem_scan_object(c, g, &q, gcmem_markq_next(&q));
 		if (++n % GCMEM_DRAIN_CHECK == 0) {
 			if (READ_ONCE(c->work.abandon))
 				return;
-			gcmem_work_balance(g->work, g->wbuf, g->owner);
+			if (g->wbuf)
+				gcmem_work_balance(g->work, g->wbuf, g->owner);
 			if (g->work->yield &&
 			    g->work->yield(g->work, g->owner, false)) {
 				/* Away, as if waiting with nothing: work.c. */
+				gcmem_markq_return(c, g, &q);
+				if (!g->wbuf)
+					return;	/* abandoned */
 				if (g->wbuf->nobj)
 					gcmem_work_putfull(g->work, g->wbuf);
 				else

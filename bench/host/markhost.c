@@ -156,7 +156,9 @@ static struct gcmem_span *hheap_span(struct hheap *h, u32 cls,
 		npages = gcmem_class_npages[cls];
 	if (h->next_page + npages > h->npages)
 		return NULL;
-	span = calloc(1, struct_size(span, bits, 3 * words));
+	/* Cache-line aligned, as the kernel's kmalloc() sizes for it are. */
+	span = aligned_alloc(64, ALIGN(struct_size(span, bits, 3 * words), 64));
+	memset(span, 0, struct_size(span, bits, 3 * words));
 	span->page = h->next_page;
 	h->next_page += npages;
 	span->npages = npages;
