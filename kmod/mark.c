@@ -80,15 +80,16 @@ static inline bool gcmem_mark_slot_live(const struct gcmem_span *span,
 }
 
 /*
- * greyobject: mark the object @v points into, and queue it for scanning.
- * Most candidates are not pointers into the heap at all (integers, NULL,
- * stack addresses) and leave at the first test; of those that are, many
- * point to an object already marked, which a plain read sees before the
- * atomic test_and_set_bit() is paid for.
+ * greyobject, once the candidate's span is known (gcmem_candidate_span()):
+ * mark the object of @span at arena offset @off, or holding it, and queue
+ * it for scanning. Most candidates are not pointers into the heap at all
+ * (integers, NULL, stack addresses) and never get here; of those that are,
+ * many point to an object already marked, which a plain read sees before
+ * the atomic test_and_set_bit() is paid for.
  */
 static __always_inline void
 gcmem_mark_in_span(struct gcmem_cycle *c, struct gcmem_greyer *g,
-		   struct gcmem_chunk *chunk, struct gcmem_span *span, u64 off)
+		   struct gcmem_span *span, u64 off)
 {
 	u64 base = (u64)span->page << GCMEM_PAGE_SHIFT;
 	unsigned long *marks = gcmem_marks(c, span);
@@ -104,56 +105,62 @@ gcmem_mark_in_span(struct gcmem_cycle *c, struct gcmem_greyer *g,
 		return;
 	off = base + (u64)idx * span->elem_size;
 	/* It will be scanned soon: start loading its first line (seeds). */
-	prefetch(READ_ONCE(chunk->base) + off % GCMEM_CHUNK_SIZE);
+	prefetch(READ_ONCE(gcmem_chunk_of(c->heap, off)->base) +
+		 off % GCMEM_CHUNK_SIZE);
 	gcmem_grey_push(g, off);
 }
 
-static __always_inline struct gcmem_span **
-gcmem_span_slot(struct gcmem_chunk *chunk, u64 off)
+/*
+ * The span a candidate @v points into, or NULL: in the arena, in a chunk
+ * of the allocator's (only those have spans in the span table), in a span.
+ * *@off is its arena offset.
+ */
+static __always_inline struct gcmem_span *
+gcmem_candidate_span(struct gcmem_heap *heap, u64 v, u64 *off)
 {
-	return &chunk->spans[(off >> GCMEM_PAGE_SHIFT) % GCMEM_CHUNK_PAGES];
+	struct gcmem_chunk *chunk;
+
+	*off = v - heap->arena_start;
+	if (*off >= heap->arena_size)
+		return NULL;
+	chunk = gcmem_chunk_of(heap, *off);
+	if (!chunk)
+		return NULL;
+	return READ_ONCE(chunk->spans[(*off >> GCMEM_PAGE_SHIFT) %
+				      GCMEM_CHUNK_PAGES]);
 }
 
 static __always_inline void
 gcmem_mark_candidate(struct gcmem_cycle *c, struct gcmem_greyer *g, u64 v)
 {
-	struct gcmem_heap *heap = c->heap;
-	u64 off = v - heap->arena_start;
-	struct gcmem_chunk *chunk;
 	struct gcmem_span *span;
+	u64 off;
 
-	if (off >= heap->arena_size)
-		return;
-	/* Only the allocator's (owned) chunks have spans in the span table. */
-	chunk = gcmem_chunk_of(heap, off);
-	if (!chunk)
-		return;
-	span = READ_ONCE(*gcmem_span_slot(chunk, off));
+	span = gcmem_candidate_span(c->heap, v, &off);
 	if (span)
-		gcmem_mark_in_span(c, g, chunk, span, off);
+		gcmem_mark_in_span(c, g, span, off);
 }
 
 /*
  * The drain's pipeline (gcmem_mark_drain()): loads started ahead of their
- * use, so that several misses are in flight at once. A candidate found
- * in an object goes through two stages, each GCMEM_MARKQ_AHEAD
- * candidates long: its span table slot is prefetched on the way in, its
- * span (the fields and the bits the mark reads) when it leaves the first
- * stage, and it is marked when it leaves the second. An object to scan
- * waits GCMEM_MARKQ_AHEAD objects with its first line prefetched.
- * Marking later is as safe as marking at once: a candidate is marked
- * before its scanner waits for work or leaves (gcmem_markq_flush()).
+ * use, so that several misses are in flight at once. An object to scan
+ * waits GCMEM_MARKQ_AHEAD objects with its first line prefetched; a
+ * candidate found in an object waits GCMEM_MARKQ_AHEAD candidates with its
+ * span's first line and bits prefetched, and is marked when it leaves.
+ * (A first stage that prefetched the span table slot as well was no
+ * faster natively: the table is small, and mostly in cache; and its
+ * bookkeeping cost as much again under TCG.) Marking later is as safe as
+ * marking at once: a scanner marks every candidate in flight before it
+ * waits for work or leaves (gcmem_markq_flush()).
  */
 #define GCMEM_MARKQ_AHEAD	16
 #define GCMEM_MARKQ_MASK	(GCMEM_MARKQ_AHEAD - 1)
 
 struct gcmem_markq {
 	u64 obj[GCMEM_MARKQ_AHEAD];		/* to scan */
-	u64 slot[GCMEM_MARKQ_AHEAD];		/* candidates, slot loading */
 	u64 cand[GCMEM_MARKQ_AHEAD];		/* candidates, span loading */
 	struct gcmem_span *span[GCMEM_MARKQ_AHEAD];
 	unsigned int obj_head, obj_n;
-	unsigned int slot_head, slot_n;
 	unsigned int cand_head, cand_n;
 };
 
@@ -166,21 +173,18 @@ gcmem_markq_mark(struct gcmem_cycle *c, struct gcmem_greyer *g,
 
 	q->cand_head = (i + 1) & GCMEM_MARKQ_MASK;
 	q->cand_n--;
-	gcmem_mark_in_span(c, g, gcmem_chunk_of(c->heap, off), q->span[i],
-			   off);
+	gcmem_mark_in_span(c, g, q->span[i], off);
 }
 
 static __always_inline void
-gcmem_markq_span(struct gcmem_cycle *c, struct gcmem_greyer *g,
-		 struct gcmem_markq *q)
+gcmem_markq_candidate(struct gcmem_cycle *c, struct gcmem_greyer *g,
+		      struct gcmem_markq *q, u64 v)
 {
-	u64 off = q->slot[q->slot_head];
 	struct gcmem_span *span;
 	unsigned int i;
+	u64 off;
 
-	q->slot_head = (q->slot_head + 1) & GCMEM_MARKQ_MASK;
-	q->slot_n--;
-	span = READ_ONCE(*gcmem_span_slot(gcmem_chunk_of(c->heap, off), off));
+	span = gcmem_candidate_span(c->heap, v, &off);
 	if (!span)
 		return;
 	prefetch(span);
@@ -192,31 +196,10 @@ gcmem_markq_span(struct gcmem_cycle *c, struct gcmem_greyer *g,
 	q->span[i] = span;
 }
 
-static __always_inline void
-gcmem_markq_candidate(struct gcmem_cycle *c, struct gcmem_greyer *g,
-		      struct gcmem_markq *q, u64 v)
-{
-	struct gcmem_heap *heap = c->heap;
-	u64 off = v - heap->arena_start;
-	struct gcmem_chunk *chunk;
-
-	if (off >= heap->arena_size)
-		return;
-	chunk = gcmem_chunk_of(heap, off);
-	if (!chunk)
-		return;
-	prefetch(gcmem_span_slot(chunk, off));
-	if (q->slot_n == GCMEM_MARKQ_AHEAD)
-		gcmem_markq_span(c, g, q);
-	q->slot[(q->slot_head + q->slot_n++) & GCMEM_MARKQ_MASK] = off;
-}
-
 static void gcmem_markq_init(struct gcmem_markq *q)
 {
 	q->obj_head = 0;
 	q->obj_n = 0;
-	q->slot_head = 0;
-	q->slot_n = 0;
 	q->cand_head = 0;
 	q->cand_n = 0;
 }
@@ -225,8 +208,6 @@ static void gcmem_markq_init(struct gcmem_markq *q)
 static void gcmem_markq_flush(struct gcmem_cycle *c, struct gcmem_greyer *g,
 			      struct gcmem_markq *q)
 {
-	while (q->slot_n)
-		gcmem_markq_span(c, g, q);
 	while (q->cand_n)
 		gcmem_markq_mark(c, g, q);
 }
@@ -658,7 +639,7 @@ void gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g)
 	for (;;) {
 		b = g->wbuf;
 		if ((!b || !b->nobj) && !q.obj_n) {
-			if (q.slot_n || q.cand_n) {
+			if (q.cand_n) {
 				/* Candidates in flight may grey more. */
 				gcmem_markq_flush(c, g, &q);
 				continue;
