@@ -259,6 +259,13 @@ $(HOSTBENCH)/markhost: bench/host/markhost.c $(HOST_TEST_DEPS)
 	$(CC) $(HOST_BENCH_CFLAGS) -o $@ bench/host/markhost.c \
 		selftests/host/host_module.c $(HOST_KSRCS) -lpthread
 
+# Other mallocs, natively, beside bdwgc's and glibc's (bench-host): the
+# glibc build of alloc_bench.c linked against them, dynamically.
+$(HOSTBENCH)/bench-%malloc: bench/alloc_bench.c
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -DBENCH_GLIBC -DBENCH_MALLOC_NAME='"$*malloc"' \
+		-o $@ $< -l$*malloc -lpthread
+
 deps:
 	$(TOP)/scripts/deps.sh
 
@@ -275,9 +282,13 @@ bench: deps
 	BUILD=$(BUILD) $(TOP)/bench/run.sh
 
 bench-host: deps
-	$(MAKE) $(HOSTBENCH)/markhost $(HOST)/bench/bench-mark-bdwgc
+	$(MAKE) $(HOSTBENCH)/markhost $(HOST)/bench/bench-mark-bdwgc \
+		$(HOST)/bench/bench-bdwgc $(HOST)/bench/bench-glibc \
+		$(HOSTBENCH)/bench-jemalloc $(HOSTBENCH)/bench-mimalloc
 	$(TOP)/bench/host/run.sh $(HOSTBENCH)/markhost \
-		$(HOST)/bench/bench-mark-bdwgc
+		$(HOST)/bench/bench-mark-bdwgc $(HOST)/bench/bench-bdwgc \
+		$(HOST)/bench/bench-glibc $(HOSTBENCH)/bench-jemalloc \
+		$(HOSTBENCH)/bench-mimalloc
 
 # compat.h is the one place where kernel versions are compared, so only
 # there is checkpatch told to accept LINUX_VERSION_CODE; trace.h follows

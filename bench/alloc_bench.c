@@ -12,6 +12,10 @@
  *   bench-glibc   -DBENCH_GLIBC  malloc + free in batches of BATCH objects,
  *                                and malloc alone (no free)
  *
+ * Built with -DBENCH_GLIBC, -DBENCH_MALLOC_NAME='"jemalloc"' and linked
+ * with another malloc (make bench-host: jemalloc, mimalloc), it measures
+ * that malloc under its own name.
+ *
  * Workload, the same for every allocator: ALLOCS allocations per run, split
  * evenly over 1 or 2 threads, of either 32 bytes or sizes 16..128 from a
  * fixed pseudo-random sequence; the first word of every object is written.
@@ -23,7 +27,8 @@
  *   BENCHCHECK ALLOC KIND THREADS ok|FAIL detail      correctness, untimed
  *   BENCH ALLOC KIND SIZES THREADS ALLOCS SECONDS RATE REFILLS REP key=value...
  *   BENCHFAIL ALLOC KIND SIZES THREADS REP reason
- * ALLOC is gcmem, gcmem-nogc, bdwgc, bdwgc-nogc, glibc or glibc-nofree;
+ * ALLOC is gcmem, gcmem-nogc, bdwgc, bdwgc-nogc, glibc or glibc-nofree
+ * (or another malloc's name, and -nofree);
  * KIND is ptr
  * (conservatively scanned), atomic (never scanned) or - (glibc); SIZES is
  * 32 or 16-128; SECONDS is the wall time from the moment all threads start
@@ -103,8 +108,11 @@ static const struct variant variants[] = {
 	{ "bdwgc-nogc", KIND_ATOMIC, 1 },
 #endif
 #ifdef BENCH_GLIBC
-	{ "glibc", KIND_NONE, 0 },
-	{ "glibc-nofree", KIND_NONE, 1 },
+#ifndef BENCH_MALLOC_NAME
+#define BENCH_MALLOC_NAME	"glibc"
+#endif
+	{ BENCH_MALLOC_NAME, KIND_NONE, 0 },
+	{ BENCH_MALLOC_NAME "-nofree", KIND_NONE, 1 },
 #endif
 };
 #define NVARIANTS	(sizeof(variants) / sizeof(variants[0]))

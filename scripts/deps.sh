@@ -18,7 +18,7 @@ PACKAGES=(
 	linux-image-amd64 linux-headers-amd64
 	linux-image-6.12-amd64 linux-headers-6.12-amd64 linux-source-6.12
 	flex bison libelf-dev libssl-dev libasan8 libubsan1 libtsan2
-	g++ w3m
+	g++ w3m libjemalloc-dev libmimalloc-dev
 )
 
 SRC_TARBALL=/usr/src/linux-source-6.12.tar.xz

@@ -5,9 +5,13 @@
 # (bench/report.sh carries that block over when `make bench` rewrites the
 # file).
 #
-# Usage: bench/host/run.sh MARKHOST BDWGC_MARKBENCH
+# Usage: bench/host/run.sh MARKHOST BDWGC_MARKBENCH [ALLOC_BENCH...]
 #   MARKHOST         build/hostbench/markhost (bench/host/markhost.c)
 #   BDWGC_MARKBENCH  build/host/bench/bench-mark-bdwgc (bench/markbench.c)
+#   ALLOC_BENCH      builds of bench/alloc_bench.c to run natively (bdwgc,
+#                    glibc, jemalloc, mimalloc), BENCH_HOST_ALLOCS
+#                    allocations a run (default 10000000), BENCH_HOST_REPS
+#                    runs (default 3)
 # Environment: BENCH_RESULTS (default bench/RESULTS.md), BENCH_HOST_MIB
 # (live set, default 256), BENCH_HOST_RUNS (marks per worker count,
 # default 5), BENCH_HOST_LOG (write up this log of an earlier run instead
@@ -18,8 +22,13 @@
 # it (a helper's guest would halve a worker's share of the CPUs).
 set -euo pipefail
 
-[ $# -eq 2 ] || { echo "usage: $0 MARKHOST BDWGC_MARKBENCH" >&2; exit 2; }
+[ $# -ge 2 ] || {
+	echo "usage: $0 MARKHOST BDWGC_MARKBENCH [ALLOC_BENCH...]" >&2
+	exit 2
+}
 markhost=$1 bdwgc=$2
+shift 2
+allocs=("$@")
 top=$(cd "$(dirname "$0")/../.." && pwd)
 results=${BENCH_RESULTS:-$top/bench/RESULTS.md}
 mib=${BENCH_HOST_MIB:-256}
@@ -54,6 +63,11 @@ measure()
 			grep -a '^MARKBENCH' | sed "s/^/BDWGC lists($l) /" |
 			tee -a "$1"
 	done
+	for b in "${allocs[@]}"; do
+		BENCH_ALLOCS=${BENCH_HOST_ALLOCS:-10000000} \
+		BENCH_REPS=${BENCH_HOST_REPS:-3} "$b" 2>&1 |
+			grep -a -E '^(BENCH|BENCHFAIL) ' | tee -a "$1"
+	done
 }
 
 if [ -n "${BENCH_HOST_LOG:-}" ]; then
@@ -67,6 +81,14 @@ fi
 section=$(mktemp)
 dat=$(mktemp)
 awk -v mib="$mib" -v runs="$runs" -v plotname="$(basename "$plot")" -v dat="$dat" '
+function median(list,   v, n, i, j, t) {
+	n = split(list, v, " ")
+	for (i = 2; i <= n; i++)
+		for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) {
+			t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
+		}
+	return n ? (n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2) : 0
+}
 function field(line, key,   i, n, kv) {
 	n = split(line, kv, " ")
 	for (i = 1; i <= n; i++)
@@ -83,6 +105,16 @@ function field(line, key,   i, n, kv) {
 	nsw[k] = field($0, "ns_word"); rate[k] = field($0, "mibs")
 	ok[k] = $NF
 }
+/^BENCH / {
+	# BENCH ALLOC KIND SIZES THREADS ALLOCS SECONDS RATE ...
+	ak = $2 (($3 == "-") ? "" : " " $3) SUBSEP $4
+	if (!(ak in aseen)) {
+		aseen[ak] = 1
+		arows[++narows] = ak
+	}
+	arate[ak, $5] = arate[ak, $5] " " $8
+}
+/^BENCHFAIL / { afail++ }
 /^BDWGC / {
 	shape = $2; w = field($0, "workers")
 	b = shape SUBSEP "thp" SUBSEP w
@@ -149,6 +181,28 @@ END {
 	print ""
 	print "![mark rates natively](" plotname ")"
 	print ""
+	if (narows) {
+		print "Allocation natively: bench/alloc_bench.c'"'"'s workload (nothing kept live;"
+		print "malloc+free in batches of 1024; \"-nofree\" and \"nogc\": the heap only"
+		print "grows), millions of allocations a second over all threads, the median"
+		print "of the runs. gcmem'"'"'s own allocation cannot run here (no /dev/gcmem on"
+		print "this kernel): its fast path against a user-space stand-in for the refill"
+		print "is still to come (issue 11); its guest figures are above."
+		print ""
+		print "| allocator | sizes (B) | 1 thread (M/s) | 2 threads (M/s) | 2 threads / 1 |"
+		print "| --- | --- | ---: | ---: | ---: |"
+		for (i = 1; i <= narows; i++) {
+			ak = arows[i]
+			split(ak, p, SUBSEP)
+			m1 = median(arate[ak, 1])
+			m2 = median(arate[ak, 2])
+			printf "| %s | %s | %.1f | %.1f | %.2fx |\n", p[1], p[2],
+				m1 / 1e6, m2 / 1e6, m1 ? m2 / m1 : 0
+		}
+		if (afail)
+			print "\n**" afail " allocation runs failed** (BENCHFAIL lines in the log)."
+		print ""
+	}
 	print "<!-- bench-host end -->"
 	for (i = 1; i <= nrows; i++) {
 		k = rows[i]
@@ -194,4 +248,4 @@ fi
 mv -f "$tmp" "$results"
 rm -f "$section"
 echo "bench-host: wrote $results (log: $log)"
-! grep -aq 'FAILED' "$log"
+! grep -aqE 'FAILED|^BENCHFAIL ' "$log"
