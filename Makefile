@@ -259,6 +259,21 @@ $(HOSTBENCH)/markhost: bench/host/markhost.c $(HOST_TEST_DEPS)
 	$(CC) $(HOST_BENCH_CFLAGS) -o $@ bench/host/markhost.c \
 		selftests/host/host_module.c $(HOST_KSRCS) -lpthread
 
+# gcmem's allocation natively (bench/host/allochost.c): libgcuser, with
+# the device's calls served by a stand-in whose refill is kmod/alloc.c.
+HOST_ALLOC_KSRCS := $(HOST_KSRCS) kmod/alloc.c
+$(HOSTBENCH)/%.o: bench/host/%.c $(HOST_TEST_DEPS) bench/host/standin.h
+	@mkdir -p $(@D)
+	$(CC) $(HOST_BENCH_CFLAGS) -c -o $@ $<
+
+$(HOSTBENCH)/allochost: bench/host/allochost.c bench/host/standin.h \
+		$(HOSTBENCH)/standin.o $(HOST_ALLOC_KSRCS) $(HOST)/libgcuser.a
+	$(CC) $(USER_CFLAGS) -c -o $(HOSTBENCH)/allochost.o $<
+	$(CC) $(HOST_BENCH_CFLAGS) -o $@ $(HOSTBENCH)/allochost.o \
+		$(HOSTBENCH)/standin.o selftests/host/host_module.c \
+		$(HOST_ALLOC_KSRCS) $(HOST)/libgcuser.a -lpthread -ldl \
+		-Wl,--wrap=open,--wrap=ioctl,--wrap=mmap,--wrap=munmap,--wrap=close
+
 # Other mallocs, natively, beside bdwgc's and glibc's (bench-host): the
 # glibc build of alloc_bench.c linked against them, dynamically.
 $(HOSTBENCH)/bench-%malloc: bench/alloc_bench.c
@@ -284,11 +299,12 @@ bench: deps
 bench-host: deps
 	$(MAKE) $(HOSTBENCH)/markhost $(HOST)/bench/bench-mark-bdwgc \
 		$(HOST)/bench/bench-bdwgc $(HOST)/bench/bench-glibc \
-		$(HOSTBENCH)/bench-jemalloc $(HOSTBENCH)/bench-mimalloc
+		$(HOSTBENCH)/bench-jemalloc $(HOSTBENCH)/bench-mimalloc \
+		$(HOSTBENCH)/allochost
 	$(TOP)/bench/host/run.sh $(HOSTBENCH)/markhost \
-		$(HOST)/bench/bench-mark-bdwgc $(HOST)/bench/bench-bdwgc \
-		$(HOST)/bench/bench-glibc $(HOSTBENCH)/bench-jemalloc \
-		$(HOSTBENCH)/bench-mimalloc
+		$(HOST)/bench/bench-mark-bdwgc $(HOSTBENCH)/allochost \
+		$(HOST)/bench/bench-bdwgc $(HOST)/bench/bench-glibc \
+		$(HOSTBENCH)/bench-jemalloc $(HOSTBENCH)/bench-mimalloc
 
 # compat.h is the one place where kernel versions are compared, so only
 # there is checkpatch told to accept LINUX_VERSION_CODE; trace.h follows

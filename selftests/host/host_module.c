@@ -37,6 +37,12 @@ struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr)
 
 /* --- what the rest of the module provides ------------------------------- */
 
+/*
+ * Weak: kmod/alloc.c defines these, and the native allocation benchmark
+ * (bench/host/standin.c) links it.
+ */
+#define HOST_ALLOC_C	__attribute__((weak))
+
 bool gcmem_debug = true;
 struct gcmem_type *host_types[8];
 struct list_head host_central;
@@ -55,23 +61,26 @@ int gcmem_type_lookup(struct gcmem_heap *heap, u32 id,
 }
 
 /* A host heap has no cached spans. */
-bool gcmem_span_cached_allocated(const struct gcmem_span *span, u32 idx)
+HOST_ALLOC_C bool gcmem_span_cached_allocated(const struct gcmem_span *span,
+					  u32 idx)
 {
 	return false;
 }
 
-u32 gcmem_span_cursor(const struct gcmem_span *span)
+HOST_ALLOC_C u32 gcmem_span_cursor(const struct gcmem_span *span)
 {
 	return span->handout_cursor;
 }
 
-struct list_head *gcmem_central(struct gcmem_heap *heap, u32 size_class,
-				u32 type_id, bool create)
+HOST_ALLOC_C struct list_head *gcmem_central(struct gcmem_heap *heap,
+					    u32 size_class, u32 type_id,
+					    bool create)
 {
 	return &host_central;
 }
 
-void gcmem_span_free(struct gcmem_heap *heap, struct gcmem_span *span)
+HOST_ALLOC_C void gcmem_span_free(struct gcmem_heap *heap,
+				  struct gcmem_span *span)
 {
 	for (unsigned long i = span->page; i < span->page + span->npages; i++)
 		gcmem_chunk_of(heap, (u64)i << GCMEM_PAGE_SHIFT)

@@ -72,6 +72,10 @@ typedef int pid_t;
 #define cond_resched()		do { } while (0)
 
 #define BUILD_BUG_ON(c)		_Static_assert(!(c), #c)
+#define ERR_PTR(e)		((void *)(long)(e))
+#define PTR_ERR(p)		((long)(p))
+#define IS_ERR(p)		((unsigned long)(p) >= (unsigned long)-4095)
+#define PTR_ERR_OR_ZERO(p)	(IS_ERR(p) ? PTR_ERR(p) : 0)
 #define BUILD_BUG_ON_ZERO(c)	((int)(sizeof(struct { int:(-!!(c)); })))
 #define WARN_ON(c)							\
 	({ int __c = !!(c); if (__c) fprintf(stderr, "WARN_ON %s at %s:%d\n", \
@@ -178,9 +182,16 @@ static inline void bitmap_zero(unsigned long *a, unsigned int n)
 	memset(a, 0, BITS_TO_LONGS(n) * sizeof(long));
 }
 
+/* A word at a time, as lib/bitmap.c: the benchmarks time callers. */
 static inline void bitmap_set(unsigned long *a, unsigned int start,
 			      unsigned int n)
 {
+	while (n && start % BITS_PER_LONG) {
+		__set_bit(start++, a);
+		n--;
+	}
+	for (; n >= BITS_PER_LONG; n -= BITS_PER_LONG, start += BITS_PER_LONG)
+		a[start / BITS_PER_LONG] = ~0UL;
 	while (n--)
 		__set_bit(start++, a);
 }
@@ -188,6 +199,12 @@ static inline void bitmap_set(unsigned long *a, unsigned int start,
 static inline void bitmap_clear(unsigned long *a, unsigned int start,
 				unsigned int n)
 {
+	while (n && start % BITS_PER_LONG) {
+		__clear_bit(start++, a);
+		n--;
+	}
+	for (; n >= BITS_PER_LONG; n -= BITS_PER_LONG, start += BITS_PER_LONG)
+		a[start / BITS_PER_LONG] = 0;
 	while (n--)
 		__clear_bit(start++, a);
 }
@@ -200,6 +217,47 @@ static inline unsigned long find_next_bit(const unsigned long *a,
 		if (test_bit(i, a))
 			return i;
 	return size;
+}
+
+static inline unsigned long find_next_zero_bit(const unsigned long *a,
+					       unsigned long size,
+					       unsigned long from)
+{
+	for (; from < size; from++)
+		if (!test_bit(from, a))
+			return from;
+	return size;
+}
+
+#define find_first_zero_bit(a, size)	find_next_zero_bit(a, size, 0)
+
+static inline unsigned int bitmap_weight(const unsigned long *a,
+					 unsigned int n)
+{
+	unsigned int w = 0, i;
+
+	for (i = 0; i < n / BITS_PER_LONG; i++)
+		w += hweight_long(a[i]);
+	if (n % BITS_PER_LONG)
+		w += hweight_long(a[i] & BITMAP_LAST_WORD_MASK(n));
+	return w;
+}
+
+/* unsigned long is u64 here: the arr64 copies are plain copies. */
+static inline void bitmap_from_arr64(unsigned long *a, const u64 *buf,
+				     unsigned int n)
+{
+	memcpy(a, buf, BITS_TO_LONGS(n) * sizeof(*a));
+	if (n % BITS_PER_LONG)
+		a[n / BITS_PER_LONG] &= BITMAP_LAST_WORD_MASK(n);
+}
+
+static inline void bitmap_to_arr64(u64 *buf, const unsigned long *a,
+				   unsigned int n)
+{
+	memcpy(buf, a, BITS_TO_LONGS(n) * sizeof(*a));
+	if (n % BITS_PER_LONG)
+		buf[n / BITS_PER_LONG] &= BITMAP_LAST_WORD_MASK(n);
 }
 
 #define for_each_set_bit(bit, addr, size)				\
@@ -294,6 +352,7 @@ static inline void list_splice_init(struct list_head *list,
 	     p = n, n = list_next_entry(n, m))
 
 /* --- atomics and locks ----------------------------------------------------- */
+typedef unsigned int gfp_t;
 typedef struct { int counter; } atomic_t;
 typedef struct { long long counter; } atomic64_t;
 
@@ -313,20 +372,54 @@ typedef struct { pthread_mutex_t m; } spinlock_t;
 
 struct mutex { pthread_mutex_t m; };
 typedef struct { int dummy; } wait_queue_head_t;
+#define wake_up_all(wq)		do { (void)(wq); } while (0)
 struct kref { atomic_t refcount; };
 struct rcu_head { void *next; };
 struct callback_head { void *next; };
 struct completion { int done; };
-struct xarray { void *head; };
-/* The host tests' xarrays (the heap's threads) hold nothing. */
+/*
+ * An xarray is a growable array of pointers by index, for the small
+ * indices gcmem uses (thread ids, central list keys); its callers lock
+ * around stores as the kernel's serialise them (heap->lock).
+ */
+struct xarray { void **slot; unsigned long n; };
+
+static inline void *xa_load(struct xarray *xa, unsigned long i)
+{
+	return i < xa->n ? __atomic_load_n(&xa->slot[i], __ATOMIC_ACQUIRE) :
+			   NULL;
+}
+
+static inline void *xa_store(struct xarray *xa, unsigned long i, void *p,
+			     gfp_t gfp)
+{
+	void *old;
+
+	if (i >= xa->n) {
+		unsigned long n = (i + 1) * 2;
+		void **s = realloc(xa->slot, n * sizeof(*s));
+
+		if (!s)
+			return (void *)-ENOMEM;
+		memset(s + xa->n, 0, (n - xa->n) * sizeof(*s));
+		xa->slot = s;
+		xa->n = n;
+	}
+	old = xa->slot[i];
+	__atomic_store_n(&xa->slot[i], p, __ATOMIC_RELEASE);
+	return old;
+}
+
+#define xa_is_err(p)		((unsigned long)(p) >= (unsigned long)-4095)
+#define xa_erase(xa, i)		xa_store(xa, i, NULL, 0)
 #define xa_for_each(xa, index, entry)					\
-	for ((index) = 0, (entry) = NULL; (void)(xa), (void)(index), (entry);)
+	for ((index) = 0; (index) < (xa)->n; (index)++)			\
+		if (!((entry) = (xa)->slot[(index)])) {} else
 struct work_struct { int dummy; };
 #define rcu_read_lock()		do { } while (0)
 #define rcu_read_unlock()	do { } while (0)
 
 /* --- memory ---------------------------------------------------------------- */
-typedef unsigned int gfp_t;
 #define GFP_KERNEL		0u
 #define GFP_KERNEL_ACCOUNT	0u
 #define __GFP_NOWARN		0u
@@ -422,6 +515,8 @@ static inline unsigned long host_copy(void *dst, const void *src,
 }
 
 #define copy_from_user(d, s, n)		host_copy(d, (const void *)(s), n)
+#define copy_to_user(d, s, n)		(memcpy((void *)(d), s, n), 0UL)
+#define u64_to_user_ptr(x)		((void *)(uintptr_t)(x))
 #define copy_from_user_nofault(d, s, n)	((long)host_copy(d, (const void *)(s), n))
 
 struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr);
