@@ -87,6 +87,12 @@ _Static_assert(sizeof(struct mobj) == 64, "objects must be 64 bytes");
 
 static unsigned long opt_mib = DEFAULT_MIB;
 static unsigned long opt_lists = DEFAULT_LISTS;
+/*
+ * -g tree: the objects form one complete binary tree instead, node k's
+ * children nodes 2k+1 and 2k+2 (next, and pay[0] as a pointer), placed in
+ * the same random order (bench/host/markhost.c's tree).
+ */
+static int opt_tree;
 static unsigned int opt_collections = DEFAULT_COLLECTIONS;
 static uint64_t opt_seed = DEFAULT_SEED;
 static unsigned int opt_timeout = DEFAULT_TIMEOUT;
@@ -408,6 +414,55 @@ static int verify(const uint32_t *perm, uint64_t nobj, char *err,
 	return 0;
 }
 
+/* The tree's node k: its id and payload, and the children it links. */
+static int verify_tree(const uint32_t *perm, uint64_t nobj, char *err,
+		       size_t errlen)
+{
+	struct mobj **q = malloc(nobj * sizeof(*q)), *o;
+	uint64_t k, c;
+	unsigned int j;
+	int ret = -1;
+
+	if (!q) {
+		snprintf(err, errlen, "out of memory (tree walk)");
+		return -1;
+	}
+	q[0] = roots[0];
+	/* Breadth first: node k is the k-th taken, its children appended. */
+	for (k = 0; k < nobj; k++) {
+		o = q[k];
+		if (!o || o->id != perm[k]) {
+			snprintf(err, errlen, "tree node %" PRIu64 ": %s", k,
+				 o ? "wrong object" : "missing");
+			goto out;
+		}
+		for (j = 1; j < PAYLOAD_WORDS; j++) {
+			if (o->pay[j] != payload(o->id, j)) {
+				snprintf(err, errlen, "object %" PRIu64
+					 " payload word %u corrupt", o->id, j);
+				goto out;
+			}
+		}
+		for (c = 2 * k + 1; c <= 2 * k + 2; c++) {
+			struct mobj *child = c == 2 * k + 1 ? o->next :
+					     (struct mobj *)o->pay[0];
+
+			if ((c < nobj) != !!child) {
+				snprintf(err, errlen, "tree node %" PRIu64
+					 ": child %" PRIu64 " %s", k, c,
+					 child ? "unexpected" : "missing");
+				goto out;
+			}
+			if (child)
+				q[c] = child;
+		}
+	}
+	ret = 0;
+out:
+	free(q);
+	return ret;
+}
+
 /*
  * Allocate what a wrongly freed object would be handed out again as, and
  * scribble on it; the verify() that follows would then see the damage.
@@ -470,13 +525,22 @@ static int run_one(int workers)
 		objs[i] = o;
 	}
 	shuffle(perm, nobj, opt_seed);
-	for (l = 0; l < opt_lists; l++) {
+	for (l = 0; l < opt_lists && !opt_tree; l++) {
 		p = list_first(nobj, l);
 		end = list_first(nobj, l + 1);
 		heads[l] = p < end ? objs[perm[p]] : NULL;
 		for (; p + 1 < end; p++)
 			objs[perm[p]]->next = objs[perm[p + 1]];
 	}
+	for (p = 0; p < nobj && opt_tree; p++) {
+		struct mobj *o = objs[perm[p]];
+
+		o->next = 2 * p + 1 < nobj ? objs[perm[2 * p + 1]] : NULL;
+		o->pay[0] = 2 * p + 2 < nobj ?
+			    (uint64_t)(uintptr_t)objs[perm[2 * p + 2]] : 0;
+	}
+	if (opt_tree)
+		heads[0] = objs[perm[0]];
 	/* From here on only the lists hold the objects. */
 	free(objs);
 	objs = NULL;
@@ -498,17 +562,18 @@ static int run_one(int workers)
 			 strerror(errno));
 		goto fail;
 	}
-	ok = !verify(perm, nobj, err, sizeof(err));
+	ok = !(opt_tree ? verify_tree(perm, nobj, err, sizeof(err)) :
+			  verify(perm, nobj, err, sizeof(err)));
 	free(perm);
 
 	mark = median_of(c, opt_collections, offsetof(struct coll, mark),
 			 &lo, &hi);
 	rate = mark > 0 ? live / 1048576.0 / mark : 0;
 	/* Fields: see bench/README.md (mark throughput). */
-	printf("MARKBENCH %s workers=%d mib=%lu objs=%" PRIu64 " lists=%lu"
+	printf("MARKBENCH %s workers=%d mib=%lu objs=%" PRIu64 " %s=%lu"
 	       " live_mib=%.1f collections=%u build_s=%.3f build_cycles=%"
 	       PRIu64 " cycles=%" PRIu64, ALLOC_NAME, workers, opt_mib, nobj,
-	       opt_lists, live / 1048576.0, opt_collections, build,
+	       opt_tree ? "tree" : "lists", opt_tree ? 1 : opt_lists, live / 1048576.0, opt_collections, build,
 	       build_cycles, cycles);
 	printf(" mark_ms=%.3f mark_ms_min=%.3f mark_ms_max=%.3f"
 	       " mark_mib_s=%.1f per_worker_mib_s=%.1f",
@@ -576,10 +641,11 @@ static int run_child(int workers)
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [-m MIB] [-l LISTS] [-k COLLECTIONS] [-w 1,2]\n"
-		"       [-s SEED] [-T SECONDS]\n"
+		"usage: %s [-m MIB] [-l LISTS | -g tree] [-k COLLECTIONS]\n"
+		"       [-w 1,2] [-s SEED] [-T SECONDS]\n"
 		"  -m  live set, MiB of 64-byte objects (default %d)\n"
 		"  -l  lists the objects are linked into (default %d)\n"
+		"  -g  tree: one binary tree of the objects instead\n"
 		"  -k  timed collections per run (default %d)\n"
 		"  -w  mark worker counts, one run each (default 1,2)\n"
 		"  -s  seed of the random order\n"
@@ -607,13 +673,19 @@ static void parse_args(int argc, char **argv)
 	opt_lists = env_ul("BENCH_MARK_LISTS", DEFAULT_LISTS);
 	opt_collections = env_ul("BENCH_MARK_COLLECTIONS",
 				 DEFAULT_COLLECTIONS);
-	while ((opt = getopt(argc, argv, "m:l:k:w:s:T:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:l:g:k:w:s:T:")) != -1) {
 		switch (opt) {
 		case 'm':
 			opt_mib = strtoul(optarg, NULL, 0);
 			break;
 		case 'l':
 			opt_lists = strtoul(optarg, NULL, 0);
+			break;
+		case 'g':
+			if (strcmp(optarg, "tree"))
+				usage(argv[0]);
+			opt_tree = 1;
+			opt_lists = 1;
 			break;
 		case 'k':
 			opt_collections = strtoul(optarg, NULL, 0);

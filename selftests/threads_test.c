@@ -439,18 +439,18 @@ static void *churn_main(void *data)
 			ret = gcmem_refill(c->fd, &r);
 			if (ret)
 				break;
-			c->refills++;
+			__atomic_add_fetch(&c->refills, 1, __ATOMIC_RELAXED);
 		}
 		if (!ret) {
 			ret = gcmem_thread_unregister(c->fd, reg.thread_id);
 			if (ret == -ENOENT)
 				ret = 0;
 		} else if (ret == -ENOENT) {
-			c->unregistered++;
+			__atomic_add_fetch(&c->unregistered, 1, __ATOMIC_RELAXED);
 			ret = 0;
 		}
 	}
-	c->error = ret;
+	__atomic_store_n(&c->error, ret, __ATOMIC_RELAXED);
 	return NULL;
 }
 
@@ -476,8 +476,21 @@ TEST_F(raw, unregister_during_refill)
 	ASSERT_NE(NULL, slot);
 	c.id = POISON_U32;
 	ASSERT_EQ(0, pthread_create(&t, NULL, churn_main, &c));
+	/*
+	 * A loaded host may start the churner late (CI saw it start after
+	 * the 400 rounds were over): wait for its first refill.
+	 */
+	for (i = 0; i < 20000; i++) {
+		if (__atomic_load_n(&c.refills, __ATOMIC_RELAXED) ||
+		    __atomic_load_n(&c.error, __ATOMIC_RELAXED))
+			break;
+		usleep(1000);
+	}
 
-	for (i = 0; i < 400; i++) {
+	/* 400 rounds, and more until the churner has been caught once. */
+	for (i = 0; i < 400 || (i < 4000 &&
+				!__atomic_load_n(&c.unregistered,
+						 __ATOMIC_RELAXED)); i++) {
 		/* -ENOSPC: a span with fewer free slots, still cached. */
 		ret = gcmem_take_objects(self->h.fd, slot, mine.thread_id, 0,
 					 c.cls, GCMEM_TYPE_CONSERVATIVE, objs,
