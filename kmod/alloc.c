@@ -431,6 +431,17 @@ again:
 	return 0;
 }
 
+/* The span a refill handed out holds objects (its alloc bits, @bits). */
+static bool gcmem_refill_any(const u64 *bits, const struct gcmem_refill *arg)
+{
+	u32 i;
+
+	for (i = 0; i < DIV_ROUND_UP(arg->nelems, 64); i++)
+		if (bits[i])
+			return true;
+	return false;
+}
+
 /*
  * gcmem_refill() - the slow path of small allocation. The span's alloc bits
  * are copied out after heap->lock is dropped. If that copy faults the span
@@ -478,6 +489,9 @@ int gcmem_refill(struct gcmem_heap *heap, struct gcmem_refill *arg)
 		gcmem_refill_zero(heap, arg, bits);
 	if (ret || arg->flags & GCMEM_REFILL_RELEASE)
 		return ret;
+	/* A span with live objects, while a concurrent mark precleans. */
+	if (READ_ONCE(heap->track_precise) && gcmem_refill_any(bits, arg))
+		gcmem_track_refill(heap, arg->span_base - heap->arena_start);
 
 	if (copy_to_user(u64_to_user_ptr(arg->alloc_bitmap), bits,
 			 DIV_ROUND_UP(arg->nelems, 64) * sizeof(u64))) {

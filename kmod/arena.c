@@ -44,8 +44,9 @@ struct vm_area_struct *gcmem_arena_vma(struct gcmem_heap *heap)
 /*
  * The chunk for a fault at @addr (a chunk boundary), made the heap's own
  * for a write fault, which is recorded (track.c) at @page (the faulting
- * PAGE_SIZE page, or -1: the whole chunk is mapped); returns with
- * heap->chunk_lock held, or an error without it.
+ * PAGE_SIZE page, or -1: the whole chunk is to be mapped by one PMD);
+ * returns with heap->chunk_lock held, or an error, or NULL for a PMD
+ * fault on a chunk to be mapped by pages (@by_page), without it.
  */
 static struct gcmem_chunk *gcmem_arena_chunk(struct vm_fault *vmf,
 					     unsigned long addr, int page)
@@ -58,6 +59,10 @@ static struct gcmem_chunk *gcmem_arena_chunk(struct vm_fault *vmf,
 	mutex_lock(&heap->chunk_lock);
 	chunk = gcmem_chunk_fault(heap, (addr - vma->vm_start) >>
 				  GCMEM_CHUNK_SHIFT);
+	if (!IS_ERR(chunk) && page < 0 && chunk->by_page) {
+		mutex_unlock(&heap->chunk_lock);
+		return NULL;
+	}
 	if (!IS_ERR(chunk) && (vmf->flags & FAULT_FLAG_WRITE)) {
 		ret = gcmem_chunk_unshare(heap, chunk, vma);
 		if (ret < 0)
@@ -102,6 +107,7 @@ static vm_fault_t gcmem_arena_fault(struct vm_fault *vmf)
 	if (IS_ERR(chunk))
 		return VM_FAULT_SIGBUS;
 	atomic64_inc(&heap->pte_faults);
+	chunk->pmd = false;
 
 	pfn = page_to_pfn(chunk->page);
 	for (p = 0; p < GCMEM_TRACK_PAGES; p++) {
@@ -169,8 +175,9 @@ static vm_fault_t gcmem_arena_pfn_mkwrite(struct vm_fault *vmf)
  * Tunable: map chunks with PMDs. A PMD-mapped chunk costs one TLB entry
  * but its writes are tracked by the chunk (track.c), so that a concurrent
  * mark's pause scans again all its marked objects for one write; mapped
- * with PTEs, only those on the pages written. 0 trades TLB reach for the
- * pause, for the chunks mapped from then on.
+ * with PTEs, only those on the pages written. Whatever this says, a chunk
+ * whose writes proved hot (@by_page, track.c) is mapped by PTEs. 0 trades
+ * TLB reach for the pause, for every chunk mapped from then on.
  */
 static bool gcmem_arena_pmd = true;
 module_param_named(arena_pmd, gcmem_arena_pmd, bool, 0644);
@@ -191,12 +198,16 @@ static vm_fault_t gcmem_arena_huge_fault(struct vm_fault *vmf,
 		return VM_FAULT_FALLBACK;
 
 	chunk = gcmem_arena_chunk(vmf, base, -1);
+	if (!chunk)
+		return VM_FAULT_FALLBACK;
 	if (IS_ERR(chunk))
 		return VM_FAULT_SIGBUS;
 	atomic64_inc(&heap->pmd_faults);
 	ret = gcmem_insert_pfn_pmd(vmf, page_to_pfn(chunk->page),
 				   !chunk->cow && !chunk->wp &&
 				   (vma->vm_flags & VM_WRITE));
+	if (ret == VM_FAULT_NOPAGE)
+		chunk->pmd = true;
 	mutex_unlock(&heap->chunk_lock);
 	return ret;
 }

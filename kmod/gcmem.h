@@ -98,6 +98,16 @@ struct gcmem_chunk {
 	bool wp;
 	bool written;
 	bool relax;
+	/*
+	 * Under chunk_lock: @pmd, the chunk is mapped by one PMD now (6.12,
+	 * arena.c). @by_page, its writes proved hot (track.c): its next
+	 * fault maps it by PTEs, and it stays so (the kernel keeps the page
+	 * table and never tries a PMD there again until munmap). @taken,
+	 * the harvest (heap->track_round) that last took its writes.
+	 */
+	bool pmd;
+	bool by_page;
+	unsigned int taken;
 	DECLARE_BITMAP(written_pages, GCMEM_TRACK_PAGES);
 	DECLARE_BITMAP(rescan_pages, GCMEM_TRACK_PAGES);
 	/* Empty after a sweep, on heap->released to be given back. */
@@ -337,7 +347,10 @@ struct gcmem_heap {
 	bool tracking;
 	/* Since the first harvest, every page counts (track.c); the same. */
 	bool track_precise;
+	/* Harvests since it was armed, the first is 2; the same locks. */
+	unsigned int track_round;
 	atomic64_t track_faults;	/* write faults it took */
+	atomic64_t split_chunks;	/* PMD-mapped chunks moved to PTEs */
 	struct page *slot_pages[GCMEM_MAX_THREADS];
 	struct list_head roots;
 	u32 nroots;
@@ -649,6 +662,7 @@ void gcmem_track_access(struct gcmem_heap *heap, struct gcmem_chunk *chunk,
 unsigned long gcmem_track_npages(struct gcmem_heap *heap,
 				 const unsigned long *written);
 void gcmem_track_new_chunk(struct gcmem_heap *heap, struct gcmem_chunk *chunk);
+void gcmem_track_refill(struct gcmem_heap *heap, u64 off);
 void gcmem_track_debugfs_add(struct gcmem_heap *heap, struct dentry *dir);
 
 /* stats.c */

@@ -713,4 +713,5 @@ void gcmem_heap_stats(struct gcmem_heap *heap, struct gcmem_stats *st)
 	st->ragged_scans = heap->ragged_scans;
 	st->markterm_stop_ns = heap->markterm_stop_ns;
 	st->markterm_rescan_ns = heap->markterm_rescan_ns;
+	st->split_chunks = atomic64_read(&heap->split_chunks);
 }

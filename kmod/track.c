@@ -30,9 +30,22 @@
  * mapped writable whole, its further writes free; not after the first
  * harvest, in the precleaning rounds, whose last one's pages the pause
  * scans again (@track_precise). A chunk mapped by one PMD (6.12) is
- * tracked whole from its first write: splitting the PMD would leave it
- * PTE-mapped until munmap (6.12 reclaims no page table); the module's
- * arena_pmd=0 maps chunks with PTEs instead (arena.c).
+ * tracked whole from its first write: splitting the PMD leaves it
+ * PTE-mapped until munmap (6.12 reclaims no page table), so a chunk is
+ * split only once its writes prove hot: written again in the round after
+ * a harvest took its writes (a table the program keeps storing into, a
+ * span it fills over several rounds), when a pause would otherwise scan
+ * all of its marked objects again for a few stores. The harvest that
+ * finds it so (or the stop, for the next cycle) sets @by_page, and its
+ * next fault maps it by PTEs (arena.c); tracked by the page from then on.
+ * So is, before the program can write it, the chunk of a span with live
+ * objects that a refill hands out once the first harvest is past
+ * (gcmem_track_refill()): new objects go into the free slots of old
+ * spans, scattered over chunks full of marked objects, and the last
+ * round's refills would otherwise be a few whole chunks in the pause.
+ * The cost: a split chunk's TLB reach and a fault a page written in
+ * later marks, for good. The module's track_split=0 keeps every PMD;
+ * arena_pmd=0 maps every chunk with PTEs from the start (arena.c).
  *
  * A harvest, under mmap_lock (read) and chunk_lock, first zaps the mapping
  * of every written chunk — no CPU can write it again without faulting —
@@ -65,7 +78,8 @@
 static void gcmem_track_zap_runs(struct gcmem_heap *heap,
 				 struct vm_area_struct *vma,
 				 bool (*pick)(const struct gcmem_chunk *),
-				 void (*then)(struct gcmem_chunk *, void *),
+				 void (*then)(struct gcmem_heap *,
+					      struct gcmem_chunk *, void *),
 				 void *arg)
 {
 	unsigned long c, end, n = heap->arena_size >> GCMEM_CHUNK_SHIFT;
@@ -83,7 +97,7 @@ static void gcmem_track_zap_runs(struct gcmem_heap *heap,
 				     (c << GCMEM_CHUNK_SHIFT),
 				     (end - c) << GCMEM_CHUNK_SHIFT);
 		for (; c < end; c++)
-			then(heap->chunk_tab[c], arg);
+			then(heap, heap->chunk_tab[c], arg);
 	}
 }
 
@@ -103,10 +117,37 @@ static bool gcmem_chunk_written(const struct gcmem_chunk *chunk)
  */
 #define GCMEM_TRACK_PAGES_MAX	64
 
-/* Move a written chunk's pages to @rescan_pages and its bit to @written. */
-static void gcmem_track_record(struct gcmem_chunk *chunk,
+/*
+ * Tunable: split a PMD-mapped chunk whose writes prove hot (above). 0
+ * keeps every chunk's PMD, for pauses that scan whole chunks again.
+ */
+static bool gcmem_track_split = true;
+module_param_named(track_split, gcmem_track_split, bool, 0644);
+MODULE_PARM_DESC(track_split, "track a PMD-mapped chunk written in two harvests running by its pages from then on, splitting its PMD (default 1)");
+
+/* @chunk goes over to PTEs at its next fault, if it is mapped by a PMD. */
+static bool gcmem_track_split_chunk(struct gcmem_heap *heap,
+				    struct gcmem_chunk *chunk)
+{
+	lockdep_assert_held(&heap->chunk_lock);
+	if (!chunk->pmd || chunk->by_page || !READ_ONCE(gcmem_track_split))
+		return false;
+	chunk->by_page = true;
+	atomic64_inc(&heap->split_chunks);
+	return true;
+}
+
+/*
+ * Move a written chunk's pages to @rescan_pages and its bit to @written;
+ * one the last harvest took too is hot, and goes over to PTEs.
+ */
+static void gcmem_track_record(struct gcmem_heap *heap,
+			       struct gcmem_chunk *chunk,
 			       unsigned long *written)
 {
+	if (chunk->taken && chunk->taken + 1 == heap->track_round)
+		gcmem_track_split_chunk(heap, chunk);
+	chunk->taken = heap->track_round;
 	bitmap_copy(chunk->rescan_pages, chunk->written_pages,
 		    GCMEM_TRACK_PAGES);
 	bitmap_zero(chunk->written_pages, GCMEM_TRACK_PAGES);
@@ -115,9 +156,10 @@ static void gcmem_track_record(struct gcmem_chunk *chunk,
 }
 
 /* A harvest takes a written chunk's pages after revoking its mapping. */
-static void gcmem_track_take(struct gcmem_chunk *chunk, void *written)
+static void gcmem_track_take(struct gcmem_heap *heap,
+			     struct gcmem_chunk *chunk, void *written)
 {
-	gcmem_track_record(chunk, written);
+	gcmem_track_record(heap, chunk, written);
 	chunk->wp = true;
 }
 
@@ -126,7 +168,8 @@ static bool gcmem_chunk_relax(const struct gcmem_chunk *chunk)
 	return chunk->relax;
 }
 
-static void gcmem_track_relaxed(struct gcmem_chunk *chunk, void *unused)
+static void gcmem_track_relaxed(struct gcmem_heap *heap,
+				struct gcmem_chunk *chunk, void *unused)
 {
 	chunk->relax = false;
 }
@@ -145,6 +188,7 @@ static void gcmem_track_set(struct gcmem_heap *heap,
 	lockdep_assert_held(&heap->chunk_lock);
 	heap->tracking = on;
 	heap->track_precise = false;
+	heap->track_round = 1;
 	for (c = 0; c < n; c++) {
 		chunk = heap->chunk_tab[c];
 		if (!chunk)
@@ -152,6 +196,7 @@ static void gcmem_track_set(struct gcmem_heap *heap,
 		chunk->wp = on;
 		chunk->relax = false;
 		chunk->written = false;
+		chunk->taken = 0;
 		bitmap_zero(chunk->written_pages, GCMEM_TRACK_PAGES);
 	}
 	if (vma)
@@ -166,7 +211,8 @@ static void gcmem_track_set(struct gcmem_heap *heap,
  * chunks still mapped read-only in part go on being mapped so: a write
  * to one now only makes its page writable (the fault finds @wp clear),
  * until GCMEM_TRACK_RELAX, after the restart, zaps them to be mapped
- * writable again in one fault a chunk.
+ * writable again in one fault a chunk. A hot chunk found here is mapped
+ * by PTEs from the next cycle's arming, which zaps it.
  */
 static void gcmem_track_stop(struct gcmem_heap *heap, unsigned long *written)
 {
@@ -175,12 +221,13 @@ static void gcmem_track_stop(struct gcmem_heap *heap, unsigned long *written)
 
 	heap->tracking = false;
 	heap->track_precise = false;
+	heap->track_round++;
 	for (c = 0; c < n; c++) {
 		chunk = heap->chunk_tab[c];
 		if (!chunk)
 			continue;
 		if (chunk->written)
-			gcmem_track_record(chunk, written);
+			gcmem_track_record(heap, chunk, written);
 		chunk->relax = chunk->wp;
 		chunk->wp = false;
 	}
@@ -217,6 +264,7 @@ int gcmem_track(struct gcmem_heap *heap, enum gcmem_track_op op,
 		break;
 	case GCMEM_TRACK_HARVEST:
 		bitmap_zero(written, n);
+		heap->track_round++;
 		/* Revoke the writable mappings, then take the bits. */
 		gcmem_track_zap_runs(heap, vma, gcmem_chunk_written,
 				     gcmem_track_take, written);
@@ -271,6 +319,38 @@ bool gcmem_track_write(struct gcmem_heap *heap, struct gcmem_chunk *chunk,
 }
 
 /*
+ * gcmem_track_refill() - a refill handed out a span at @off (in the arena)
+ * that holds live objects, while a concurrent mark precleans: the program
+ * is about to store into its free slots, which would make its chunk, if
+ * mapped by one PMD, count as written whole, all its marked objects to be
+ * scanned again, perhaps in the pause, for a span's new objects. Split the
+ * chunk first (as a hot one): its writes are then tracked by the page. A
+ * fresh span's chunk holds few marked objects and keeps its PMD. Takes
+ * mmap_lock (read) and chunk_lock; the caller holds neither, nor heap->lock.
+ */
+void gcmem_track_refill(struct gcmem_heap *heap, u64 off)
+{
+	struct vm_area_struct *vma;
+	struct gcmem_chunk *chunk;
+
+	if (!READ_ONCE(heap->track_precise) || !READ_ONCE(gcmem_track_split))
+		return;
+	/* The refill is the process's own: its mm is the heap's. */
+	if (WARN_ON_ONCE(current->mm != heap->mm))
+		return;
+	mmap_read_lock(heap->mm);
+	vma = gcmem_arena_vma(heap);
+	mutex_lock(&heap->chunk_lock);
+	chunk = gcmem_chunk_of(heap, off);
+	if (vma && chunk && heap->track_precise &&
+	    gcmem_track_split_chunk(heap, chunk))
+		zap_vma_ptes(vma, heap->arena_start + chunk->index *
+			     GCMEM_CHUNK_SIZE, GCMEM_CHUNK_SIZE);
+	mutex_unlock(&heap->chunk_lock);
+	mmap_read_unlock(heap->mm);
+}
+
+/*
  * gcmem_track_access() - a debugger wrote @len bytes at @off in @chunk
  * through the kernel's direct map (->access): the mapping does not change,
  * the pages count as written. Under chunk_lock.
@@ -311,6 +391,7 @@ void gcmem_track_new_chunk(struct gcmem_heap *heap, struct gcmem_chunk *chunk)
 	lockdep_assert_held(&heap->chunk_lock);
 	chunk->wp = heap->tracking;
 	chunk->relax = false;
+	chunk->taken = 0;
 	bitmap_zero(chunk->written_pages, GCMEM_TRACK_PAGES);
 }
 

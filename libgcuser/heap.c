@@ -198,6 +198,7 @@ int gcu_stats(struct gcu_heap_stats *st)
 	st->ragged_scans = ks.ragged_scans;
 	st->markterm_stop_ns = ks.markterm_stop_ns;
 	st->markterm_rescan_ns = ks.markterm_rescan_ns;
+	st->split_chunks = ks.split_chunks;
 	return 0;
 }
 

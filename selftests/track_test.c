@@ -11,7 +11,8 @@
  * budget for a chunk (GCMEM_TRACK_PAGES_MAX), past which the chunk counts
  * as written whole, until the first harvest; after one (a concurrent
  * mark's precleaning) every page counts. A PMD-mapped chunk counts whole
- * from its first write.
+ * from its first write, until its writes prove hot (two harvests running
+ * took them): then it is mapped by pages, and counts by the page.
  */
 #include <sys/utsname.h>
 #include <dirent.h>
@@ -293,6 +294,153 @@ TEST_F(track, pages_written)
 	for (i = 0; i < 2 * TRACK_PAGES_MAX; i++)
 		ASSERT_EQ((char)(i + 1), base[(i * 2 + 1) * PAGE + 9]);
 	ASSERT_EQ(0, track_cmd(self->path, "disarm"));
+}
+
+static int param_set(const char *name, const char *val)
+{
+	char path[96];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "/sys/module/gcmem/parameters/%s", name);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+static int param_on(const char *name)
+{
+	char path[96], v = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/module/gcmem/parameters/%s", name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	if (read(fd, &v, 1) != 1)
+		v = 0;
+	close(fd);
+	return v == 'Y';
+}
+
+/*
+ * A chunk written in two harvests running is hot: mapped by one PMD
+ * (6.12), it goes over to PTEs (track_split), so that the third harvest
+ * reports the one page written, not the whole chunk; with track_split=0
+ * it keeps its PMD. PTE-mapped (6.1), every harvest after the first
+ * reports pages, and nothing is split. The data stays.
+ */
+static void hot_chunk(struct __test_metadata *_metadata, const char *path,
+		      int split)
+{
+	char *obj = gcu_malloc_atomic(3 * CHUNK), *base;
+	long c[MAXC], pages, want;
+	struct gcu_heap_stats st0, st;
+	long long faults;
+	int pmd = 0;
+	int n, i;
+
+	ASSERT_NE(NULL, obj);
+	memset(obj, 0, 3 * CHUNK);
+	base = (char *)gcu_heap()->arena + (chunk_of(obj) + 1) * CHUNK;
+	ASSERT_EQ(0, param_set("track_split", split ? "1" : "0"));
+	ASSERT_EQ(0, track_cmd(path, "arm"));
+	ASSERT_EQ(0, gcu_stats(&st0));
+	for (i = 0; i < 3; i++) {
+		base[i * 5 * PAGE + 1] = (char)(i + 1);
+		n = harvest_pages(path, c, &faults, &pages);
+		ASSERT_EQ(1, n);
+		EXPECT_EQ(chunk_of(base), c[0]);
+		/* Mapped by a PMD, the first write took a PMD fault. */
+		if (!i) {
+			ASSERT_EQ(0, gcu_stats(&st));
+			pmd = st.pmd_faults > st0.pmd_faults;
+			EXPECT_TRUE(pmd || ptes_only() || !param_on("arena_pmd"));
+		}
+		/* The third harvest: by the page, unless a PMD stays. */
+		want = pmd && (i < 2 || !split) ? (long)CHUNK_PAGES : 1;
+		if (i)
+			EXPECT_EQ(want, pages) TH_LOG("harvest %d", i + 1);
+	}
+	ASSERT_EQ(0, gcu_stats(&st));
+	EXPECT_EQ(pmd && split ? 1 : 0, st.split_chunks - st0.split_chunks);
+	ASSERT_EQ(0, track_cmd(path, "disarm"));
+	param_set("track_split", "1");
+	/* Written and read back through the mappings of every step. */
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ((char)(i + 1), base[i * 5 * PAGE + 1]);
+	base[CHUNK - 1] = 9;
+	EXPECT_EQ(9, base[CHUNK - 1]);
+}
+
+TEST_F(track, hot_chunk_goes_to_pages)
+{
+	hot_chunk(_metadata, self->path, 1);
+}
+
+TEST_F(track, hot_chunk_keeps_its_pmd)
+{
+	hot_chunk(_metadata, self->path, 0);
+}
+
+/*
+ * After the first harvest (as while a concurrent mark precleans), a refill
+ * that hands out a span holding live objects splits its PMD-mapped chunk
+ * first, so that the stores into the span's free slots are tracked by the
+ * page instead of making the whole chunk count as written. The objects
+ * live in it and those allocated there keep their contents.
+ */
+TEST_F(track, refill_of_a_used_span_splits_its_chunk)
+{
+	enum { N = 8192 };
+	struct gcu_heap_stats st0, st;
+	long c[MAXC], pages;
+	long long faults;
+	unsigned long *o;
+	uint64_t **keep;
+	int i, n, pmd;
+
+	keep = gcu_malloc(N / 2 * sizeof(*keep));
+	ASSERT_NE(NULL, keep);
+	for (i = 0; i < N; i++) {
+		o = gcu_malloc(64);
+		ASSERT_NE(NULL, o);
+		o[0] = i;
+		if (!(i & 1))
+			keep[i / 2] = (uint64_t *)o;
+	}
+	ASSERT_EQ(0, gcu_stats(&st0));
+	pmd = st0.pmd_faults > 0;
+	/* Every other object freed: the spans go back partial. */
+	ASSERT_EQ(0, gcu_collect());
+	ASSERT_EQ(0, track_cmd(self->path, "arm"));
+	ASSERT_LE(0, harvest(self->path, c, &faults));
+	ASSERT_EQ(0, gcu_stats(&st0));
+	/* Refills hand out the partial spans, the stores fill their slots. */
+	for (i = 0; i < N / 4; i++) {
+		o = gcu_malloc(64);
+		ASSERT_NE(NULL, o);
+		o[0] = ~0UL;
+	}
+	ASSERT_EQ(0, gcu_stats(&st));
+	n = harvest_pages(self->path, c, &faults, &pages);
+	TH_LOG("%llu refills, %llu chunks split, %d chunks %ld pages written",
+	       (unsigned long long)(st.refills - st0.refills),
+	       (unsigned long long)(st.split_chunks - st0.split_chunks), n,
+	       pages);
+	ASSERT_LT(0, st.refills - st0.refills);
+	if (pmd) {
+		EXPECT_LT(0, st.split_chunks - st0.split_chunks);
+		/* Some chunk counted by its pages, not whole. */
+		EXPECT_GT((long)n * (long)CHUNK_PAGES, pages);
+	} else {
+		EXPECT_EQ(0, st.split_chunks - st0.split_chunks);
+	}
+	ASSERT_EQ(0, track_cmd(self->path, "disarm"));
+	for (i = 0; i < N / 2; i++)
+		ASSERT_EQ((uint64_t)(2 * i), keep[i][0]);
 }
 
 /* A debugger's write (/proc/pid/mem, through the direct map) counts. */

@@ -176,6 +176,11 @@ void gcmem_span_blacken(struct gcmem_heap *heap, struct gcmem_span *span,
 {
 }
 
+/* No write tracking without a cycle (track.c). */
+void gcmem_track_refill(struct gcmem_heap *heap, u64 off)
+{
+}
+
 /* No cycle here: the pacer never asks for one; at the limit, none helps. */
 int gcmem_collect_locked(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 {

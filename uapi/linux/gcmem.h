@@ -365,6 +365,9 @@ struct gcmem_option {
  *	again: taking the written chunks, scanning the roots, the stopped
  *	threads' stacks and the marked objects of the written chunks, and the
  *	drain (the rest: weak references, finalizers, the checkmark)
+ * @split_chunks: out: chunks mapped by one PMD whose writes proved hot in
+ *	a concurrent mark (written in two harvests running), mapped by pages
+ *	from then on so that their writes are tracked by the page
  *
  * A snapshot of the heap's counters; each is read atomically, the set is
  * not.
@@ -418,6 +421,7 @@ struct gcmem_stats {
 	__aligned_u64 ragged_scans;
 	__aligned_u64 markterm_stop_ns;
 	__aligned_u64 markterm_rescan_ns;
+	__aligned_u64 split_chunks;
 };
 
 #define GCMEM_IOC_STATS		_IO(GCMEM_TYPE, GCMEM_CMD_STATS)
