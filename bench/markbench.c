@@ -75,6 +75,8 @@
 #define MAX_COLLECTIONS		64
 #define MAX_RUNS		8
 #define PAYLOAD_WORDS		6
+#define LARGE			(64 << 10)
+#define LARGE_WORDS		(LARGE / 8)
 
 /* One object: the link, its number and a payload derived from the number. */
 struct mobj {
@@ -88,11 +90,17 @@ _Static_assert(sizeof(struct mobj) == 64, "objects must be 64 bytes");
 static unsigned long opt_mib = DEFAULT_MIB;
 static unsigned long opt_lists = DEFAULT_LISTS;
 /*
- * -g tree: the objects form one complete binary tree instead, node k's
- * children nodes 2k+1 and 2k+2 (next, and pay[0] as a pointer), placed in
- * the same random order (bench/host/markhost.c's tree).
+ * -g: the graph's shape, bench/host/markhost.c's (lists, the default,
+ * with -l LISTS):
+ *   tree   one complete binary tree, node k's children nodes 2k+1 and
+ *          2k+2 (next, and pay[0] as a pointer), in the same random order
+ *   array  one large array of pointers to every object, none of which
+ *          links another: 1-object lists, the array their heads
+ *   large  64 KiB objects whose every word points to the start of a random
+ *          one, word 0 to the next in the random order (all reachable)
  */
-static int opt_tree;
+static const char *opt_shape = "lists";
+static int opt_tree, opt_array, opt_large;
 static unsigned int opt_collections = DEFAULT_COLLECTIONS;
 static uint64_t opt_seed = DEFAULT_SEED;
 static unsigned int opt_timeout = DEFAULT_TIMEOUT;
@@ -161,6 +169,16 @@ static void shuffle(uint32_t *perm, uint64_t n, uint64_t seed)
 		perm[i] = perm[j];
 		perm[j] = t;
 	}
+}
+
+/* The graph's objects: 64 bytes each, a pointer more for the array's. */
+static uint64_t nobjects(void)
+{
+	uint64_t bytes = (uint64_t)opt_mib << 20;
+
+	if (opt_large)
+		return bytes / LARGE;
+	return bytes / (sizeof(struct mobj) + (opt_array ? 8 : 0));
 }
 
 /* List @l holds the objects of permutation positions [first, end). */
@@ -463,6 +481,55 @@ out:
 	return ret;
 }
 
+/* Word @j > 0 of large object @i (the order's) points to this object. */
+static uint64_t large_target(uint64_t i, unsigned int j, uint64_t n)
+{
+	return mix64((i * LARGE_WORDS + j) ^ opt_seed) % n;
+}
+
+/*
+ * The large objects, by the chain of their words 0 from the root: the
+ * i-th is object perm[i], and every other word points where it did.
+ */
+static int verify_large(const uint32_t *perm, uint64_t n, char *err,
+			size_t errlen)
+{
+	uint64_t **addr = malloc(n * sizeof(*addr)), *o, i;
+	unsigned int j;
+	int ret = -1;
+
+	if (!addr) {
+		snprintf(err, errlen, "out of memory (large walk)");
+		return -1;
+	}
+	o = (uint64_t *)roots[0];
+	for (i = 0; i < n; i++, o = (uint64_t *)o[0]) {
+		if (!o) {
+			snprintf(err, errlen, "large chain ends at %" PRIu64, i);
+			goto out;
+		}
+		addr[perm[i]] = o;
+	}
+	if (o != (uint64_t *)roots[0]) {
+		snprintf(err, errlen, "large chain does not close");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		o = addr[perm[i]];
+		for (j = 1; j < LARGE_WORDS; j++) {
+			if (o[j] != (uintptr_t)addr[large_target(i, j, n)]) {
+				snprintf(err, errlen, "large object %" PRIu64
+					 " word %u corrupt", i, j);
+				goto out;
+			}
+		}
+	}
+	ret = 0;
+out:
+	free(addr);
+	return ret;
+}
+
 /*
  * Allocate what a wrongly freed object would be handed out again as, and
  * scribble on it; the verify() that follows would then see the damage.
@@ -470,13 +537,14 @@ out:
 static int scribble(uint64_t nobj)
 {
 	uint64_t i, n = nobj / 8 ? nobj / 8 : 1;
-	struct mobj *o;
+	size_t size = opt_large ? LARGE : sizeof(struct mobj);
+	void *o;
 
 	for (i = 0; i < n; i++) {
-		o = mb_alloc(sizeof(*o));
+		o = mb_alloc(size);
 		if (!o)
 			return -1;
-		memset(o, 0xa5, sizeof(*o));
+		memset(o, 0xa5, size);
 		/* Keep the stores: the object is garbage at once. */
 		__asm__ volatile("" : : "r"(o) : "memory");
 	}
@@ -486,8 +554,9 @@ static int scribble(uint64_t nobj)
 /* One run with @workers mark workers; prints its MARKBENCH line. */
 static int run_one(int workers)
 {
-	uint64_t nobj = ((uint64_t)opt_mib << 20) / sizeof(struct mobj);
-	uint64_t live = nobj * sizeof(struct mobj) + opt_lists * sizeof(void *);
+	uint64_t nobj = nobjects();
+	uint64_t live = opt_large ? nobj * LARGE + sizeof(void *) :
+			nobj * sizeof(struct mobj) + opt_lists * sizeof(void *);
 	struct coll c[MAX_COLLECTIONS];
 	struct mobj **objs, **heads;
 	uint64_t i, l, p, end, build_cycles, cycles = 0, maxmarked = 0;
@@ -509,7 +578,27 @@ static int run_one(int workers)
 		goto fail;
 	}
 	roots = heads;
-	for (i = 0; i < nobj; i++) {
+	shuffle(perm, nobj, opt_seed);
+	for (i = 0; i < nobj && opt_large; i++) {
+		objs[i] = mb_alloc(LARGE);
+		if (!objs[i]) {
+			snprintf(err, sizeof(err),
+				 "large allocation %" PRIu64 " of %" PRIu64
+				 " failed: %s", i, nobj, strerror(errno));
+			goto fail;
+		}
+	}
+	for (i = 0; i < nobj && opt_large; i++) {
+		uint64_t *w = (uint64_t *)objs[perm[i]];
+		unsigned int j;
+
+		w[0] = (uintptr_t)objs[perm[(i + 1) % nobj]];
+		for (j = 1; j < LARGE_WORDS; j++)
+			w[j] = (uintptr_t)objs[large_target(i, j, nobj)];
+	}
+	if (opt_large)
+		heads[0] = objs[perm[0]];
+	for (i = 0; i < nobj && !opt_large; i++) {
 		struct mobj *o = mb_alloc(sizeof(*o));
 		unsigned int j;
 
@@ -524,8 +613,7 @@ static int run_one(int workers)
 			o->pay[j] = payload(i, j);
 		objs[i] = o;
 	}
-	shuffle(perm, nobj, opt_seed);
-	for (l = 0; l < opt_lists && !opt_tree; l++) {
+	for (l = 0; l < opt_lists && !opt_tree && !opt_large; l++) {
 		p = list_first(nobj, l);
 		end = list_first(nobj, l + 1);
 		heads[l] = p < end ? objs[perm[p]] : NULL;
@@ -563,6 +651,7 @@ static int run_one(int workers)
 		goto fail;
 	}
 	ok = !(opt_tree ? verify_tree(perm, nobj, err, sizeof(err)) :
+	       opt_large ? verify_large(perm, nobj, err, sizeof(err)) :
 			  verify(perm, nobj, err, sizeof(err)));
 	free(perm);
 
@@ -573,7 +662,7 @@ static int run_one(int workers)
 	printf("MARKBENCH %s workers=%d mib=%lu objs=%" PRIu64 " %s=%lu"
 	       " live_mib=%.1f collections=%u build_s=%.3f build_cycles=%"
 	       PRIu64 " cycles=%" PRIu64, ALLOC_NAME, workers, opt_mib, nobj,
-	       opt_tree ? "tree" : "lists", opt_tree ? 1 : opt_lists, live / 1048576.0, opt_collections, build,
+	       opt_shape, opt_lists, live / 1048576.0, opt_collections, build,
 	       build_cycles, cycles);
 	printf(" mark_ms=%.3f mark_ms_min=%.3f mark_ms_max=%.3f"
 	       " mark_mib_s=%.1f per_worker_mib_s=%.1f",
@@ -641,11 +730,13 @@ static int run_child(int workers)
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [-m MIB] [-l LISTS | -g tree] [-k COLLECTIONS]\n"
+		"usage: %s [-m MIB] [-l LISTS | -g tree|array|large] [-k COLLECTIONS]\n"
 		"       [-w 1,2] [-s SEED] [-T SECONDS]\n"
 		"  -m  live set, MiB of 64-byte objects (default %d)\n"
 		"  -l  lists the objects are linked into (default %d)\n"
-		"  -g  tree: one binary tree of the objects instead\n"
+		"  -g  tree: one binary tree of the objects instead; array: one\n"
+		"      array of pointers to them; large: 64 KiB objects of\n"
+		"      pointers to each other\n"
 		"  -k  timed collections per run (default %d)\n"
 		"  -w  mark worker counts, one run each (default 1,2)\n"
 		"  -s  seed of the random order\n"
@@ -682,10 +773,13 @@ static void parse_args(int argc, char **argv)
 			opt_lists = strtoul(optarg, NULL, 0);
 			break;
 		case 'g':
-			if (strcmp(optarg, "tree"))
+			opt_shape = optarg;
+			opt_tree = !strcmp(optarg, "tree");
+			opt_array = !strcmp(optarg, "array");
+			opt_large = !strcmp(optarg, "large");
+			if (!opt_tree && !opt_array && !opt_large &&
+			    strcmp(optarg, "lists"))
 				usage(argv[0]);
-			opt_tree = 1;
-			opt_lists = 1;
 			break;
 		case 'k':
 			opt_collections = strtoul(optarg, NULL, 0);
@@ -710,6 +804,11 @@ static void parse_args(int argc, char **argv)
 			usage(argv[0]);
 		}
 	}
+	/* One list (the tree's root, the chain's), or one an object. */
+	if (opt_tree || opt_large)
+		opt_lists = 1;
+	if (opt_array)
+		opt_lists = nobjects();
 	/* 32-bit object numbers in the permutation: under 256 GiB. */
 	if (optind != argc || !opt_mib || opt_mib > (1UL << 18) ||
 	    !opt_lists || opt_lists > (opt_mib << 20) / sizeof(struct mobj) ||
