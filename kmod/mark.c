@@ -103,11 +103,7 @@ gcmem_mark_in_span(struct gcmem_cycle *c, struct gcmem_greyer *g,
 		return;
 	if (span->type_id == GCMEM_TYPE_NOSCAN)
 		return;
-	off = base + (u64)idx * span->elem_size;
-	/* It will be scanned soon: start loading its first line (seeds). */
-	prefetch(READ_ONCE(gcmem_chunk_of(c->heap, off)->base) +
-		 off % GCMEM_CHUNK_SIZE);
-	gcmem_grey_push(g, off);
+	gcmem_grey_push(g, base + (u64)idx * span->elem_size);
 }
 
 /*
