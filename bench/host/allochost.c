@@ -18,9 +18,15 @@
  * sizes 16..128 from a fixed pseudo-random sequence, the first word of
  * each written, nothing kept live; scanned (gcu_malloc) and atomic
  * (gcu_malloc_atomic) objects; each run a fresh child process with a
- * fresh heap, BENCH_REPS times (default 3). The heap only grows, as
- * alloc_bench's "nogc" rows'. Output, alloc_bench's format:
- *   BENCH gcmem-standin KIND SIZES THREADS ALLOCS SECONDS RATE REFILLS REP
+ * fresh heap, BENCH_REPS times (default 3). As "gcmem-standin" the heap
+ * only grows, as alloc_bench's "nogc" rows'; as "gcmem-standin-reuse"
+ * (argument "reuse") the stand-in sweeps it whenever its spans would pass
+ * 4 MiB, nothing being live, and the refills hand out the swept spans and
+ * pages again (standin.c): memory recycled, as malloc+free's is. Output,
+ * alloc_bench's format:
+ *   BENCH NAME KIND SIZES THREADS ALLOCS SECONDS RATE REFILLS REP
+ *         cycles=C heap_mib=H
+ * C the stand-in's cycles, H the arena its heap grew over.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -56,6 +62,8 @@ int __real_munmap(void *addr, size_t len);
 int __real_close(int fd);
 
 static int dev_fd = -1;
+static bool opt_reuse;
+static const char *bench_name = "gcmem-standin";
 static struct gcmem_control *dev_control;
 static void *dev_slot[MAX_IDS];
 static pthread_mutex_t dev_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -186,7 +194,7 @@ void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd,
 			return p;
 		p = (char *)(((uintptr_t)p + CHUNK - 1) & ~(CHUNK - 1));
 		madvise(p, len, MADV_HUGEPAGE);
-		standin_init(p, len);
+		standin_init(p, len, opt_reuse);
 		standin_control(dev_control);
 		return p;
 	}
@@ -276,14 +284,16 @@ static int one_run(int atomic, int mixed, int threads, uint64_t allocs,
 		pthread_barrier_t start;
 		struct run r[2];
 		pthread_t t[2];
+		unsigned long long cycles, grown;
 		uint64_t refills0;
 		struct gcu_heap_stats s;
 		double t0, t1;
 		int i, bad = 0;
 
 		if (gcu_init() || gcu_set_gcpercent(-1)) {
-			printf("BENCHFAIL gcmem-standin %s %s %d %d gcu_init: %s\n",
-			       kind, sizes, threads, rep, strerror(errno));
+			printf("BENCHFAIL %s %s %s %d %d gcu_init: %s\n",
+			       bench_name, kind, sizes, threads, rep,
+			       strerror(errno));
 			_exit(1);
 		}
 		pthread_barrier_init(&start, NULL, threads + 1);
@@ -306,13 +316,15 @@ static int one_run(int atomic, int mixed, int threads, uint64_t allocs,
 		for (i = 0; i < threads; i++)
 			bad |= r[i].failed;
 		if (bad) {
-			printf("BENCHFAIL gcmem-standin %s %s %d %d allocation failed\n",
-			       kind, sizes, threads, rep);
+			printf("BENCHFAIL %s %s %s %d %d allocation failed\n",
+			       bench_name, kind, sizes, threads, rep);
 			_exit(1);
 		}
-		printf("BENCH gcmem-standin %s %s %d %" PRIu64 " %.6f %.0f %" PRIu64 " %d\n",
-		       kind, sizes, threads, allocs, t1 - t0,
-		       allocs / (t1 - t0), s.refills - refills0, rep);
+		standin_heap(&cycles, &grown);
+		printf("BENCH %s %s %s %d %" PRIu64 " %.6f %.0f %" PRIu64 " %d cycles=%llu heap_mib=%llu\n",
+		       bench_name, kind, sizes, threads, allocs, t1 - t0,
+		       allocs / (t1 - t0), s.refills - refills0, rep, cycles,
+		       grown >> 20);
 		_exit(0);
 	}
 	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
@@ -328,11 +340,20 @@ static uint64_t env_u64(const char *name, uint64_t def)
 	return v && *v ? strtoull(v, NULL, 0) : def;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	uint64_t allocs = env_u64("BENCH_ALLOCS", 10000000), s = 0x5eed;
 	int reps = env_u64("BENCH_REPS", 3), rep, atomic, mixed, threads;
 	int bad = 0;
+
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "reuse"))) {
+		fprintf(stderr, "usage: %s [reuse]\n", argv[0]);
+		return 2;
+	}
+	if (argc == 2) {
+		opt_reuse = true;
+		bench_name = "gcmem-standin-reuse";
+	}
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (int i = 0; i < SIZES_LEN; i++) {

@@ -5,12 +5,19 @@
  * gcmem_refill(), unchanged, compiled against the host shims with
  * sizeclass.c, bitmap.c and sweep.c; what the rest of the module would do
  * under it is reduced to an allocation-only heap:
- *  - pages come from a bump allocator over the arena (heap.c's page
- *    allocator hands out the same pages to a heap that never frees);
+ *  - pages come from a first-fit bitmap over the arena, grown a chunk at a
+ *    time, as heap.c's page allocator does;
  *  - chunks are the arena's own memory (the kernel's are the same pages
- *    through the direct map), owned as the bump reaches them;
- *  - no cycle ever starts (the pacer says no: gcu_set_gcpercent(-1) with
- *    the limit out of reach), so nothing is marked, swept or freed;
+ *    through the direct map), owned as the heap grows over them;
+ *  - without @reuse no cycle ever starts (the pacer says no), so nothing
+ *    is marked, swept or freed: the heap only grows. With it, a cycle
+ *    starts whenever the spans in use would pass 4 MiB, pace.c's least
+ *    goal (nothing is live: the workload keeps no object), and is
+ *    kmod/sweep.c's sweep alone: nothing to mark, no world to stop, as
+ *    for a program whose roots hold nothing. The thread caches are swept
+ *    at once, the other spans lazily by the refills (gcmem_span_get(),
+ *    gcmem_pace_alloc()), which then hand out swept spans and the pages
+ *    of freed ones again, zeroing their free slots as the module does;
  *  - the heap lock is a mutex.
  * It stands in for measuring the user-space fast path and the refill's
  * logic natively; it is not the module (no page tables, no faults of the
@@ -19,11 +26,16 @@
 #include "../../selftests/host/host_module.h"
 #include "standin.h"
 
+/* pace.c's GCMEM_HEAP_MINIMUM: the goal of a heap with nothing live. */
+#define STANDIN_GOAL	(4ULL << 20)
+
 static struct gcmem_heap *sh;
 static u32 sh_next_id;
+static bool sh_reuse;
 
-void standin_init(void *arena, unsigned long len)
+void standin_init(void *arena, unsigned long len, bool reuse)
 {
+	sh_reuse = reuse;
 	sh = calloc(1, sizeof(*sh));
 	gcmem_sizeclass_init();
 	gcmem_debug = false;
@@ -32,9 +44,11 @@ void standin_init(void *arena, unsigned long len)
 	sh->arena_size = len;
 	sh->limit = len;
 	sh->chunk_tab = calloc(len / GCMEM_CHUNK_SIZE, sizeof(*sh->chunk_tab));
+	sh->pagemap = calloc(BITS_TO_LONGS(len >> GCMEM_PAGE_SHIFT),
+			     sizeof(long));
 	INIT_LIST_HEAD(&sh->spans);
 	INIT_LIST_HEAD(&sh->unswept);
-	if (!sh->chunk_tab)
+	if (!sh->chunk_tab || !sh->pagemap)
 		abort();
 }
 
@@ -92,6 +106,15 @@ unsigned long long standin_refills(void)
 	return READ_ONCE(sh->refills);
 }
 
+/* Cycles run, and the arena the heap grew over, in bytes. */
+void standin_heap(unsigned long long *cycles, unsigned long long *grown)
+{
+	gcmem_heap_lock(sh);
+	*cycles = sh->cycles;
+	*grown = (unsigned long long)sh->pages_grown << GCMEM_PAGE_SHIFT;
+	gcmem_heap_unlock(sh);
+}
+
 /* --- what the rest of the module does under the refill ------------------ */
 
 int gcmem_heap_lock(struct gcmem_heap *heap)
@@ -110,11 +133,37 @@ void gcmem_heap_unlock(struct gcmem_heap *heap)
 	pthread_mutex_unlock(&heap->lock.m);
 }
 
-/* Pages from the arena's bottom up, owning each chunk as it is reached. */
+/* The first run of @npages free pages below @end, or @end. */
+static unsigned long standin_first_fit(const unsigned long *map,
+				       unsigned long end, unsigned long npages)
+{
+	unsigned long start = 0, busy;
+
+	for (;;) {
+		start = find_next_zero_bit(map, end, start);
+		if (start + npages > end)
+			return end;
+		busy = find_next_bit(map, start + npages, start);
+		if (busy >= start + npages)
+			return start;
+		start = busy + 1;
+	}
+}
+
+/*
+ * Pages first fit among the owned chunks' (heap.c's way), else from the
+ * arena's bottom up, owning each chunk as it is reached.
+ */
 long gcmem_pages_alloc(struct gcmem_heap *heap, unsigned long npages)
 {
-	unsigned long start = heap->pages_grown, c;
+	unsigned long start, c;
 
+	start = standin_first_fit(heap->pagemap, heap->pages_grown, npages);
+	if (start < heap->pages_grown) {
+		bitmap_set(heap->pagemap, start, npages);
+		return start;
+	}
+	start = heap->pages_grown;
 	if (!npages || start + npages > heap->arena_size >> GCMEM_PAGE_SHIFT)
 		return -ENOMEM;
 	for (c = start / GCMEM_CHUNK_PAGES;
@@ -134,12 +183,14 @@ long gcmem_pages_alloc(struct gcmem_heap *heap, unsigned long npages)
 		heap->committed += GCMEM_CHUNK_SIZE;
 	}
 	heap->pages_grown = start + npages;
+	bitmap_set(heap->pagemap, start, npages);
 	return start;
 }
 
 void gcmem_pages_free(struct gcmem_heap *heap, unsigned long start,
 		      unsigned long npages)
 {
+	bitmap_clear(heap->pagemap, start, npages);
 }
 
 void gcmem_heap_zero(struct gcmem_heap *heap, u64 off, u64 len)
@@ -154,7 +205,7 @@ int gcmem_heap_unshare(struct gcmem_heap *heap, u64 off, u64 len)
 
 bool gcmem_pacer_wants_cycle(struct gcmem_heap *heap, u64 bytes)
 {
-	return false;
+	return sh_reuse && heap->inuse_bytes + bytes > STANDIN_GOAL;
 }
 
 bool gcmem_pacer_must_wait(struct gcmem_heap *heap, u64 bytes)
@@ -181,13 +232,22 @@ void gcmem_track_refill(struct gcmem_heap *heap, u64 off)
 {
 }
 
-/* No cycle here: the pacer never asks for one; at the limit, none helps. */
+/* At the limit no cycle helps: the arena is far larger than a run needs. */
 int gcmem_collect_locked(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 {
 	return -ENOMEM;
 }
 
+/*
+ * A cycle with nothing to mark (@reuse): the last one's sweep finished
+ * first, as collect.c does before a cycle, then sweep.c's start. Under
+ * heap->lock (the refill's).
+ */
 int gcmem_collect_start(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 {
+	if (heap->sweeping)
+		gcmem_sweep_some(heap, ULONG_MAX, false);
+	gcmem_sweep_start(heap, why);
+	heap->cycles++;
 	return 0;
 }

@@ -7,15 +7,18 @@
 #ifndef GCMEM_BENCH_STANDIN_H
 #define GCMEM_BENCH_STANDIN_H
 
+#include <stdbool.h>
+
 struct gcmem_control;
 struct gcmem_refill;
 struct gcmem_thread_slot;
 
-void standin_init(void *arena, unsigned long len);
+void standin_init(void *arena, unsigned long len, bool reuse);
 void standin_control(struct gcmem_control *ctl);
 int standin_thread_register(struct gcmem_thread_slot *slot,
 			    unsigned int *id);
 int standin_refill(struct gcmem_refill *arg);
 unsigned long long standin_refills(void);
+void standin_heap(unsigned long long *cycles, unsigned long long *grown);
 
 #endif /* GCMEM_BENCH_STANDIN_H */
