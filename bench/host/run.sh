@@ -38,6 +38,7 @@ runs=${BENCH_HOST_RUNS:-5}
 out=$(dirname "$markhost")
 log=$out/native.log
 plot=$(dirname "$results")/native-mark.png
+aplot=$(dirname "$results")/native-alloc.png
 
 # measure LOG: every run, its output lines appended to LOG.
 measure()
@@ -92,7 +93,9 @@ fi
 # The tables.
 section=$(mktemp)
 dat=$(mktemp)
-awk -v mib="$mib" -v runs="$runs" -v plotname="$(basename "$plot")" -v dat="$dat" '
+adat=$(mktemp)
+awk -v mib="$mib" -v runs="$runs" -v plotname="$(basename "$plot")" -v dat="$dat" \
+    -v aplotname="$(basename "$aplot")" -v adat="$adat" '
 function median(list,   v, n, i, j, t) {
 	n = split(list, v, " ")
 	for (i = 2; i <= n; i++)
@@ -227,6 +230,8 @@ END {
 			m2 = median(arate[ak, 2])
 			printf "| %s | %s | %.1f | %.1f | %.2fx |\n", p[1], p[2],
 				m1 / 1e6, m2 / 1e6, m1 ? m2 / m1 : 0
+			printf("\"%s %s\" %.1f %.1f\n", p[1], p[2], m1 / 1e6,
+			       m2 / 1e6) > adat
 		}
 		gk = "gcmem-standin-reuse ptr" SUBSEP "32"
 		if (!((gk, 1) in arate))
@@ -243,6 +248,8 @@ END {
 		}
 		if (afail)
 			print "\n**" afail " allocation runs failed** (BENCHFAIL lines in the log)."
+		print ""
+		print "![allocation rates natively](" aplotname ")"
 		print ""
 	}
 	print "<!-- bench-host end -->"
@@ -270,8 +277,22 @@ if command -v gnuplot >/dev/null; then
 	set yrange [0:*]
 	plot '$dat' using 2:xtic(1) title 'gcmem (kmod/mark.c)', '' using 3 title 'bdwgc'
 	EOF
+	[ ! -s "$adat" ] || gnuplot <<-EOF || echo "bench-host: gnuplot failed, no allocation plot" >&2
+	set terminal pngcairo size 1100,550 noenhanced
+	set output '$aplot'
+	set title 'Allocation rate natively, nothing live (higher is better)'
+	set ylabel 'millions of allocations a second'
+	set style data histograms
+	set style histogram clustered gap 1
+	set style fill solid 0.8 border -1
+	set xtics rotate by -40 font ',8'
+	set rmargin 10
+	set key top center
+	set yrange [0:*]
+	plot '$adat' using 2:xtic(1) title '1 thread', '' using 3 title '2 threads'
+	EOF
 fi
-rm -f "$dat"
+rm -f "$dat" "$adat"
 
 # Into RESULTS.md: replace the block, or put it before "## Commands".
 tmp=$results.tmp
