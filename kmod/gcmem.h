@@ -99,10 +99,11 @@ struct gcmem_chunk {
 	bool written;
 	bool relax;
 	/*
-	 * Under chunk_lock: @pmd, the chunk is mapped by one PMD now (6.12,
-	 * arena.c). @by_page, its writes proved hot (track.c): its next
-	 * fault maps it by PTEs, and it stays so (the kernel keeps the page
-	 * table and never tries a PMD there again until munmap). @taken,
+	 * Under chunk_lock: @pmd, its last fault mapped it by one PMD
+	 * (6.12, arena.c; a zap since leaves it set). @by_page, its writes
+	 * proved hot (track.c): its next fault maps it by PTEs, and it
+	 * stays so (the kernel keeps the page table and never tries a PMD
+	 * there again until munmap). @taken,
 	 * the harvest (heap->track_round) that last took its writes.
 	 */
 	bool pmd;

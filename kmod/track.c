@@ -338,7 +338,9 @@ void gcmem_track_refill(struct gcmem_heap *heap, u64 off)
 	/* The refill is the process's own: its mm is the heap's. */
 	if (WARN_ON_ONCE(current->mm != heap->mm))
 		return;
-	mmap_read_lock(heap->mm);
+	/* Only a saving: a fatal signal skips it. */
+	if (mmap_read_lock_killable(heap->mm))
+		return;
 	vma = gcmem_arena_vma(heap);
 	mutex_lock(&heap->chunk_lock);
 	chunk = gcmem_chunk_of(heap, off);

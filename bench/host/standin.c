@@ -133,23 +133,6 @@ void gcmem_heap_unlock(struct gcmem_heap *heap)
 	pthread_mutex_unlock(&heap->lock.m);
 }
 
-/* The first run of @npages free pages below @end, or @end. */
-static unsigned long standin_first_fit(const unsigned long *map,
-				       unsigned long end, unsigned long npages)
-{
-	unsigned long start = 0, busy;
-
-	for (;;) {
-		start = find_next_zero_bit(map, end, start);
-		if (start + npages > end)
-			return end;
-		busy = find_next_bit(map, start + npages, start);
-		if (busy >= start + npages)
-			return start;
-		start = busy + 1;
-	}
-}
-
 /*
  * Pages first fit among the owned chunks' (heap.c's way), else from the
  * arena's bottom up, owning each chunk as it is reached.
@@ -158,7 +141,8 @@ long gcmem_pages_alloc(struct gcmem_heap *heap, unsigned long npages)
 {
 	unsigned long start, c;
 
-	start = standin_first_fit(heap->pagemap, heap->pages_grown, npages);
+	start = bitmap_find_next_zero_area(heap->pagemap, heap->pages_grown,
+					   0, npages, 0);
 	if (start < heap->pages_grown) {
 		bitmap_set(heap->pagemap, start, npages);
 		return start;

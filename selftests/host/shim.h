@@ -249,6 +249,27 @@ static inline unsigned long find_next_zero_bit(const unsigned long *a,
 
 #define find_first_zero_bit(a, size)	find_next_zero_bit(a, size, 0)
 
+/* The first run of @nr clear bits at or after @start below @size, or > @size. */
+static inline unsigned long bitmap_find_next_zero_area(unsigned long *map,
+							unsigned long size,
+							unsigned long start,
+							unsigned int nr,
+							unsigned long align_mask)
+{
+	unsigned long busy;
+
+	for (;;) {
+		start = find_next_zero_bit(map, size, start);
+		start = (start + align_mask) & ~align_mask;
+		if (start + nr > size)
+			return start + nr;
+		busy = find_next_bit(map, start + nr, start);
+		if (busy >= start + nr)
+			return start;
+		start = busy + 1;
+	}
+}
+
 static inline unsigned int bitmap_weight(const unsigned long *a,
 					 unsigned int n)
 {
