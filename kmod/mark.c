@@ -80,7 +80,7 @@ static inline bool gcmem_mark_slot_live(const struct gcmem_span *span,
 }
 
 /*
- * greyobject, once the candidate's span is known (gcmem_candidate_span()):
+ * greyobject, once the candidate's span is known (gcmem_off_span()):
  * mark the object of @span at arena offset @off, or holding it, and queue
  * it for scanning. Most candidates are not pointers into the heap at all
  * (integers, NULL, stack addresses) and never get here; of those that are,
@@ -107,32 +107,30 @@ gcmem_mark_in_span(struct gcmem_cycle *c, struct gcmem_greyer *g,
 }
 
 /*
- * The span a candidate @v points into, or NULL: in the arena, in a chunk
+ * The span holding arena offset @off (< arena_size), or NULL: in a chunk
  * of the allocator's (only those have spans in the span table), in a span.
- * *@off is its arena offset.
  */
 static __always_inline struct gcmem_span *
-gcmem_candidate_span(struct gcmem_heap *heap, u64 v, u64 *off)
+gcmem_off_span(struct gcmem_heap *heap, u64 off)
 {
-	struct gcmem_chunk *chunk;
+	struct gcmem_chunk *chunk = gcmem_chunk_of(heap, off);
 
-	*off = v - heap->arena_start;
-	if (*off >= heap->arena_size)
-		return NULL;
-	chunk = gcmem_chunk_of(heap, *off);
 	if (!chunk)
 		return NULL;
-	return READ_ONCE(chunk->spans[(*off >> GCMEM_PAGE_SHIFT) %
+	return READ_ONCE(chunk->spans[(off >> GCMEM_PAGE_SHIFT) %
 				      GCMEM_CHUNK_PAGES]);
 }
 
 static __always_inline void
 gcmem_mark_candidate(struct gcmem_cycle *c, struct gcmem_greyer *g, u64 v)
 {
+	struct gcmem_heap *heap = c->heap;
+	u64 off = v - heap->arena_start;
 	struct gcmem_span *span;
-	u64 off;
 
-	span = gcmem_candidate_span(c->heap, v, &off);
+	if (off >= heap->arena_size)
+		return;
+	span = gcmem_off_span(heap, off);
 	if (span)
 		gcmem_mark_in_span(c, g, span, off);
 }
@@ -172,15 +170,14 @@ gcmem_markq_mark(struct gcmem_cycle *c, struct gcmem_greyer *g,
 	gcmem_mark_in_span(c, g, q->span[i], off);
 }
 
+/* Queue the candidate at arena offset @off (< arena_size), if in a span. */
 static __always_inline void
 gcmem_markq_candidate(struct gcmem_cycle *c, struct gcmem_greyer *g,
-		      struct gcmem_markq *q, u64 v)
+		      struct gcmem_markq *q, u64 off)
 {
-	struct gcmem_span *span;
+	struct gcmem_span *span = gcmem_off_span(c->heap, off);
 	unsigned int i;
-	u64 off;
 
-	span = gcmem_candidate_span(c->heap, v, &off);
 	if (!span)
 		return;
 	prefetch(span);
@@ -209,17 +206,46 @@ static void gcmem_markq_flush(struct gcmem_cycle *c, struct gcmem_greyer *g,
 }
 
 /*
+ * A word of an object being scanned: a candidate if it points into the
+ * arena (most words do not, and cost only this test: the arena's bounds
+ * are the caller's locals, which no store through the queue can change),
+ * and not into [@skip, @skip + @skip_len).
+ */
+static __always_inline void
+gcmem_scan_word(struct gcmem_cycle *c, struct gcmem_greyer *g,
+		struct gcmem_markq *q, u64 v, u64 arena_start, u64 arena_size,
+		u64 skip, u64 skip_len)
+{
+	u64 off = v - arena_start;
+	struct gcmem_span *span;
+
+	if (off >= arena_size || v - skip < skip_len)
+		return;
+	if (q) {
+		gcmem_markq_candidate(c, g, q, off);
+		return;
+	}
+	span = gcmem_off_span(c->heap, off);
+	if (span)
+		gcmem_mark_in_span(c, g, span, off);
+}
+
+/*
  * scanobject: follow the pointer words of the object at arena @off, as the
  * chunk's pointer bits name them, a bitmap word at a time; but not words
  * that point into [@skip, @skip + @skip_len) (constant 0 in the mark loop,
- * where the test compiles away). With @q (the drain's) the candidates
- * enter its pipeline; without, each is marked at once.
+ * where the test compiles away). With @q (the drain's: the caller's
+ * constant, inlined) the candidates enter its pipeline; without, each is
+ * marked at once. A conservative object in one chunk, the common case,
+ * is a plain loop over its words.
  */
 static __always_inline void
 __gcmem_scan_object(struct gcmem_cycle *c, struct gcmem_greyer *g,
 		    struct gcmem_markq *q, u64 off, u64 skip, u64 skip_len)
 {
 	struct gcmem_heap *heap = c->heap;
+	const u64 arena_start = heap->arena_start;
+	const u64 arena_size = heap->arena_size;
 	struct gcmem_chunk *chunk = gcmem_chunk_of(heap, off);
 	struct gcmem_span *span = chunk->spans[(off >> GCMEM_PAGE_SHIFT) %
 					       GCMEM_CHUNK_PAGES];
@@ -230,6 +256,17 @@ __gcmem_scan_object(struct gcmem_cycle *c, struct gcmem_greyer *g,
 	bool all = span->type_id == GCMEM_TYPE_CONSERVATIVE;
 	u64 end = off + span->elem_size;
 
+	if (all && likely((off % GCMEM_CHUNK_SIZE) + span->elem_size <=
+			  GCMEM_CHUNK_SIZE)) {
+		const u64 *p = (const u64 *)READ_ONCE(chunk->base) +
+			       (off % GCMEM_CHUNK_SIZE) / 8;
+		const u64 *e = p + span->elem_size / 8;
+
+		for (; p < e; p++)
+			gcmem_scan_word(c, g, q, READ_ONCE(*p), arena_start,
+					arena_size, skip, skip_len);
+		return;
+	}
 	/* Large objects may cross chunks: one run of bits per chunk. */
 	while (off < end) {
 		unsigned long lo = (off % GCMEM_CHUNK_SIZE) / 8;
@@ -249,15 +286,12 @@ __gcmem_scan_object(struct gcmem_cycle *c, struct gcmem_greyer *g,
 				bits &= BITMAP_LAST_WORD_MASK(top);
 			while (bits) {
 				unsigned long i = __ffs(bits);
-				u64 v = READ_ONCE(words[first + i]);
 
 				bits &= bits - 1;
-				if (v - skip < skip_len)
-					continue;
-				if (q)
-					gcmem_markq_candidate(c, g, q, v);
-				else
-					gcmem_mark_candidate(c, g, v);
+				gcmem_scan_word(c, g, q,
+						READ_ONCE(words[first + i]),
+						arena_start, arena_size,
+						skip, skip_len);
 			}
 			w = top;
 		}
@@ -267,10 +301,19 @@ __gcmem_scan_object(struct gcmem_cycle *c, struct gcmem_greyer *g,
 	}
 }
 
-static void gcmem_scan_object(struct gcmem_cycle *c, struct gcmem_greyer *g,
-			      struct gcmem_markq *q, u64 off)
+/* The drain's scan, its candidates into @q (inlined: @q is known). */
+static __always_inline void
+gcmem_scan_object_queued(struct gcmem_cycle *c, struct gcmem_greyer *g,
+			 struct gcmem_markq *q, u64 off)
 {
 	__gcmem_scan_object(c, g, q, off, 0, 0);
+}
+
+/* A scan outside the drain: each candidate marked at once. */
+static void gcmem_scan_object(struct gcmem_cycle *c, struct gcmem_greyer *g,
+			      u64 off)
+{
+	__gcmem_scan_object(c, g, NULL, off, 0, 0);
 }
 
 /* Mark the object @v points into, and queue it (finalize.c). */
@@ -552,7 +595,7 @@ static void gcmem_rescan_chunk(struct gcmem_cycle *c, struct gcmem_greyer *g,
 		marks = gcmem_marks(c, span);
 		for (i = find_next_bit(marks, end, i); i < end;
 		     i = find_next_bit(marks, end, i + 1))
-			gcmem_scan_object(c, g, NULL,
+			gcmem_scan_object(c, g,
 					  base + (u64)i * span->elem_size);
 		next = max(next, end);
 		if (READ_ONCE(c->work.abandon))
@@ -651,7 +694,7 @@ void gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g)
 		/* Fill the ring from the buffer, then scan its oldest. */
 		while (q.obj_n < GCMEM_MARKQ_AHEAD && b && b->nobj)
 			gcmem_markq_take(c, &q, b->obj[--b->nobj]);
-		gcmem_scan_object(c, g, &q, gcmem_markq_next(&q));
+		gcmem_scan_object_queued(c, g, &q, gcmem_markq_next(&q));
 		if (++n % GCMEM_DRAIN_CHECK == 0) {
 			if (READ_ONCE(c->work.abandon))
 				return;
