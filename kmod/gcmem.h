@@ -321,10 +321,27 @@ struct gcmem_heap {
 	struct gcmem_chunk **chunk_tab;
 	/* Protects @chunk_tab updates, @limit, @committed, @peak_committed. */
 	struct mutex chunk_lock;
+	/*
+	 * A zeroed chunk page for the heap's next growth (heap.c,
+	 * gcmem_heap_spare_make()), so that the refill that grows the heap
+	 * does not zero 2 MiB with heap->lock held while every other
+	 * thread's refill waits. Not committed: outside the limit's count,
+	 * though never made when the next chunk would pass the limit. Only a
+	 * heap that grows keeps one (@spare_wanted: a chunk was made since
+	 * the spare was; the thread that clears it makes the next); one that
+	 * gives chunks back drops it. Under @chunk_lock.
+	 */
+	struct page *spare;
+	atomic_t spare_wanted;
 
 	/* The page allocator: a bit per page of the arena, set when in use. */
 	unsigned long *pagemap;
 	unsigned long pages_grown;	/* pages of owned chunks */
+	/*
+	 * Every page below it is in @pagemap: where first fit starts
+	 * looking (0 is always right, as a fork's copy starts).
+	 */
+	unsigned long pages_hint;
 
 	/*
 	 * Every span handed out is on @spans, or on @unswept from the end of
@@ -469,6 +486,7 @@ void gcmem_heap_bind(struct gcmem_heap *heap, struct mm_struct *mm);
 struct gcmem_chunk *gcmem_chunk_get(struct gcmem_heap *heap,
 				    unsigned long index, struct page *share);
 struct page *gcmem_chunk_page_alloc(void);
+void gcmem_heap_spare_make(struct gcmem_heap *heap);
 void gcmem_heap_put(struct gcmem_heap *heap);
 int gcmem_heap_lock(struct gcmem_heap *heap);
 void gcmem_heap_unlock(struct gcmem_heap *heap);

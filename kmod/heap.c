@@ -164,6 +164,8 @@ static void gcmem_heap_destroy(struct kref *ref)
 	}
 	kvfree(heap->chunk_tab);
 	kvfree(heap->pagemap);
+	if (heap->spare)
+		__free_pages(heap->spare, GCMEM_CHUNK_ORDER);
 	__free_page(heap->control_page);
 	if (heap->mm)
 		mmdrop(heap->mm);
@@ -400,7 +402,9 @@ struct gcmem_chunk *gcmem_chunk_get(struct gcmem_heap *heap,
 		get_page(share);
 		chunk->page = share;
 	} else {
-		chunk->page = gcmem_chunk_page_alloc();
+		chunk->page = heap->spare ?: gcmem_chunk_page_alloc();
+		heap->spare = NULL;
+		atomic_set(&heap->spare_wanted, 1);
 	}
 	if (!chunk->page) {
 		kvfree(chunk);
@@ -415,6 +419,46 @@ struct gcmem_chunk *gcmem_chunk_get(struct gcmem_heap *heap,
 	heap->peak_committed = max(heap->peak_committed, heap->committed);
 	gcmem_control_publish(heap);
 	return chunk;
+}
+
+/*
+ * gcmem_heap_spare_make() - after a request that may have grown the heap,
+ * with no lock held: zero a chunk page for its next growth, beside other
+ * threads' requests, if the growth took the spare (or found none). One
+ * thread makes it, the one that clears @spare_wanted; the others go on. A
+ * spare is only an optimization: a failed allocation is not an error.
+ */
+void gcmem_heap_spare_make(struct gcmem_heap *heap)
+{
+	struct page *page;
+
+	if (!atomic_read(&heap->spare_wanted) ||
+	    !atomic_xchg(&heap->spare_wanted, 0))
+		return;
+	page = gcmem_chunk_page_alloc();
+	if (!page)
+		return;
+	mutex_lock(&heap->chunk_lock);
+	/* Not past the limit: the chunk that takes it would not be made. */
+	if (!heap->spare &&
+	    heap->committed + GCMEM_CHUNK_SIZE <= heap->limit) {
+		heap->spare = page;
+		page = NULL;
+	}
+	mutex_unlock(&heap->chunk_lock);
+	if (page)
+		__free_pages(page, GCMEM_CHUNK_ORDER);
+}
+
+/* The spare page, taken for freeing: the heap shrinks, or goes. */
+static struct page *gcmem_heap_spare_take(struct gcmem_heap *heap)
+{
+	struct page *page = heap->spare;
+
+	lockdep_assert_held(&heap->chunk_lock);
+	heap->spare = NULL;
+	atomic_set(&heap->spare_wanted, 0);
+	return page;
 }
 
 /*
@@ -487,7 +531,7 @@ static void gcmem_pages_ungrow(struct gcmem_heap *heap, unsigned long grown)
  */
 long gcmem_pages_alloc(struct gcmem_heap *heap, unsigned long npages)
 {
-	unsigned long start, c, grown = heap->pages_grown;
+	unsigned long start, c, first, grown = heap->pages_grown;
 	int ret;
 
 	lockdep_assert_held(&heap->lock);
@@ -497,8 +541,15 @@ long gcmem_pages_alloc(struct gcmem_heap *heap, unsigned long npages)
 		return -ENOMEM;
 
 	for (;;) {
+		/*
+		 * From the first free page on: a search from 0 would read the
+		 * bitmap of the whole heap, under heap->lock, at every span
+		 * a growing heap makes.
+		 */
+		first = find_next_zero_bit(heap->pagemap, heap->pages_grown,
+					   heap->pages_hint);
 		start = bitmap_find_next_zero_area(heap->pagemap,
-						   heap->pages_grown, 0,
+						   heap->pages_grown, first,
 						   npages, 0);
 		if (start < heap->pages_grown)
 			break;
@@ -523,6 +574,7 @@ long gcmem_pages_alloc(struct gcmem_heap *heap, unsigned long npages)
 		}
 	}
 	bitmap_set(heap->pagemap, start, npages);
+	heap->pages_hint = start == first ? start + npages : first;
 	return start;
 }
 
@@ -532,6 +584,7 @@ void gcmem_pages_free(struct gcmem_heap *heap, unsigned long start,
 {
 	lockdep_assert_held(&heap->lock);
 	bitmap_clear(heap->pagemap, start, npages);
+	heap->pages_hint = min(heap->pages_hint, start);
 }
 
 /*
@@ -593,6 +646,7 @@ void gcmem_chunks_release(struct gcmem_heap *heap)
 {
 	struct gcmem_chunk *chunk, *next;
 	struct vm_area_struct *vma;
+	struct page *spare;
 	unsigned long addr;
 
 	lockdep_assert_held(&heap->lock);
@@ -619,13 +673,17 @@ void gcmem_chunks_release(struct gcmem_heap *heap)
 			zap_vma_ptes(vma, addr, GCMEM_CHUNK_SIZE);
 	}
 	gcmem_control_publish(heap);
+	/* A heap that shrinks keeps no page for growing. */
+	spare = gcmem_heap_spare_take(heap);
 	mutex_unlock(&heap->chunk_lock);
 	mmap_read_unlock(heap->mm);
+	if (spare)
+		__free_pages(spare, GCMEM_CHUNK_ORDER);
 
 	list_for_each_entry_safe(chunk, next, &heap->released, release) {
 		list_del(&chunk->release);
-		bitmap_clear(heap->pagemap, chunk->index * GCMEM_CHUNK_PAGES,
-			     GCMEM_CHUNK_PAGES);
+		gcmem_pages_free(heap, chunk->index * GCMEM_CHUNK_PAGES,
+				 GCMEM_CHUNK_PAGES);
 		gcmem_chunk_free(chunk);
 	}
 	mmput(heap->mm);

@@ -139,12 +139,15 @@ void gcmem_heap_unlock(struct gcmem_heap *heap)
  */
 long gcmem_pages_alloc(struct gcmem_heap *heap, unsigned long npages)
 {
-	unsigned long start, c;
+	unsigned long start, c, first;
 
+	first = find_next_zero_bit(heap->pagemap, heap->pages_grown,
+				   heap->pages_hint);
 	start = bitmap_find_next_zero_area(heap->pagemap, heap->pages_grown,
-					   0, npages, 0);
+					   first, npages, 0);
 	if (start < heap->pages_grown) {
 		bitmap_set(heap->pagemap, start, npages);
+		heap->pages_hint = start == first ? start + npages : first;
 		return start;
 	}
 	start = heap->pages_grown;
@@ -168,6 +171,8 @@ long gcmem_pages_alloc(struct gcmem_heap *heap, unsigned long npages)
 	}
 	heap->pages_grown = start + npages;
 	bitmap_set(heap->pagemap, start, npages);
+	if (first == start)
+		heap->pages_hint = start + npages;
 	return start;
 }
 
@@ -175,6 +180,7 @@ void gcmem_pages_free(struct gcmem_heap *heap, unsigned long start,
 		      unsigned long npages)
 {
 	bitmap_clear(heap->pagemap, start, npages);
+	heap->pages_hint = min(heap->pages_hint, start);
 }
 
 void gcmem_heap_zero(struct gcmem_heap *heap, u64 off, u64 len)
@@ -213,6 +219,11 @@ void gcmem_span_blacken(struct gcmem_heap *heap, struct gcmem_span *span,
 
 /* No write tracking without a cycle (track.c). */
 void gcmem_track_refill(struct gcmem_heap *heap, u64 off)
+{
+}
+
+/* Chunks are the arena's own memory here: no page to zero ahead (heap.c). */
+void gcmem_heap_spare_make(struct gcmem_heap *heap)
 {
 }
 
