@@ -36,7 +36,11 @@
 
 FIXTURE(track) {
 	char path[320];
+	int split;		/* track_split before the test */
 };
+
+static int param_set(const char *name, const char *val);
+static int param_on(const char *name);
 
 FIXTURE_SETUP(track)
 {
@@ -46,6 +50,7 @@ FIXTURE_SETUP(track)
 
 	ASSERT_EQ(0, gcu_init());
 	ASSERT_EQ(0, gcu_set_gcpercent(-1));
+	self->split = param_on("track_split");
 	self->path[0] = 0;
 	snprintf(prefix, sizeof(prefix), "%d.", getpid());
 	dir = opendir("/sys/kernel/debug/gcmem");
@@ -61,6 +66,8 @@ FIXTURE_SETUP(track)
 
 FIXTURE_TEARDOWN(track)
 {
+	/* Even after a failed assertion: the next tests see the module's. */
+	param_set("track_split", self->split ? "1" : "0");
 	gcu_shutdown();
 }
 
@@ -367,7 +374,6 @@ static void hot_chunk(struct __test_metadata *_metadata, const char *path,
 	ASSERT_EQ(0, gcu_stats(&st));
 	EXPECT_EQ(pmd && split ? 1 : 0, st.split_chunks - st0.split_chunks);
 	ASSERT_EQ(0, track_cmd(path, "disarm"));
-	param_set("track_split", "1");
 	/* Written and read back through the mappings of every step. */
 	for (i = 0; i < 3; i++)
 		EXPECT_EQ((char)(i + 1), base[i * 5 * PAGE + 1]);
