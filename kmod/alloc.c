@@ -20,10 +20,9 @@
  * Large objects get a span of their own, allocated and zeroed here.
  *
  * All of this runs under heap->lock but a refill's zeroing, which runs
- * after it, beside other threads' refills (gcmem_refill_zero()), and the
- * zeroing of the chunk page the heap's next growth will take
- * (gcmem_heap_spare_make()); user memory is copied before and after (see
- * struct gcmem_heap for the lock order).
+ * after it, beside other threads' refills (gcmem_refill_zero()); user
+ * memory is copied before and after (see struct gcmem_heap for the lock
+ * order).
  */
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -488,7 +487,6 @@ int gcmem_refill(struct gcmem_heap *heap, struct gcmem_refill *arg)
 	gcmem_heap_unlock(heap);
 	if (zero)
 		gcmem_refill_zero(heap, arg, bits);
-	gcmem_heap_spare_make(heap);
 	if (ret || arg->flags & GCMEM_REFILL_RELEASE)
 		return ret;
 	/* A span with live objects, while a concurrent mark precleans. */
@@ -578,7 +576,6 @@ again:
 	arg->addr = heap->arena_start + ((u64)span->page << GCMEM_PAGE_SHIFT);
 out:
 	gcmem_heap_unlock(heap);
-	gcmem_heap_spare_make(heap);
 	return ret;
 }
 

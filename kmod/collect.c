@@ -334,11 +334,18 @@ static void gcmem_checkmark(struct gcmem_heap *heap, struct gcmem_cycle *c,
 			if (test_bit(i, span->markbits))
 				continue;
 			if (missed++ < 8)
-				pr_err("gcmem: checkmark: object at %#llx (class %u, type %u) reachable but not marked\n",
+				pr_err("gcmem: checkmark: object at %#llx (class %u, type %u, slot %u of %u: span state %d, handout cursor %u, owner's cursor %d, alloc bit %d, %u allocated, swept %d) reachable but not marked\n",
 				       heap->arena_start +
 				       ((u64)span->page << GCMEM_PAGE_SHIFT) +
 				       i * span->elem_size, span->size_class,
-				       span->type_id);
+				       span->type_id, i, span->nelems,
+				       span->state, span->handout_cursor,
+				       span->state == GCMEM_SPAN_CACHED &&
+				       span->owner ?
+				       (int)gcmem_span_cursor(span) : -1,
+				       test_bit(i, span->allocbits),
+				       span->nalloc,
+				       span->sweepgen == heap->sweepgen);
 			/* Keep it: never free what is reachable. */
 			set_bit(i, span->markbits);
 		}
@@ -374,7 +381,7 @@ void gcmem_set_phase(struct gcmem_heap *heap, enum gcmem_phase phase)
 	lockdep_assert_held(&heap->lock);
 	WARN_ON_ONCE(phase >= ARRAY_SIZE(gcmem_phase_next) ||
 		     !(gcmem_phase_next[heap->phase] & BIT(phase)));
-	heap->phase = phase;
+	WRITE_ONCE(heap->phase, phase);
 	WRITE_ONCE(heap->control->phase, phase);
 }
 
@@ -772,6 +779,12 @@ static void gcmem_cycle_finish(struct gcmem_cycle *c, int ret)
 		gcmem_track(heap, GCMEM_TRACK_RELAX, NULL);
 	gcmem_set_phase(heap, GCMEM_PHASE_OFF);
 	WRITE_ONCE(heap->cycle, NULL);
+	/*
+	 * No thread helps this cycle's mark any more, nor can start to
+	 * (gcmem_mark_assist() finds no cycle): its work lists can go.
+	 */
+	smp_mb();
+	wait_event(heap->stop_wq, !atomic_read(&heap->assisting));
 	wake_up_all(&heap->idle_wq);
 	gcmem_chunks_release(heap);
 	trace_gcmem_cycle_end(heap->tgid, heap->cycles, ret, heap->marked_bytes,

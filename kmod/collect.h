@@ -51,6 +51,7 @@ struct gcmem_deferred {
 #define GCMEM_OWNER_CHECKMARK	(-1000)
 #define GCMEM_OWNER_DRIVER	(-1001)
 #define GCMEM_OWNER_FINALIZE	(-1002)
+#define GCMEM_OWNER_ASSIST	(-1003)
 #define GCMEM_OWNER_THREAD	(-2000)
 
 /*

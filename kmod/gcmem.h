@@ -321,18 +321,6 @@ struct gcmem_heap {
 	struct gcmem_chunk **chunk_tab;
 	/* Protects @chunk_tab updates, @limit, @committed, @peak_committed. */
 	struct mutex chunk_lock;
-	/*
-	 * A zeroed chunk page for the heap's next growth (heap.c,
-	 * gcmem_heap_spare_make()), so that the refill that grows the heap
-	 * does not zero 2 MiB with heap->lock held while every other
-	 * thread's refill waits. Not committed: outside the limit's count,
-	 * though never made when the next chunk would pass the limit. Only a
-	 * heap that grows keeps one (@spare_wanted: a chunk was made since
-	 * the spare was; the thread that clears it makes the next); one that
-	 * gives chunks back drops it. Under @chunk_lock.
-	 */
-	struct page *spare;
-	atomic_t spare_wanted;
 
 	/* The page allocator: a bit per page of the arena, set when in use. */
 	unsigned long *pagemap;
@@ -408,6 +396,8 @@ struct gcmem_heap {
 	u64 world_gen;			/* bumped at every restart */
 	atomic_t parks;			/* bumped when a thread parks */
 	atomic_t scanning;		/* threads in gcmem_safepoint()'s scan */
+	atomic_t assisting;		/* threads in gcmem_mark_assist() */
+	atomic64_t assist_marked;	/* objects they marked, all cycles */
 	/*
 	 * A ragged scan is asked for (safepoint.c): running threads scan
 	 * their stacks at their next safepoint without stopping. @ragged is
@@ -486,7 +476,6 @@ void gcmem_heap_bind(struct gcmem_heap *heap, struct mm_struct *mm);
 struct gcmem_chunk *gcmem_chunk_get(struct gcmem_heap *heap,
 				    unsigned long index, struct page *share);
 struct page *gcmem_chunk_page_alloc(void);
-void gcmem_heap_spare_make(struct gcmem_heap *heap);
 void gcmem_heap_put(struct gcmem_heap *heap);
 int gcmem_heap_lock(struct gcmem_heap *heap);
 void gcmem_heap_unlock(struct gcmem_heap *heap);
@@ -598,6 +587,9 @@ int gcmem_stop_the_world(struct gcmem_heap *heap, struct gcmem_thread *self);
 void gcmem_ragged_scan(struct gcmem_heap *heap);
 bool gcmem_ragged_wanted(struct gcmem_heap *heap, struct gcmem_thread *t);
 void gcmem_start_the_world(struct gcmem_heap *heap);
+
+/* mark.c */
+void gcmem_mark_assist(struct gcmem_heap *heap);
 
 /* collect.c */
 int gcmem_collect(struct gcmem_heap *heap, struct gcmem_collect *arg);

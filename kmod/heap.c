@@ -164,8 +164,6 @@ static void gcmem_heap_destroy(struct kref *ref)
 	}
 	kvfree(heap->chunk_tab);
 	kvfree(heap->pagemap);
-	if (heap->spare)
-		__free_pages(heap->spare, GCMEM_CHUNK_ORDER);
 	__free_page(heap->control_page);
 	if (heap->mm)
 		mmdrop(heap->mm);
@@ -270,6 +268,9 @@ int gcmem_heap_lock_idle(struct gcmem_heap *heap)
 			self = gcmem_thread_current(heap);
 			looked = true;
 		}
+		/* Help the mark that holds us back, while it has work. */
+		if (self)
+			gcmem_mark_assist(heap);
 		/*
 		 * Asleep here, a registered thread is stopped where it is
 		 * when the cycle stops the world (safepoint.c); it does the
@@ -402,9 +403,7 @@ struct gcmem_chunk *gcmem_chunk_get(struct gcmem_heap *heap,
 		get_page(share);
 		chunk->page = share;
 	} else {
-		chunk->page = heap->spare ?: gcmem_chunk_page_alloc();
-		heap->spare = NULL;
-		atomic_set(&heap->spare_wanted, 1);
+		chunk->page = gcmem_chunk_page_alloc();
 	}
 	if (!chunk->page) {
 		kvfree(chunk);
@@ -419,46 +418,6 @@ struct gcmem_chunk *gcmem_chunk_get(struct gcmem_heap *heap,
 	heap->peak_committed = max(heap->peak_committed, heap->committed);
 	gcmem_control_publish(heap);
 	return chunk;
-}
-
-/*
- * gcmem_heap_spare_make() - after a request that may have grown the heap,
- * with no lock held: zero a chunk page for its next growth, beside other
- * threads' requests, if the growth took the spare (or found none). One
- * thread makes it, the one that clears @spare_wanted; the others go on. A
- * spare is only an optimization: a failed allocation is not an error.
- */
-void gcmem_heap_spare_make(struct gcmem_heap *heap)
-{
-	struct page *page;
-
-	if (!atomic_read(&heap->spare_wanted) ||
-	    !atomic_xchg(&heap->spare_wanted, 0))
-		return;
-	page = gcmem_chunk_page_alloc();
-	if (!page)
-		return;
-	mutex_lock(&heap->chunk_lock);
-	/* Not past the limit: the chunk that takes it would not be made. */
-	if (!heap->spare &&
-	    heap->committed + GCMEM_CHUNK_SIZE <= heap->limit) {
-		heap->spare = page;
-		page = NULL;
-	}
-	mutex_unlock(&heap->chunk_lock);
-	if (page)
-		__free_pages(page, GCMEM_CHUNK_ORDER);
-}
-
-/* The spare page, taken for freeing: the heap shrinks, or goes. */
-static struct page *gcmem_heap_spare_take(struct gcmem_heap *heap)
-{
-	struct page *page = heap->spare;
-
-	lockdep_assert_held(&heap->chunk_lock);
-	heap->spare = NULL;
-	atomic_set(&heap->spare_wanted, 0);
-	return page;
 }
 
 /*
@@ -646,7 +605,6 @@ void gcmem_chunks_release(struct gcmem_heap *heap)
 {
 	struct gcmem_chunk *chunk, *next;
 	struct vm_area_struct *vma;
-	struct page *spare;
 	unsigned long addr;
 
 	lockdep_assert_held(&heap->lock);
@@ -673,12 +631,8 @@ void gcmem_chunks_release(struct gcmem_heap *heap)
 			zap_vma_ptes(vma, addr, GCMEM_CHUNK_SIZE);
 	}
 	gcmem_control_publish(heap);
-	/* A heap that shrinks keeps no page for growing. */
-	spare = gcmem_heap_spare_take(heap);
 	mutex_unlock(&heap->chunk_lock);
 	mmap_read_unlock(heap->mm);
-	if (spare)
-		__free_pages(spare, GCMEM_CHUNK_ORDER);
 
 	list_for_each_entry_safe(chunk, next, &heap->released, release) {
 		list_del(&chunk->release);
@@ -772,4 +726,5 @@ void gcmem_heap_stats(struct gcmem_heap *heap, struct gcmem_stats *st)
 	st->markterm_stop_ns = heap->markterm_stop_ns;
 	st->markterm_rescan_ns = heap->markterm_rescan_ns;
 	st->split_chunks = atomic64_read(&heap->split_chunks);
+	st->assist_marked = atomic64_read(&heap->assist_marked);
 }

@@ -154,20 +154,18 @@ struct gcmem_markq {
 	u64 obj[GCMEM_MARKQ_AHEAD];		/* to scan */
 	u64 cand[GCMEM_MARKQ_AHEAD];		/* candidates, span loading */
 	struct gcmem_span *span[GCMEM_MARKQ_AHEAD];
-	unsigned int obj_head, obj_n;
-	unsigned int cand_head, cand_n;
+	/* Free running: in - out entries, at index & GCMEM_MARKQ_MASK. */
+	unsigned int obj_in, obj_out;
+	unsigned int cand_in, cand_out;
 };
 
 static __always_inline void
 gcmem_markq_mark(struct gcmem_cycle *c, struct gcmem_greyer *g,
 		 struct gcmem_markq *q)
 {
-	unsigned int i = q->cand_head;
-	u64 off = q->cand[i];
+	unsigned int i = q->cand_out++ & GCMEM_MARKQ_MASK;
 
-	q->cand_head = (i + 1) & GCMEM_MARKQ_MASK;
-	q->cand_n--;
-	gcmem_mark_in_span(c, g, q->span[i], off);
+	gcmem_mark_in_span(c, g, q->span[i], q->cand[i]);
 }
 
 /* Queue the candidate at arena offset @off (< arena_size), if in a span. */
@@ -182,26 +180,26 @@ gcmem_markq_candidate(struct gcmem_cycle *c, struct gcmem_greyer *g,
 		return;
 	prefetch(span);
 	prefetch(span->bits);
-	if (q->cand_n == GCMEM_MARKQ_AHEAD)
+	if (q->cand_in - q->cand_out == GCMEM_MARKQ_AHEAD)
 		gcmem_markq_mark(c, g, q);
-	i = (q->cand_head + q->cand_n++) & GCMEM_MARKQ_MASK;
+	i = q->cand_in++ & GCMEM_MARKQ_MASK;
 	q->cand[i] = off;
 	q->span[i] = span;
 }
 
 static void gcmem_markq_init(struct gcmem_markq *q)
 {
-	q->obj_head = 0;
-	q->obj_n = 0;
-	q->cand_head = 0;
-	q->cand_n = 0;
+	q->obj_in = 0;
+	q->obj_out = 0;
+	q->cand_in = 0;
+	q->cand_out = 0;
 }
 
 /* Mark every candidate in flight (which may grey objects). */
 static void gcmem_markq_flush(struct gcmem_cycle *c, struct gcmem_greyer *g,
 			      struct gcmem_markq *q)
 {
-	while (q->cand_n)
+	while (q->cand_in != q->cand_out)
 		gcmem_markq_mark(c, g, q);
 }
 
@@ -236,8 +234,9 @@ gcmem_scan_word(struct gcmem_cycle *c, struct gcmem_greyer *g,
  * that point into [@skip, @skip + @skip_len) (constant 0 in the mark loop,
  * where the test compiles away). With @q (the drain's: the caller's
  * constant, inlined) the candidates enter its pipeline; without, each is
- * marked at once. A conservative object in one chunk, the common case,
- * is a plain loop over its words.
+ * marked at once. A conservative object (every word a candidate, the
+ * common case) is a plain loop over its words, a chunk at a time; the
+ * first test is the common case of all, a small object.
  */
 static __always_inline void
 __gcmem_scan_object(struct gcmem_cycle *c, struct gcmem_greyer *g,
@@ -267,7 +266,7 @@ __gcmem_scan_object(struct gcmem_cycle *c, struct gcmem_greyer *g,
 					arena_size, skip, skip_len);
 		return;
 	}
-	/* Large objects may cross chunks: one run of bits per chunk. */
+	/* Large objects may cross chunks: one run of words per chunk. */
 	while (off < end) {
 		unsigned long lo = (off % GCMEM_CHUNK_SIZE) / 8;
 		unsigned long hi = min_t(u64, GCMEM_CHUNK_WORDS,
@@ -275,10 +274,18 @@ __gcmem_scan_object(struct gcmem_cycle *c, struct gcmem_greyer *g,
 		const u64 *words = READ_ONCE(chunk->base);
 		unsigned long w = lo;
 
+		if (all) {
+			const u64 *p = words + lo, *e = words + hi;
+
+			for (; p < e; p++)
+				gcmem_scan_word(c, g, q, READ_ONCE(*p),
+						arena_start, arena_size,
+						skip, skip_len);
+			w = hi;
+		}
 		while (w < hi) {
 			unsigned long first = round_down(w, BITS_PER_LONG);
-			unsigned long bits = all ? ~0UL :
-					     chunk->ptrbits[w / BITS_PER_LONG];
+			unsigned long bits = chunk->ptrbits[w / BITS_PER_LONG];
 			unsigned long top = min(hi, first + BITS_PER_LONG);
 
 			bits &= BITMAP_FIRST_WORD_MASK(w);
@@ -641,16 +648,12 @@ static __always_inline void gcmem_markq_take(struct gcmem_cycle *c,
 	struct gcmem_chunk *chunk = gcmem_chunk_of(c->heap, off);
 
 	prefetch(READ_ONCE(chunk->base) + off % GCMEM_CHUNK_SIZE);
-	q->obj[(q->obj_head + q->obj_n++) & GCMEM_MARKQ_MASK] = off;
+	q->obj[q->obj_in++ & GCMEM_MARKQ_MASK] = off;
 }
 
 static __always_inline u64 gcmem_markq_next(struct gcmem_markq *q)
 {
-	u64 off = q->obj[q->obj_head];
-
-	q->obj_head = (q->obj_head + 1) & GCMEM_MARKQ_MASK;
-	q->obj_n--;
-	return off;
+	return q->obj[q->obj_out++ & GCMEM_MARKQ_MASK];
 }
 
 /* Empty @q into @g's buffer, before the buffer goes to the others. */
@@ -658,7 +661,7 @@ static void gcmem_markq_return(struct gcmem_cycle *c, struct gcmem_greyer *g,
 			       struct gcmem_markq *q)
 {
 	gcmem_markq_flush(c, g, q);
-	while (q->obj_n)
+	while (q->obj_in != q->obj_out)
 		gcmem_grey_push(g, gcmem_markq_next(q));
 }
 
@@ -668,7 +671,8 @@ static void gcmem_markq_return(struct gcmem_cycle *c, struct gcmem_greyer *g,
  * the barrier only with both empty, and empties @q into its buffer before
  * the buffer goes to the others.
  */
-void gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g)
+static __always_inline void
+__gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g, bool assist)
 {
 	struct gcmem_markq q;
 	struct gcmem_workbuf *b;
@@ -677,8 +681,8 @@ void gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g)
 	gcmem_markq_init(&q);
 	for (;;) {
 		b = g->wbuf;
-		if ((!b || !b->nobj) && !q.obj_n) {
-			if (q.cand_n) {
+		if ((!b || !b->nobj) && q.obj_in == q.obj_out) {
+			if (q.cand_in != q.cand_out) {
 				/* Candidates in flight may grey more. */
 				gcmem_markq_flush(c, g, &q);
 				continue;
@@ -686,18 +690,30 @@ void gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g)
 			if (b)
 				gcmem_work_putempty(g->work, b);
 			g->wbuf = NULL;
-			b = gcmem_work_getfull(g->work, g->owner);
+			b = assist ? gcmem_work_trygetfull(g->work, g->owner) :
+				     gcmem_work_getfull(g->work, g->owner);
 			if (!b)
 				return;
 			g->wbuf = b;
 		}
 		/* Fill the ring from the buffer, then scan its oldest. */
-		while (q.obj_n < GCMEM_MARKQ_AHEAD && b && b->nobj)
+		while (q.obj_in - q.obj_out < GCMEM_MARKQ_AHEAD && b &&
+		       b->nobj)
 			gcmem_markq_take(c, &q, b->obj[--b->nobj]);
 		gcmem_scan_object_queued(c, g, &q, gcmem_markq_next(&q));
 		if (++n % GCMEM_DRAIN_CHECK == 0) {
 			if (READ_ONCE(c->work.abandon))
 				return;
+			if (assist) {
+				/* Its work back to the lists, for the stop. */
+				if (READ_ONCE(c->heap->stopping) ||
+				    fatal_signal_pending(current)) {
+					gcmem_markq_return(c, g, &q);
+					return;
+				}
+				cond_resched();
+				continue;
+			}
 			if (g->wbuf)
 				gcmem_work_balance(g->work, g->wbuf, g->owner);
 			if (g->work->yield &&
@@ -719,6 +735,51 @@ void gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g)
 			cond_resched();
 		}
 	}
+}
+
+void gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g)
+{
+	__gcmem_mark_drain(c, g, false);
+}
+
+/*
+ * gcmem_mark_assist() - mark assists: a registered thread whose request
+ * must wait for a concurrent mark to end (an allocation at the cycle's
+ * goal, pace.c, or anything else gcmem_heap_lock_idle() holds back) helps
+ * the workers while there is work to take, instead of sleeping while the
+ * program's allocation outruns them: with fewer workers than CPUs, or
+ * workers shared with other heaps, its CPU would otherwise idle. It holds
+ * no lock; @assisting keeps the cycle (gcmem_cycle_finish() and the stop
+ * wait for it), and the getfull barrier waits for it too (work.c). It
+ * gives its work back as soon as the world is to stop: a stopped world
+ * runs no thread's marking.
+ */
+void gcmem_mark_assist(struct gcmem_heap *heap)
+{
+	struct gcmem_cycle *c;
+	struct gcmem_greyer g;
+
+	atomic_inc(&heap->assisting);
+	/*
+	 * Pairs with the barriers after clearing heap->cycle
+	 * (gcmem_cycle_finish()) and after setting @stopping (the stop):
+	 * either this sees them, or they wait for @assisting.
+	 */
+	smp_mb__after_atomic();
+	/* Pairs with the release that publishes the cycle. */
+	c = smp_load_acquire(&heap->cycle);
+	if (!c || !c->concurrent || READ_ONCE(heap->stopping) ||
+	    READ_ONCE(heap->phase) != GCMEM_PHASE_MARK)
+		goto out;
+	gcmem_greyer_init(&g, c, GCMEM_OWNER_ASSIST);
+	gcmem_work_assist(&c->work, true);
+	__gcmem_mark_drain(c, &g, true);
+	gcmem_grey_flush(&g);
+	gcmem_work_assist(&c->work, false);
+	atomic64_add(g.nobj, &heap->assist_marked);
+out:
+	if (atomic_dec_and_test(&heap->assisting))
+		wake_up_all(&heap->stop_wq);
 }
 
 /* One scanner's part of a mark: root jobs, then the drain. */

@@ -459,10 +459,13 @@ int gcmem_stop_the_world(struct gcmem_heap *heap, struct gcmem_thread *self)
 	 * Every thread is parked, claimed, asleep or gone. A thread that
 	 * parked may still be scanning itself in gcmem_safepoint(): let such
 	 * scans finish, so that all they grey is on the work lists before
-	 * the mark starts.
+	 * the mark starts; and a thread that was helping the mark (mark.c,
+	 * gcmem_mark_assist()) gives its work back, having seen @stopping.
 	 */
 	smp_mb();
-	if (wait_event_killable(heap->stop_wq, !atomic_read(&heap->scanning)))
+	if (wait_event_killable(heap->stop_wq,
+				!atomic_read(&heap->scanning) &&
+				!atomic_read(&heap->assisting)))
 		return -EINTR;
 	return 0;
 }

@@ -18,7 +18,12 @@
  * change once true. A worker that goes to mark another cycle meanwhile
  * (@yield) puts its buffer back first and counts as waiting while away,
  * so the mark may end without it (it finds it over when it is back) and
- * no worker waits for one that is away.
+ * no worker waits for one that is away. A thread that helps the mark
+ * (@nassist) is not a worker: it never waits at the barrier, but the
+ * barrier waits for it, since what it holds is on no list; it counts
+ * itself helping and takes its first buffer under the lock, so the
+ * barrier's last look, under the lock too, sees either the buffer on a
+ * list or the helper.
  *
  * With debugging on, every get and put checks the buffer's owner and that
  * full buffers are non-empty and empty ones empty (seed 002's
@@ -60,6 +65,7 @@ void gcmem_work_init(struct gcmem_work *work, int nproc, bool debug)
 	work->nfull = 0;
 	atomic_set(&work->nwait, 0);
 	work->nproc = nproc;
+	work->nassist = 0;
 	work->abandon = false;
 	work->debug = debug;
 	work->yield = NULL;
@@ -181,6 +187,33 @@ struct gcmem_workbuf *gcmem_work_trygetfull(struct gcmem_work *work,
 }
 
 /*
+ * gcmem_work_assist() - a thread that is not a worker begins (@on) or ends
+ * helping the mark. Between the two it takes work with
+ * gcmem_work_trygetfull() only, and it ends only when all it took is
+ * drained or back on the lists.
+ */
+void gcmem_work_assist(struct gcmem_work *work, bool on)
+{
+	spin_lock(&work->lock);
+	WRITE_ONCE(work->nassist, work->nassist + (on ? 1 : -1));
+	spin_unlock(&work->lock);
+}
+
+/* The getfull barrier's test: all wait, no list holds work, none helps. */
+static bool gcmem_work_over(struct gcmem_work *work)
+{
+	bool over;
+
+	if (atomic_read(&work->nwait) != work->nproc ||
+	    READ_ONCE(work->nfull) || READ_ONCE(work->nassist))
+		return false;
+	spin_lock(&work->lock);
+	over = !work->nfull && !work->nassist;
+	spin_unlock(&work->lock);
+	return over;
+}
+
+/*
  * gcmem_work_getfull() - a buffer with work, or NULL when marking is over
  * (or abandoned). The getfull barrier.
  */
@@ -204,8 +237,7 @@ struct gcmem_workbuf *gcmem_work_getfull(struct gcmem_work *work, int owner)
 				return b;
 			atomic_inc(&work->nwait);
 		}
-		if (atomic_read(&work->nwait) == work->nproc &&
-		    !READ_ONCE(work->nfull))
+		if (gcmem_work_over(work))
 			return NULL;
 		/*
 		 * Waiting, we hold no work: the mark may even end while we

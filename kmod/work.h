@@ -53,6 +53,12 @@ struct gcmem_work {
 	unsigned long nfull;		/* full + partial, for a lockless peek */
 	atomic_t nwait;
 	int nproc;
+	/*
+	 * Threads helping the mark (mark.c, gcmem_mark_assist()), under
+	 * @lock: while one does, the getfull barrier does not end the mark,
+	 * since it may hold work that is on no list.
+	 */
+	int nassist;
 	bool abandon;			/* stop as soon as possible */
 	bool debug;			/* check ownership at every get and put */
 	atomic_t nbufs;			/* allocated, for the leak check */
@@ -73,6 +79,7 @@ void gcmem_work_putempty(struct gcmem_work *work, struct gcmem_workbuf *b);
 struct gcmem_workbuf *gcmem_work_trygetfull(struct gcmem_work *work,
 					    int owner);
 struct gcmem_workbuf *gcmem_work_getfull(struct gcmem_work *work, int owner);
+void gcmem_work_assist(struct gcmem_work *work, bool on);
 void gcmem_work_reopen(struct gcmem_work *work);
 void gcmem_work_alone(struct gcmem_work *work);
 void gcmem_work_balance(struct gcmem_work *work, struct gcmem_workbuf *b,

@@ -114,6 +114,7 @@ struct gcu_heap_stats {
 	uint64_t markterm_stop_ns;	/* markterm_total_ns: its stop, */
 	uint64_t markterm_rescan_ns;	/* and its mark again */
 	uint64_t split_chunks;		/* PMD chunks moved to PTEs, hot */
+	uint64_t assist_marked;		/* objects marked by mark assists */
 };
 
 /* A registered type; GCU_TYPE_CONSERVATIVE and GCU_TYPE_NOSCAN are built in. */

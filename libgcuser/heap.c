@@ -199,6 +199,7 @@ int gcu_stats(struct gcu_heap_stats *st)
 	st->markterm_stop_ns = ks.markterm_stop_ns;
 	st->markterm_rescan_ns = ks.markterm_rescan_ns;
 	st->split_chunks = ks.split_chunks;
+	st->assist_marked = ks.assist_marked;
 	return 0;
 }
 

@@ -222,11 +222,6 @@ void gcmem_track_refill(struct gcmem_heap *heap, u64 off)
 {
 }
 
-/* Chunks are the arena's own memory here: no page to zero ahead (heap.c). */
-void gcmem_heap_spare_make(struct gcmem_heap *heap)
-{
-}
-
 /* At the limit no cycle helps: the arena is far larger than a run needs. */
 int gcmem_collect_locked(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 {

@@ -52,16 +52,19 @@ typedef int pid_t;
 	__atomic_store_n(&(x), (__typeof__(x))(v), __ATOMIC_RELAXED)
 #define barrier()		__asm__ __volatile__("" ::: "memory")
 #define smp_mb()		__atomic_thread_fence(__ATOMIC_SEQ_CST)
-#define smp_mb__after_atomic()	smp_mb()
 #ifdef __SANITIZE_THREAD__
 /*
  * TSan models no fences (GCC refuses them). The ones the module's code
  * under test has order a concurrent mark against refills, which the host
- * tests do not run: a compiler barrier will do.
+ * tests do not run: a compiler barrier will do. After an atomic
+ * read-modify-write, which the shim makes sequentially consistent, none
+ * is needed.
  */
 #define smp_rmb()		__atomic_signal_fence(__ATOMIC_SEQ_CST)
 #define smp_wmb()		__atomic_signal_fence(__ATOMIC_SEQ_CST)
+#define smp_mb__after_atomic()	__atomic_signal_fence(__ATOMIC_SEQ_CST)
 #else
+#define smp_mb__after_atomic()	smp_mb()
 #define smp_rmb()		__atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define smp_wmb()		__atomic_thread_fence(__ATOMIC_RELEASE)
 #endif

@@ -368,6 +368,8 @@ struct gcmem_option {
  * @split_chunks: out: chunks mapped by one PMD whose writes proved hot in
  *	a concurrent mark (written in two harvests running), mapped by pages
  *	from then on so that their writes are tracked by the page
+ * @assist_marked: out: objects marked by threads that helped a concurrent
+ *	mark (mark assists) while their requests waited for it to end
  *
  * A snapshot of the heap's counters; each is read atomically, the set is
  * not.
@@ -422,6 +424,7 @@ struct gcmem_stats {
 	__aligned_u64 markterm_stop_ns;
 	__aligned_u64 markterm_rescan_ns;
 	__aligned_u64 split_chunks;
+	__aligned_u64 assist_marked;
 };
 
 #define GCMEM_IOC_STATS		_IO(GCMEM_TYPE, GCMEM_CMD_STATS)
