@@ -414,6 +414,99 @@ TEST_F(host, mark_four_scanners)
 	}
 }
 
+/* A thread that helps every mark it finds, until told to stop. */
+struct assister {
+	struct gcmem_heap *heap;
+	int stop;
+};
+
+static void *assist_fn(void *arg)
+{
+	struct assister *a = arg;
+
+	host_current = &host_tasks[HOST_MAX_SCANNERS];
+	while (!READ_ONCE(a->stop))
+		gcmem_mark_assist(a->heap);
+	return NULL;
+}
+
+/* Publish @c as @heap's concurrent cycle, marking, as collect.c does. */
+static void th_publish(struct gcmem_heap *heap, struct gcmem_cycle *c)
+{
+	c->concurrent = true;
+	WRITE_ONCE(heap->phase, GCMEM_PHASE_MARK);
+	smp_store_release(&heap->cycle, c);
+}
+
+/* The roots greyed onto @c's lists, as a thread's stack scan leaves them. */
+static void th_grey_roots(struct gcmem_cycle *c, u64 *roots, unsigned int n)
+{
+	struct gcmem_greyer g;
+
+	gcmem_greyer_init(&g, c, GCMEM_OWNER_DRIVER);
+	gcmem_mark_words(c, &g, roots, n, NULL, 0);
+	gcmem_grey_flush(&g);
+}
+
+/*
+ * The roots greyed onto the lists, then one assist alone (mark.c): it
+ * drains all of it, and the scanners that come after find the mark over.
+ */
+TEST_F(host, assist_alone_marks_everything)
+{
+	struct gcmem_heap *heap = self->t.heap;
+
+	th_cycle(&self->t, &self->c, 2);
+	th_publish(heap, &self->c);
+	th_grey_roots(&self->c, self->roots, ARRAY_SIZE(self->roots));
+	gcmem_mark_assist(heap);
+	EXPECT_LT(0, atomic64_read(&heap->assist_marked));
+	host_mark(&self->c, 2);
+	WRITE_ONCE(heap->cycle, NULL);
+	ASSERT_FALSE(self->c.work.abandon);
+	ASSERT_EQ(0, th_compare(&self->t, _metadata));
+	gcmem_work_destroy(&self->c.work);
+	ASSERT_EQ(0, atomic_read(&self->c.work.nbufs));
+}
+
+/*
+ * Two scanners and a thread that assists them, all after the roots'
+ * buffer: whoever takes it, the same marks, so the getfull barrier never
+ * ended a mark while the helper held work that was on no list (TSan
+ * watches the lists and the counters).
+ */
+TEST_F(host, mark_with_an_assist)
+{
+	struct gcmem_heap *heap = self->t.heap;
+	struct assister a = { .heap = heap };
+	pthread_t tid;
+
+	for (int round = 0; round < 20; round++) {
+		for (unsigned int k = 0; k < self->t.nspans; k++)
+			bitmap_zero(self->t.spans[k]->markbits,
+				    self->t.spans[k]->nelems);
+		th_cycle(&self->t, &self->c, 2);
+		th_publish(heap, &self->c);
+		th_grey_roots(&self->c, self->roots, ARRAY_SIZE(self->roots));
+		WRITE_ONCE(a.stop, 0);
+		ASSERT_EQ(0, pthread_create(&tid, NULL, assist_fn, &a));
+		host_mark(&self->c, 2);
+		WRITE_ONCE(a.stop, 1);
+		pthread_join(tid, NULL);
+		WRITE_ONCE(heap->cycle, NULL);
+		WRITE_ONCE(heap->phase, GCMEM_PHASE_OFF);
+		ASSERT_FALSE(self->c.work.abandon);
+		ASSERT_EQ(0, self->c.work.nassist);
+		ASSERT_EQ(0, atomic_read(&heap->assisting));
+		ASSERT_EQ(0, th_compare(&self->t, _metadata))
+			TH_LOG("round %d", round);
+		gcmem_work_destroy(&self->c.work);
+		ASSERT_EQ(0, atomic_read(&self->c.work.nbufs));
+	}
+	TH_LOG("%lld objects marked by the assists",
+	       (long long)atomic64_read(&heap->assist_marked));
+}
+
 /*
  * Mark with the root's middle word unreadable (@mapped: a readable
  * mapping whose page cannot be had; else a hole): two scanners leave the

@@ -406,6 +406,7 @@ typedef struct { long long counter; } atomic64_t;
 #define atomic_dec_and_test(v)	(__atomic_sub_fetch(&(v)->counter, 1, __ATOMIC_SEQ_CST) == 0)
 #define atomic_andnot(i, v)	((void)__atomic_and_fetch(&(v)->counter, ~(i), __ATOMIC_SEQ_CST))
 #define atomic64_add(i, v)	((void)__atomic_add_fetch(&(v)->counter, i, __ATOMIC_SEQ_CST))
+#define atomic64_read(v)	__atomic_load_n(&(v)->counter, __ATOMIC_SEQ_CST)
 
 typedef struct { pthread_mutex_t m; } spinlock_t;
 #define spin_lock_init(l)	pthread_mutex_init(&(l)->m, NULL)
