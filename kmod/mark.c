@@ -81,10 +81,7 @@ static inline bool gcmem_mark_slot_live(const struct gcmem_cycle *c,
 	 * reports of free slots (concurrent_test's race variants).
 	 */
 	if (unlikely(c->check))
-		return test_bit(idx, span->allocbits) ||
-		       (span->state == GCMEM_SPAN_CACHED && span->owner &&
-			idx >= span->handout_cursor &&
-			idx < gcmem_span_cursor(span));
+		return gcmem_span_slot_allocated(span, idx);
 	/* Pairs with the releases in alloc.c's handout and return. */
 	if (smp_load_acquire(&span->state) == GCMEM_SPAN_CACHED &&
 	    idx >= READ_ONCE(span->handout_cursor))
