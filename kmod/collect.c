@@ -127,6 +127,7 @@
 #include <linux/module.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 
 #include "collect.h"
 #include "trace.h"
@@ -303,6 +304,126 @@ deferred:
 	return fatal_signal_pending(current) ? -EINTR : -EAGAIN;
 }
 
+/* The first object the checkmark found that the real mark did not. */
+static struct gcmem_span *gcmem_checkmark_missed(struct gcmem_heap *heap,
+						 u32 *idx)
+{
+	struct gcmem_span *span;
+	u32 i;
+
+	list_for_each_entry(span, &heap->spans, node)
+		for_each_set_bit(i, span->checkbits, span->nelems)
+			if (!test_bit(i, span->markbits)) {
+				*idx = i;
+				return span;
+			}
+	return NULL;
+}
+
+/*
+ * Mark into checkbits from @self's stack and registers (if not NULL) and
+ * root jobs [@from, @to), and drain.
+ */
+static void gcmem_checkmark_mark(struct gcmem_cycle *c,
+				 struct gcmem_thread *self, u32 from, u32 to)
+{
+	struct gcmem_greyer g;
+
+	gcmem_work_reopen(&c->work);
+	c->check = true;
+	gcmem_greyer_init(&g, c, GCMEM_OWNER_CHECKMARK);
+	if (self)
+		gcmem_mark_self(c, self);
+	for (; from < to; from++)
+		gcmem_mark_job(c, &g, &c->jobs[from]);
+	gcmem_mark_drain(c, &g);
+	gcmem_grey_flush(&g);
+	c->check = false;
+}
+
+static void gcmem_checkmark_reset(struct gcmem_heap *heap,
+				  struct gcmem_cycle *c)
+{
+	struct gcmem_span *span;
+
+	list_for_each_entry(span, &heap->spans, node)
+		bitmap_zero(span->checkbits, span->nelems);
+	gcmem_work_destroy(&c->work);
+	gcmem_work_init(&c->work, 1, true);
+}
+
+/* Say which words of @job point into [@lo, @hi). */
+static void gcmem_checkmark_words(const struct gcmem_root_job *job, u64 lo,
+				  u64 hi)
+{
+	unsigned int n = 0;
+	unsigned long a;
+	u64 v;
+	u32 i;
+
+	for (i = 0; i < job->nregs; i++)
+		if (job->regs[i] >= lo && job->regs[i] < hi)
+			pr_err("gcmem: checkmark:   register %u = %#llx\n", i,
+			       job->regs[i]);
+	if (job->kind != GCMEM_JOB_RANGE)
+		return;
+	for (a = ALIGN(job->start, 8); a + 8 <= job->end && n < 16; a += 8) {
+		if (copy_from_user(&v, (const void __user *)a, sizeof(v)))
+			continue;
+		if (v < lo || v >= hi)
+			continue;
+		pr_err("gcmem: checkmark:   word at %#lx (%lu above the start) = %#llx\n",
+		       a, a - job->start, v);
+		n++;
+	}
+}
+
+/*
+ * The checkmark found objects the real mark did not: mark again, a root at
+ * a time, and say which root reaches the first of them first (the driver's
+ * own stack, a registered range, a thread's stack and registers) and which
+ * of its words point at it directly. Debug mode, after a failure only.
+ */
+static void gcmem_checkmark_blame(struct gcmem_heap *heap,
+				  struct gcmem_cycle *c,
+				  struct gcmem_thread *self)
+{
+	struct gcmem_span *span = NULL;
+	struct gcmem_root_job *job;
+	struct gcmem_thread *t;
+	unsigned long id;
+	u32 i, idx;
+	u64 obj;
+
+	gcmem_checkmark_reset(heap, c);
+	/* Step 0: the driver's own stack; step i: job i - 1. */
+	for (i = 0; i <= c->njobs && !span; i++) {
+		gcmem_checkmark_mark(c, i ? NULL : self, i ? i - 1 : 0, i);
+		span = gcmem_checkmark_missed(heap, &idx);
+	}
+	if (!span) {
+		pr_err("gcmem: checkmark: no one root reaches it again\n");
+		return;
+	}
+	obj = heap->arena_start + ((u64)span->page << GCMEM_PAGE_SHIFT) +
+	      (u64)idx * span->elem_size;
+	if (i == 1) {
+		pr_err("gcmem: checkmark: %#llx first reached from the driver's own stack (thread %u)\n",
+		       obj, self->id);
+		return;
+	}
+	job = &c->jobs[i - 2];
+	pr_err("gcmem: checkmark: %#llx first reached from root job %u of %u: [%#lx, %#lx) type %u, %u registers\n",
+	       obj, i - 2, c->njobs, job->start, job->end, job->type_id,
+	       job->nregs);
+	xa_for_each(&heap->threads, id, t)
+		if (job->end == t->stack_hi)
+			pr_err("gcmem: checkmark:   thread %u's stack [%#lx, %#lx): stop %u, status %#x\n",
+			       t->id, t->stack_lo, t->stack_hi,
+			       READ_ONCE(t->stop), READ_ONCE(t->slot->status));
+	gcmem_checkmark_words(job, obj, obj + span->elem_size);
+}
+
 /*
  * The checkmark pass: mark again, into checkbits, single-threaded in the
  * driver, from roots taken anew, and count objects the real mark missed.
@@ -310,24 +431,21 @@ deferred:
 static void gcmem_checkmark(struct gcmem_heap *heap, struct gcmem_cycle *c,
 			    struct gcmem_thread *self)
 {
-	struct gcmem_greyer g;
 	struct gcmem_span *span;
 	u64 missed = 0;
 	u32 i;
 
 	gcmem_work_destroy(&c->work);
 	gcmem_work_init(&c->work, 1, true);
-	c->check = true;
 	if (gcmem_cycle_jobs(heap, c, true, NULL))
 		return;
-	gcmem_greyer_init(&g, c, GCMEM_OWNER_CHECKMARK);
-	if (self)
-		gcmem_mark_self(c, self);
-	for (i = 0; i < c->njobs; i++)
-		gcmem_mark_job(c, &g, &c->jobs[i]);
-	gcmem_mark_drain(c, &g);
-	gcmem_grey_flush(&g);
-	c->check = false;
+	gcmem_checkmark_mark(c, self, 0, c->njobs);
+	if (gcmem_checkmark_missed(heap, &i)) {
+		gcmem_checkmark_blame(heap, c, self);
+		/* Again as a whole, for the count and the report below. */
+		gcmem_checkmark_reset(heap, c);
+		gcmem_checkmark_mark(c, self, 0, c->njobs);
+	}
 
 	list_for_each_entry(span, &heap->spans, node) {
 		for_each_set_bit(i, span->checkbits, span->nelems) {
