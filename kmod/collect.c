@@ -290,7 +290,7 @@ static int gcmem_cycle_mark(struct gcmem_cycle *c)
 		goto deferred;
 	}
 	/* mark_deferred() drains alone; every round starts with them all. */
-	c->work.nproc = c->nproc;
+	c->work.nproc = c->stopped ? c->nproc : c->nproc_beside;
 	reinit_completion(&c->done);
 	gcmem_workers_post(c);
 	if (wait_for_completion_killable(&c->done)) {
@@ -563,6 +563,7 @@ static struct gcmem_cycle *gcmem_cycle_new(struct gcmem_heap *heap,
 	c->mm = heap->mm;
 	c->t_start = ktime_get();
 	c->nproc = gcmem_workers_nproc();
+	c->nproc_beside = gcmem_workers_nproc_beside(c->nproc);
 	gcmem_work_init(&c->work, c->nproc, gcmem_debug);
 	c->work.yield = gcmem_worker_yield;
 	init_completion(&c->done);

@@ -69,7 +69,8 @@ struct gcmem_cycle {
 	bool concurrent;		/* GCMEM_MODE_CONCURRENT */
 	bool black;			/* and allocates black (collect.c) */
 	bool stopped;			/* the world is stopped (or stopping) */
-	int nproc;			/* mark workers at every posting */
+	int nproc;			/* mark workers, the world stopped */
+	int nproc_beside;		/* and beside the running program */
 	enum gcmem_gc_reason why;	/* who asked for it */
 	/*
 	 * The task that runs the cycle's steps: the only scanner that may
@@ -122,6 +123,7 @@ void gcmem_parked_job(struct gcmem_thread *t, struct gcmem_root_job *job);
 int gcmem_workers_start(void);
 void gcmem_workers_stop(void);
 int gcmem_workers_nproc(void);
+int gcmem_workers_nproc_beside(int nproc);
 void gcmem_workers_post(struct gcmem_cycle *c);
 bool gcmem_worker_yield(struct gcmem_work *work, int owner, bool go);
 

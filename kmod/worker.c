@@ -61,12 +61,36 @@ static DECLARE_WAIT_QUEUE_HEAD(gcmem_workers_wq);
 static u64 gcmem_cycle_seq;
 static atomic64_t gcmem_posted_seq;	/* @gcmem_cycle_seq, for a peek */
 
+/*
+ * How many workers mark beside the running program (a concurrent cycle's
+ * mark and precleaning): 0 for a quarter of the cycle's workers, at least
+ * one. Go's background mark takes a quarter of the CPUs for the same
+ * reason: a mark that takes them all leaves the program nothing while it
+ * runs, and its allocations then wait at the goal for the mark to end;
+ * what the workers cannot do, the allocating threads' assists do
+ * (gcmem_mark_assist()). The mark termination, its world stopped, takes
+ * them all.
+ */
+static int gcmem_mark_workers_beside;
+module_param_named(mark_workers_beside, gcmem_mark_workers_beside, int, 0644);
+MODULE_PARM_DESC(mark_workers_beside, "mark workers beside the running program, 0 for a quarter of them (at least one)");
+
 /* The workers of the next cycle: fixed when the cycle is created. */
 int gcmem_workers_nproc(void)
 {
 	int n = READ_ONCE(gcmem_mark_workers);
 
 	return n > 0 && n < gcmem_nworkers ? n : gcmem_nworkers;
+}
+
+/* Of @nproc, those that mark while the world runs. */
+int gcmem_workers_nproc_beside(int nproc)
+{
+	int n = READ_ONCE(gcmem_mark_workers_beside);
+
+	if (n <= 0)
+		n = DIV_ROUND_UP(nproc, 4);
+	return min(n, nproc);
 }
 
 /* @c->work.nproc workers, the first ones, join the cycle. */
