@@ -59,7 +59,9 @@ static struct gcmem_chunk *gcmem_arena_chunk(struct vm_fault *vmf,
 	mutex_lock(&heap->chunk_lock);
 	chunk = gcmem_chunk_fault(heap, (addr - vma->vm_start) >>
 				  GCMEM_CHUNK_SHIFT);
-	if (!IS_ERR(chunk) && page < 0 && chunk->by_page) {
+	if (!IS_ERR(chunk) && page < 0 &&
+	    (chunk->by_page || ((vmf->flags & FAULT_FLAG_WRITE) &&
+				gcmem_track_pmd_write(heap, chunk)))) {
 		mutex_unlock(&heap->chunk_lock);
 		return NULL;
 	}

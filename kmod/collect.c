@@ -724,6 +724,10 @@ static int gcmem_cycle_preclean(struct gcmem_cycle *c)
 								 nchunks);
 			n = gcmem_track_npages(heap, written);
 			heap->precleaned_pages += n;
+			/* The last round: see gcmem_track_refill(). */
+			if (n < GCMEM_PRECLEAN_ENOUGH ||
+			    round == GCMEM_PRECLEAN_ROUNDS - 1)
+				WRITE_ONCE(heap->track_final, true);
 		}
 		gcmem_heap_unlock(heap);
 		if (ret)

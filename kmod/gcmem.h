@@ -353,6 +353,12 @@ struct gcmem_heap {
 	bool tracking;
 	/* Since the first harvest, every page counts (track.c); the same. */
 	bool track_precise;
+	/*
+	 * The precleaning's last round is under way: what the program
+	 * writes now the pause scans again (track.c). Written under
+	 * heap->lock, read without a lock: a hint.
+	 */
+	bool track_final;
 	/* Harvests since it was armed, the first is 2; the same locks. */
 	unsigned int track_round;
 	atomic64_t track_faults;	/* write faults it took */
@@ -674,6 +680,7 @@ unsigned long gcmem_track_npages(struct gcmem_heap *heap,
 				 const unsigned long *written);
 void gcmem_track_new_chunk(struct gcmem_heap *heap, struct gcmem_chunk *chunk);
 void gcmem_track_refill(struct gcmem_heap *heap, u64 off);
+bool gcmem_track_pmd_write(struct gcmem_heap *heap, struct gcmem_chunk *chunk);
 void gcmem_track_debugfs_add(struct gcmem_heap *heap, struct dentry *dir);
 
 /* stats.c */
