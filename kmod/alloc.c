@@ -484,6 +484,9 @@ int gcmem_refill(struct gcmem_heap *heap, struct gcmem_refill *arg)
 	zero = !ret && zero;
 	if (zero)
 		atomic_inc(&heap->zeroing);
+	/* Until the result is the caller's: gcmem_handout_done(). */
+	if (!ret)
+		atomic_inc(&heap->handing_out);
 	gcmem_heap_unlock(heap);
 	if (zero)
 		gcmem_refill_zero(heap, arg, bits);
@@ -496,6 +499,7 @@ int gcmem_refill(struct gcmem_heap *heap, struct gcmem_refill *arg)
 	if (copy_to_user(u64_to_user_ptr(arg->alloc_bitmap), bits,
 			 DIV_ROUND_UP(arg->nelems, 64) * sizeof(u64))) {
 		/* Not a successful refill, though the span stays cached. */
+		gcmem_handout_done(heap);
 		if (!gcmem_heap_lock(heap)) {
 			heap->refills--;
 			gcmem_heap_unlock(heap);
@@ -574,9 +578,21 @@ again:
 	heap->large_objects++;
 	heap->live_bytes += bytes;
 	arg->addr = heap->arena_start + ((u64)span->page << GCMEM_PAGE_SHIFT);
+	/* Until the address is the caller's: gcmem_handout_done(). */
+	atomic_inc(&heap->handing_out);
 out:
 	gcmem_heap_unlock(heap);
 	return ret;
+}
+
+/*
+ * gcmem_handout_done() - a refill's or large allocation's result is in the
+ * caller's memory, or will never be (see heap->handing_out).
+ */
+void gcmem_handout_done(struct gcmem_heap *heap)
+{
+	if (atomic_dec_and_test(&heap->handing_out))
+		wake_up_all(&heap->stop_wq);
 }
 
 void gcmem_spans_destroy(struct gcmem_heap *heap)

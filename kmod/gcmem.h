@@ -425,6 +425,17 @@ struct gcmem_heap {
 	 * (whose spans may be another thread's), wait until none is.
 	 */
 	atomic_t zeroing;
+	/*
+	 * Refills and large allocations that handed out memory and have
+	 * not yet written their result (the span's base, the object's
+	 * address) to the caller's memory (ioctl.c); raised under @lock,
+	 * dropped without. A stop of the world is complete only when none
+	 * is (safepoint.c): a thread stopped asleep in such a tail is
+	 * scanned in place, and the address it then writes to its stack
+	 * would be seen by no scan, a new large object's only reference
+	 * (allocating white) among them.
+	 */
+	atomic_t handing_out;
 	wait_queue_head_t zero_wq;
 	u64 gcpercent;
 	/* Pacing (pace.c), all in bytes of spans in use: */
@@ -605,6 +616,7 @@ int gcmem_collect_init(void);
 void gcmem_collect_exit(void);
 void gcmem_set_phase(struct gcmem_heap *heap, enum gcmem_phase phase);
 bool gcmem_allocating_black(struct gcmem_heap *heap);
+void gcmem_handout_done(struct gcmem_heap *heap);
 void gcmem_span_blacken(struct gcmem_heap *heap, struct gcmem_span *span,
 			u32 from);
 

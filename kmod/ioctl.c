@@ -52,6 +52,11 @@ struct gcmem_ioctl_op {
 	bool out;
 	/* Any process may try it: ADOPT, which makes the caller the owner. */
 	bool unowned;
+	/*
+	 * It hands out memory (REFILL, ALLOC_LARGE): on success it raised
+	 * heap->handing_out, dropped here once the result is written.
+	 */
+	bool handout;
 	int (*execute)(struct gcmem_heap *heap, void *cmd);
 	void (*undo)(struct gcmem_heap *heap, void *cmd);
 };
@@ -268,6 +273,18 @@ static int gcmem_ioc_weak(struct gcmem_heap *heap, void *arg)
 	}
 #define GCMEM_IOCTL_OP(_name, _fn, _struct, _last, _pre)		     \
 	GCMEM_IOCTL_OP_FULL(_name, _fn, _struct, _last, _pre, true, NULL)
+/* A command that hands out memory, its address in the output. */
+#define GCMEM_IOCTL_OP_HANDOUT(_name, _fn, _struct, _last)		     \
+	[GCMEM_CMD_##_name - GCMEM_CMD_BASE] = {			     \
+		.size = sizeof(_struct) +				     \
+			BUILD_BUG_ON_ZERO(sizeof(union gcmem_ucmd_buffer) < \
+					  sizeof(_struct)),		     \
+		.min_size = offsetofend(_struct, _last),		     \
+		.ioctl_num = GCMEM_IOC_##_name,				     \
+		.out = true,						     \
+		.handout = true,					     \
+		.execute = _fn,						     \
+	}
 /* A command with no output fields. */
 #define GCMEM_IOCTL_OP_IN(_name, _fn, _struct, _last)			     \
 	GCMEM_IOCTL_OP_FULL(_name, _fn, _struct, _last, false, false, NULL)
@@ -286,10 +303,10 @@ static const struct gcmem_ioctl_op gcmem_ioctl_ops[] = {
 			    true, gcmem_ioc_thread_register_undo),
 	GCMEM_IOCTL_OP_IN(THREAD_UNREGISTER, gcmem_ioc_thread_unregister,
 			  struct gcmem_thread_unregister, __reserved),
-	GCMEM_IOCTL_OP(REFILL, gcmem_ioc_refill, struct gcmem_refill,
-		       __reserved2, false),
-	GCMEM_IOCTL_OP(ALLOC_LARGE, gcmem_ioc_alloc_large,
-		       struct gcmem_alloc_large, addr, false),
+	GCMEM_IOCTL_OP_HANDOUT(REFILL, gcmem_ioc_refill, struct gcmem_refill,
+			       __reserved2),
+	GCMEM_IOCTL_OP_HANDOUT(ALLOC_LARGE, gcmem_ioc_alloc_large,
+			       struct gcmem_alloc_large, addr),
 	GCMEM_IOCTL_OP_IN(ROOT_ADD, gcmem_ioc_root_add, struct gcmem_root, len),
 	GCMEM_IOCTL_OP_IN(ROOT_REMOVE, gcmem_ioc_root_remove, struct gcmem_root,
 			  len),
@@ -370,7 +387,9 @@ long gcmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	if (copy_to_user(uarg, &buf, min_t(u32, op->size, usize))) {
 		if (op->undo)
 			op->undo(heap, &buf);
-		return -EFAULT;
+		ret = -EFAULT;
 	}
-	return 0;
+	if (op->handout)
+		gcmem_handout_done(heap);
+	return ret;
 }

@@ -444,13 +444,20 @@ int gcmem_stop_the_world(struct gcmem_heap *heap, struct gcmem_thread *self)
 			    gcmem_queue_park(heap, t))
 				heap->forced_stops++;
 		}
-		if (!pending)
+		/*
+		 * And every refill or large allocation under way has written
+		 * its result (heap->handing_out): none begins, we hold the
+		 * lock they take first.
+		 */
+		if (!pending && !atomic_read(&heap->handing_out))
 			break;
 		if (time_after(jiffies, start +
 			       msecs_to_jiffies(GCMEM_STOP_ABANDON_MS)))
 			return -EAGAIN;
 		wait_event_killable_timeout(heap->stop_wq,
-					    atomic_read(&heap->parks) != seen,
+					    atomic_read(&heap->parks) != seen ||
+					    (!pending &&
+					     !atomic_read(&heap->handing_out)),
 					    msecs_to_jiffies(1));
 		if (fatal_signal_pending(current))
 			return -EINTR;
