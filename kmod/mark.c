@@ -241,44 +241,20 @@ gcmem_scan_word(struct gcmem_cycle *c, struct gcmem_greyer *g,
 }
 
 /*
- * scanobject: follow the pointer words of the object at arena @off, as the
- * chunk's pointer bits name them, a bitmap word at a time; but not words
- * that point into [@skip, @skip + @skip_len) (constant 0 in the mark loop,
- * where the test compiles away). With @q (the drain's: the caller's
- * constant, inlined) the candidates enter its pipeline; without, each is
- * marked at once. A conservative object (every word a candidate, the
- * common case) is a plain loop over its words, a chunk at a time; the
- * first test is the common case of all, a small object.
+ * The words [@off, @end) of an object (all of them candidates if @all,
+ * else those the chunks' pointer bits name), which may cross chunks: one
+ * run of words per chunk.
  */
 static __always_inline void
-__gcmem_scan_object(struct gcmem_cycle *c, struct gcmem_greyer *g,
-		    struct gcmem_markq *q, u64 off, u64 skip, u64 skip_len)
+__gcmem_scan_words(struct gcmem_cycle *c, struct gcmem_greyer *g,
+		   struct gcmem_markq *q, u64 off, u64 end, bool all,
+		   u64 skip, u64 skip_len)
 {
 	struct gcmem_heap *heap = c->heap;
 	const u64 arena_start = heap->arena_start;
 	const u64 arena_size = heap->arena_size;
 	struct gcmem_chunk *chunk = gcmem_chunk_of(heap, off);
-	struct gcmem_span *span = chunk->spans[(off >> GCMEM_PAGE_SHIFT) %
-					       GCMEM_CHUNK_PAGES];
-	/*
-	 * A conservative span's pointer bits are all ones (bitmap.c): take
-	 * them as read, and save a random access to the chunk's bitmap.
-	 */
-	bool all = span->type_id == GCMEM_TYPE_CONSERVATIVE;
-	u64 end = off + span->elem_size;
 
-	if (all && likely((off % GCMEM_CHUNK_SIZE) + span->elem_size <=
-			  GCMEM_CHUNK_SIZE)) {
-		const u64 *p = (const u64 *)READ_ONCE(chunk->base) +
-			       (off % GCMEM_CHUNK_SIZE) / 8;
-		const u64 *e = p + span->elem_size / 8;
-
-		for (; p < e; p++)
-			gcmem_scan_word(c, g, q, READ_ONCE(*p), arena_start,
-					arena_size, skip, skip_len);
-		return;
-	}
-	/* Large objects may cross chunks: one run of words per chunk. */
 	while (off < end) {
 		unsigned long lo = (off % GCMEM_CHUNK_SIZE) / 8;
 		unsigned long hi = min_t(u64, GCMEM_CHUNK_WORDS,
@@ -318,6 +294,47 @@ __gcmem_scan_object(struct gcmem_cycle *c, struct gcmem_greyer *g,
 		if (off < end)
 			chunk = gcmem_chunk_of(heap, off);
 	}
+}
+
+/*
+ * scanobject: follow the pointer words of the object at arena @off, as the
+ * chunk's pointer bits name them, a bitmap word at a time; but not words
+ * that point into [@skip, @skip + @skip_len) (constant 0 in the mark loop,
+ * where the test compiles away). With @q (the drain's: the caller's
+ * constant, inlined) the candidates enter its pipeline; without, each is
+ * marked at once. A conservative object (every word a candidate, the
+ * common case) is a plain loop over its words, a chunk at a time; the
+ * first test is the common case of all, a small object.
+ */
+static __always_inline void
+__gcmem_scan_object(struct gcmem_cycle *c, struct gcmem_greyer *g,
+		    struct gcmem_markq *q, u64 off, u64 skip, u64 skip_len)
+{
+	struct gcmem_heap *heap = c->heap;
+	const u64 arena_start = heap->arena_start;
+	const u64 arena_size = heap->arena_size;
+	struct gcmem_chunk *chunk = gcmem_chunk_of(heap, off);
+	struct gcmem_span *span = chunk->spans[(off >> GCMEM_PAGE_SHIFT) %
+					       GCMEM_CHUNK_PAGES];
+	/*
+	 * A conservative span's pointer bits are all ones (bitmap.c): take
+	 * them as read, and save a random access to the chunk's bitmap.
+	 */
+	bool all = span->type_id == GCMEM_TYPE_CONSERVATIVE;
+	u64 end = off + span->elem_size;
+
+	if (all && likely((off % GCMEM_CHUNK_SIZE) + span->elem_size <=
+			  GCMEM_CHUNK_SIZE)) {
+		const u64 *p = (const u64 *)READ_ONCE(chunk->base) +
+			       (off % GCMEM_CHUNK_SIZE) / 8;
+		const u64 *e = p + span->elem_size / 8;
+
+		for (; p < e; p++)
+			gcmem_scan_word(c, g, q, READ_ONCE(*p), arena_start,
+					arena_size, skip, skip_len);
+		return;
+	}
+	__gcmem_scan_words(c, g, q, off, end, all, skip, skip_len);
 }
 
 /* The drain's scan, its candidates into @q (inlined: @q is known). */
@@ -576,9 +593,9 @@ void gcmem_deferred_free(struct gcmem_cycle *c)
  * which the harvest before this mark round took, track.c; a concurrent
  * cycle's precleaning and mark termination, collect.c): a pointer it
  * stored into an object already scanned is found here. An object the mark
- * had not reached is scanned when it is, or not at all. An object is
- * scanned whole, once however many of its written pages are here (a
- * large one once for every chunk of it that was written). Precleaning
+ * had not reached is scanned when it is, or not at all. A small object
+ * is scanned whole, once however many of its written pages are here; a
+ * large one only on its written pages. Precleaning
  * runs this beside the program, refills included: spans appear in the
  * table (complete, see gcmem_span_new()), none goes before the cycle
  * ends.
@@ -601,17 +618,33 @@ static void gcmem_rescan_chunk(struct gcmem_cycle *c, struct gcmem_greyer *g,
 					      GCMEM_CHUNK_PAGES]);
 		if (!span || span->type_id == GCMEM_TYPE_NOSCAN)
 			continue;
+		base = (u64)span->page << GCMEM_PAGE_SHIFT;
+		marks = gcmem_marks(c, span);
+		/*
+		 * A large object, marked: only its words on this page. The
+		 * rest were scanned before they could be written, or will be
+		 * (grey); a table of 4 MiB scanned whole for each chunk of
+		 * it written was 60-90 ms of a pause under TCG.
+		 */
+		if (span->nelems == 1 && span->elem_size > PAGE_SIZE) {
+			if (test_bit(0, marks))
+				__gcmem_scan_words(c, g, NULL, max(lo, base),
+						   min(lo + PAGE_SIZE, base +
+						       span->elem_size),
+						   span->type_id ==
+						   GCMEM_TYPE_CONSERVATIVE,
+						   0, 0);
+			continue;
+		}
 		if (span != prev) {
 			prev = span;
 			next = 0;
 		}
 		/* The objects on [lo, lo + PAGE_SIZE) not scanned yet here. */
-		base = (u64)span->page << GCMEM_PAGE_SHIFT;
 		i = max_t(u32, next, div64_u64(lo - base, span->elem_size));
 		end = min_t(u64, span->nelems,
 			    div64_u64(lo + PAGE_SIZE - base +
 				      span->elem_size - 1, span->elem_size));
-		marks = gcmem_marks(c, span);
 		for (i = find_next_bit(marks, end, i); i < end;
 		     i = find_next_bit(marks, end, i + 1))
 			gcmem_scan_object(c, g,
