@@ -289,8 +289,14 @@ static int gcmem_cycle_mark(struct gcmem_cycle *c)
 			gcmem_work_abandon(&c->work);
 		goto deferred;
 	}
-	/* mark_deferred() drains alone; every round starts with them all. */
-	c->work.nproc = c->stopped ? c->nproc : c->nproc_beside;
+	/*
+	 * mark_deferred() drains alone; every round starts with them all:
+	 * all the workers where the world is stopped, or where what the
+	 * program writes meanwhile is what the pause scans again (the
+	 * precleaning's last round), else a quarter (worker.c).
+	 */
+	c->work.nproc = c->stopped || READ_ONCE(c->heap->track_final) ?
+			c->nproc : c->nproc_beside;
 	reinit_completion(&c->done);
 	gcmem_workers_post(c);
 	if (wait_for_completion_killable(&c->done)) {

@@ -333,8 +333,13 @@ bool gcmem_track_write(struct gcmem_heap *heap, struct gcmem_chunk *chunk,
 bool gcmem_track_pmd_write(struct gcmem_heap *heap, struct gcmem_chunk *chunk)
 {
 	lockdep_assert_held(&heap->chunk_lock);
-	return chunk->wp && READ_ONCE(heap->track_final) &&
-	       gcmem_track_split_chunk(heap, chunk);
+	/* Mapped by a PMD or not yet at all (a chunk the heap grew by). */
+	if (!chunk->wp || !READ_ONCE(heap->track_final) || chunk->by_page ||
+	    !READ_ONCE(gcmem_track_split))
+		return false;
+	chunk->by_page = true;
+	atomic64_inc(&heap->split_chunks);
+	return true;
 }
 
 /*
