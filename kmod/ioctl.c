@@ -259,7 +259,8 @@ static int gcmem_ioc_weak(struct gcmem_heap *heap, void *arg)
 	return gcmem_weak(heap, arg);
 }
 
-#define GCMEM_IOCTL_OP_FULL(_name, _fn, _struct, _last, _pre, _out, _undo) \
+#define __GCMEM_IOCTL_OP(_name, _fn, _struct, _last, _pre, _out, _undo,   \
+			 _handout)					     \
 	[GCMEM_CMD_##_name - GCMEM_CMD_BASE] = {			     \
 		.size = sizeof(_struct) +				     \
 			BUILD_BUG_ON_ZERO(sizeof(union gcmem_ucmd_buffer) < \
@@ -268,23 +269,17 @@ static int gcmem_ioc_weak(struct gcmem_heap *heap, void *arg)
 		.ioctl_num = GCMEM_IOC_##_name,				     \
 		.before_handshake = _pre,				     \
 		.out = _out,						     \
+		.handout = _handout,					     \
 		.execute = _fn,						     \
 		.undo = _undo,						     \
 	}
+#define GCMEM_IOCTL_OP_FULL(_name, _fn, _struct, _last, _pre, _out, _undo) \
+	__GCMEM_IOCTL_OP(_name, _fn, _struct, _last, _pre, _out, _undo, false)
 #define GCMEM_IOCTL_OP(_name, _fn, _struct, _last, _pre)		     \
 	GCMEM_IOCTL_OP_FULL(_name, _fn, _struct, _last, _pre, true, NULL)
 /* A command that hands out memory, its address in the output. */
 #define GCMEM_IOCTL_OP_HANDOUT(_name, _fn, _struct, _last)		     \
-	[GCMEM_CMD_##_name - GCMEM_CMD_BASE] = {			     \
-		.size = sizeof(_struct) +				     \
-			BUILD_BUG_ON_ZERO(sizeof(union gcmem_ucmd_buffer) < \
-					  sizeof(_struct)),		     \
-		.min_size = offsetofend(_struct, _last),		     \
-		.ioctl_num = GCMEM_IOC_##_name,				     \
-		.out = true,						     \
-		.handout = true,					     \
-		.execute = _fn,						     \
-	}
+	__GCMEM_IOCTL_OP(_name, _fn, _struct, _last, false, true, NULL, true)
 /* A command with no output fields. */
 #define GCMEM_IOCTL_OP_IN(_name, _fn, _struct, _last)			     \
 	GCMEM_IOCTL_OP_FULL(_name, _fn, _struct, _last, false, false, NULL)
