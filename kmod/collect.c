@@ -60,7 +60,9 @@
  * cycle that cannot mark everything — a thread not stopping, the driver
  * killed, a failed allocation — is abandoned before sweep); freed memory is
  * zeroed before it is handed out again; a span cached by a thread is never
- * changed at or above the thread's cursor.
+ * changed at or above the thread's cursor; every mark bit is clear when a
+ * mark begins (debug mode checks it): the sweep clears them, or the
+ * abandoned cycle, once no thread marks any more.
  *
  * Concurrent mode (GCMEM_MODE_CONCURRENT, per heap, the default; a heap with
  * little to mark runs its cycles stopped, pace.c) marks beside the
@@ -119,6 +121,7 @@
  *
  * When a cycle starts is pace.c's business.
  */
+#include <linux/bitmap.h>
 #include <linux/bits.h>
 #include <linux/delay.h>
 #include <linux/kthread.h>
@@ -541,6 +544,27 @@ void gcmem_span_blacken(struct gcmem_heap *heap, struct gcmem_span *span,
 }
 
 /*
+ * Debug: no mark bit is set when a mark begins (the last sweep, or the
+ * abandoned cycle, cleared them all). One left set would keep its object
+ * from being scanned in this cycle, and what only it reaches from being
+ * marked: objects lost, the checkmark's "reachable but not marked".
+ */
+static void gcmem_check_marks_clear(struct gcmem_heap *heap)
+{
+	struct gcmem_span *span;
+
+	lockdep_assert_held(&heap->lock);
+	list_for_each_entry(span, &heap->spans, node)
+		if (WARN_ONCE(!bitmap_empty(span->markbits, span->nelems),
+			      "gcmem: span at %#llx (class %u, state %d): slot %lu marked before the mark\n",
+			      heap->arena_start +
+			      ((u64)span->page << GCMEM_PAGE_SHIFT),
+			      span->size_class, span->state,
+			      find_first_bit(span->markbits, span->nelems)))
+			return;
+}
+
+/*
  * A cycle for @heap, published for the safepoints. -EAGAIN without memory,
  * -EINTR when the heap's process is going away.
  */
@@ -554,6 +578,8 @@ static struct gcmem_cycle *gcmem_cycle_new(struct gcmem_heap *heap,
 		return ERR_PTR(-EAGAIN);
 	/* The last cycle's sweep ends before this one marks. */
 	gcmem_sweep_some(heap, ULONG_MAX, false);
+	if (gcmem_debug)
+		gcmem_check_marks_clear(heap);
 	c = kzalloc(sizeof(*c), GFP_KERNEL);
 	if (!c)
 		return ERR_PTR(-EAGAIN);
@@ -880,6 +906,18 @@ static void gcmem_cycle_abandon(struct gcmem_cycle *c,
 	struct gcmem_heap *heap = c->heap;
 	struct gcmem_span *span;
 
+	/*
+	 * No thread marks any more, nor can start to: a mark assist that
+	 * began before the cycle failed (gcmem_mark_assist(); the phase may
+	 * still be MARK, or the stop that would have waited for it failed)
+	 * would set bits after they are cleared below, and the next cycle
+	 * would find those objects marked and never scan them. The workers
+	 * and self-scans are done already (gcmem_cycle_mark(), the restart).
+	 */
+	gcmem_work_abandon(&c->work);
+	/* Pairs with the barrier after raising @assisting. */
+	smp_mb();
+	wait_event(heap->stop_wq, !atomic_read(&heap->assisting));
 	/* Mark bits are clear between cycles (sweep clears them). */
 	list_for_each_entry(span, &heap->spans, node)
 		bitmap_zero(span->markbits, span->nelems);

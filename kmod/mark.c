@@ -807,14 +807,16 @@ void gcmem_mark_assist(struct gcmem_heap *heap)
 	atomic_inc(&heap->assisting);
 	/*
 	 * Pairs with the barriers after clearing heap->cycle
-	 * (gcmem_cycle_finish()) and after setting @stopping (the stop):
-	 * either this sees them, or they wait for @assisting.
+	 * (gcmem_cycle_finish()), after setting @stopping (the stop) and
+	 * after abandoning the mark (gcmem_cycle_abandon()): either this
+	 * sees them, or they wait for @assisting.
 	 */
 	smp_mb__after_atomic();
 	/* Pairs with the release that publishes the cycle. */
 	c = smp_load_acquire(&heap->cycle);
 	if (!c || !c->concurrent || READ_ONCE(heap->stopping) ||
-	    READ_ONCE(heap->phase) != GCMEM_PHASE_MARK)
+	    READ_ONCE(heap->phase) != GCMEM_PHASE_MARK ||
+	    READ_ONCE(c->work.abandon))
 		goto out;
 	gcmem_greyer_init(&g, c, GCMEM_OWNER_ASSIST);
 	gcmem_work_assist(&c->work, true);
