@@ -468,6 +468,10 @@ int gcmem_refill(struct gcmem_heap *heap, struct gcmem_refill *arg)
 			return -EINVAL;
 		if (!gcmem_arena_start(heap))
 			return -EINVAL;
+		/* While a concurrent cycle marks: pay for the span first. */
+		if (READ_ONCE(heap->cycle))
+			gcmem_mark_assist(heap, (u64)GCMEM_PAGE_SIZE *
+					  gcmem_class_npages[arg->size_class]);
 	}
 
 	ret = gcmem_heap_lock(heap);
@@ -525,6 +529,9 @@ int gcmem_alloc_large(struct gcmem_heap *heap, struct gcmem_alloc_large *arg)
 		return -ENOMEM;
 	npages = DIV_ROUND_UP(arg->bytes, GCMEM_PAGE_SIZE);
 	bytes = (u64)npages * GCMEM_PAGE_SIZE;
+	/* While a concurrent cycle marks: pay for the object first. */
+	if (READ_ONCE(heap->cycle))
+		gcmem_mark_assist(heap, bytes);
 
 	ret = gcmem_heap_lock(heap);
 	if (ret)

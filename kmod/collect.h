@@ -83,6 +83,7 @@ struct gcmem_cycle {
 	struct gcmem_root_job *jobs;
 	unsigned int njobs;
 	atomic_t next_job;		/* the parallel-for's cursor */
+	atomic64_t scanned;		/* objects the drains scanned */
 	bool check;			/* the checkmark pass: mark checkbits */
 	spinlock_t deferred_lock;
 	struct list_head deferred;	/* struct gcmem_deferred, for the driver */
@@ -118,6 +119,10 @@ void gcmem_deferred_free(struct gcmem_cycle *c);
 void gcmem_mark_self(struct gcmem_cycle *c, struct gcmem_thread *t);
 void gcmem_blocked_job(struct gcmem_thread *t, struct gcmem_root_job *job);
 void gcmem_parked_job(struct gcmem_thread *t, struct gcmem_root_job *job);
+
+/* pace.c */
+u64 gcmem_pace_assist_objs(struct gcmem_heap *heap, struct gcmem_cycle *c,
+			   u64 bytes);
 
 /* worker.c */
 int gcmem_workers_start(void);

@@ -343,6 +343,7 @@ struct gcmem_heap {
 	u64 sweep_cycle;		/* the cycle being swept */
 	u64 swept_cycles;		/* the last cycle whose sweep is over */
 	u64 sweep_marked, sweep_freed;	/* this sweep's, so far */
+	u64 sweep_marked_objs;		/* objects it kept, so far */
 	struct xarray central;		/* type * MAX_CLASSES + class -> list */
 	struct xarray types;		/* registered types by id */
 	struct xarray threads;		/* registered threads by id */
@@ -457,6 +458,7 @@ struct gcmem_heap {
 	u64 pause_max_ns;
 	u64 pause_hist[GCMEM_PAUSE_BUCKETS];
 	u64 marked_bytes;
+	u64 marked_objs;		/* objects the last sweep kept */
 	u64 heap_before;
 	u64 heap_after;
 	u64 freed_bytes;
@@ -606,7 +608,7 @@ bool gcmem_ragged_wanted(struct gcmem_heap *heap, struct gcmem_thread *t);
 void gcmem_start_the_world(struct gcmem_heap *heap);
 
 /* mark.c */
-void gcmem_mark_assist(struct gcmem_heap *heap);
+void gcmem_mark_assist(struct gcmem_heap *heap, u64 bytes);
 
 /* collect.c */
 int gcmem_collect(struct gcmem_heap *heap, struct gcmem_collect *arg);

@@ -270,7 +270,7 @@ int gcmem_heap_lock_idle(struct gcmem_heap *heap)
 		}
 		/* Help the mark that holds us back, while it has work. */
 		if (self)
-			gcmem_mark_assist(heap);
+			gcmem_mark_assist(heap, 0);
 		/*
 		 * Asleep here, a registered thread is stopped where it is
 		 * when the cycle stops the world (safepoint.c); it does the

@@ -714,10 +714,14 @@ static void gcmem_markq_return(struct gcmem_cycle *c, struct gcmem_greyer *g,
  * Scan grey objects until the getfull barrier says marking is over. What
  * is in @q is this scanner's work as much as its buffer is: it waits at
  * the barrier only with both empty, and empties @q into its buffer before
- * the buffer goes to the others.
+ * the buffer goes to the others. An assist (@assist) takes only what the
+ * lists hold, and gives its work back once it has scanned @budget objects
+ * (0: no limit). The objects scanned are counted in the cycle's @scanned,
+ * a few dozen at a time, for the pacer (gcmem_pace_assist_objs()).
  */
 static __always_inline void
-__gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g, bool assist)
+__gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g, bool assist,
+		   u64 budget)
 {
 	struct gcmem_markq q;
 	struct gcmem_workbuf *b;
@@ -738,7 +742,7 @@ __gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g, bool assist)
 			b = assist ? gcmem_work_trygetfull(g->work, g->owner) :
 				     gcmem_work_getfull(g->work, g->owner);
 			if (!b)
-				return;
+				break;
 			g->wbuf = b;
 		}
 		/* Fill the ring from the buffer, then scan its oldest. */
@@ -747,12 +751,17 @@ __gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g, bool assist)
 			gcmem_markq_take(c, &q, b->obj[--b->nobj]);
 		gcmem_scan_object_queued(c, g, &q, gcmem_markq_next(&q));
 		if (++n % GCMEM_DRAIN_CHECK == 0) {
+			atomic64_add(GCMEM_DRAIN_CHECK, &c->scanned);
 			if (READ_ONCE(c->work.abandon))
 				return;
 			if (assist) {
-				/* Its work back to the lists, for the stop. */
+				/*
+				 * Its work back to the lists, for the stop,
+				 * or once its debt is paid.
+				 */
 				if (READ_ONCE(c->heap->stopping) ||
-				    fatal_signal_pending(current)) {
+				    fatal_signal_pending(current) ||
+				    (budget && n >= budget)) {
 					gcmem_markq_return(c, g, &q);
 					return;
 				}
@@ -766,7 +775,7 @@ __gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g, bool assist)
 				/* Away, as if waiting with nothing: work.c. */
 				gcmem_markq_return(c, g, &q);
 				if (!g->wbuf)
-					return;	/* abandoned */
+					break;	/* abandoned */
 				if (g->wbuf->nobj)
 					gcmem_work_putfull(g->work, g->wbuf);
 				else
@@ -780,29 +789,36 @@ __gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g, bool assist)
 			cond_resched();
 		}
 	}
+	/* Left with no work: the rest of the count. */
+	atomic64_add(n % GCMEM_DRAIN_CHECK, &c->scanned);
 }
 
 void gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g)
 {
-	__gcmem_mark_drain(c, g, false);
+	__gcmem_mark_drain(c, g, false, 0);
 }
 
 /*
- * gcmem_mark_assist() - mark assists: a registered thread whose request
- * must wait for a concurrent mark to end (an allocation at the cycle's
- * goal, pace.c, or anything else gcmem_heap_lock_idle() holds back) helps
- * the workers while there is work to take, instead of sleeping while the
- * program's allocation outruns them: with fewer workers than CPUs, or
- * workers shared with other heaps, its CPU would otherwise idle. It holds
- * no lock; @assisting keeps the cycle (gcmem_cycle_finish() and the stop
- * wait for it), and the getfull barrier waits for it too (work.c). It
- * gives its work back as soon as the world is to stop: a stopped world
- * runs no thread's marking.
+ * gcmem_mark_assist() - mark assists: a registered thread helps the
+ * workers. One whose request must wait for a concurrent mark to end (an
+ * allocation at the cycle's goal, pace.c, or anything else
+ * gcmem_heap_lock_idle() holds back; @bytes 0) helps while there is work
+ * to take, instead of sleeping while the program's allocation outruns
+ * them: with fewer workers than CPUs, or workers shared with other heaps,
+ * its CPU would otherwise idle. One about to allocate @bytes while the
+ * workers mark (a refill, a large object) scans first what the pacer
+ * says that allocation owes (gcmem_pace_assist_objs(): proportional
+ * assists), if anything. It holds no lock; @assisting keeps the cycle
+ * (gcmem_cycle_finish(), the stop and gcmem_cycle_abandon() wait for it),
+ * and the getfull barrier waits for it too (work.c). It gives its work
+ * back as soon as the world is to stop: a stopped world runs no thread's
+ * marking.
  */
-void gcmem_mark_assist(struct gcmem_heap *heap)
+void gcmem_mark_assist(struct gcmem_heap *heap, u64 bytes)
 {
 	struct gcmem_cycle *c;
 	struct gcmem_greyer g;
+	u64 budget = 0;
 
 	atomic_inc(&heap->assisting);
 	/*
@@ -818,9 +834,14 @@ void gcmem_mark_assist(struct gcmem_heap *heap)
 	    READ_ONCE(heap->phase) != GCMEM_PHASE_MARK ||
 	    READ_ONCE(c->work.abandon))
 		goto out;
+	if (bytes) {
+		budget = gcmem_pace_assist_objs(heap, c, bytes);
+		if (!budget)
+			goto out;
+	}
 	gcmem_greyer_init(&g, c, GCMEM_OWNER_ASSIST);
 	gcmem_work_assist(&c->work, true);
-	__gcmem_mark_drain(c, &g, true);
+	__gcmem_mark_drain(c, &g, true, budget);
 	gcmem_grey_flush(&g);
 	gcmem_work_assist(&c->work, false);
 	atomic64_add(g.nobj, &heap->assist_marked);

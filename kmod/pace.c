@@ -23,7 +23,8 @@
  * the precleaning's last round (heap->track_final), whose writes the
  * pause scans again: what the program writes most is new objects, and a
  * last round that runs beside them never converged in the latency
- * benchmark (865 pages written in it, a 26 ms pause).
+ * benchmark (865 pages written in it, a 26 ms pause). Proportional
+ * assists, before the goal, are an option (assist_ratio, below).
  *
  * The heap, for the pacer, is heap->live_bytes (Go's heapLive): what the
  * last cycle marked plus what was handed out since, the free slots of
@@ -177,6 +178,37 @@ void gcmem_pace_cycle(struct gcmem_heap *heap)
 	}
 	heap->cycle_goal = max(heap->goal,
 			       heap->live_bytes + GCMEM_HEAP_MINIMUM);
+}
+
+/*
+ * Tunable: proportional assists. While a concurrent cycle's workers mark,
+ * an allocation pays for itself in mark work before it gets its memory:
+ * the objects left to scan (the last cycle kept heap->marked_objs; the
+ * drains have scanned c->scanned) over the bytes left before the cycle's
+ * goal, times the bytes it takes (Go's assist ratio, without its credit).
+ * So the program slows in proportion as it outruns the workers, rather
+ * than running into the goal and waiting there for the rest of the mark.
+ */
+static bool gcmem_assist_ratio;
+module_param_named(assist_ratio, gcmem_assist_ratio, bool, 0644);
+MODULE_PARM_DESC(assist_ratio, "allocations during a concurrent mark help it in proportion to what they take (default 0)");
+
+/*
+ * gcmem_pace_assist_objs() - what an allocation of @bytes during @c's mark
+ * owes it, in objects to scan (see above); 0 if nothing. Read without
+ * heap->lock: an estimate, as the figures move under it anyway.
+ */
+u64 gcmem_pace_assist_objs(struct gcmem_heap *heap, struct gcmem_cycle *c,
+			   u64 bytes)
+{
+	u64 expect = READ_ONCE(heap->marked_objs);
+	u64 done = atomic64_read(&c->scanned);
+	u64 live = READ_ONCE(heap->live_bytes);
+	u64 goal = READ_ONCE(heap->cycle_goal);
+
+	if (!READ_ONCE(gcmem_assist_ratio) || done >= expect || live >= goal)
+		return 0;
+	return mul_u64_u64_div_u64(bytes, expect - done, goal - live);
 }
 
 /* Must an allocation of @bytes more wait for the cycle? heap->lock. */

@@ -66,6 +66,7 @@ static void gcmem_sweep_cached(struct gcmem_heap *heap, struct gcmem_span *span,
 				heap->small_allocated++;
 			}
 			*marked += span->elem_size;
+			heap->sweep_marked_objs++;
 		} else {
 			if (__test_and_clear_bit(i, span->allocbits))
 				span->nalloc--;
@@ -84,8 +85,8 @@ static void gcmem_sweep_cached(struct gcmem_heap *heap, struct gcmem_span *span,
  * is not allocated (the mark counts every slot of a cached span from its
  * handout cursor up, mark.c) stays free.
  */
-static void gcmem_sweep_bits(struct gcmem_span *span, u64 *marked,
-			     u64 *freed)
+static void gcmem_sweep_bits(struct gcmem_heap *heap, struct gcmem_span *span,
+			     u64 *marked, u64 *freed)
 {
 	unsigned long *alloc = span->allocbits;
 	const unsigned long *marks = span->markbits;
@@ -99,6 +100,7 @@ static void gcmem_sweep_bits(struct gcmem_span *span, u64 *marked,
 	if (nfreed)
 		span->needzero = true;
 	span->nalloc -= nfreed;
+	heap->sweep_marked_objs += nkept;
 	*marked += (u64)nkept * span->elem_size;
 	*freed += (u64)nfreed * span->elem_size;
 }
@@ -118,6 +120,7 @@ static bool gcmem_sweep_span(struct gcmem_heap *heap, struct gcmem_span *span)
 	case GCMEM_SPAN_LARGE:
 		if (test_bit(0, marks)) {
 			heap->sweep_marked += span->elem_size;
+			heap->sweep_marked_objs++;
 			break;
 		}
 		heap->sweep_freed += span->elem_size;
@@ -125,7 +128,8 @@ static bool gcmem_sweep_span(struct gcmem_heap *heap, struct gcmem_span *span)
 		return true;
 	case GCMEM_SPAN_FULL:
 	case GCMEM_SPAN_PARTIAL:
-		gcmem_sweep_bits(span, &heap->sweep_marked, &heap->sweep_freed);
+		gcmem_sweep_bits(heap, span, &heap->sweep_marked,
+				 &heap->sweep_freed);
 		if (!span->nalloc) {
 			gcmem_span_free(heap, span);
 			return true;
@@ -168,6 +172,7 @@ void gcmem_sweep_start(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 	heap->sweep_why = why;
 	heap->sweep_cycle = heap->cycles + 1;
 	heap->sweep_marked = 0;
+	heap->sweep_marked_objs = 0;
 	heap->sweep_freed = 0;
 	heap->live_at_sweep = heap->live_bytes;
 	list_splice_init(&heap->spans, &heap->unswept);
@@ -192,6 +197,7 @@ static void gcmem_sweep_done(struct gcmem_heap *heap)
 	heap->sweeping = false;
 	heap->swept_cycles = heap->sweep_cycle;
 	heap->marked_bytes = heap->sweep_marked;
+	heap->marked_objs = heap->sweep_marked_objs;
 	heap->freed_bytes += heap->sweep_freed;
 	/* What survived, and what was handed out since the mark ended. */
 	heap->live_bytes = heap->sweep_marked + heap->live_bytes -

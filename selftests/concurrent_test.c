@@ -249,6 +249,7 @@ FIXTURE_VARIANT(race) {
 	int via_pipe;
 	int paced;	/* the pacer's cycles, not gcu_collect()'s */
 	int black;	/* allocate_black=1 */
+	int assist;	/* assist_ratio=1: proportional assists */
 };
 
 FIXTURE_VARIANT_ADD(race, stw) { .mode = GCU_MODE_STW };
@@ -270,13 +271,25 @@ FIXTURE_VARIANT_ADD(race, concurrent_black) {
 FIXTURE_VARIANT_ADD(race, concurrent_paced_black) {
 	.mode = GCU_MODE_CONCURRENT, .paced = 1, .black = 1,
 };
+/*
+ * Every allocation during the mark owes it work, in proportion (pace.c):
+ * the refill path's assist, under KASAN and lockdep on the debug kernel.
+ * A chain leaves an assist little to take (its frontier is one worker's
+ * buffer): the log says how much the assists marked.
+ */
+FIXTURE_VARIANT_ADD(race, concurrent_paced_assist) {
+	.mode = GCU_MODE_CONCURRENT, .paced = 1, .assist = 1,
+};
 
 #define BLACK_PARAM	"/sys/module/gcmem/parameters/allocate_black"
+#define ASSIST_PARAM	"/sys/module/gcmem/parameters/assist_ratio"
 
 FIXTURE_SETUP(race)
 {
 	if (variant->black)
 		ASSERT_EQ(0, gcmem_write_file(BLACK_PARAM, "1"));
+	if (variant->assist)
+		ASSERT_EQ(0, gcmem_write_file(ASSIST_PARAM, "1"));
 	ASSERT_EQ(0, gcu_init()) TH_LOG("gcu_init: %s", strerror(errno));
 	if (!variant->paced)
 		ASSERT_EQ(0, gcu_set_gcpercent(-1));
@@ -298,6 +311,8 @@ FIXTURE_TEARDOWN(race)
 	gcu_shutdown();
 	if (variant->black)
 		gcmem_write_file(BLACK_PARAM, "0");
+	if (variant->assist)
+		gcmem_write_file(ASSIST_PARAM, "0");
 }
 
 /*
@@ -348,6 +363,9 @@ TEST_F_TIMEOUT(race, moved_reference_survives, 120)
 	ASSERT_EQ(0, gcu_stats(&st));
 	EXPECT_EQ(0, st.checkmark_failures);
 	EXPECT_EQ(0, st.abandoned);
+	if (variant->assist)
+		TH_LOG("%llu objects marked by assists",
+		       (unsigned long long)st.assist_marked);
 	if (variant->mode == GCU_MODE_CONCURRENT) {
 		/* One pause a cycle, and the movers' writes were seen. */
 		EXPECT_EQ(st.cycles, st.concurrent_cycles);

@@ -20,6 +20,7 @@ extern struct gcmem_type *host_types[8];
 /* The one central list every span of a host heap is on, and frees. */
 extern struct list_head host_central;
 extern int host_spans_freed;
+extern u64 host_assist_objs;
 
 void host_cycle_init(struct gcmem_cycle *c, struct gcmem_heap *heap,
 		     int nproc, bool debug);

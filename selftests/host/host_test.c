@@ -426,7 +426,7 @@ static void *assist_fn(void *arg)
 
 	host_current = &host_tasks[HOST_MAX_SCANNERS];
 	while (!READ_ONCE(a->stop))
-		gcmem_mark_assist(a->heap);
+		gcmem_mark_assist(a->heap, 0);
 	return NULL;
 }
 
@@ -459,12 +459,43 @@ TEST_F(host, assist_alone_marks_everything)
 	th_cycle(&self->t, &self->c, 2);
 	th_publish(heap, &self->c);
 	th_grey_roots(&self->c, self->roots, ARRAY_SIZE(self->roots));
-	gcmem_mark_assist(heap);
+	gcmem_mark_assist(heap, 0);
 	EXPECT_LT(0, atomic64_read(&heap->assist_marked));
 	host_mark(&self->c, 2);
 	WRITE_ONCE(heap->cycle, NULL);
 	ASSERT_FALSE(self->c.work.abandon);
 	ASSERT_EQ(0, th_compare(&self->t, _metadata));
+	gcmem_work_destroy(&self->c.work);
+	ASSERT_EQ(0, atomic_read(&self->c.work.nbufs));
+}
+
+/*
+ * An allocation's assist (mark.c, a budget from the pacer) scans about
+ * what it owes, a multiple of GCMEM_DRAIN_CHECK, and leaves the rest on
+ * the lists for the scanners after it; one that owes nothing scans
+ * nothing. The drains count what they scanned; the marks are the same.
+ */
+TEST_F(host, assist_pays_its_debt_only)
+{
+	struct gcmem_heap *heap = self->t.heap;
+	s64 scanned;
+
+	th_cycle(&self->t, &self->c, 2);
+	th_publish(heap, &self->c);
+	th_grey_roots(&self->c, self->roots, ARRAY_SIZE(self->roots));
+	host_assist_objs = 0;
+	gcmem_mark_assist(heap, 4096);
+	EXPECT_EQ(0, atomic64_read(&self->c.scanned));
+	host_assist_objs = 40;
+	gcmem_mark_assist(heap, 4096);
+	scanned = atomic64_read(&self->c.scanned);
+	EXPECT_EQ(64, scanned);
+	host_assist_objs = 0;
+	host_mark(&self->c, 2);
+	WRITE_ONCE(heap->cycle, NULL);
+	ASSERT_FALSE(self->c.work.abandon);
+	ASSERT_EQ(0, th_compare(&self->t, _metadata));
+	EXPECT_LT(scanned, atomic64_read(&self->c.scanned));
 	gcmem_work_destroy(&self->c.work);
 	ASSERT_EQ(0, atomic_read(&self->c.work.nbufs));
 }
