@@ -377,6 +377,9 @@ static void gcmem_checkmark_words(const struct gcmem_root_job *job, u64 lo,
 	if (job->kind != GCMEM_JOB_RANGE)
 		return;
 	for (a = ALIGN(job->start, 8); a + 8 <= job->end && n < 16; a += 8) {
+		/* A stack range may be megabytes, read a word at a time. */
+		if (!(a & (PAGE_SIZE - 1)))
+			cond_resched();
 		if (copy_from_user(&v, (const void __user *)a, sizeof(v)))
 			continue;
 		if (v < lo || v >= hi)
