@@ -40,6 +40,8 @@
  * Output, one line per configuration (bench/README.md):
  *   LATENCY ALLOC config=C live_mib=N threads=2 seconds=S ops=N
  *     op_p99_us=X op_p999_us=X op_max_us=X stalls=N stall_ms=X
+ *     stall_cycle_ms=X (of stall_ms, the stalls that began or ended
+ *     while a gcmem cycle was under way; 0 for bdwgc)
  *     cycles=N pauses=N pause_max_ms=X pause_total_ms=X peak_mib=X
  *     mmu_10ms=X ok|CORRUPT
  *   LATMMU ALLOC config=C 1:U 2:U 5:U 10:U ... (window ms:utilization)
@@ -98,7 +100,20 @@ static pthread_barrier_t start_line;
 
 struct stall {
 	double start, end;
+	int in_cycle;	/* gcmem: a cycle was under way at its start or end */
 };
+
+/* Is a gcmem cycle under way (its phase, in the control page)? */
+static int in_cycle(void)
+{
+#if defined(LAT_GCMEM)
+	const volatile struct gcmem_control *ctl = gcu_heap()->control;
+
+	return ctl->phase != GCMEM_PHASE_OFF;
+#else
+	return 0;
+#endif
+}
 
 struct thread_result {
 	uint64_t ops, bad;
@@ -203,6 +218,7 @@ static void *mutator(void *arg)
 	struct thread_result *r = arg;
 	uint64_t seed = 0x9e3779b97f4a7c15ULL * (uint64_t)(uintptr_t)arg | 1;
 	double t0, t1, d, sched;
+	int c0;
 
 #if defined(LAT_GCMEM)
 	if (gcu_thread_register()) {
@@ -232,6 +248,7 @@ static void *mutator(void *arg)
 		if (!(r->ops & 63) && sched > now())
 			sleep_until(sched);
 		t0 = now();
+		c0 = in_cycle();
 		e = new_entry(key);
 		if (!e) {
 			r->err = ENOMEM;
@@ -256,7 +273,8 @@ static void *mutator(void *arg)
 		if (t1 - t0 > stall_s) {
 			if (r->nstalls < MAX_STALLS)
 				r->stalls[r->nstalls++] =
-					(struct stall){ t0, t1 };
+					(struct stall){ t0, t1,
+							c0 || in_cycle() };
 			else
 				r->overflow = 1;
 		}
@@ -334,7 +352,7 @@ static int run(const char *config, double seconds)
 	struct thread_result res[THREADS];
 	uint64_t hist[HIST_BUCKETS] = { 0 }, ops = 0, bad = 0, stalls = 0;
 	uint64_t cycles0 = 0, cycles1 = 0, pauses = 0;
-	double max = 0, lost = 0, pmax = 0, ptotal = 0, peak = 0;
+	double max = 0, lost = 0, lost_cycle = 0, pmax = 0, ptotal = 0, peak = 0;
 	double mmus[sizeof(windows_ms) / sizeof(windows_ms[0])];
 	pthread_t th[THREADS];
 	unsigned int i, t, b;
@@ -424,8 +442,12 @@ static int run(const char *config, double seconds)
 			hist[b] += r->hist[b];
 		if (r->max > max)
 			max = r->max;
-		for (i = 0; i < r->nstalls; i++)
+		for (i = 0; i < r->nstalls; i++) {
 			lost += r->stalls[i].end - r->stalls[i].start;
+			if (r->stalls[i].in_cycle)
+				lost_cycle += r->stalls[i].end -
+					      r->stalls[i].start;
+		}
 		for (i = 0; i < sizeof(windows_ms) / sizeof(windows_ms[0]);
 		     i++) {
 			double u = mmu(r, windows_ms[i] / 1e3);
@@ -449,7 +471,7 @@ static int run(const char *config, double seconds)
 		if (!entry_ok(table[i], i))
 			bad++;
 
-	printf("LATENCY %s config=%s live_mib=%llu threads=%d seconds=%.1f ops=%llu op_p99_us=%.1f op_p999_us=%.1f op_max_us=%.1f stalls=%llu%s stall_ms=%.1f cycles=%llu pauses=%llu pause_max_ms=%.3f pause_total_ms=%.3f peak_mib=%.1f mmu_10ms=%.3f %s\n",
+	printf("LATENCY %s config=%s live_mib=%llu threads=%d seconds=%.1f ops=%llu op_p99_us=%.1f op_p999_us=%.1f op_max_us=%.1f stalls=%llu%s stall_ms=%.1f stall_cycle_ms=%.1f cycles=%llu pauses=%llu pause_max_ms=%.3f pause_total_ms=%.3f peak_mib=%.1f mmu_10ms=%.3f %s\n",
 	       LAT_NAME, config,
 	       (unsigned long long)(nentries * (sizeof(struct entry) +
 						sizeof(struct value)) >> 20),
@@ -457,6 +479,7 @@ static int run(const char *config, double seconds)
 	       quantile(hist, ops, 0.99, max) * 1e6,
 	       quantile(hist, ops, 0.999, max) * 1e6, max * 1e6,
 	       (unsigned long long)stalls, overflow ? "+" : "", lost * 1e3,
+	       lost_cycle * 1e3,
 	       (unsigned long long)(cycles1 - cycles0),
 	       (unsigned long long)pauses, pmax * 1e3, ptotal * 1e3, peak,
 	       mmus[3], bad || err ? "CORRUPT" : "ok");

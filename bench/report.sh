@@ -434,24 +434,27 @@ $1 == "LATENCY" {
 	sub(/\r$/, "")
 	o = $2 == "gcmem" ? 1 : 2
 	c = v("config")
-	row[o, ++n[o]] = sprintf("| %s, %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |",
+	st = v("stall_ms")
+	if ($2 == "gcmem")
+		st = st " (" v("stall_cycle_ms") ")"
+	row[o, ++n[o]] = sprintf("| %s, %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |",
 		$2, c, v("live_mib"), v("seconds"), v("ops"), v("op_p99_us"),
-		v("op_p999_us"), v("op_max_us"), v("stalls"), v("cycles"),
+		v("op_p999_us"), v("op_max_us"), v("stalls"), st, v("cycles"),
 		v("pauses"), v("pause_max_ms"), v("pause_total_ms"),
 		v("peak_mib"), v("mmu_10ms"), $NF)
 	pmax[$2 "," c] = v("pause_max_ms")
 	live = v("live_mib")
 }
 END {
-	print "| collector, mode | live (MiB) | timed (s) | operations | p99 op (us) | p99.9 op (us) | worst op (us) | stalls | cycles | pauses | max pause (ms) | total pause (ms) | peak heap (MiB) | MMU 10 ms | check |"
-	print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+	print "| collector, mode | live (MiB) | timed (s) | operations | p99 op (us) | p99.9 op (us) | worst op (us) | stalls | stall time, ms (in cycles) | cycles | pauses | max pause (ms) | total pause (ms) | peak heap (MiB) | MMU 10 ms | check |"
+	print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
 	for (o = 1; o <= 2; o++)
 		for (i = 1; i <= n[o]; i++) {
 			print row[o, i]
 			rows++
 		}
 	if (!rows) {
-		print "| (no latency results) | | | | | | | | | | | | | | |"
+		print "| (no latency results) | | | | | | | | | | | | | | | |"
 		exit
 	}
 	print ""
@@ -783,7 +786,9 @@ echo "service, not a flat-out loop: a collector that cannot keep up with the"
 echo "allocation would make every figure its throughput's). Every operation is"
 echo "timed, from its scheduled time when it starts late (so a pause counts in"
 echo "every operation it holds up); one that runs longer than 200 us is a stall"
-echo "(all of it lost to the program). Operation times: over all operations of"
+echo "(all of it lost to the program); stall time: theirs in all, and for gcmem,"
+echo "in parentheses, that of the stalls that began or ended while a cycle was"
+echo "under way. Operation times: over all operations of"
 echo "the timed part, which spans the cycles counted. Pauses: gcmem's stop-the-world"
 echo "figures (the whole run: the build of the table included in the maximum);"
 echo "bdwgc's world stops over the timed part, as for GCBench. MMU: minimum"
