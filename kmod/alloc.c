@@ -52,7 +52,8 @@ struct list_head *gcmem_central(struct gcmem_heap *heap, u32 size_class,
 }
 
 /*
- * Carve a new span and enter it in the span table. Pages a freed span left
+ * Carve a new span and enter it in the span table, NEW (no object) until
+ * the caller hands it out or makes it LARGE. Pages a freed span left
  * behind hold its old objects: zeroed here, or, @later, left to the
  * handout (the span is then needzero).
  */

@@ -124,18 +124,23 @@ struct gcmem_chunk {
 /*
  * enum gcmem_span_state - where a span is.
  *
+ *   NEW     -> CACHED | LARGE    a refill or a large object takes it
  *   CACHED  -> PARTIAL | FULL    the thread hands it back (refill, unregister)
  *   PARTIAL -> CACHED            another refill takes it
- *   (new)   -> CACHED | LARGE    the page allocator carves it
  *
  *   FULL | PARTIAL -> PARTIAL | (freed)   sweep
  *   LARGE -> (freed)                      sweep, if unmarked
  *   CACHED -> CACHED                      sweep, below the owner's cursor
  *
  * Only a CACHED span has an owner; its allocation state is its alloc bits
- * plus every slot below the owner's cursor.
+ * plus every slot below the owner's cursor. NEW, the zero state (a span
+ * is allocated zeroed), holds no object: a span the page allocator just
+ * carved, in the span table, which the same heap->lock hold hands out
+ * (gcmem_span_new()); a concurrent mark that finds it so finds no slot
+ * live (mark.c).
  */
 enum gcmem_span_state {
+	GCMEM_SPAN_NEW,
 	GCMEM_SPAN_CACHED,
 	GCMEM_SPAN_PARTIAL,
 	GCMEM_SPAN_FULL,

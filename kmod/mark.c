@@ -65,7 +65,8 @@ static inline u32 gcmem_span_index(const struct gcmem_span *span, u64 off)
  * and before its state changes, so either the old cursor covers @idx or
  * the bit is seen. A span handed out meanwhile was PARTIAL when read: its
  * bits say what was allocated then, and a new object's address stored
- * since is scanned again at mark termination.
+ * since is scanned again at mark termination; so is one in a span found
+ * NEW, which has no alloc bit (gcmem_span_new()).
  */
 static inline bool gcmem_mark_slot_live(const struct gcmem_cycle *c,
 					const struct gcmem_span *span,

@@ -145,6 +145,8 @@ static bool gcmem_sweep_span(struct gcmem_heap *heap, struct gcmem_span *span)
 		break;
 	case GCMEM_SPAN_CACHED:
 		/* gcmem_sweep_start() swept it; none is handed out unswept. */
+	case GCMEM_SPAN_NEW:
+		/* Handed out in the heap->lock hold that carved it. */
 		WARN_ON_ONCE(1);
 		break;
 	}
