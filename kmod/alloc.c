@@ -470,9 +470,8 @@ int gcmem_refill(struct gcmem_heap *heap, struct gcmem_refill *arg)
 		if (!gcmem_arena_start(heap))
 			return -EINVAL;
 		/* While a concurrent cycle marks: pay for the span first. */
-		if (READ_ONCE(heap->cycle))
-			gcmem_mark_assist(heap, (u64)GCMEM_PAGE_SIZE *
-					  gcmem_class_npages[arg->size_class]);
+		gcmem_pace_assist(heap, (u64)GCMEM_PAGE_SIZE *
+				  gcmem_class_npages[arg->size_class]);
 	}
 
 	ret = gcmem_heap_lock(heap);
@@ -531,8 +530,7 @@ int gcmem_alloc_large(struct gcmem_heap *heap, struct gcmem_alloc_large *arg)
 	npages = DIV_ROUND_UP(arg->bytes, GCMEM_PAGE_SIZE);
 	bytes = (u64)npages * GCMEM_PAGE_SIZE;
 	/* While a concurrent cycle marks: pay for the object first. */
-	if (READ_ONCE(heap->cycle))
-		gcmem_mark_assist(heap, bytes);
+	gcmem_pace_assist(heap, bytes);
 
 	ret = gcmem_heap_lock(heap);
 	if (ret)

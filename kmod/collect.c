@@ -593,6 +593,7 @@ static struct gcmem_cycle *gcmem_cycle_new(struct gcmem_heap *heap,
 	c->heap = heap;
 	c->concurrent = gcmem_pace_concurrent(heap);
 	c->black = c->concurrent && READ_ONCE(gcmem_black);
+	c->assists = c->concurrent && gcmem_pace_assists();
 	c->why = why;
 	c->driver = current;
 	c->mm = heap->mm;

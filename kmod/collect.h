@@ -83,6 +83,8 @@ struct gcmem_cycle {
 	struct gcmem_root_job *jobs;
 	unsigned int njobs;
 	atomic_t next_job;		/* the parallel-for's cursor */
+	/* Proportional assists (pace.c): the drains count what they scan. */
+	bool assists;
 	atomic64_t scanned;		/* objects the drains scanned */
 	bool check;			/* the checkmark pass: mark checkbits */
 	spinlock_t deferred_lock;
@@ -121,6 +123,7 @@ void gcmem_blocked_job(struct gcmem_thread *t, struct gcmem_root_job *job);
 void gcmem_parked_job(struct gcmem_thread *t, struct gcmem_root_job *job);
 
 /* pace.c */
+bool gcmem_pace_assists(void);
 u64 gcmem_pace_assist_objs(struct gcmem_heap *heap, struct gcmem_cycle *c,
 			   u64 bytes);
 

@@ -641,6 +641,7 @@ int gcmem_set_gcpercent(struct gcmem_heap *heap, u64 pct);
 void gcmem_pace_cycle(struct gcmem_heap *heap);
 void gcmem_pace_mark_done(struct gcmem_heap *heap);
 bool gcmem_pacer_must_wait(struct gcmem_heap *heap, u64 bytes);
+void gcmem_pace_assist(struct gcmem_heap *heap, u64 bytes);
 bool gcmem_pace_concurrent(struct gcmem_heap *heap);
 void gcmem_pace_unallocated(struct gcmem_heap *heap, u64 bytes);
 int gcmem_set_concurrent_min(struct gcmem_heap *heap, u64 bytes);

@@ -717,8 +717,10 @@ static void gcmem_markq_return(struct gcmem_cycle *c, struct gcmem_greyer *g,
  * the barrier only with both empty, and empties @q into its buffer before
  * the buffer goes to the others. An assist (@assist) takes only what the
  * lists hold, and gives its work back once it has scanned @budget objects
- * (0: no limit). The objects scanned are counted in the cycle's @scanned,
- * a few dozen at a time, for the pacer (gcmem_pace_assist_objs()).
+ * (0: no limit). In a cycle that takes proportional assists (@assists)
+ * the objects scanned are counted in its @scanned, a few dozen at a time,
+ * for the pacer (gcmem_pace_assist_objs()); in others the mark loop pays
+ * nothing for them.
  */
 static __always_inline void
 __gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g, bool assist,
@@ -752,7 +754,8 @@ __gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g, bool assist,
 			gcmem_markq_take(c, &q, b->obj[--b->nobj]);
 		gcmem_scan_object_queued(c, g, &q, gcmem_markq_next(&q));
 		if (++n % GCMEM_DRAIN_CHECK == 0) {
-			atomic64_add(GCMEM_DRAIN_CHECK, &c->scanned);
+			if (c->assists)
+				atomic64_add(GCMEM_DRAIN_CHECK, &c->scanned);
 			if (READ_ONCE(c->work.abandon))
 				return;
 			if (assist) {
@@ -791,7 +794,8 @@ __gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g, bool assist,
 		}
 	}
 	/* Left with no work: the rest of the count. */
-	atomic64_add(n % GCMEM_DRAIN_CHECK, &c->scanned);
+	if (c->assists)
+		atomic64_add(n % GCMEM_DRAIN_CHECK, &c->scanned);
 }
 
 void gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g)

@@ -193,10 +193,29 @@ static bool gcmem_assist_ratio;
 module_param_named(assist_ratio, gcmem_assist_ratio, bool, 0644);
 MODULE_PARM_DESC(assist_ratio, "allocations during a concurrent mark help it in proportion to what they take (default 0)");
 
+/* Does a concurrent cycle beginning now take proportional assists? */
+bool gcmem_pace_assists(void)
+{
+	return READ_ONCE(gcmem_assist_ratio);
+}
+
+/*
+ * gcmem_pace_assist() - before an allocation of @bytes (a refill, a large
+ * object), without heap->lock: pay a concurrent mark what it owes, if its
+ * cycle takes proportional assists (gcmem_mark_assist() decides, under
+ * its own guard of the cycle). Without the option, nothing but this test.
+ */
+void gcmem_pace_assist(struct gcmem_heap *heap, u64 bytes)
+{
+	if (READ_ONCE(gcmem_assist_ratio) && READ_ONCE(heap->cycle))
+		gcmem_mark_assist(heap, bytes);
+}
+
 /*
  * gcmem_pace_assist_objs() - what an allocation of @bytes during @c's mark
- * owes it, in objects to scan (see above); 0 if nothing. Read without
- * heap->lock: an estimate, as the figures move under it anyway.
+ * owes it, in objects to scan (see above); 0 if nothing, or if @c counts
+ * no scans (@c->assists, set at its start). Read without heap->lock: an
+ * estimate, as the figures move under it anyway.
  */
 u64 gcmem_pace_assist_objs(struct gcmem_heap *heap, struct gcmem_cycle *c,
 			   u64 bytes)
@@ -206,7 +225,7 @@ u64 gcmem_pace_assist_objs(struct gcmem_heap *heap, struct gcmem_cycle *c,
 	u64 live = READ_ONCE(heap->live_bytes);
 	u64 goal = READ_ONCE(heap->cycle_goal);
 
-	if (!READ_ONCE(gcmem_assist_ratio) || done >= expect || live >= goal)
+	if (!c->assists || done >= expect || live >= goal)
 		return 0;
 	return mul_u64_u64_div_u64(bytes, expect - done, goal - live);
 }

@@ -49,8 +49,7 @@
 #include "collect.h"
 
 static void gcmem_sweep_cached(struct gcmem_heap *heap, struct gcmem_span *span,
-			       const unsigned long *marks, u64 *marked,
-			       u64 *freed)
+			       const unsigned long *marks)
 {
 	u32 cursor = gcmem_span_cursor(span), i;
 
@@ -65,7 +64,7 @@ static void gcmem_sweep_cached(struct gcmem_heap *heap, struct gcmem_span *span,
 				span->nalloc++;
 				heap->small_allocated++;
 			}
-			*marked += span->elem_size;
+			heap->sweep_marked += span->elem_size;
 			heap->sweep_marked_objs++;
 		} else {
 			if (__test_and_clear_bit(i, span->allocbits))
@@ -73,7 +72,7 @@ static void gcmem_sweep_cached(struct gcmem_heap *heap, struct gcmem_span *span,
 			else
 				heap->small_allocated++;
 			span->needzero = true;
-			*freed += span->elem_size;
+			heap->sweep_freed += span->elem_size;
 		}
 	}
 	span->handout_cursor = cursor;
@@ -85,8 +84,7 @@ static void gcmem_sweep_cached(struct gcmem_heap *heap, struct gcmem_span *span,
  * is not allocated (the mark counts every slot of a cached span from its
  * handout cursor up, mark.c) stays free.
  */
-static void gcmem_sweep_bits(struct gcmem_heap *heap, struct gcmem_span *span,
-			     u64 *marked, u64 *freed)
+static void gcmem_sweep_bits(struct gcmem_heap *heap, struct gcmem_span *span)
 {
 	unsigned long *alloc = span->allocbits;
 	const unsigned long *marks = span->markbits;
@@ -101,8 +99,8 @@ static void gcmem_sweep_bits(struct gcmem_heap *heap, struct gcmem_span *span,
 		span->needzero = true;
 	span->nalloc -= nfreed;
 	heap->sweep_marked_objs += nkept;
-	*marked += (u64)nkept * span->elem_size;
-	*freed += (u64)nfreed * span->elem_size;
+	heap->sweep_marked += (u64)nkept * span->elem_size;
+	heap->sweep_freed += (u64)nfreed * span->elem_size;
 }
 
 /*
@@ -128,8 +126,7 @@ static bool gcmem_sweep_span(struct gcmem_heap *heap, struct gcmem_span *span)
 		return true;
 	case GCMEM_SPAN_FULL:
 	case GCMEM_SPAN_PARTIAL:
-		gcmem_sweep_bits(heap, span, &heap->sweep_marked,
-				 &heap->sweep_freed);
+		gcmem_sweep_bits(heap, span);
 		if (!span->nalloc) {
 			gcmem_span_free(heap, span);
 			return true;
@@ -183,9 +180,7 @@ void gcmem_sweep_start(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 			span = t->caches[i];
 			if (!span)
 				continue;
-			gcmem_sweep_cached(heap, span, span->markbits,
-					   &heap->sweep_marked,
-					   &heap->sweep_freed);
+			gcmem_sweep_cached(heap, span, span->markbits);
 			bitmap_zero(span->markbits, span->nelems);
 			span->sweepgen = heap->sweepgen;
 			list_move(&span->node, &heap->spans);
