@@ -298,8 +298,8 @@ static int gcmem_cycle_mark(struct gcmem_cycle *c)
 	 * program writes meanwhile is what the pause scans again (the
 	 * precleaning's last round), else a quarter (worker.c).
 	 */
-	c->work.nproc = c->stopped || READ_ONCE(c->heap->track_final) ?
-			c->nproc : c->nproc_beside;
+	c->beside = !c->stopped && !READ_ONCE(c->heap->track_final);
+	c->work.nproc = c->beside ? c->nproc_beside : c->nproc;
 	reinit_completion(&c->done);
 	gcmem_workers_post(c);
 	if (wait_for_completion_killable(&c->done)) {

@@ -71,6 +71,7 @@ struct gcmem_cycle {
 	bool stopped;			/* the world is stopped (or stopping) */
 	int nproc;			/* mark workers, the world stopped */
 	int nproc_beside;		/* and beside the running program */
+	bool beside;			/* the posted round runs nproc_beside */
 	enum gcmem_gc_reason why;	/* who asked for it */
 	/*
 	 * The task that runs the cycle's steps: the only scanner that may

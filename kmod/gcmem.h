@@ -410,6 +410,8 @@ struct gcmem_heap {
 	atomic_t scanning;		/* threads in gcmem_safepoint()'s scan */
 	atomic_t assisting;		/* threads in gcmem_mark_assist() */
 	atomic64_t assist_marked;	/* objects they marked, all cycles */
+	atomic64_t wait_ns;		/* gcmem_heap_lock_idle()'s waits, */
+	atomic64_t waits;		/* ... and their number */
 	/*
 	 * A ragged scan is asked for (safepoint.c): running threads scan
 	 * their stacks at their next safepoint without stopping. @ragged is
@@ -613,7 +615,8 @@ bool gcmem_ragged_wanted(struct gcmem_heap *heap, struct gcmem_thread *t);
 void gcmem_start_the_world(struct gcmem_heap *heap);
 
 /* mark.c */
-void gcmem_mark_assist(struct gcmem_heap *heap, u64 bytes);
+void gcmem_mark_assist(struct gcmem_heap *heap, u64 bytes,
+		       struct gcmem_thread *self);
 
 /* collect.c */
 int gcmem_collect(struct gcmem_heap *heap, struct gcmem_collect *arg);

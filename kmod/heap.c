@@ -257,6 +257,7 @@ int gcmem_heap_lock_idle(struct gcmem_heap *heap)
 {
 	struct gcmem_thread *self = NULL;
 	bool looked = false;
+	ktime_t t0 = 0;
 	int ret;
 
 	for (;;) {
@@ -265,27 +266,51 @@ int gcmem_heap_lock_idle(struct gcmem_heap *heap)
 			break;
 		gcmem_heap_unlock(heap);
 		if (!looked) {
+			t0 = ktime_get();
 			self = gcmem_thread_current(heap);
 			looked = true;
 		}
-		/* Help the mark that holds us back, while it has work. */
-		if (self)
-			gcmem_mark_assist(heap, 0);
+		/*
+		 * Help the mark that holds us back until it is over. If it
+		 * ends with the stop, park at once: found running (helping),
+		 * we would hold the stop up until it looks again.
+		 */
+		if (self) {
+			gcmem_mark_assist(heap, 0, self);
+			if (READ_ONCE(heap->stopping)) {
+				ret = gcmem_safepoint(heap, self);
+				if (ret)
+					break;
+				continue;
+			}
+		}
 		/*
 		 * Asleep here, a registered thread is stopped where it is
 		 * when the cycle stops the world (safepoint.c); it does the
 		 * ragged scans the cycle's precleaning asks for (an
 		 * allocation waiting for the cycle to end would never reach
-		 * a safepoint to do them).
+		 * a safepoint to do them). A stop that found it running parks
+		 * it instead: it looks at @stopping after its task state is
+		 * set, the stop at the task state after @stopping is (the
+		 * barrier in gcmem_stop_the_world()), so either it parks or
+		 * the stop finds it asleep, and the stop never waits for a
+		 * thread that fell asleep behind its back.
 		 */
 		if (wait_event_killable(heap->idle_wq,
 					!READ_ONCE(heap->cycle) ||
-					gcmem_ragged_wanted(heap, self))) {
+					gcmem_ragged_wanted(heap, self) ||
+					(self && READ_ONCE(heap->stopping)))) {
 			ret = -EINTR;
 			break;
 		}
-		if (gcmem_ragged_wanted(heap, self))
+		if (gcmem_ragged_wanted(heap, self) ||
+		    (self && READ_ONCE(heap->stopping)))
 			gcmem_safepoint(heap, self);
+	}
+	if (looked) {
+		atomic64_add(ktime_to_ns(ktime_sub(ktime_get(), t0)),
+			     &heap->wait_ns);
+		atomic64_inc(&heap->waits);
 	}
 	if (self)
 		gcmem_thread_put(self);
@@ -727,4 +752,6 @@ void gcmem_heap_stats(struct gcmem_heap *heap, struct gcmem_stats *st)
 	st->markterm_rescan_ns = heap->markterm_rescan_ns;
 	st->split_chunks = atomic64_read(&heap->split_chunks);
 	st->assist_marked = atomic64_read(&heap->assist_marked);
+	st->wait_ns = atomic64_read(&heap->wait_ns);
+	st->waits = atomic64_read(&heap->waits);
 }

@@ -208,7 +208,7 @@ bool gcmem_pace_assists(void)
 void gcmem_pace_assist(struct gcmem_heap *heap, u64 bytes)
 {
 	if (READ_ONCE(gcmem_assist_ratio) && READ_ONCE(heap->cycle))
-		gcmem_mark_assist(heap, bytes);
+		gcmem_mark_assist(heap, bytes, NULL);
 }
 
 /*

@@ -421,6 +421,12 @@ int gcmem_stop_the_world(struct gcmem_heap *heap, struct gcmem_thread *self)
 			  heap->control->safepoint_epoch + 1);
 	/* Threads waiting for heap->lock must park instead. */
 	wake_up_all(&heap->lock_wq);
+	/*
+	 * A thread going to sleep for the cycle (gcmem_heap_lock_idle())
+	 * either sees @stopping or is seen asleep below: pairs with the
+	 * barrier in set_current_state().
+	 */
+	smp_mb();
 
 	if (self) {
 		gcmem_mark_self(heap->cycle, self);

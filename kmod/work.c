@@ -23,7 +23,10 @@
  * barrier waits for it, since what it holds is on no list; it counts
  * itself helping and takes its first buffer under the lock, so the
  * barrier's last look, under the lock too, sees either the buffer on a
- * list or the helper.
+ * list or the helper. A helper that found nothing and waits for work
+ * (@nhungry) holds nothing and stops counting itself helping: the
+ * scanners share with it as with a waiting worker, and it counts itself
+ * helping again before it takes what they shared.
  *
  * With debugging on, every get and put checks the buffer's owner and that
  * full buffers are non-empty and empty ones empty (seed 002's
@@ -66,6 +69,7 @@ void gcmem_work_init(struct gcmem_work *work, int nproc, bool debug)
 	atomic_set(&work->nwait, 0);
 	work->nproc = nproc;
 	work->nassist = 0;
+	atomic_set(&work->nhungry, 0);
 	work->abandon = false;
 	work->debug = debug;
 	work->yield = NULL;
@@ -199,6 +203,19 @@ void gcmem_work_assist(struct gcmem_work *work, bool on)
 	spin_unlock(&work->lock);
 }
 
+/*
+ * gcmem_work_pause() - a scanner waiting for work, its @spins-th look:
+ * spin briefly, then yield the CPU (workers share it; see above).
+ */
+void gcmem_work_pause(unsigned int *spins)
+{
+	if (++*spins < GCMEM_GETFULL_SPINS)
+		cpu_relax();
+	else
+		usleep_range(GCMEM_GETFULL_SLEEP_US,
+			     GCMEM_GETFULL_SLEEP_US + GCMEM_GETFULL_SLACK_US);
+}
+
 /* The getfull barrier's test: all wait, no list holds work, none helps. */
 static bool gcmem_work_over(struct gcmem_work *work)
 {
@@ -245,13 +262,7 @@ struct gcmem_workbuf *gcmem_work_getfull(struct gcmem_work *work, int owner)
 		 */
 		if (work->yield)
 			work->yield(work, owner, true);
-		/* Spin briefly, then yield the CPU: workers share it. */
-		if (++spins < GCMEM_GETFULL_SPINS)
-			cpu_relax();
-		else
-			usleep_range(GCMEM_GETFULL_SLEEP_US,
-				     GCMEM_GETFULL_SLEEP_US +
-				     GCMEM_GETFULL_SLACK_US);
+		gcmem_work_pause(&spins);
 	}
 }
 
@@ -278,8 +289,12 @@ void gcmem_work_alone(struct gcmem_work *work)
 }
 
 /*
- * Give half of @b to the others when some are waiting and nothing is
- * shared, so that one long chain of work does not leave CPUs idle.
+ * Give half of @b to the others when some are waiting (workers at the
+ * barrier, hungry helpers) and nothing is shared, so that one long chain
+ * of work does not leave CPUs idle. The older half: a scanner takes from
+ * the top of its buffer, so in a depth-first walk the bottom holds what
+ * was greyed nearest the roots, the most work to share (a tree's big
+ * subtrees, where the top holds leaves), as work-stealing deques take.
  */
 void gcmem_work_balance(struct gcmem_work *work, struct gcmem_workbuf *b,
 			int owner)
@@ -287,14 +302,15 @@ void gcmem_work_balance(struct gcmem_work *work, struct gcmem_workbuf *b,
 	struct gcmem_workbuf *half;
 	u32 n;
 
-	if (b->nobj < GCMEM_BALANCE_MIN || !atomic_read(&work->nwait) ||
-	    READ_ONCE(work->nfull))
+	if (b->nobj < GCMEM_BALANCE_MIN || READ_ONCE(work->nfull) ||
+	    (!atomic_read(&work->nwait) && !atomic_read(&work->nhungry)))
 		return;
 	half = gcmem_work_getempty(work, owner);
 	if (!half)
 		return;
 	n = b->nobj / 2;
-	memcpy(half->obj, b->obj + b->nobj - n, n * sizeof(u64));
+	memcpy(half->obj, b->obj, n * sizeof(u64));
+	memmove(b->obj, b->obj + n, (b->nobj - n) * sizeof(u64));
 	half->nobj = n;
 	b->nobj -= n;
 	gcmem_work_putfull(work, half);

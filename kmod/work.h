@@ -59,6 +59,13 @@ struct gcmem_work {
 	 * since it may hold work that is on no list.
 	 */
 	int nassist;
+	/*
+	 * Helpers with nothing to do that wait for work (a thread whose
+	 * request waits for the mark to end): the scanners share with them
+	 * as with waiting workers (gcmem_work_balance()). Not in @nassist
+	 * meanwhile, as they hold nothing.
+	 */
+	atomic_t nhungry;
 	bool abandon;			/* stop as soon as possible */
 	bool debug;			/* check ownership at every get and put */
 	atomic_t nbufs;			/* allocated, for the leak check */
@@ -71,6 +78,7 @@ struct gcmem_work {
 	bool (*yield)(struct gcmem_work *work, int owner, bool go);
 };
 
+void gcmem_work_pause(unsigned int *spins);
 void gcmem_work_init(struct gcmem_work *work, int nproc, bool debug);
 void gcmem_work_destroy(struct gcmem_work *work);
 struct gcmem_workbuf *gcmem_work_getempty(struct gcmem_work *work, int owner);

@@ -172,7 +172,7 @@ void gcu_trace_cycles(void)
 	uint64_t cycle = __atomic_load_n(&ctl->cycle, __ATOMIC_ACQUIRE);
 	uint64_t seen = __atomic_load_n(&gcu_traced_cycle, __ATOMIC_RELAXED);
 	struct gcu_heap_stats st;
-	char parts[512];
+	char parts[768];
 
 	if (cycle == seen || gcu_stats(&st))
 		return;
@@ -184,7 +184,7 @@ void gcu_trace_cycles(void)
 		return;
 	if (st.concurrent_cycles != last.concurrent_cycles)
 		snprintf(parts, sizeof(parts),
-			 "in %" PRIu64 " pauses = %.3f+%.3f ms markterm+sweep (markterm = %.3f+%.3f+%.3f ms stop+rescan+final), start %.3f ms, concurrent mark %.3f ms, sweep %.3f ms, %" PRIu64 "+%" PRIu64 " chunks (%" PRIu64 "+%" PRIu64 " pages) precleaned+rescanned, %" PRIu64 " split to pages, %" PRIu64 " stacks scanned beside, %" PRIu64 " objects marked by assists",
+			 "in %" PRIu64 " pauses = %.3f+%.3f ms markterm+sweep (markterm = %.3f+%.3f+%.3f ms stop+rescan+final), start %.3f ms, concurrent mark %.3f ms, sweep %.3f ms, %" PRIu64 "+%" PRIu64 " chunks (%" PRIu64 "+%" PRIu64 " pages) precleaned+rescanned, %" PRIu64 " split to pages, %" PRIu64 " stacks scanned beside, %" PRIu64 " objects marked by assists, %.3f ms waited in %" PRIu64 " waits",
 			 st.pauses - last.pauses,
 			 (st.markterm_total_ns - last.markterm_total_ns) / 1e6,
 			 (st.sweep_total_ns - last.sweep_total_ns) / 1e6,
@@ -205,7 +205,9 @@ void gcu_trace_cycles(void)
 			 st.rescanned_pages - last.rescanned_pages,
 			 st.split_chunks - last.split_chunks,
 			 st.ragged_scans - last.ragged_scans,
-			 st.assist_marked - last.assist_marked);
+			 st.assist_marked - last.assist_marked,
+			 (st.wait_ns - last.wait_ns) / 1e6,
+			 st.waits - last.waits);
 	else
 		snprintf(parts, sizeof(parts),
 			 "= %.3f+%.3f+%.3f ms stop+mark+sweep, sweep after it %.3f ms",

@@ -115,6 +115,8 @@ struct gcu_heap_stats {
 	uint64_t markterm_rescan_ns;	/* and its mark again */
 	uint64_t split_chunks;		/* PMD chunks moved to PTEs, hot */
 	uint64_t assist_marked;		/* objects marked by mark assists */
+	uint64_t wait_ns;		/* requests waiting for a cycle's end */
+	uint64_t waits;
 };
 
 /* A registered type; GCU_TYPE_CONSERVATIVE and GCU_TYPE_NOSCAN are built in. */

@@ -200,6 +200,8 @@ int gcu_stats(struct gcu_heap_stats *st)
 	st->markterm_rescan_ns = ks.markterm_rescan_ns;
 	st->split_chunks = ks.split_chunks;
 	st->assist_marked = ks.assist_marked;
+	st->wait_ns = ks.wait_ns;
+	st->waits = ks.waits;
 	return 0;
 }
 

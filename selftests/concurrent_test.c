@@ -366,6 +366,10 @@ TEST_F_TIMEOUT(race, moved_reference_survives, 120)
 	if (variant->assist)
 		TH_LOG("%llu objects marked by assists",
 		       (unsigned long long)st.assist_marked);
+	/* Every wait for a cycle takes time, and none takes time unseen. */
+	EXPECT_EQ(st.waits == 0, st.wait_ns == 0);
+	TH_LOG("%llu waits for a cycle, %.3f ms in all",
+	       (unsigned long long)st.waits, st.wait_ns / 1e6);
 	if (variant->mode == GCU_MODE_CONCURRENT) {
 		/* One pause a cycle, and the movers' writes were seen. */
 		EXPECT_EQ(st.cycles, st.concurrent_cycles);

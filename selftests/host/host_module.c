@@ -48,6 +48,12 @@ struct gcmem_type *host_types[8];
 struct list_head host_central;
 int host_spans_freed;
 
+/* No thread is registered here: none is ever asked for a ragged scan. */
+bool gcmem_ragged_wanted(struct gcmem_heap *heap, struct gcmem_thread *t)
+{
+	return false;
+}
+
 int gcmem_type_lookup(struct gcmem_heap *heap, u32 id,
 		      const struct gcmem_type **type)
 {

@@ -414,7 +414,11 @@ TEST_F(host, mark_four_scanners)
 	}
 }
 
-/* A thread that helps every mark it finds, until told to stop. */
+/*
+ * A thread that waits for the cycle, helping its mark (as one in
+ * gcmem_heap_lock_idle()), until told to stop; the mark's end (the phase)
+ * sends it back from each help.
+ */
 struct assister {
 	struct gcmem_heap *heap;
 	int stop;
@@ -426,14 +430,24 @@ static void *assist_fn(void *arg)
 
 	host_current = &host_tasks[HOST_MAX_SCANNERS];
 	while (!READ_ONCE(a->stop))
-		gcmem_mark_assist(a->heap, 0);
+		gcmem_mark_assist(a->heap, 0, NULL);
 	return NULL;
+}
+
+/* End @heap's mark, as the stop for mark termination does; join @a. */
+static void th_end_mark(struct gcmem_heap *heap, struct assister *a,
+			pthread_t tid)
+{
+	WRITE_ONCE(a->stop, 1);
+	WRITE_ONCE(heap->phase, GCMEM_PHASE_MARKTERM);
+	pthread_join(tid, NULL);
 }
 
 /* Publish @c as @heap's concurrent cycle, marking, as collect.c does. */
 static void th_publish(struct gcmem_heap *heap, struct gcmem_cycle *c)
 {
 	c->concurrent = true;
+	c->beside = true;
 	WRITE_ONCE(heap->phase, GCMEM_PHASE_MARK);
 	smp_store_release(&heap->cycle, c);
 }
@@ -450,18 +464,26 @@ static void th_grey_roots(struct gcmem_cycle *c, u64 *roots, unsigned int n)
 
 /*
  * The roots greyed onto the lists, then one assist alone (mark.c): it
- * drains all of it, and the scanners that come after find the mark over.
+ * drains all of it and waits, hungry, for more; the scanners that come
+ * after find the mark over, the hungry helper holding nothing.
  */
 TEST_F(host, assist_alone_marks_everything)
 {
 	struct gcmem_heap *heap = self->t.heap;
+	struct assister a = { .heap = heap };
+	pthread_t tid;
 
 	th_cycle(&self->t, &self->c, 2);
 	th_publish(heap, &self->c);
 	th_grey_roots(&self->c, self->roots, ARRAY_SIZE(self->roots));
-	gcmem_mark_assist(heap, 0);
-	EXPECT_LT(0, atomic64_read(&heap->assist_marked));
+	ASSERT_EQ(0, pthread_create(&tid, NULL, assist_fn, &a));
+	while (!atomic_read(&self->c.work.nhungry))
+		usleep(100);
+	EXPECT_EQ(0, READ_ONCE(self->c.work.nfull));
 	host_mark(&self->c, 2);
+	th_end_mark(heap, &a, tid);
+	EXPECT_EQ(0, atomic_read(&self->c.work.nhungry));
+	EXPECT_LT(0, atomic64_read(&heap->assist_marked));
 	WRITE_ONCE(heap->cycle, NULL);
 	ASSERT_FALSE(self->c.work.abandon);
 	ASSERT_EQ(0, th_compare(&self->t, _metadata));
@@ -486,10 +508,10 @@ TEST_F(host, assist_pays_its_debt_only)
 	th_publish(heap, &self->c);
 	th_grey_roots(&self->c, self->roots, ARRAY_SIZE(self->roots));
 	host_assist_objs = 0;
-	gcmem_mark_assist(heap, 4096);
+	gcmem_mark_assist(heap, 4096, NULL);
 	EXPECT_EQ(0, atomic64_read(&self->c.scanned));
 	host_assist_objs = 40;
-	gcmem_mark_assist(heap, 4096);
+	gcmem_mark_assist(heap, 4096, NULL);
 	scanned = atomic64_read(&self->c.scanned);
 	EXPECT_EQ(64, scanned);
 	host_assist_objs = 0;
@@ -524,8 +546,7 @@ TEST_F(host, mark_with_an_assist)
 		WRITE_ONCE(a.stop, 0);
 		ASSERT_EQ(0, pthread_create(&tid, NULL, assist_fn, &a));
 		host_mark(&self->c, 2);
-		WRITE_ONCE(a.stop, 1);
-		pthread_join(tid, NULL);
+		th_end_mark(heap, &a, tid);
 		WRITE_ONCE(heap->cycle, NULL);
 		WRITE_ONCE(heap->phase, GCMEM_PHASE_OFF);
 		ASSERT_FALSE(self->c.work.abandon);

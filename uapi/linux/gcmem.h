@@ -370,6 +370,11 @@ struct gcmem_option {
  *	from then on so that their writes are tracked by the page
  * @assist_marked: out: objects marked by threads that helped a concurrent
  *	mark (mark assists) while their requests waited for it to end
+ * @wait_ns: out: time requests spent waiting for a concurrent cycle to
+ *	end, their mark assists included: allocations at the cycle's goal
+ *	or in its precleaning's last round, and the requests that never run
+ *	beside a mark (explicit frees, collections, fork)
+ * @waits: out: such waits
  *
  * A snapshot of the heap's counters; each is read atomically, the set is
  * not.
@@ -425,6 +430,8 @@ struct gcmem_stats {
 	__aligned_u64 markterm_rescan_ns;
 	__aligned_u64 split_chunks;
 	__aligned_u64 assist_marked;
+	__aligned_u64 wait_ns;
+	__aligned_u64 waits;
 };
 
 #define GCMEM_IOC_STATS		_IO(GCMEM_TYPE, GCMEM_CMD_STATS)
