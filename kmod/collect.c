@@ -601,6 +601,7 @@ static struct gcmem_cycle *gcmem_cycle_new(struct gcmem_heap *heap,
 	c->nproc = gcmem_workers_nproc();
 	c->nproc_beside = gcmem_workers_nproc_beside(c->nproc);
 	gcmem_work_init(&c->work, c->nproc, gcmem_debug);
+	c->work.hungry = &heap->hungry;
 	c->work.yield = gcmem_worker_yield;
 	init_completion(&c->done);
 	spin_lock_init(&c->deferred_lock);

@@ -409,6 +409,7 @@ struct gcmem_heap {
 	atomic_t parks;			/* bumped when a thread parks */
 	atomic_t scanning;		/* threads in gcmem_safepoint()'s scan */
 	atomic_t assisting;		/* threads in gcmem_mark_assist() */
+	atomic_t hungry;		/* ... waiting there for work */
 	atomic64_t assist_marked;	/* objects they marked, all cycles */
 	atomic64_t wait_ns;		/* gcmem_heap_lock_idle()'s waits, */
 	atomic64_t waits;		/* ... and their number */

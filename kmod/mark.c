@@ -777,16 +777,17 @@ __gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g, bool assist,
 			if (assist) {
 				/*
 				 * Its work back to the lists, for the stop
-				 * or the last round, or once its debt is
-				 * paid.
+				 * or the last round, once its debt is paid,
+				 * or before its CPU goes to another task: a
+				 * helper never waits holding work.
 				 */
 				if (!gcmem_assist_may(c->heap, c) ||
 				    fatal_signal_pending(current) ||
+				    need_resched() ||
 				    (budget && n >= budget)) {
 					gcmem_markq_return(c, g, &q);
 					return;
 				}
-				cond_resched();
 				continue;
 			}
 			if (g->work->yield &&
@@ -819,60 +820,19 @@ void gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g)
 }
 
 /*
- * A waiting thread (@self, or NULL if unregistered) found no work in @c's
- * lists: count itself hungry, so that the scanners share with it, and
- * wait for work as a worker at the barrier does (work.c). True when there
- * is some to take; false when it should stop helping: the mark is over or
- * the world is to stop, its thread is asked for a ragged scan (the caller
- * does it), or it is killed.
+ * One help: drain what the lists hold (or, @bytes > 0, what the pacer says
+ * an allocation of @bytes owes), holding @assisting, which keeps the cycle
+ * (gcmem_cycle_finish(), the stop and gcmem_cycle_abandon() wait for it);
+ * the getfull barrier waits for it too while it holds work (work.c). A
+ * hungry helper (@hungry) takes work only if a scanner shared some, and is
+ * no longer hungry then. False if there is no mark to help any more.
  */
-static bool gcmem_assist_hungry(struct gcmem_heap *heap, struct gcmem_cycle *c,
-				struct gcmem_thread *self)
-{
-	unsigned int spins = 0;
-	bool more = false;
-
-	atomic_inc(&c->work.nhungry);
-	while (gcmem_assist_may(heap, c) && !fatal_signal_pending(current) &&
-	       !gcmem_ragged_wanted(heap, self)) {
-		if (READ_ONCE(c->work.nfull)) {
-			more = true;
-			break;
-		}
-		gcmem_work_pause(&spins);
-	}
-	atomic_dec(&c->work.nhungry);
-	return more;
-}
-
-/*
- * gcmem_mark_assist() - mark assists: a registered thread helps the
- * workers. One whose request must wait for a concurrent mark to end (an
- * allocation at the cycle's goal, pace.c, or anything else
- * gcmem_heap_lock_idle() holds back; @bytes 0; @self its thread) helps
- * until the mark is over, instead of sleeping while the program's
- * allocation outruns the workers: with fewer workers than CPUs, or
- * workers shared with other heaps, its CPU would otherwise idle. When the
- * lists hold nothing it waits for work as a worker does, and the
- * scanners share with it as with a worker (work.c): in a mark of deep
- * structures (trees, lists) the one worker beside the program keeps all
- * its work in its own buffer, and the waiting thread took a fiftieth of
- * GCBench's objects (1.6 of its 3.9 s waiting) until it did. One about
- * to allocate @bytes while the workers mark (a refill, a large object)
- * scans first what the pacer says that allocation owes
- * (gcmem_pace_assist_objs(): proportional assists), if anything. It
- * holds no lock; @assisting keeps the cycle (gcmem_cycle_finish(), the
- * stop and gcmem_cycle_abandon() wait for it), and the getfull barrier
- * waits for it too while it holds work (work.c). It gives its work back
- * as soon as the world is to stop: a stopped world runs no thread's
- * marking.
- */
-void gcmem_mark_assist(struct gcmem_heap *heap, u64 bytes,
-		       struct gcmem_thread *self)
+static bool gcmem_assist_once(struct gcmem_heap *heap, u64 bytes, bool *hungry)
 {
 	struct gcmem_cycle *c;
 	struct gcmem_greyer g;
 	u64 budget = 0;
+	bool more = false;
 
 	atomic_inc(&heap->assisting);
 	/*
@@ -886,22 +846,75 @@ void gcmem_mark_assist(struct gcmem_heap *heap, u64 bytes,
 	c = smp_load_acquire(&heap->cycle);
 	if (!gcmem_assist_may(heap, c))
 		goto out;
+	more = true;
 	if (bytes) {
 		budget = gcmem_pace_assist_objs(heap, c, bytes);
 		if (!budget)
 			goto out;
+	} else if (*hungry) {
+		if (!READ_ONCE(c->work.nfull))
+			goto out;
+		atomic_dec(&heap->hungry);
+		*hungry = false;
 	}
 	gcmem_greyer_init(&g, c, GCMEM_OWNER_ASSIST);
-	do {
-		gcmem_work_assist(&c->work, true);
-		__gcmem_mark_drain(c, &g, true, budget);
-		gcmem_grey_flush(&g);
-		gcmem_work_assist(&c->work, false);
-	} while (!bytes && gcmem_assist_hungry(heap, c, self));
+	gcmem_work_assist(&c->work, true);
+	__gcmem_mark_drain(c, &g, true, budget);
+	gcmem_grey_flush(&g);
+	gcmem_work_assist(&c->work, false);
 	atomic64_add(g.nobj, &heap->assist_marked);
 out:
 	if (atomic_dec_and_test(&heap->assisting))
 		wake_up_all(&heap->stop_wq);
+	return more;
+}
+
+/*
+ * gcmem_mark_assist() - mark assists: a registered thread helps the
+ * workers. One whose request must wait for a concurrent mark to end (an
+ * allocation at the cycle's goal, pace.c, or anything else
+ * gcmem_heap_lock_idle() holds back; @bytes 0; @self its thread) helps
+ * until the mark is over, instead of sleeping while the program's
+ * allocation outruns the workers: with fewer workers than CPUs, or
+ * workers shared with other heaps, its CPU would otherwise idle. When the
+ * lists hold nothing it waits for work, counted hungry (@heap->hungry),
+ * as a worker waits at the barrier, and the scanners share with it as
+ * with a worker (work.c): in a mark of deep structures (trees, lists) the
+ * one worker beside the program keeps all its work in its own buffer, and
+ * the waiting thread took a fiftieth of GCBench's objects (1.6 of its 3.9
+ * s waiting) until it did. It stops helping when its thread is asked for
+ * a ragged scan (the caller does it) or killed. It holds work, and the
+ * cycle, only while it drains (gcmem_assist_once()): it waits for work,
+ * and gives its CPU to another task, holding neither, so that the stop
+ * never waits for a helper that is not running (a helper preempted with
+ * its work held the latency benchmark's stop up for 7 to 11 ms). One
+ * about to allocate @bytes while the workers mark (a refill, a large
+ * object) scans first what the pacer says that allocation owes
+ * (gcmem_pace_assist_objs(): proportional assists), if anything. A
+ * stopped world runs no thread's marking: a helper gives its work back
+ * as soon as the world is to stop.
+ */
+void gcmem_mark_assist(struct gcmem_heap *heap, u64 bytes,
+		       struct gcmem_thread *self)
+{
+	unsigned int spins = 0;
+	bool hungry = false;
+
+	while (gcmem_assist_once(heap, bytes, &hungry) && !bytes &&
+	       !fatal_signal_pending(current) &&
+	       !gcmem_ragged_wanted(heap, self)) {
+		if (hungry) {
+			gcmem_work_pause(&spins);
+			continue;
+		}
+		/* Drained what it took, or its CPU is wanted: wait hungry. */
+		atomic_inc(&heap->hungry);
+		hungry = true;
+		spins = 0;
+		cond_resched();
+	}
+	if (hungry)
+		atomic_dec(&heap->hungry);
 }
 
 /* One scanner's part of a mark: root jobs, then the drain. */

@@ -24,9 +24,9 @@
  * itself helping and takes its first buffer under the lock, so the
  * barrier's last look, under the lock too, sees either the buffer on a
  * list or the helper. A helper that found nothing and waits for work
- * (@nhungry) holds nothing and stops counting itself helping: the
- * scanners share with it as with a waiting worker, and it counts itself
- * helping again before it takes what they shared.
+ * (@hungry) holds nothing and is not counted helping: the scanners share
+ * with it as with a waiting worker, and it counts itself helping again
+ * before it takes what they shared.
  *
  * With debugging on, every get and put checks the buffer's owner and that
  * full buffers are non-empty and empty ones empty (seed 002's
@@ -69,7 +69,7 @@ void gcmem_work_init(struct gcmem_work *work, int nproc, bool debug)
 	atomic_set(&work->nwait, 0);
 	work->nproc = nproc;
 	work->nassist = 0;
-	atomic_set(&work->nhungry, 0);
+	work->hungry = NULL;
 	work->abandon = false;
 	work->debug = debug;
 	work->yield = NULL;
@@ -303,7 +303,8 @@ void gcmem_work_balance(struct gcmem_work *work, struct gcmem_workbuf *b,
 	u32 n;
 
 	if (b->nobj < GCMEM_BALANCE_MIN || READ_ONCE(work->nfull) ||
-	    (!atomic_read(&work->nwait) && !atomic_read(&work->nhungry)))
+	    (!atomic_read(&work->nwait) &&
+	     !(work->hungry && atomic_read(work->hungry))))
 		return;
 	half = gcmem_work_getempty(work, owner);
 	if (!half)

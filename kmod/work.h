@@ -60,12 +60,13 @@ struct gcmem_work {
 	 */
 	int nassist;
 	/*
-	 * Helpers with nothing to do that wait for work (a thread whose
-	 * request waits for the mark to end): the scanners share with them
-	 * as with waiting workers (gcmem_work_balance()). Not in @nassist
-	 * meanwhile, as they hold nothing.
+	 * Helpers with nothing to do that wait for work (threads whose
+	 * requests wait for the mark to end), counted by their heap: they
+	 * hold nothing of the cycle's while they wait, not even a reference.
+	 * The scanners share with them as with waiting workers
+	 * (gcmem_work_balance()). NULL: no helpers.
 	 */
-	atomic_t nhungry;
+	atomic_t *hungry;
 	bool abandon;			/* stop as soon as possible */
 	bool debug;			/* check ownership at every get and put */
 	atomic_t nbufs;			/* allocated, for the leak check */

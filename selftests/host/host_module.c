@@ -129,6 +129,7 @@ void host_cycle_init(struct gcmem_cycle *c, struct gcmem_heap *heap,
 	memset(c, 0, sizeof(*c));
 	c->heap = heap;
 	gcmem_work_init(&c->work, nproc, debug);
+	c->work.hungry = &heap->hungry;
 	spin_lock_init(&c->deferred_lock);
 	INIT_LIST_HEAD(&c->deferred);
 }

@@ -477,12 +477,12 @@ TEST_F(host, assist_alone_marks_everything)
 	th_publish(heap, &self->c);
 	th_grey_roots(&self->c, self->roots, ARRAY_SIZE(self->roots));
 	ASSERT_EQ(0, pthread_create(&tid, NULL, assist_fn, &a));
-	while (!atomic_read(&self->c.work.nhungry))
+	while (!atomic_read(&heap->hungry))
 		usleep(100);
 	EXPECT_EQ(0, READ_ONCE(self->c.work.nfull));
 	host_mark(&self->c, 2);
 	th_end_mark(heap, &a, tid);
-	EXPECT_EQ(0, atomic_read(&self->c.work.nhungry));
+	EXPECT_EQ(0, atomic_read(&heap->hungry));
 	EXPECT_LT(0, atomic64_read(&heap->assist_marked));
 	WRITE_ONCE(heap->cycle, NULL);
 	ASSERT_FALSE(self->c.work.abandon);
