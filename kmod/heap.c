@@ -270,31 +270,20 @@ int gcmem_heap_lock_idle(struct gcmem_heap *heap)
 			self = gcmem_thread_current(heap);
 			looked = true;
 		}
-		/*
-		 * Help the mark that holds us back until it is over. If it
-		 * ends with the stop, park at once: found running (helping),
-		 * we would hold the stop up until it looks again.
-		 */
-		if (self) {
+		/* Help the mark that holds us back until it is over. */
+		if (self)
 			gcmem_mark_assist(heap, 0, self);
-			if (READ_ONCE(heap->stopping)) {
-				ret = gcmem_safepoint(heap, self);
-				if (ret)
-					break;
-				continue;
-			}
-		}
 		/*
 		 * Asleep here, a registered thread is stopped where it is
 		 * when the cycle stops the world (safepoint.c); it does the
 		 * ragged scans the cycle's precleaning asks for (an
 		 * allocation waiting for the cycle to end would never reach
-		 * a safepoint to do them). A stop that found it running parks
-		 * it instead: it looks at @stopping after its task state is
-		 * set, the stop at the task state after @stopping is (the
-		 * barrier in gcmem_stop_the_world()), so either it parks or
-		 * the stop finds it asleep, and the stop never waits for a
-		 * thread that fell asleep behind its back.
+		 * a safepoint to do them). A stop that found it running (say,
+		 * helping) parks it at once: it looks at @stopping after its
+		 * task state is set, the stop at the task state after
+		 * @stopping is (the barrier in gcmem_stop_the_world()), so
+		 * either it parks or the stop finds it asleep, and the stop
+		 * never waits for a thread that fell asleep behind its back.
 		 */
 		if (wait_event_killable(heap->idle_wq,
 					!READ_ONCE(heap->cycle) ||
