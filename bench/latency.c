@@ -43,6 +43,8 @@
  *     stall_cycle_ms=X (of stall_ms, the stalls that began or ended
  *     while a gcmem cycle was under way; 0 for bdwgc)
  *     cycles=N pauses=N pause_max_ms=X pause_total_ms=X peak_mib=X
+ *     goal_mib=X (gcmem: the heap goal at the end, the last cycle's
+ *     marked bytes times two, gcpercent being 100; - for bdwgc)
  *     mmu_10ms=X ok|CORRUPT
  *   LATMMU ALLOC config=C 1:U 2:U 5:U 10:U ... (window ms:utilization)
  */
@@ -353,6 +355,7 @@ static int run(const char *config, double seconds)
 	uint64_t hist[HIST_BUCKETS] = { 0 }, ops = 0, bad = 0, stalls = 0;
 	uint64_t cycles0 = 0, cycles1 = 0, pauses = 0;
 	double max = 0, lost = 0, lost_cycle = 0, pmax = 0, ptotal = 0, peak = 0;
+	char goal[32] = "-";
 	double mmus[sizeof(windows_ms) / sizeof(windows_ms[0])];
 	pthread_t th[THREADS];
 	unsigned int i, t, b;
@@ -420,6 +423,9 @@ static int run(const char *config, double seconds)
 	pmax = st1.pause_max_ns / 1e9;
 	ptotal = (st1.pause_total_ns - st0.pause_total_ns) / 1e9;
 	peak = st1.peak_committed / 1048576.0;
+	/* The pacer's goal (pace.c) at the default gcpercent, 100. */
+	snprintf(goal, sizeof(goal), "%.1f",
+		 2.0 * st1.marked_bytes / 1048576.0);
 #elif defined(LAT_BDWGC)
 	cycles1 = GC_get_gc_no();
 	pauses = bench_bdw_npauses;
@@ -471,7 +477,7 @@ static int run(const char *config, double seconds)
 		if (!entry_ok(table[i], i))
 			bad++;
 
-	printf("LATENCY %s config=%s live_mib=%llu threads=%d seconds=%.1f ops=%llu op_p99_us=%.1f op_p999_us=%.1f op_max_us=%.1f stalls=%llu%s stall_ms=%.1f stall_cycle_ms=%.1f cycles=%llu pauses=%llu pause_max_ms=%.3f pause_total_ms=%.3f peak_mib=%.1f mmu_10ms=%.3f %s\n",
+	printf("LATENCY %s config=%s live_mib=%llu threads=%d seconds=%.1f ops=%llu op_p99_us=%.1f op_p999_us=%.1f op_max_us=%.1f stalls=%llu%s stall_ms=%.1f stall_cycle_ms=%.1f cycles=%llu pauses=%llu pause_max_ms=%.3f pause_total_ms=%.3f peak_mib=%.1f goal_mib=%s mmu_10ms=%.3f %s\n",
 	       LAT_NAME, config,
 	       (unsigned long long)(nentries * (sizeof(struct entry) +
 						sizeof(struct value)) >> 20),
@@ -482,7 +488,7 @@ static int run(const char *config, double seconds)
 	       lost_cycle * 1e3,
 	       (unsigned long long)(cycles1 - cycles0),
 	       (unsigned long long)pauses, pmax * 1e3, ptotal * 1e3, peak,
-	       mmus[3], bad || err ? "CORRUPT" : "ok");
+	       goal, mmus[3], bad || err ? "CORRUPT" : "ok");
 	printf("LATMMU %s config=%s", LAT_NAME, config);
 	for (i = 0; i < sizeof(windows_ms) / sizeof(windows_ms[0]); i++)
 		printf(" %g:%.3f", windows_ms[i], mmus[i]);

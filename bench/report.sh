@@ -443,6 +443,8 @@ $1 == "LATENCY" {
 		v("pauses"), v("pause_max_ms"), v("pause_total_ms"),
 		v("peak_mib"), v("mmu_10ms"), $NF)
 	pmax[$2 "," c] = v("pause_max_ms")
+	peak[$2 "," c] = v("peak_mib")
+	goal[$2 "," c] = v("goal_mib")
 	live = v("live_mib")
 }
 END {
@@ -471,6 +473,15 @@ END {
 	if (p in pmax)
 		printf "- **The same, the arena mapped by pages (arena_pmd=0):** %s (%.3f ms).\n",
 			(pmax[p] + 0 <= 2 ? "met" : "**missed**"), pmax[p]
+	nm = split("concurrent concurrent-pte stw", modes, " ")
+	for (i = 1; i <= nm; i++) {
+		k = "gcmem," modes[i]
+		if (!(k in goal) || goal[k] + 0 <= 0)
+			continue
+		printf "- **Peak heap within 10%% of the goal (gcmem %s):** %s (peak %s MiB, goal %s MiB: twice what the last cycle marked, gcpercent 100; %+.1f%%).\n",
+			modes[i], (peak[k] + 0 <= 1.1 * goal[k] ? "met" : "**missed**"),
+			peak[k], goal[k], 100 * (peak[k] / goal[k] - 1)
+	}
 }' "$1"
 }
 

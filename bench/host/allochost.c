@@ -349,6 +349,25 @@ static uint64_t env_u64(const char *name, uint64_t def)
 	return v && *v ? strtoull(v, NULL, 0) : def;
 }
 
+/*
+ * BENCH_ONLY="KIND SIZES THREADS" (say "ptr 32 2"; "-" for any): run
+ * only the configurations it matches, for profiling one of them.
+ */
+static bool wanted(int atomic, int mixed, int threads)
+{
+	const char *only = getenv("BENCH_ONLY");
+	char kind[16], sizes[16], nthreads[16];
+
+	if (!only || sscanf(only, "%15s %15s %15s", kind, sizes,
+			    nthreads) != 3)
+		return true;
+	return (!strcmp(kind, "-") ||
+		!strcmp(kind, atomic ? "atomic" : "ptr")) &&
+	       (!strcmp(sizes, "-") ||
+		!strcmp(sizes, mixed ? "16-128" : "32")) &&
+	       (!strcmp(nthreads, "-") || atoi(nthreads) == threads);
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t allocs = env_u64("BENCH_ALLOCS", 10000000), s = 0x5eed;
@@ -374,7 +393,9 @@ int main(int argc, char **argv)
 		for (atomic = 0; atomic < 2; atomic++)
 			for (mixed = 0; mixed < 2; mixed++)
 				for (threads = 1; threads <= 2; threads++)
-					bad |= one_run(atomic, mixed, threads,
-						       allocs, rep) != 0;
+					if (wanted(atomic, mixed, threads))
+						bad |= one_run(atomic, mixed,
+							       threads, allocs,
+							       rep) != 0;
 	return bad;
 }

@@ -207,6 +207,11 @@ void gcmem_pace_unallocated(struct gcmem_heap *heap, u64 bytes)
 {
 }
 
+/* No mark, so nothing to help with. */
+void gcmem_pace_assist(struct gcmem_heap *heap, u64 bytes)
+{
+}
+
 bool gcmem_allocating_black(struct gcmem_heap *heap)
 {
 	return false;
