@@ -299,8 +299,10 @@ int main(int argc, char **argv)
 
 	getrusage(RUSAGE_SELF, &ru);
 	/* Fields: see bench/README.md (GCBench). */
-	printf("GCBENCH %s workers=%s depth=%d time_s=%.3f", GCB_NAME, mw,
-	       stretch_depth, elapsed);
+	printf("GCBENCH %s workers=%s depth=%d time_s=%.3f user_s=%.3f sys_s=%.3f",
+	       GCB_NAME, mw, stretch_depth, elapsed,
+	       ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
+	       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
 #if defined(GCB_GCMEM)
 	{
 		struct gcu_heap_stats st;

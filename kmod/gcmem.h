@@ -647,6 +647,7 @@ void gcmem_pace_mark_done(struct gcmem_heap *heap);
 bool gcmem_pacer_must_wait(struct gcmem_heap *heap, u64 bytes);
 void gcmem_pace_assist(struct gcmem_heap *heap, u64 bytes);
 bool gcmem_pace_concurrent(struct gcmem_heap *heap);
+u64 gcmem_pace_keep(struct gcmem_heap *heap);
 void gcmem_pace_unallocated(struct gcmem_heap *heap, u64 bytes);
 int gcmem_set_concurrent_min(struct gcmem_heap *heap, u64 bytes);
 u64 gcmem_default_concurrent_min(void);

@@ -565,16 +565,16 @@ void gcmem_pages_free(struct gcmem_heap *heap, unsigned long start,
  * page in use, to be given back by gcmem_chunks_release() once the locks are
  * dropped, keeping enough owned chunks to hold @keep bytes.
  *
- * The pacer's cycles keep the heap's next trigger, or the spans in use at
- * the cycle's start if more: the heap grows back to about that before the
- * next cycle, and giving chunks back only to take them again costs a
- * zeroed order-9 allocation and a fault each (GCBench's heap swings
- * between its live 8 MiB and the 16 MiB trigger every cycle; a heap whose
- * live set is a few small objects took back a chunk a cycle, a third of
- * the allocation benchmark's time at 16-128 bytes). A heap whose live set
- * shrank keeps its old size one cycle more, but never more than its new
- * goal, which it may grow to before the next cycle ends: an idle program
- * does not hold its old peak. Those bytes are rounded up to whole chunks,
+ * The pacer's cycles keep what the heap grows back to before the next
+ * cycle (gcmem_pace_keep(): the goal or the trigger), or the spans in use
+ * at the cycle's start if more, since giving chunks back only to take them
+ * again costs a zeroed order-9 allocation and a fault each (GCBench's heap
+ * swings between its live 8 MiB and its 16 MiB goal every cycle; a heap
+ * whose live set is a few small objects took back a chunk a cycle, a
+ * third of the allocation benchmark's time at 16-128 bytes). A heap whose
+ * live set shrank keeps its old size one cycle more, but never more than
+ * its new goal, which it may grow to before the next cycle ends: an idle
+ * program does not hold its old peak. Those bytes are rounded up to whole chunks,
  * and one chunk more is kept: spans of many size classes, and the ones
  * the threads keep cached across the sweep, never pack the chunks full,
  * and a 4 MiB heap of 16-128-byte objects (4.2 MiB of spans at the

@@ -202,8 +202,7 @@ static void gcmem_sweep_done(struct gcmem_heap *heap)
 	heap->heap_after = heap->inuse_bytes;
 	gcmem_pace(heap, heap->marked_bytes);
 	gcmem_chunks_reserve_empty(heap, heap->sweep_why == GCMEM_GC_PACER ?
-				   max(heap->trigger,
-				       min(heap->heap_before, heap->goal)) : 0);
+				   gcmem_pace_keep(heap) : 0);
 	gcmem_chunks_release(heap);
 }
 

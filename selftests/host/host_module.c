@@ -103,6 +103,12 @@ void gcmem_pace(struct gcmem_heap *heap, u64 live)
 	heap->trigger = 2 * live;
 }
 
+/* What a pacer's sweep keeps: its trigger, as a stop-the-world heap's. */
+u64 gcmem_pace_keep(struct gcmem_heap *heap)
+{
+	return heap->trigger;
+}
+
 /* What an assist owes is pace.c's: here, what the test says. */
 u64 host_assist_objs;
 
