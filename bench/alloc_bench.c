@@ -41,6 +41,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -811,7 +812,8 @@ static void usage(const char *prog)
 		"  -C  skip the correctness check\n"
 		"env BENCH_ROUND=N (N > 1): a later round of an interleaved run (see\n"
 		"bench/README.md): runs are numbered after the earlier rounds' and\n"
-		"the correctness check, done in round 1, is skipped\n",
+		"the correctness check, done in round 1, is skipped\n"
+		"env BENCH_ONLY=\"NAME KIND SIZES\" (\"-\" for any): only those runs\n",
 		prog, DEFAULT_ALLOCS, DEFAULT_REPS, DEFAULT_TIMEOUT);
 	exit(2);
 }
@@ -887,6 +889,23 @@ static int print_heap_info(void)
 }
 #endif
 
+/*
+ * BENCH_ONLY="NAME KIND SIZES" (say "gcmem ptr 32"; "-" for any): run only
+ * the configurations it matches, for profiling one of them; the check runs
+ * are skipped with the sizes they do not use.
+ */
+static bool wanted(const struct variant *v, const char *sizes)
+{
+	const char *only = getenv("BENCH_ONLY");
+	char name[32], kind[16], sz[16];
+
+	if (!only || sscanf(only, "%31s %15s %15s", name, kind, sz) != 3)
+		return true;
+	return (!strcmp(name, "-") || !strcmp(name, v->name)) &&
+	       (!strcmp(kind, "-") || !strcmp(kind, kind_name[v->kind])) &&
+	       (!strcmp(sz, "-") || !strcmp(sz, sizes));
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -924,7 +943,8 @@ int main(int argc, char **argv)
 		const struct variant *v = &variants[vi];
 
 		for (ti = 0; opt_check && opt_round == 1 &&
-		     ti < (unsigned int)opt_nthreads; ti++) {
+		     wanted(v, "16-128") && ti < (unsigned int)opt_nthreads;
+		     ti++) {
 			struct run r = { v, "16-128", sizes_mixed,
 					 opt_threads[ti], 0 };
 
@@ -932,6 +952,8 @@ int main(int argc, char **argv)
 				failed++;
 		}
 		for (si = 0; si < 2; si++) {
+			if (!wanted(v, size_sets[si].name))
+				continue;
 			for (ti = 0; ti < (unsigned int)opt_nthreads; ti++) {
 				for (rep = 1; rep <= opt_reps; rep++) {
 					struct run r = { v, size_sets[si].name,
