@@ -117,8 +117,28 @@ void standin_heap(unsigned long long *cycles, unsigned long long *grown)
 
 /* --- what the rest of the module does under the refill ------------------ */
 
+/*
+ * As heap.c's gcmem_heap_lock(): poll for the lock a while (a refill holds
+ * it a microsecond or so here), then sleep. A plain pthread mutex slept
+ * at once, a futex wait and wake-up for a lock held a microsecond, and
+ * two threads allocated slower than one.
+ */
+#define STANDIN_LOCK_SPIN_NS	20000
+
 int gcmem_heap_lock(struct gcmem_heap *heap)
 {
+	struct timespec t0, t;
+
+	if (!pthread_mutex_trylock(&heap->lock.m))
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		__builtin_ia32_pause();
+		if (!pthread_mutex_trylock(&heap->lock.m))
+			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000000000L +
+		 (t.tv_nsec - t0.tv_nsec) < STANDIN_LOCK_SPIN_NS);
 	pthread_mutex_lock(&heap->lock.m);
 	return 0;
 }
