@@ -244,6 +244,8 @@ struct gcmem_thread {
 	atomic_t park_queued;		/* a gcmem_force task work is pending */
 	/* The last ragged scan it did (heap->ragged_gen); its own ioctls. */
 	u64 ragged_gen;
+	/* The last ragged scan the driver waits for it to do; heap->lock. */
+	u64 ragged_wanted;
 };
 
 /* struct gcmem_root_range - a registered root range. */
@@ -422,6 +424,7 @@ struct gcmem_heap {
 	bool ragged;
 	u64 ragged_gen;
 	atomic_t ragged_acks;		/* threads that did this one */
+	atomic_t ragged_waited;		/* ... of those it waits for */
 	u64 ragged_scans;		/* stacks scanned so, all cycles */
 	u64 markterm_stop_ns;		/* parts of markterm_total_ns */
 	u64 markterm_rescan_ns;
