@@ -574,10 +574,10 @@ void gcmem_pages_free(struct gcmem_heap *heap, unsigned long start,
  * third of the allocation benchmark's time at 16-128 bytes). A heap whose
  * live set shrank keeps its old size one cycle more, but never more than
  * its new goal, which it may grow to before the next cycle ends: an idle
- * program does not hold its old peak. Those bytes are rounded up to whole chunks,
- * and one chunk more is kept: spans of many size classes, and the ones
- * the threads keep cached across the sweep, never pack the chunks full,
- * and a 4 MiB heap of 16-128-byte objects (4.2 MiB of spans at the
+ * program does not hold its old peak. Those bytes are rounded up to whole
+ * chunks, and one chunk more is kept: spans of many size classes, and the
+ * ones the threads keep cached across the sweep, never pack the chunks
+ * full, and a 4 MiB heap of 16-128-byte objects (4.2 MiB of spans at the
  * trigger, in three chunks) gave back the one empty chunk of its three
  * and took it back every cycle, a zeroed 2 MiB page and a fault each
  * time, most of that benchmark's system time. Other cycles (the limit,
