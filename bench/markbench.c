@@ -220,8 +220,11 @@ static struct gcu_heap_stats st0;
 
 /*
  * mark_workers before the heap opens, no pacing (collections only when
- * asked for), a limit that holds the live set and the check's batch, and
- * the root registered.
+ * asked for), stop-the-world collections (a concurrent heap's collection
+ * marks beside the program with a quarter of the workers, one of two here,
+ * and all of them only at its end: the 2-worker mark would measure one
+ * worker), a limit that holds the live set and the check's batch, and the
+ * root registered.
  */
 static int collector_setup(int workers, char *err, size_t errlen)
 {
@@ -241,6 +244,11 @@ static int collector_setup(int workers, char *err, size_t errlen)
 	}
 	if (gcu_set_gcpercent(-1)) {
 		snprintf(err, errlen, "gcu_set_gcpercent(-1): %s",
+			 strerror(errno));
+		return -1;
+	}
+	if (gcu_set_mode(GCU_MODE_STW)) {
+		snprintf(err, errlen, "gcu_set_mode(GCU_MODE_STW): %s",
 			 strerror(errno));
 		return -1;
 	}
