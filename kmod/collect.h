@@ -73,8 +73,8 @@ struct gcmem_cycle {
 	int nproc_beside;		/* and beside the running program */
 	bool beside;			/* the posted round runs nproc_beside */
 	enum gcmem_gc_reason why;	/* who asked for it */
-	/* The heap's ragged_gen of its first ragged scan, 0 before (driver). */
-	u64 ragged_first;
+	/* A ragged scan was asked for in this cycle (the driver's). */
+	bool ragged_asked;
 	/*
 	 * The task that runs the cycle's steps: the only scanner that may
 	 * fault. NULL between the hand-off to the driver work and its start.

@@ -864,7 +864,13 @@ static bool gcmem_assist_once(struct gcmem_heap *heap, u64 bytes, bool *hungry)
 	gcmem_work_assist(&c->work, false);
 	atomic64_add(g.nobj, &heap->assist_marked);
 out:
-	if (atomic_dec_and_test(&heap->assisting))
+	/*
+	 * A hungry helper comes through here at every look for work: no
+	 * wait queue lock unless someone waits (the barrier in
+	 * wq_has_sleeper() pairs with the waiter's prepare_to_wait_event()).
+	 */
+	if (atomic_dec_and_test(&heap->assisting) &&
+	    wq_has_sleeper(&heap->stop_wq))
 		wake_up_all(&heap->stop_wq);
 	return more;
 }

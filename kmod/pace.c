@@ -134,10 +134,9 @@ void gcmem_pace(struct gcmem_heap *heap, u64 live)
  */
 u64 gcmem_pace_keep(struct gcmem_heap *heap)
 {
-	u64 grows_to = gcmem_pace_beside(heap, heap->marked_bytes) ?
-		       heap->goal : heap->trigger;
+	u64 grows_to = gcmem_pace_concurrent(heap) ? heap->goal :
+						      heap->trigger;
 
-	lockdep_assert_held(&heap->lock);
 	return max(grows_to, min(heap->heap_before, heap->goal));
 }
 

@@ -527,12 +527,11 @@ void gcmem_ragged_scan(struct gcmem_heap *heap)
 		return;
 	}
 	last = heap->ragged_gen;
-	first = !c->ragged_first;
+	first = !c->ragged_asked;
+	c->ragged_asked = true;
 	atomic_set(&heap->ragged_acks, 0);
 	atomic_set(&heap->ragged_waited, 0);
 	WRITE_ONCE(heap->ragged_gen, last + 1);
-	if (first)
-		c->ragged_first = last + 1;
 	/* Pairs with the acquire in gcmem_safepoint(). */
 	smp_store_release(&heap->ragged, true);
 	/* Threads reading the epoch odd find @ragged set. */

@@ -418,6 +418,7 @@ typedef struct { pthread_mutex_t m; } spinlock_t;
 struct mutex { pthread_mutex_t m; };
 typedef struct { int dummy; } wait_queue_head_t;
 #define wake_up_all(wq)		do { (void)(wq); } while (0)
+#define wq_has_sleeper(wq)	((void)(wq), true)
 struct kref { atomic_t refcount; };
 struct rcu_head { void *next; };
 struct callback_head { void *next; };
