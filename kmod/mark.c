@@ -444,9 +444,11 @@ static bool gcmem_vma_holds_no_roots(const struct vm_area_struct *vma)
  * mapped there (or nothing readable: PROT_NONE, or nothing the program can
  * have written: gcmem_vma_holds_no_roots()), the root has no words there
  * and the scan goes on at the next readable mapping, whose start is
- * returned. If a readable mapping is there, its contents could not be had
- * (no memory to fault the page in, a mapping that refuses faults): the
- * root cannot be scanned, and 0 is returned.
+ * returned (@end if none). If a readable mapping is there now, @addr is
+ * returned: the read may have found the place unmapped before the program
+ * mapped it again (a thread's stack scanned in place after the thread
+ * exited, unmapped at its join, and the next thread's stack mapped there),
+ * and the caller reads again. 0 if the driver was killed.
  */
 static unsigned long gcmem_skip_unmapped(struct gcmem_cycle *c,
 					 unsigned long addr, unsigned long end)
@@ -465,8 +467,16 @@ static unsigned long gcmem_skip_unmapped(struct gcmem_cycle *c,
 		}
 	}
 	mmap_read_unlock(c->mm);
-	return next == addr ? 0 : next;
+	return next;
 }
+
+/*
+ * Reads of one place that fail while a readable mapping is there, before
+ * the scan gives up: more than one means its contents cannot be had (no
+ * memory to fault the page in, a mapping that refuses faults), not a
+ * mapping that came and went.
+ */
+#define GCMEM_READ_TRIES	3
 
 /*
  * Mark from the words of [start, end), a root or a stack, whose first word
@@ -482,6 +492,7 @@ static void gcmem_mark_user_words(struct gcmem_cycle *c,
 	const struct gcmem_type *type = NULL;
 	u64 buf[GCMEM_SCAN_BATCH];
 	unsigned long n, done, next;
+	int tries = 0;
 	long failed;
 
 	if (type_id != GCMEM_TYPE_CONSERVATIVE &&
@@ -515,9 +526,12 @@ static void gcmem_mark_user_words(struct gcmem_cycle *c,
 		gcmem_mark_words(c, g, buf, done, type, first);
 		start += done * 8;
 		first += done;
+		if (done)
+			tries = 0;
 		if (failed) {
 			next = gcmem_skip_unmapped(c, start, end);
-			if (!next) {
+			if (!next ||
+			    (next == start && ++tries == GCMEM_READ_TRIES)) {
 				gcmem_work_abandon(&c->work);
 				return;
 			}
