@@ -48,33 +48,47 @@
 
 #include "collect.h"
 
+/*
+ * A CACHED span, below its cursor, a word at a time: a slot is allocated
+ * if its alloc bit is set or it was free at the handout and is below the
+ * cursor now (its owner took it); it stays so if marked, and so does the
+ * slot just below the cursor. What the owner took counts as allocated
+ * here, kept or freed (heap->small_allocated), as a return would have.
+ */
 static void gcmem_sweep_cached(struct gcmem_heap *heap, struct gcmem_span *span,
 			       const unsigned long *marks)
 {
-	u32 cursor = gcmem_span_cursor(span), i;
+	u32 cursor = gcmem_span_cursor(span), from = span->handout_cursor;
+	unsigned int w, nkept = 0, nfreed = 0, ngained = 0, nlost = 0;
+	unsigned long *alloc = span->allocbits;
 
-	for (i = 0; i < cursor; i++) {
-		bool allocated = test_bit(i, span->allocbits) ||
-				 i >= span->handout_cursor;
+	for (w = 0; w < BITS_TO_LONGS(cursor); w++) {
+		unsigned long below = ~0UL, taken = 0, mark = marks[w];
+		unsigned long was = alloc[w], in, keep;
 
-		if (!allocated)
-			continue;
-		if (test_bit(i, marks) || i == cursor - 1) {
-			if (!__test_and_set_bit(i, span->allocbits)) {
-				span->nalloc++;
-				heap->small_allocated++;
-			}
-			heap->sweep_marked += span->elem_size;
-			heap->sweep_marked_objs++;
-		} else {
-			if (__test_and_clear_bit(i, span->allocbits))
-				span->nalloc--;
-			else
-				heap->small_allocated++;
-			span->needzero = true;
-			heap->sweep_freed += span->elem_size;
+		if (w == (cursor - 1) / BITS_PER_LONG) {
+			below = BITMAP_LAST_WORD_MASK(cursor);
+			mark |= BIT((cursor - 1) % BITS_PER_LONG);
 		}
+		if (from <= w * BITS_PER_LONG)
+			taken = ~0UL;
+		else if (from < (w + 1) * BITS_PER_LONG)
+			taken = BITMAP_FIRST_WORD_MASK(from);
+		in = (was | taken) & below;
+		keep = in & mark;
+		alloc[w] = (was & ~below) | keep;
+		nkept += hweight_long(keep);
+		nfreed += hweight_long(in & ~mark);
+		ngained += hweight_long(keep & ~was);
+		nlost += hweight_long(in & ~mark & was);
 	}
+	span->nalloc += ngained - nlost;
+	heap->small_allocated += ngained + nfreed - nlost;
+	if (nfreed)
+		span->needzero = true;
+	heap->sweep_marked += (u64)nkept * span->elem_size;
+	heap->sweep_marked_objs += nkept;
+	heap->sweep_freed += (u64)nfreed * span->elem_size;
 	span->handout_cursor = cursor;
 }
 

@@ -73,9 +73,15 @@ HOST_ALLOC_C bool gcmem_span_cached_allocated(const struct gcmem_span *span,
 	return false;
 }
 
+/* As alloc.c's: the owner's cursor, clamped (host_test.c's cached spans). */
 HOST_ALLOC_C u32 gcmem_span_cursor(const struct gcmem_span *span)
 {
-	return span->handout_cursor;
+	u32 cursor;
+
+	if (!span->owner)
+		return span->handout_cursor;
+	cursor = READ_ONCE(span->owner->slot->cursor[span->cache_index]);
+	return clamp(cursor, span->handout_cursor, span->nelems);
 }
 
 HOST_ALLOC_C struct list_head *gcmem_central(struct gcmem_heap *heap,

@@ -687,6 +687,96 @@ TEST_F(host, sweep_follows_marks)
 }
 
 /*
+ * Sweeping a CACHED span (gcmem_sweep_start()), a word at a time, against
+ * the rule slot by slot: below the cursor a slot is allocated if its alloc
+ * bit is set or it is at or above the handout cursor; it stays allocated if
+ * marked or just below the cursor; what is above the cursor is untouched.
+ * Random bits, handout cursors and cursors (on and off word boundaries,
+ * equal, at the span's end), for spans of several classes.
+ */
+TEST(sweep_cached_spans)
+{
+	static const unsigned int sizes[] = { 16, 32, 48, 96, 256, 1024 };
+	struct gcmem_thread_slot slot = { 0 };
+	struct gcmem_span *caches[GCMEM_THREAD_CACHES] = { NULL };
+	struct gcmem_thread thr = { .slot = &slot, .caches = caches };
+	u64 seed = 0x9e3779b97f4a7c15ULL;
+	struct gcmem_heap *h;
+	struct th t;
+
+	th_init(&t);
+	h = t.heap;
+	ASSERT_TRUE(xa_store(&h->threads, 1, &thr, GFP_KERNEL) == NULL);
+	for (int round = 0; round < 3000; round++) {
+		u32 cls = gcmem_size_to_class(sizes[round % ARRAY_SIZE(sizes)]);
+		struct gcmem_span *s = th_span(&t, cls, 0,
+					       GCMEM_TYPE_CONSERVATIVE);
+		u32 n = s->nelems, from, cursor, i, nalloc = 0, kept = 0;
+		u32 gained = 0, lost = 0, nfreed = 0, bad = 0;
+		u64 allocated = h->small_allocated;
+		bool want[GCMEM_MAX_NELEMS];
+
+		from = xr(&seed) % (n + 1);
+		cursor = from + xr(&seed) % (n - from + 1);
+		if (round % 7 == 0)
+			cursor = from;
+		if (round % 11 == 0)
+			cursor = n;
+		for (i = 0; i < n; i++) {
+			if (xr(&seed) % 3 && (i < from || round % 5 == 0))
+				__set_bit(i, s->allocbits);
+			if (xr(&seed) % 2)
+				__set_bit(i, s->markbits);
+			nalloc += test_bit(i, s->allocbits);
+		}
+		/* The rule, slot by slot. */
+		for (i = 0; i < n; i++) {
+			bool was = test_bit(i, s->allocbits);
+			bool in = i < cursor && (was || i >= from);
+			bool keep = in && (test_bit(i, s->markbits) ||
+					   i == cursor - 1);
+
+			want[i] = i >= cursor ? was : keep;
+			kept += keep;
+			gained += keep && !was;
+			lost += in && !keep && was;
+			nfreed += in && !keep;
+		}
+		s->nalloc = nalloc;
+		s->state = GCMEM_SPAN_CACHED;
+		s->handout_cursor = from;
+		s->owner = &thr;
+		s->cache_index = 0;
+		slot.cursor[0] = cursor;
+		caches[0] = s;
+		gcmem_sweep_start(h, GCMEM_GC_USER);
+		for (i = 0; i < n; i++)
+			bad += want[i] != test_bit(i, s->allocbits) ||
+			       test_bit(i, s->markbits);
+		EXPECT_EQ(0, bad)
+			TH_LOG("class %u, handout %u, cursor %u", cls, from,
+			       cursor);
+		EXPECT_EQ(nalloc + gained - lost, s->nalloc);
+		EXPECT_EQ(cursor, s->handout_cursor);
+		EXPECT_EQ(allocated + gained + nfreed - lost,
+			  h->small_allocated);
+		EXPECT_EQ((u64)kept * s->elem_size, h->sweep_marked);
+		EXPECT_EQ(kept, h->sweep_marked_objs);
+		EXPECT_EQ((u64)nfreed * s->elem_size, h->sweep_freed);
+		EXPECT_EQ(!!nfreed, s->needzero);
+		/* Only this span: the sweep ends with it. */
+		EXPECT_TRUE(gcmem_sweep_some(h, ULONG_MAX, true));
+		caches[0] = NULL;
+		list_del(&s->node);
+		free(s);
+		t.nspans = 0;
+		t.next_page = 0;
+	}
+	xa_erase(&h->threads, 1);
+	th_free(&t);
+}
+
+/*
  * The workbuf lists under contention: scanners take buffers, "scan" each
  * object by greying its two children in a tree of ids, share halves with
  * idle ones, and stop at the getfull barrier; every id is seen once.
