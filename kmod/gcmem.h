@@ -302,6 +302,13 @@ struct gcmem_heap {
 	struct mutex lock;
 	/* Woken when @lock is released: see gcmem_heap_lock(). */
 	wait_queue_head_t lock_wq;
+	/* Bumped at every release of @lock by gcmem_heap_unlock(). */
+	atomic_t lock_gen;
+	/*
+	 * Requests that waited for @lock and must wait again: while any
+	 * does, no other takes it by surprise (gcmem_heap_lock()).
+	 */
+	atomic_t lock_starving;
 
 	/* Set once under @lock; read without it once set. */
 	bool handshake_done;

@@ -200,24 +200,51 @@ bool gcmem_heap_owned(const struct gcmem_heap *heap)
  * must not simply wait for it: it parks at a safepoint (scanning its own
  * stack) and tries again when the world restarts. Every wait is killable.
  * Returns 0 with the lock held, or -EINTR.
+ *
+ * The lock is not fair by itself: a waiter woken at the release takes tens
+ * of microseconds to run under TCG, and a thread that releases the lock and
+ * asks again at once (gcu_collect() in a loop, each stop-the-world cycle
+ * holding it for milliseconds) takes it back first, again and again: in
+ * gc_test's threads_exit_registered_during_cycles, in the stop-the-world
+ * mode, a refill waited up to 1.3 s, and once long enough for the test's
+ * 300 s timeout. So, as Go's sync.Mutex does, a waiter that has to wait
+ * again (it slept, or parked for a stop, and the lock was taken before it
+ * could) becomes starving (heap->lock_starving), and while one is, the
+ * others wait instead of trying: the lock goes to the starving ones at its
+ * next release.
  */
+static void gcmem_heap_lock_wait(struct gcmem_heap *heap, bool *waited,
+				 bool *starving)
+{
+	if (*waited && !*starving) {
+		*starving = true;
+		atomic_inc(&heap->lock_starving);
+	}
+	*waited = true;
+}
+
 int gcmem_heap_lock(struct gcmem_heap *heap)
 {
+	bool looked = false, waited = false, starving = false;
 	struct gcmem_thread *self = NULL;
-	bool looked = false;
 	u64 spin = 0;
-	int ret;
+	int ret, gen;
 
 	for (;;) {
 		ret = 0;
-		if (mutex_trylock(&heap->lock))
-			break;
-		if (!READ_ONCE(heap->stopping) && !need_resched()) {
-			if (!spin)
-				spin = local_clock() + GCMEM_LOCK_SPIN_NS;
-			if (local_clock() < spin) {
-				cpu_relax();
-				continue;
+		gen = atomic_read(&heap->lock_gen);
+		/* Before the try: a release after it ends the wait below. */
+		smp_rmb();
+		if (starving || !atomic_read(&heap->lock_starving)) {
+			if (mutex_trylock(&heap->lock))
+				break;
+			if (!READ_ONCE(heap->stopping) && !need_resched()) {
+				if (!spin)
+					spin = local_clock() + GCMEM_LOCK_SPIN_NS;
+				if (local_clock() < spin) {
+					cpu_relax();
+					continue;
+				}
 			}
 		}
 		if (READ_ONCE(heap->stopping)) {
@@ -226,20 +253,31 @@ int gcmem_heap_lock(struct gcmem_heap *heap)
 				looked = true;
 			}
 			if (self) {
+				gcmem_heap_lock_wait(heap, &waited, &starving);
 				ret = gcmem_safepoint(heap, self);
 				if (ret)
 					break;
 				continue;
 			}
 		}
+		/* Until the next release, or a stop to park for. */
+		gcmem_heap_lock_wait(heap, &waited, &starving);
 		ret = wait_event_killable(heap->lock_wq,
-					  !mutex_is_locked(&heap->lock) ||
+					  atomic_read(&heap->lock_gen) != gen ||
 					  (READ_ONCE(heap->stopping) &&
 					   (!looked || self)));
 		if (ret) {
 			ret = -EINTR;
 			break;
 		}
+	}
+	/*
+	 * Those who let us go first may try again: at our release, or now
+	 * if we leave without the lock (a release they may have missed).
+	 */
+	if (starving && atomic_dec_and_test(&heap->lock_starving) && ret) {
+		atomic_inc(&heap->lock_gen);
+		wake_up_all(&heap->lock_wq);
 	}
 	if (self)
 		gcmem_thread_put(self);
@@ -310,9 +348,17 @@ void gcmem_heap_unlock(struct gcmem_heap *heap)
 {
 	mutex_unlock(&heap->lock);
 	/*
+	 * After the release: a waiter that read the old value found the
+	 * lock held when it tried, and wakes for this one (bumped before
+	 * the release, a waiter could read the new value, find the lock
+	 * still held, and sleep through the only wake-up).
+	 */
+	atomic_inc(&heap->lock_gen);
+	/*
 	 * Every refill ends here: skip the wait queue's lock when nobody
 	 * waits. The barrier in wq_has_sleeper() pairs with the one a
-	 * waiter's prepare_to_wait_event() makes before it tests the mutex.
+	 * waiter's prepare_to_wait_event() makes before it tests
+	 * @lock_gen.
 	 */
 	if (wq_has_sleeper(&heap->lock_wq))
 		wake_up_all(&heap->lock_wq);
