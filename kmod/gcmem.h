@@ -290,6 +290,12 @@ struct gcmem_root_range {
  */
 struct gcmem_heap {
 	struct kref ref;
+	/*
+	 * Bumped at every release of @lock by gcmem_heap_unlock(): in the
+	 * hole after @ref, in the cache line of @lock, which every release
+	 * writes anyway. See @lock_starving for why here.
+	 */
+	atomic_t lock_gen;
 
 	/*
 	 * The owning process, held by mmgrab() until release; set once, by
@@ -302,16 +308,20 @@ struct gcmem_heap {
 	struct mutex lock;
 	/* Woken when @lock is released: see gcmem_heap_lock(). */
 	wait_queue_head_t lock_wq;
-	/* Bumped at every release of @lock by gcmem_heap_unlock(). */
-	atomic_t lock_gen;
-	/*
-	 * Requests that waited for @lock and must wait again: while any
-	 * does, no other takes it by surprise (gcmem_heap_lock()).
-	 */
-	atomic_t lock_starving;
 
 	/* Set once under @lock; read without it once set. */
 	bool handshake_done;
+	/*
+	 * Requests that waited for @lock and must wait again: while any
+	 * does, no other takes it by surprise (gcmem_heap_lock()). Written
+	 * only then, read by every request. In the hole after
+	 * @handshake_done, as @lock_gen in the one after @ref: added after
+	 * @lock_wq, they shifted arena_start to chunk_tab (which every
+	 * candidate pointer of a mark reads) into the next cache line, and
+	 * GCBench's stop-the-world pauses grew by a fifth (interleaved runs
+	 * in the 6.12 guest).
+	 */
+	atomic_t lock_starving;
 
 	/* The control page; the pointer is immutable, contents WRITE_ONCE. */
 	struct page *control_page;
