@@ -58,6 +58,10 @@ measure()
 		"$markhost" mark -m "$mib" -g "$shape" -l "${l:-1}" -w 1,2 \
 			-c "$runs" -p thp |
 			sed "s/shape=lists /shape=lists($l) /" | tee -a "$1"
+		# The machine's two-thread parallelism again, right after.
+		[ "$l" != 1024 ] ||
+			"$markhost" chase -m "$mib" -p thp | grep 'chains=8x2' |
+			sed 's/^CHASE /CHASEAFTER /' | tee -a "$1"
 	done
 	"$markhost" mark -m "$mib" -g lists -l 1024 -w 1,2 -c "$runs" -p 4k |
 		sed 's/shape=lists /shape=lists(1024) /' | tee -a "$1"
@@ -113,11 +117,13 @@ function field(line, key,   i, n, kv) {
 }
 /^# native: / { sub(/^# native: /, ""); env[++nenv] = $0 }
 /^CHASE / { chase[field($0, "pages"), field($0, "chains")] = field($0, "ns_load") }
+/^CHASEAFTER / { after8x2 = field($0, "ns_load") }
 /^MARKHOST / {
 	k = field($0, "shape") SUBSEP field($0, "pages") SUBSEP field($0, "workers")
 	rows[++nrows] = k
 	ms[k] = field($0, "ms"); nso[k] = field($0, "ns_obj")
 	nsw[k] = field($0, "ns_word"); rate[k] = field($0, "mibs")
+	share[k] = field($0, "share"); rerun += field($0, "rerun")
 	ok[k] = $NF
 }
 /^BENCH / {
@@ -149,27 +155,40 @@ END {
 	print "graph in its own heap with GC_MARKERS. Under TCG every load costs the same"
 	print "whether or not others are in flight, so what the mark loop does for the"
 	print "memory system shows only here. " mib " MiB of 64-byte objects in random"
-	print "order; median of " runs " marks each."
+	print "order; median of " runs " marks each. A mark during which the"
+	print "workers had less than 90% of their CPUs (their time runnable but not"
+	print "running, /proc/thread-self/schedstat, and the time the hypervisor took"
+	print "the CPUs, steal in /proc/stat, against workers x wall time) measured"
+	print "other load, not the mark: it is run again, up to " runs " times a row"
+	print "(" rerun + 0 " marks this run); the CPU share column is the least of the"
+	print "marks kept."
 	print ""
 	for (i = 1; i <= nenv; i++)
 		print "- " env[i]
 	print ""
 	print "The memory system (" mib " MiB of 64-byte nodes in one random cycle):"
 	print ""
-	print "| pages | 1 chain: ns per load | 8 chains: ns per load |"
-	print "| --- | ---: | ---: |"
-	print "| 2 MiB (THP) | " chase["thp", 1] " | " chase["thp", 8] " |"
-	print "| 4 KiB | " chase["4k", 1] " | " chase["4k", 8] " |"
+	print "| pages | 1 chain: ns per load | 8 chains: ns per load | 8 chains on each of 2 threads: ns per load (wall) | 2 threads / 1 |"
+	print "| --- | ---: | ---: | ---: | ---: |"
+	for (i = 1; i <= 2; i++) {
+		pg = i == 1 ? "thp" : "4k"
+		printf "| %s | %s | %s | %s | %s |\n", (i == 1 ? "2 MiB (THP)" : "4 KiB"),
+			chase[pg, 1], chase[pg, 8], chase[pg, "8x2"],
+			(chase[pg, "8x2"] ? sprintf("%.2fx", chase[pg, 8] / chase[pg, "8x2"]) : "-")
+	}
 	print ""
-	print "| graph | pages | collector | workers | mark (ms) | ns per object | ns per word | MiB/s | MiB/s per worker | check |"
-	print "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+	if (after8x2 && chase["thp", 8])
+		printf "Right after the 1024-list marks, 8 chains on each of 2 threads (THP): %s ns a load, %.2fx one thread'"'"'s 8 chains. Two workers can scale only as far as the machine lets two threads load at once: where this is well below the figure above, the two vCPUs were sharing a core or losing time to the host while the marks ran.\n\n", after8x2, chase["thp", 8] / after8x2
+	print "| graph | pages | collector | workers | mark (ms) | ns per object | ns per word | MiB/s | MiB/s per worker | CPU share | check |"
+	print "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
 	for (i = 1; i <= nrows; i++) {
 		k = rows[i]
 		split(k, p, SUBSEP)
-		printf "| %s | %s | gcmem (kmod/mark.c) | %s | %.1f | %.1f | %.2f | %.1f | %.1f | %s |\n",
-			p[1], p[2], p[3], ms[k], nso[k], nsw[k], rate[k], rate[k] / p[3], ok[k]
+		printf "| %s | %s | gcmem (kmod/mark.c) | %s | %.1f | %.1f | %.2f | %.1f | %.1f | %s | %s |\n",
+			p[1], p[2], p[3], ms[k], nso[k], nsw[k], rate[k], rate[k] / p[3],
+			(share[k] == "" ? "-" : share[k]), ok[k]
 		if ((k in bms)) {
-			printf "| %s | %s | bdwgc | %s | %.1f | %.1f | %.2f | %.1f | %.1f | %s |\n",
+			printf "| %s | %s | bdwgc | %s | %.1f | %.1f | %.2f | %.1f | %.1f | - | %s |\n",
 				p[1], "bdwgc'"'"'s own", p[3], bms[k], bms[k] * 1e6 / bobj[k],
 				bms[k] * 1e6 / bwords[k], brate[k], brate[k] / p[3], bok[k]
 		}
@@ -190,8 +209,11 @@ END {
 	}
 	if ((k1 in rate) && (k2 in rate)) {
 		r = rate[k2] / rate[k1]
-		printf "- **2 workers at least 1.7x one** (1024 lists): %.2fx, %s.\n",
-			r, (r >= 1.7 ? "met" : "**not met**")
+		printf "- **2 workers at least 1.7x one** (1024 lists): %.2fx, %s%s%s.\n",
+			r, (r >= 1.7 ? "met" : "**not met**"),
+			(after8x2 && chase["thp", 8] ? sprintf(" (this machine'"'"'s own 2-thread chase: %.2fx one thread before the marks, %.2fx after)", chase["thp", 8] / chase["thp", "8x2"], chase["thp", 8] / after8x2) : ""),
+			(share[k2] != "" && share[k2] < 0.9 ? \
+			 sprintf(" (the workers had %d%% of their CPUs: another task ran; measure again on a quiet machine)", share[k2] * 100) : "")
 	}
 	print "- bdwgc marks bench/markbench.c'"'"'s graphs of the same shapes (-l, -g tree|array|large), built in its own heap by GC_MALLOC."
 	print ""

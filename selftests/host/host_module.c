@@ -149,16 +149,35 @@ void host_cycle_init(struct gcmem_cycle *c, struct gcmem_heap *heap,
 struct host_worker {
 	struct gcmem_cycle *c;
 	int owner;
+	unsigned long long waited;
 };
+
+/* The calling thread's time runnable but not running (ns), or 0. */
+static unsigned long long host_run_delay(void)
+{
+	unsigned long long run = 0, delay = 0;
+	FILE *f = fopen("/proc/thread-self/schedstat", "r");
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu %llu", &run, &delay) != 2)
+		delay = 0;
+	fclose(f);
+	return delay;
+}
 
 static void *host_worker_fn(void *arg)
 {
 	struct host_worker *w = arg;
 
 	host_current = &host_tasks[w->owner];
+	w->waited = host_run_delay();
 	gcmem_mark_worker(w->c, w->owner);
+	w->waited = host_run_delay() - w->waited;
 	return NULL;
 }
+
+unsigned long long host_mark_waited;
 
 /* Post the cycle to @n threads, as worker.c does to its kthreads. */
 void host_mark(struct gcmem_cycle *c, int n)
@@ -173,6 +192,9 @@ void host_mark(struct gcmem_cycle *c, int n)
 		w[i].owner = i;
 		pthread_create(&tid[i], NULL, host_worker_fn, &w[i]);
 	}
-	for (int i = 0; i < n; i++)
+	host_mark_waited = 0;
+	for (int i = 0; i < n; i++) {
 		pthread_join(tid[i], NULL);
+		host_mark_waited += w[i].waited;
+	}
 }

@@ -25,5 +25,10 @@ extern u64 host_assist_objs;
 void host_cycle_init(struct gcmem_cycle *c, struct gcmem_heap *heap,
 		     int nproc, bool debug);
 void host_mark(struct gcmem_cycle *c, int n);
+/*
+ * What the last host_mark()'s workers waited for a CPU, runnable but not
+ * running, in ns (/proc/thread-self/schedstat; 0 where there is none).
+ */
+extern unsigned long long host_mark_waited;
 
 #endif /* GCMEM_HOST_MODULE_H */
