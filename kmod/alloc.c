@@ -20,9 +20,10 @@
  * Large objects get a span of their own, allocated and zeroed here.
  *
  * All of this runs under heap->lock but a refill's zeroing, which runs
- * after it, beside other threads' refills (gcmem_refill_zero()); user
- * memory is copied before and after (see struct gcmem_heap for the lock
- * order).
+ * after it, beside other threads' refills (gcmem_refill_zero()), and the
+ * zeroing of the chunk page the heap's next growth will take, after the
+ * handout (gcmem_heap_spare_make(), from ioctl.c); user memory is copied
+ * before and after (see struct gcmem_heap for the lock order).
  */
 #include <linux/slab.h>
 #include <linux/uaccess.h>

@@ -515,6 +515,19 @@ struct gcmem_heap {
 	struct xarray weak[2];		/* short, long: link -> object */
 	struct dentry *debugfs;		/* gcmem/<tgid>.<n>/ */
 	pid_t tgid;			/* the owner's, for traces */
+	/*
+	 * A zeroed chunk page for the heap's next growth (heap.c,
+	 * gcmem_heap_spare_make()), so that the refill that grows the heap
+	 * does not zero 2 MiB with heap->lock held while every other
+	 * thread's refill waits. Not committed: outside the limit's count,
+	 * though never made when the next chunk would pass the limit. Only a
+	 * heap that grows keeps one (@spare_wanted: a chunk was made since
+	 * the spare was; the thread that clears it makes the next); one that
+	 * gives chunks back drops it. @spare under @chunk_lock. At the
+	 * struct's end: a field above moves the mark's hot ones (pahole).
+	 */
+	struct page *spare;
+	atomic_t spare_wanted;
 };
 
 /* heap.c */
@@ -523,6 +536,7 @@ void gcmem_heap_bind(struct gcmem_heap *heap, struct mm_struct *mm);
 struct gcmem_chunk *gcmem_chunk_get(struct gcmem_heap *heap,
 				    unsigned long index, struct page *share);
 struct page *gcmem_chunk_page_alloc(void);
+void gcmem_heap_spare_make(struct gcmem_heap *heap);
 void gcmem_heap_put(struct gcmem_heap *heap);
 int gcmem_heap_lock(struct gcmem_heap *heap);
 void gcmem_heap_unlock(struct gcmem_heap *heap);

@@ -164,6 +164,8 @@ static void gcmem_heap_destroy(struct kref *ref)
 	}
 	kvfree(heap->chunk_tab);
 	kvfree(heap->pagemap);
+	if (heap->spare)
+		__free_pages(heap->spare, GCMEM_CHUNK_ORDER);
 	__free_page(heap->control_page);
 	if (heap->mm)
 		mmdrop(heap->mm);
@@ -463,7 +465,9 @@ struct gcmem_chunk *gcmem_chunk_get(struct gcmem_heap *heap,
 		get_page(share);
 		chunk->page = share;
 	} else {
-		chunk->page = gcmem_chunk_page_alloc();
+		chunk->page = heap->spare ?: gcmem_chunk_page_alloc();
+		heap->spare = NULL;
+		atomic_set(&heap->spare_wanted, 1);
 	}
 	if (!chunk->page) {
 		kvfree(chunk);
@@ -478,6 +482,46 @@ struct gcmem_chunk *gcmem_chunk_get(struct gcmem_heap *heap,
 	heap->peak_committed = max(heap->peak_committed, heap->committed);
 	gcmem_control_publish(heap);
 	return chunk;
+}
+
+/*
+ * gcmem_heap_spare_make() - after a request that may have grown the heap,
+ * with no lock held: zero a chunk page for its next growth, beside other
+ * threads' requests, if the growth took the spare (or found none). One
+ * thread makes it, the one that clears @spare_wanted; the others go on. A
+ * spare is only an optimization: a failed allocation is not an error.
+ */
+void gcmem_heap_spare_make(struct gcmem_heap *heap)
+{
+	struct page *page;
+
+	if (!atomic_read(&heap->spare_wanted) ||
+	    !atomic_xchg(&heap->spare_wanted, 0))
+		return;
+	page = gcmem_chunk_page_alloc();
+	if (!page)
+		return;
+	mutex_lock(&heap->chunk_lock);
+	/* Not past the limit: the chunk that takes it would not be made. */
+	if (!heap->spare &&
+	    heap->committed + GCMEM_CHUNK_SIZE <= heap->limit) {
+		heap->spare = page;
+		page = NULL;
+	}
+	mutex_unlock(&heap->chunk_lock);
+	if (page)
+		__free_pages(page, GCMEM_CHUNK_ORDER);
+}
+
+/* The spare page, taken for freeing: the heap shrinks, or goes. */
+static struct page *gcmem_heap_spare_take(struct gcmem_heap *heap)
+{
+	struct page *page = heap->spare;
+
+	lockdep_assert_held(&heap->chunk_lock);
+	heap->spare = NULL;
+	atomic_set(&heap->spare_wanted, 0);
+	return page;
 }
 
 /*
@@ -673,6 +717,7 @@ void gcmem_chunks_release(struct gcmem_heap *heap)
 {
 	struct gcmem_chunk *chunk, *next;
 	struct vm_area_struct *vma;
+	struct page *spare;
 	unsigned long addr;
 
 	lockdep_assert_held(&heap->lock);
@@ -699,8 +744,12 @@ void gcmem_chunks_release(struct gcmem_heap *heap)
 			zap_vma_ptes(vma, addr, GCMEM_CHUNK_SIZE);
 	}
 	gcmem_control_publish(heap);
+	/* A heap that shrinks keeps no page for growing. */
+	spare = gcmem_heap_spare_take(heap);
 	mutex_unlock(&heap->chunk_lock);
 	mmap_read_unlock(heap->mm);
+	if (spare)
+		__free_pages(spare, GCMEM_CHUNK_ORDER);
 
 	list_for_each_entry_safe(chunk, next, &heap->released, release) {
 		list_del(&chunk->release);

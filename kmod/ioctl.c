@@ -384,7 +384,10 @@ long gcmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 			op->undo(heap, &buf);
 		ret = -EFAULT;
 	}
-	if (op->handout)
+	if (op->handout) {
 		gcmem_handout_done(heap);
+		/* A growth took the spare: zero the next, beside the others. */
+		gcmem_heap_spare_make(heap);
+	}
 	return ret;
 }
