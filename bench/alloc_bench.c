@@ -256,7 +256,8 @@ static void counters_print(const struct counters *a, const struct counters *b,
 		 "collections=%" PRIu64 " pause_total_ms=%.1f pause_max_ms=%.2f"
 		 " abandoned=%" PRIu64 " small_allocated=%" PRIu64
 		 " peak_committed_mib=%" PRIu64 " spans=%" PRIu64
-		 " pmd_faults=%" PRIu64 " pte_faults=%" PRIu64 " limit_mib=%" PRIu64,
+		 " pmd_faults=%" PRIu64 " pte_faults=%" PRIu64 " limit_mib=%" PRIu64
+		 " stop_ms=%.1f mark_ms=%.1f sweep_ms=%.1f",
 		 b->st.cycles - a->st.cycles,
 		 (double)(b->st.pause_total_ns - a->st.pause_total_ns) / 1e6,
 		 (double)b->st.pause_max_ns / 1e6,
@@ -264,7 +265,10 @@ static void counters_print(const struct counters *a, const struct counters *b,
 		 b->st.small_allocated - a->st.small_allocated,
 		 b->st.peak_committed >> 20, b->st.spans,
 		 b->st.pmd_faults - a->st.pmd_faults,
-		 b->st.pte_faults - a->st.pte_faults, b->st.limit >> 20);
+		 b->st.pte_faults - a->st.pte_faults, b->st.limit >> 20,
+		 (double)(b->st.stop_total_ns - a->st.stop_total_ns) / 1e6,
+		 (double)(b->st.mark_total_ns - a->st.mark_total_ns) / 1e6,
+		 (double)(b->st.sweep_total_ns - a->st.sweep_total_ns) / 1e6);
 }
 
 /* Where an object lives, as the kernel sees it ("" when it looks right). */

@@ -111,7 +111,11 @@ function note(key, a,    s, t) {
 		t = extra(key, "collections")
 		if (t != "")
 			s = s t " collections" (t + 0 ? ", longest pause " \
-				extra(key, "pause_max_ms") " ms" : "") "; "
+				extra(key, "pause_max_ms") " ms" \
+				(extra(key, "pause_total_ms") != "" ? \
+				 ", pauses " extra(key, "pause_total_ms") " ms in all" : "") \
+				(extra(key, "stop_ms") != "" ? \
+				 " (stopping " extra(key, "stop_ms") ")" : "") : "") "; "
 		t = extra(key, "abandoned")
 		if (t + 0)
 			s = s t " abandoned; "
