@@ -165,7 +165,7 @@ static void gcmem_heap_destroy(struct kref *ref)
 	kvfree(heap->chunk_tab);
 	kvfree(heap->pagemap);
 	if (heap->spare)
-		__free_pages(heap->spare, GCMEM_CHUNK_ORDER);
+		put_page(heap->spare);
 	__free_page(heap->control_page);
 	if (heap->mm)
 		mmdrop(heap->mm);
@@ -510,7 +510,7 @@ void gcmem_heap_spare_make(struct gcmem_heap *heap)
 	}
 	mutex_unlock(&heap->chunk_lock);
 	if (page)
-		__free_pages(page, GCMEM_CHUNK_ORDER);
+		put_page(page);
 }
 
 /* The spare page, taken for freeing: the heap shrinks, or goes. */
@@ -749,7 +749,7 @@ void gcmem_chunks_release(struct gcmem_heap *heap)
 	mutex_unlock(&heap->chunk_lock);
 	mmap_read_unlock(heap->mm);
 	if (spare)
-		__free_pages(spare, GCMEM_CHUNK_ORDER);
+		put_page(spare);
 
 	list_for_each_entry_safe(chunk, next, &heap->released, release) {
 		list_del(&chunk->release);
