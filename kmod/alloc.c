@@ -56,13 +56,15 @@ struct list_head *gcmem_central(struct gcmem_heap *heap, u32 size_class,
  * Carve a new span and enter it in the span table, NEW (no object) until
  * the caller hands it out or makes it LARGE. Pages a freed span left
  * behind hold its old objects: zeroed here, or, @later, left to the
- * handout (the span is then needzero).
+ * handout (the span is then needzero). @home: its central list (NULL for
+ * a large object).
  */
 static struct gcmem_span *gcmem_span_new(struct gcmem_heap *heap,
 					 unsigned long npages, u32 size_class,
 					 u64 elem_size, u32 nelems,
 					 const struct gcmem_type *type,
-					 u32 type_id, bool later)
+					 u32 type_id, bool later,
+					 struct list_head *home)
 {
 	unsigned long words = BITS_TO_LONGS(nelems);
 	struct gcmem_span *span;
@@ -100,6 +102,7 @@ static struct gcmem_span *gcmem_span_new(struct gcmem_heap *heap,
 	span->markbits = span->bits + words;
 	span->checkbits = span->bits + 2 * words;
 	INIT_LIST_HEAD(&span->central);
+	span->home = home;
 	list_add(&span->node, &heap->spans);
 
 	for (i = page; i < page + npages; i++) {
@@ -200,8 +203,6 @@ void gcmem_span_settle(struct gcmem_heap *heap, struct gcmem_span *span)
 /* A CACHED span comes back from its owner. */
 void gcmem_span_return(struct gcmem_heap *heap, struct gcmem_span *span)
 {
-	struct list_head *central;
-
 	lockdep_assert_held(&heap->lock);
 	gcmem_span_settle(heap, span);
 	span->owner->caches[span->cache_index] = NULL;
@@ -218,24 +219,26 @@ void gcmem_span_return(struct gcmem_heap *heap, struct gcmem_span *span)
 	/* After the bits: pairs with gcmem_mark_slot_live(). */
 	smp_store_release(&span->state, GCMEM_SPAN_PARTIAL);
 	span->needzero = true;
-	central = gcmem_central(heap, span->size_class, span->type_id, true);
-	/* Without a list the span is only unreachable for reuse: no loss. */
-	if (central)
-		list_add(&span->central, central);
+	list_add(&span->central, span->home);
 }
 
-/* Find or make a span of (class, type) with a free slot. */
+/*
+ * Find or make a span of (class, type) with a free slot; @central, its
+ * central list, if the caller found one.
+ */
 static struct gcmem_span *gcmem_span_get(struct gcmem_heap *heap,
 					 u32 size_class, u32 type_id,
-					 const struct gcmem_type *type)
+					 const struct gcmem_type *type,
+					 struct list_head *central)
 {
-	struct list_head *central;
 	struct gcmem_span *span;
-
 	int ret;
 
-	central = gcmem_central(heap, size_class, type_id, false);
-	while (central && !list_empty(central)) {
+	if (!central)
+		central = gcmem_central(heap, size_class, type_id, true);
+	if (!central)
+		return ERR_PTR(-ENOMEM);
+	while (!list_empty(central)) {
 		span = list_first_entry(central, struct gcmem_span, central);
 		/* Never unswept: its free slots are not known before. */
 		if (!gcmem_sweep_before_handout(heap, span))
@@ -253,7 +256,8 @@ static struct gcmem_span *gcmem_span_get(struct gcmem_heap *heap,
 	}
 	return gcmem_span_new(heap, gcmem_class_npages[size_class], size_class,
 			      gcmem_class_size[size_class],
-			      gcmem_class_nelems[size_class], type, type_id, true);
+			      gcmem_class_nelems[size_class], type, type_id, true,
+			      central);
 }
 
 /*
@@ -265,7 +269,8 @@ static struct gcmem_span *gcmem_span_get(struct gcmem_heap *heap,
 /*
  * Before a refill or a large object: start a cycle first when up to
  * @bytes more would take the heap past its trigger (pace.c); a concurrent
- * one goes on beside the request (gcmem_collect_start()). While a
+ * one goes on beside the request (gcmem_collect_start()). Returns 1 if it
+ * did: the request looks up again what it looked up before. While a
  * concurrent cycle marks, -EINPROGRESS if they would take the heap past
  * the cycle's goal: the request waits for the cycle to end
  * (gcmem_heap_lock_idle()) and starts over. @fresh: the request would
@@ -278,9 +283,10 @@ static int gcmem_pace_alloc(struct gcmem_heap *heap, u64 bytes, bool fresh)
 		gcmem_sweep_some(heap, GCMEM_SWEEP_ASSIST, false);
 	if (gcmem_pacer_must_wait(heap, bytes))
 		return -EINPROGRESS;
-	if (gcmem_pacer_wants_cycle(heap, bytes))
-		gcmem_collect_start(heap, GCMEM_GC_PACER);
-	return 0;
+	if (!gcmem_pacer_wants_cycle(heap, bytes))
+		return 0;
+	gcmem_collect_start(heap, GCMEM_GC_PACER);
+	return 1;
 }
 
 /*
@@ -358,7 +364,9 @@ static void gcmem_refill_zero(struct gcmem_heap *heap,
 		gcmem_heap_zero(heap, base + (u64)i * arg->elem_size,
 				(u64)(end - i) * arg->elem_size);
 	}
-	if (atomic_dec_and_test(&heap->zeroing))
+	/* Every refill ends so: the queue's lock only if someone waits. */
+	if (atomic_dec_and_test(&heap->zeroing) &&
+	    wq_has_sleeper(&heap->zero_wq))
 		wake_up_all(&heap->zero_wq);
 }
 
@@ -400,18 +408,20 @@ again:
 	if (arg->flags & GCMEM_REFILL_RELEASE)
 		return 0;
 
-	/* A cycle may run here: everything is looked up again after it. */
 	central = gcmem_central(heap, arg->size_class, arg->type_id, false);
 	if (!*paced) {
 		*paced = true;
 		ret = gcmem_pace_alloc(heap, (u64)GCMEM_PAGE_SIZE *
 				       gcmem_class_npages[arg->size_class],
 				       !central || list_empty(central));
-		if (ret)
+		if (ret < 0)
 			return ret;
-		goto again;
+		/* A cycle ran: everything is looked up again after it. */
+		if (ret)
+			goto again;
 	}
-	span = gcmem_span_get(heap, arg->size_class, arg->type_id, type);
+	span = gcmem_span_get(heap, arg->size_class, arg->type_id, type,
+			      central);
 	if (PTR_ERR_OR_ZERO(span) == -ENOMEM && !at_limit) {
 		ret = gcmem_collect_at_limit(heap, &at_limit);
 		if (ret)
@@ -547,11 +557,11 @@ again:
 	if (!paced) {
 		paced = true;
 		ret = gcmem_pace_alloc(heap, bytes, true);
-		if (!ret)
+		if (ret >= 0)
 			goto again;
 	} else {
 		span = gcmem_span_new(heap, npages, 0, bytes, 1, type,
-				      arg->type_id, false);
+				      arg->type_id, false, NULL);
 		ret = PTR_ERR_OR_ZERO(span);
 		if (ret == -ENOMEM && !at_limit) {
 			ret = gcmem_collect_at_limit(heap, &at_limit);
@@ -598,7 +608,9 @@ out:
  */
 void gcmem_handout_done(struct gcmem_heap *heap)
 {
-	if (atomic_dec_and_test(&heap->handing_out))
+	/* Every refill ends so: the queue's lock only if someone waits. */
+	if (atomic_dec_and_test(&heap->handing_out) &&
+	    wq_has_sleeper(&heap->stop_wq))
 		wake_up_all(&heap->stop_wq);
 }
 

@@ -127,7 +127,6 @@ static int gcmem_fork_span(struct gcmem_heap *child,
 			   const struct gcmem_span *span)
 {
 	unsigned long words = BITS_TO_LONGS(span->nelems), i;
-	struct list_head *central;
 	struct gcmem_span *copy;
 
 	copy = kmemdup(span, struct_size(span, bits, 3 * words),
@@ -142,6 +141,12 @@ static int gcmem_fork_span(struct gcmem_heap *child,
 	copy->sweepgen = child->sweepgen;
 	INIT_LIST_HEAD(&copy->central);
 	list_add_tail(&copy->node, &child->spans);
+	if (span->home) {
+		copy->home = gcmem_central(child, copy->size_class,
+					   copy->type_id, true);
+		if (!copy->home)
+			return -ENOMEM;
+	}
 
 	if (span->state == GCMEM_SPAN_CACHED) {
 		/* The copy still names the owner, whose cursor settles it. */
@@ -152,13 +157,8 @@ static int gcmem_fork_span(struct gcmem_heap *child,
 		copy->state = copy->nalloc == copy->nelems ?
 			      GCMEM_SPAN_FULL : GCMEM_SPAN_PARTIAL;
 	}
-	if (copy->state == GCMEM_SPAN_PARTIAL) {
-		central = gcmem_central(child, copy->size_class, copy->type_id,
-					true);
-		if (!central)
-			return -ENOMEM;
-		list_add(&copy->central, central);
-	}
+	if (copy->state == GCMEM_SPAN_PARTIAL)
+		list_add(&copy->central, copy->home);
 	for (i = copy->page; i < copy->page + copy->npages; i++)
 		gcmem_chunk_of(child, (u64)i << GCMEM_PAGE_SHIFT)
 			->spans[i % GCMEM_CHUNK_PAGES] = copy;

@@ -30,7 +30,6 @@ int gcmem_free(struct gcmem_heap *heap, struct gcmem_free *arg)
 {
 	unsigned long astart = gcmem_arena_start(heap);
 	u64 off = arg->addr - astart;
-	struct list_head *central;
 	struct gcmem_span *span;
 	u32 idx;
 	int ret;
@@ -62,11 +61,7 @@ int gcmem_free(struct gcmem_heap *heap, struct gcmem_free *arg)
 	span->needzero = true;
 	if (span->state == GCMEM_SPAN_FULL) {
 		span->state = GCMEM_SPAN_PARTIAL;
-		central = gcmem_central(heap, span->size_class, span->type_id,
-					true);
-		/* Without a list the slot is only lost for reuse. */
-		if (central)
-			list_add(&span->central, central);
+		list_add(&span->central, span->home);
 	}
 	if (span->state == GCMEM_SPAN_PARTIAL && !span->nalloc)
 		gcmem_span_free(heap, span);

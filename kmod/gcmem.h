@@ -190,7 +190,9 @@ struct gcmem_span {
 	bool needzero;
 	unsigned long npages;
 	struct list_head node;		/* heap->spans */
-	struct list_head central;	/* PARTIAL: its central list */
+	struct list_head central;	/* PARTIAL: on its central list */
+	/* Its central list, for a small span; NULL for a large one. */
+	struct list_head *home;
 	unsigned long *checkbits;	/* the debug checkmark pass's marks */
 	unsigned long bits[];
 };

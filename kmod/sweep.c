@@ -124,7 +124,6 @@ static void gcmem_sweep_bits(struct gcmem_heap *heap, struct gcmem_span *span)
 static bool gcmem_sweep_span(struct gcmem_heap *heap, struct gcmem_span *span)
 {
 	const unsigned long *marks = span->markbits;
-	struct list_head *central;
 
 	span->sweepgen = heap->sweepgen;
 	list_move(&span->node, &heap->spans);
@@ -148,10 +147,7 @@ static bool gcmem_sweep_span(struct gcmem_heap *heap, struct gcmem_span *span)
 		if (span->state == GCMEM_SPAN_FULL &&
 		    span->nalloc < span->nelems) {
 			span->state = GCMEM_SPAN_PARTIAL;
-			central = gcmem_central(heap, span->size_class,
-						span->type_id, true);
-			if (central)
-				list_add(&span->central, central);
+			list_add(&span->central, span->home);
 		}
 		break;
 	case GCMEM_SPAN_CACHED:

@@ -200,6 +200,7 @@ static struct gcmem_span *hheap_span(struct hheap *h, u32 cls,
 	span->checkbits = span->bits + 2 * words;
 	bitmap_set(span->allocbits, 0, nelems);
 	INIT_LIST_HEAD(&span->central);
+	span->home = cls ? &host_central : NULL;
 	list_add_tail(&span->node, &heap->spans);
 	for (unsigned long i = span->page; i < span->page + npages; i++)
 		gcmem_chunk_of(heap, (u64)i << GCMEM_PAGE_SHIFT)

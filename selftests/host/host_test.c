@@ -108,6 +108,7 @@ static struct gcmem_span *th_span(struct th *t, u32 cls, unsigned long npages,
 	span->markbits = span->bits + words;
 	span->checkbits = span->bits + 2 * words;
 	INIT_LIST_HEAD(&span->central);
+	span->home = cls ? &host_central : NULL;
 	list_add_tail(&span->node, &h->spans);
 	for (unsigned long i = span->page; i < span->page + npages; i++)
 		gcmem_chunk_of(h, (u64)i << GCMEM_PAGE_SHIFT)
