@@ -54,7 +54,6 @@
  */
 #include <linux/eventfd.h>
 #include <linux/module.h>
-#include <linux/sched/clock.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/task_work.h>
@@ -78,23 +77,6 @@
  * 250) such a thread held the latency benchmark's stops up for 7-8 ms.
  */
 #define GCMEM_STOP_POLL_US	200
-
-/*
- * How long the stop polls for the next park before it sleeps. A thread
- * that allocates parks at its next refill, tens of microseconds away, and
- * a sleep and its wake-up cost as much again under TCG: polling took the
- * stops of the allocation benchmark's two threads from 7.2 to 4.1 ms a
- * run (in-boot A/B, 6.12). It polls only while nothing else wants the
- * CPU, and not again after a wait in which no thread parked.
- */
-#define GCMEM_STOP_SPIN_NS	(100 * NSEC_PER_USEC)
-
-/* Has a thread parked since @seen, or is the stop complete? */
-static bool gcmem_stop_moved(struct gcmem_heap *heap, int seen, int pending)
-{
-	return atomic_read(&heap->parks) != seen ||
-	       (!pending && !atomic_read(&heap->handing_out));
-}
 
 /* CAS the status word from @old to @new; false if it held something else. */
 static bool gcmem_status_cas(struct gcmem_thread *t, u32 old, u32 new)
@@ -442,8 +424,6 @@ int gcmem_stop_the_world(struct gcmem_heap *heap, struct gcmem_thread *self)
 	unsigned long start = jiffies, id;
 	struct gcmem_thread *t;
 	int pending, seen;
-	bool moved = true;
-	u64 spin;
 
 	lockdep_assert_held(&heap->lock);
 	WRITE_ONCE(heap->stopping, true);
@@ -491,17 +471,13 @@ int gcmem_stop_the_world(struct gcmem_heap *heap, struct gcmem_thread *self)
 		if (time_after(jiffies, start +
 			       msecs_to_jiffies(GCMEM_STOP_ABANDON_MS)))
 			return -EAGAIN;
-		/* Not after a wait that saw nothing move: no one is near. */
-		spin = moved ? local_clock() + GCMEM_STOP_SPIN_NS : 0;
-		while (!gcmem_stop_moved(heap, seen, pending) &&
-		       !need_resched() && local_clock() < spin)
-			cpu_relax();
 		/* Not killable: fatal signals are looked at every pass. */
-		moved = !wait_event_hrtimeout(heap->stop_wq,
-					      gcmem_stop_moved(heap, seen,
-							       pending),
-					      ns_to_ktime(GCMEM_STOP_POLL_US *
-							  NSEC_PER_USEC));
+		wait_event_hrtimeout(heap->stop_wq,
+				     atomic_read(&heap->parks) != seen ||
+				     (!pending &&
+				      !atomic_read(&heap->handing_out)),
+				     ns_to_ktime(GCMEM_STOP_POLL_US *
+						 NSEC_PER_USEC));
 		if (fatal_signal_pending(current))
 			return -EINTR;
 	}
