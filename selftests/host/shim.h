@@ -110,6 +110,8 @@ typedef int pid_t;
 #define U32_MAX			UINT32_MAX
 #define PAGE_SHIFT		12
 #define PAGE_SIZE		(1UL << PAGE_SHIFT)
+#define PAGE_MASK		(~(PAGE_SIZE - 1))
+#define offset_in_page(p)	((unsigned long)(p) & ~PAGE_MASK)
 
 /* --- bits ------------------------------------------------------------------ */
 #define BITS_PER_LONG		64
@@ -564,6 +566,32 @@ static inline unsigned long host_copy(void *dst, const void *src,
 #define copy_to_user(d, s, n)		(memcpy((void *)(d), s, n), 0UL)
 #define u64_to_user_ptr(x)		((void *)(uintptr_t)(x))
 #define copy_from_user_nofault(d, s, n)	((long)host_copy(d, (const void *)(s), n))
+
+/*
+ * A "user" page is taken in place, as get_user_page_fast_only() takes a
+ * present one, unless it meets the unreadable window, which the copy then
+ * finds: the struct page is the page's address, which kmap_local_page()
+ * gives back.
+ */
+static inline bool get_user_page_fast_only(unsigned long addr,
+					   unsigned int flags,
+					   struct page **pagep)
+{
+	unsigned long a = addr & PAGE_MASK;
+
+	if (a < host_fault_hi && a + PAGE_SIZE > host_fault_lo)
+		return false;
+	*pagep = (struct page *)a;
+	return true;
+}
+
+static inline void *kmap_local_page(struct page *page)
+{
+	return page;
+}
+
+#define kunmap_local(p)		do { (void)(p); } while (0)
+#define put_page(page)		do { (void)(page); } while (0)
 
 struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr);
 #define mmap_read_lock_killable(mm)	0
