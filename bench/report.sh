@@ -339,21 +339,48 @@ $1 == "GCBENCH" {
 	name = ($2 in d) ? d[$2] : $2
 	if (v("mode") == "concurrent" || v("mode") == "incremental")
 		name = name ", " v("mode")
-	row[o, ++n[o]] = sprintf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |",
+	# One row a configuration: its runs (one a round) kept in turn.
+	k = name SUBSEP w
+	if (!(k in runs)) {
+		key[o, ++n[o]] = k
+		cname[k] = name
+		cw[k] = w
+	}
+	r = ++runs[k]
+	t[k, r] = v("time_s") + 0
+	line[k, r] = sprintf("| %s | %s | %s | %s | %s | %s | %s | %s | %s", \
 		name, w, v("time_s"), v("cycles"), v("pauses"),
 		v("pause_total_ms"), v("pause_max_ms"), v("peak_mib"),
-		v("maxrss_mib"), $NF)
+		v("maxrss_mib"))
+	chk[k, r] = $NF
 }
 END {
-	print "| allocator | mark workers | time (s) | cycles | pauses | total pause (ms) | max pause (ms) | peak heap (MiB) | max RSS (MiB) | check |"
-	print "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+	print "| allocator | mark workers | time (s) | cycles | pauses | total pause (ms) | max pause (ms) | peak heap (MiB) | max RSS (MiB) | each run, time (s) | check |"
+	print "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
 	for (o = 1; o <= 3; o++)
 		for (i = 1; i <= n[o]; i++) {
-			print row[o, i]
+			k = key[o, i]
+			m = runs[k]
+			# Sort the runs by time (insertion sort: a few runs).
+			for (a = 1; a <= m; a++)
+				idx[a] = a
+			for (a = 2; a <= m; a++)
+				for (b = a; b > 1 && t[k, idx[b]] < t[k, idx[b - 1]]; b--) {
+					x = idx[b]; idx[b] = idx[b - 1]; idx[b - 1] = x
+				}
+			all = ""
+			bad = "ok"
+			for (a = 1; a <= m; a++) {
+				all = all (a > 1 ? ", " : "") sprintf("%.3f", t[k, idx[a]])
+				if (chk[k, a] != "ok")
+					bad = chk[k, a]
+			}
+			med = idx[int((m + 1) / 2)]
+			print line[k, med] " | " all " | " bad " |"
 			rows++
 		}
 	if (!rows)
-		print "| (no GCBench results) | | | | | | | | | |"
+		print "| (no GCBench results) | | | | | | | | | | |"
 }' "$1"
 }
 
@@ -738,8 +765,11 @@ echo "## GCBench (in the guest)"
 echo
 gcb_depth=$(sed -n 's/^GCBENCH .* depth=\([0-9]*\) .*/\1/p' "$log" | head -n 1)
 echo "GCBench (binary trees of Ellis, Kovac and Boehm; bench/gcbench.c) at"
-echo "stretch depth ${gcb_depth:-?}$([ "${gcb_depth:-}" = 18 ] && echo ' (the published size)'), one run per configuration, in the first"
-echo "round only, in the same guest as the figures above. gcmem runs with"
+echo "stretch depth ${gcb_depth:-?}$([ "${gcb_depth:-}" = 18 ] && echo ' (the published size)'), in the same guest as the figures above,"
+echo "one run per configuration in each of the first three rounds: a row is"
+echo "the run with the median time (every column from that run), and the"
+echo "last columns give every run's time and whether every run's trees"
+echo "checked out. gcmem runs with"
 echo "\`mark_workers\` 1 and 2 (the module parameter, written before"
 echo "\`gcu_init()\`), bdwgc with \`GC_MARKERS\` 1 and 2 (fair configuration as"
 echo "above: no interior pointers, roots reset to the data segment,"

@@ -88,7 +88,8 @@ note "GCMEM_QEMU_MEM=$GCMEM_QEMU_MEM GCMEM_BOOT_APPEND='$append'" \
 	"\$BUILD/bench/console.log bench"
 note "  (in the guest, init runs every /gcmem/bin/bench-* in turn," \
 	"$BENCH_ROUNDS times, with BENCH_ROUND=1..$BENCH_ROUNDS; the" \
-	"bench-gcb-* and bench-mark-* ones work in round 1 only)"
+	"bench-gcb-* ones work in rounds 1-3, the bench-mark-* ones in" \
+	"round 1 only)"
 
 # Other work on the host slows the guest's vCPUs, and so does time the
 # host's own hypervisor steals: measure both over the guest run. Busy and
