@@ -341,11 +341,8 @@ $1 == "GCBENCH" {
 		name = name ", " v("mode")
 	# One row a configuration: its runs (one a round) kept in turn.
 	k = name SUBSEP w
-	if (!(k in runs)) {
+	if (!(k in runs))
 		key[o, ++n[o]] = k
-		cname[k] = name
-		cw[k] = w
-	}
 	r = ++runs[k]
 	t[k, r] = v("time_s") + 0
 	line[k, r] = sprintf("| %s | %s | %s | %s | %s | %s | %s | %s | %s", \

@@ -222,10 +222,7 @@ void gcmem_span_return(struct gcmem_heap *heap, struct gcmem_span *span)
 	list_add(&span->central, span->home);
 }
 
-/*
- * Find or make a span of (class, type) with a free slot; @central, its
- * central list, if the caller found one.
- */
+/* Find or make a span of (class, type) with a free slot; @central, its list. */
 static struct gcmem_span *gcmem_span_get(struct gcmem_heap *heap,
 					 u32 size_class, u32 type_id,
 					 const struct gcmem_type *type,
@@ -234,10 +231,6 @@ static struct gcmem_span *gcmem_span_get(struct gcmem_heap *heap,
 	struct gcmem_span *span;
 	int ret;
 
-	if (!central)
-		central = gcmem_central(heap, size_class, type_id, true);
-	if (!central)
-		return ERR_PTR(-ENOMEM);
 	while (!list_empty(central)) {
 		span = list_first_entry(central, struct gcmem_span, central);
 		/* Never unswept: its free slots are not known before. */
@@ -408,12 +401,15 @@ again:
 	if (arg->flags & GCMEM_REFILL_RELEASE)
 		return 0;
 
-	central = gcmem_central(heap, arg->size_class, arg->type_id, false);
+	/* Made here if the class has none: every small span has one. */
+	central = gcmem_central(heap, arg->size_class, arg->type_id, true);
+	if (!central)
+		return -ENOMEM;
 	if (!*paced) {
 		*paced = true;
 		ret = gcmem_pace_alloc(heap, (u64)GCMEM_PAGE_SIZE *
 				       gcmem_class_npages[arg->size_class],
-				       !central || list_empty(central));
+				       list_empty(central));
 		if (ret < 0)
 			return ret;
 		/* A cycle ran: everything is looked up again after it. */

@@ -191,7 +191,11 @@ struct gcmem_span {
 	unsigned long npages;
 	struct list_head node;		/* heap->spans */
 	struct list_head central;	/* PARTIAL: on its central list */
-	/* Its central list, for a small span; NULL for a large one. */
+	/*
+	 * Its central list, for a small span (gcmem_central() of its class
+	 * and type, kept: the lists live as long as the heap); NULL for a
+	 * large one.
+	 */
 	struct list_head *home;
 	unsigned long *checkbits;	/* the debug checkmark pass's marks */
 	unsigned long bits[];
