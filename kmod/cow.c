@@ -166,14 +166,13 @@ void gcmem_heap_write_protect(struct gcmem_heap *heap)
  */
 void gcmem_chunks_put_stale(struct gcmem_heap *heap)
 {
-	unsigned long c, nchunks;
 	struct gcmem_chunk *chunk;
+	unsigned long c;
 
 	lockdep_assert_held(&heap->lock);
 	WARN_ON_ONCE(heap->cycle);
 	mutex_lock(&heap->chunk_lock);
-	nchunks = heap->arena_size >> GCMEM_CHUNK_SHIFT;
-	for (c = 0; heap->nstale && c < nchunks; c++) {
+	for (c = 0; heap->nstale && c < heap->chunks_hi; c++) {
 		chunk = heap->chunk_tab[c];
 		if (chunk && chunk->stale) {
 			put_page(chunk->stale);

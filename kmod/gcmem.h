@@ -349,7 +349,17 @@ struct gcmem_heap {
 	 * its entry is cleared and its user mapping zapped, outside any cycle.
 	 */
 	struct gcmem_chunk **chunk_tab;
-	/* Protects @chunk_tab updates, @limit, @committed, @peak_committed. */
+	/*
+	 * One past the highest index @chunk_tab ever held a chunk at: the
+	 * walks over the chunks stop there, not at the end of the 64 GiB
+	 * arena (32768 entries, 0.1-0.2 ms a walk under TCG, in a pause).
+	 * Only grows; under @chunk_lock.
+	 */
+	unsigned long chunks_hi;
+	/*
+	 * Protects @chunk_tab updates, @chunks_hi, @limit, @committed,
+	 * @peak_committed.
+	 */
 	struct mutex chunk_lock;
 
 	/* The page allocator: a bit per page of the arena, set when in use. */

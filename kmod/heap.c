@@ -157,8 +157,7 @@ static void gcmem_heap_destroy(struct kref *ref)
 		kfree(list);
 	xa_destroy(&heap->central);
 	if (heap->chunk_tab) {
-		for (index = 0; index < heap->arena_size >> GCMEM_CHUNK_SHIFT;
-		     index++)
+		for (index = 0; index < heap->chunks_hi; index++)
 			if (heap->chunk_tab[index])
 				gcmem_chunk_free(heap->chunk_tab[index]);
 	}
@@ -478,6 +477,7 @@ struct gcmem_chunk *gcmem_chunk_get(struct gcmem_heap *heap,
 	gcmem_track_new_chunk(heap, chunk);
 	/* Complete before a concurrent mark can find it (mark.c). */
 	smp_store_release(&heap->chunk_tab[index], chunk);
+	heap->chunks_hi = max(heap->chunks_hi, index + 1);
 	heap->committed += GCMEM_CHUNK_SIZE;
 	heap->peak_committed = max(heap->peak_committed, heap->committed);
 	gcmem_control_publish(heap);

@@ -82,8 +82,9 @@ static void gcmem_track_zap_runs(struct gcmem_heap *heap,
 					      struct gcmem_chunk *, void *),
 				 void *arg)
 {
-	unsigned long c, end, n = heap->arena_size >> GCMEM_CHUNK_SHIFT;
+	unsigned long c, end, n = heap->chunks_hi;
 
+	lockdep_assert_held(&heap->chunk_lock);
 	for (c = 0; c < n; c = end) {
 		for (end = c; end < n && heap->chunk_tab[end] &&
 		     pick(heap->chunk_tab[end]);)
@@ -182,7 +183,7 @@ static void gcmem_track_relaxed(struct gcmem_heap *heap,
 static void gcmem_track_set(struct gcmem_heap *heap,
 			    struct vm_area_struct *vma, bool on)
 {
-	unsigned long c, n = heap->arena_size >> GCMEM_CHUNK_SHIFT;
+	unsigned long c, n = heap->chunks_hi;
 	struct gcmem_chunk *chunk;
 
 	lockdep_assert_held(&heap->chunk_lock);
@@ -217,7 +218,7 @@ static void gcmem_track_set(struct gcmem_heap *heap,
  */
 static void gcmem_track_stop(struct gcmem_heap *heap, unsigned long *written)
 {
-	unsigned long c, n = heap->arena_size >> GCMEM_CHUNK_SHIFT;
+	unsigned long c, n = heap->chunks_hi;
 	struct gcmem_chunk *chunk;
 
 	heap->tracking = false;

@@ -163,6 +163,7 @@ static void hheap_init(struct hheap *h, u64 bytes)
 		c->index = i;
 		heap->chunk_tab[i] = c;
 	}
+	heap->chunks_hi = nchunks;
 }
 
 /*

@@ -187,6 +187,7 @@ long gcmem_pages_alloc(struct gcmem_heap *heap, unsigned long npages)
 		chunk->index = c;
 		chunk->owned = true;
 		smp_store_release(&heap->chunk_tab[c], chunk);
+		heap->chunks_hi = max(heap->chunks_hi, c + 1);
 		heap->committed += GCMEM_CHUNK_SIZE;
 	}
 	heap->pages_grown = start + npages;

@@ -58,6 +58,7 @@ static void th_init(struct th *t)
 		c->index = i;
 		h->chunk_tab[i] = c;
 	}
+	h->chunks_hi = NCHUNKS;
 	INIT_LIST_HEAD(&h->spans);
 	INIT_LIST_HEAD(&h->unswept);
 	INIT_LIST_HEAD(&host_central);
