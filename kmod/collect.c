@@ -244,37 +244,92 @@ static int gcmem_cycle_jobs(struct gcmem_heap *heap, struct gcmem_cycle *c,
 			c->jobs[n++].start = id;
 		}
 	}
+	c->written_pages = written ? gcmem_track_npages(heap, written) : 0;
 	c->njobs = n;
 	atomic_set(&c->next_job, 0);
 	return 0;
 }
 
 /*
- * Tunable: a mark expected to read at most this much (the bytes the last
- * cycle marked, or before one the heap in use, and the extent of the root
- * jobs: ranges, stacks, written chunks) is the driver's alone. Waking the
- * workers and meeting at their barrier cost more than such a mark: 0.73
- * ms of a 1.1 ms pause, for a heap with nothing live, under TCG (the
- * allocation benchmark's cycles).
+ * Tunables: a mark expected to read at most mark_alone_bytes (what it may
+ * find unmarked, gcmem_cycle_unmarked(), and the extent of its root jobs:
+ * ranges, stacks, the written pages of written chunks) is the driver's
+ * alone. Waking the workers and meeting at their barrier cost more than
+ * such a mark: 0.73 ms of a 1.1 ms pause, for a heap with nothing live,
+ * under TCG (the allocation benchmark's cycles); 0.2-0.3 ms of a
+ * concurrent cycle's remark, which the driver alone does in 0.1 ms (the
+ * latency benchmark). The guess can be wrong (a thread that missed every
+ * stack scan beside the program may hold the only pointer to a big
+ * structure): with the world stopped, the driver hands the rest to the
+ * workers once it has scanned mark_alone_objs objects (1024: a few
+ * hundred microseconds of small objects under TCG; 0, never).
  */
-#define GCMEM_MARK_ALONE	(256 << 10)
+static unsigned long gcmem_mark_alone_bytes = 256 << 10;
+module_param_named(mark_alone_bytes, gcmem_mark_alone_bytes, ulong, 0644);
+MODULE_PARM_DESC(mark_alone_bytes, "the driver marks alone when the mark looks at most this big (default 256 KiB)");
+
+static unsigned int gcmem_mark_alone_objs = 1024;
+module_param_named(mark_alone_objs, gcmem_mark_alone_objs, uint, 0644);
+MODULE_PARM_DESC(mark_alone_objs, "objects the driver marks alone in a stop before the workers take on the rest (default 1024, 0: no limit)");
+
+/*
+ * What the mark under way may find unmarked beyond its root jobs: for a
+ * concurrent cycle's remark, what was allocated since the stacks were last
+ * scanned beside the program (the objects reachable before were marked,
+ * or a pointer to them moved onto a written page, a stack or a root, all
+ * root jobs now, which lead to them); for a mark from scratch, what the
+ * last cycle marked, or before one the heap in use.
+ */
+static u64 gcmem_cycle_unmarked(struct gcmem_cycle *c)
+{
+	struct gcmem_heap *heap = c->heap;
+	u64 live;
+
+	if (READ_ONCE(heap->phase) == GCMEM_PHASE_MARKTERM) {
+		live = READ_ONCE(heap->live_bytes);
+		return live > c->live_at_rescan ? live - c->live_at_rescan : 0;
+	}
+	return READ_ONCE(heap->swept_cycles) ? READ_ONCE(heap->marked_bytes) :
+					       READ_ONCE(heap->inuse_bytes);
+}
 
 static bool gcmem_cycle_mark_alone(struct gcmem_cycle *c)
 {
-	struct gcmem_heap *heap = c->heap;
+	u64 bytes, most = READ_ONCE(gcmem_mark_alone_bytes);
 	unsigned int i;
-	u64 bytes;
 
 	if (READ_ONCE(c->driver) != current)
 		return false;
-	/* Before the first cycle, what is allocated may all be live. */
-	bytes = READ_ONCE(heap->swept_cycles) ? READ_ONCE(heap->marked_bytes) :
-						READ_ONCE(heap->inuse_bytes);
-	for (i = 0; i < c->njobs && bytes <= GCMEM_MARK_ALONE; i++)
-		bytes += c->jobs[i].kind == GCMEM_JOB_CHUNK ?
-			 GCMEM_CHUNK_SIZE :
-			 c->jobs[i].end - c->jobs[i].start;
-	return bytes <= GCMEM_MARK_ALONE;
+	bytes = gcmem_cycle_unmarked(c) + c->written_pages * PAGE_SIZE;
+	for (i = 0; i < c->njobs && bytes <= most; i++)
+		if (c->jobs[i].kind == GCMEM_JOB_RANGE)
+			bytes += c->jobs[i].end - c->jobs[i].start;
+	return bytes <= most;
+}
+
+/*
+ * A small mark, in the driver alone. False if it handed the rest to the
+ * workers: with the world stopped no thread assists, so the lists are
+ * the driver's, and it can leave its work there and post them.
+ */
+static bool gcmem_cycle_mark_driver(struct gcmem_cycle *c)
+{
+	struct gcmem_heap *heap = c->heap;
+
+	gcmem_work_alone(&c->work);
+	if (!c->stopped) {
+		gcmem_mark_worker(c, GCMEM_OWNER_DRIVER);
+	} else {
+		lockdep_assert_held(&heap->lock);
+		heap->alone_marks++;
+		if (!gcmem_mark_alone(c, READ_ONCE(gcmem_mark_alone_objs))) {
+			heap->alone_handovers++;
+			return false;
+		}
+	}
+	if (fatal_signal_pending(current))
+		gcmem_work_abandon(&c->work);
+	return true;
 }
 
 /*
@@ -285,13 +340,8 @@ static bool gcmem_cycle_mark_alone(struct gcmem_cycle *c)
  */
 static int gcmem_cycle_mark(struct gcmem_cycle *c)
 {
-	if (gcmem_cycle_mark_alone(c)) {
-		gcmem_work_alone(&c->work);
-		gcmem_mark_worker(c, GCMEM_OWNER_DRIVER);
-		if (fatal_signal_pending(current))
-			gcmem_work_abandon(&c->work);
+	if (gcmem_cycle_mark_alone(c) && gcmem_cycle_mark_driver(c))
 		goto deferred;
-	}
 	/*
 	 * mark_deferred() drains alone; every round starts with them all:
 	 * all the workers where the world is stopped, or where what the
@@ -717,6 +767,7 @@ static void gcmem_cycle_scan(struct gcmem_cycle *c, struct gcmem_thread *self)
 {
 	struct gcmem_heap *heap = c->heap;
 
+	c->live_at_rescan = READ_ONCE(heap->live_bytes);
 	if (self)
 		gcmem_mark_self(c, self);
 	gcmem_ragged_scan(heap);
@@ -750,6 +801,7 @@ static int gcmem_cycle_preclean(struct gcmem_cycle *c)
 	for (round = 0; round < GCMEM_PRECLEAN_ROUNDS && !ret; round++) {
 		/* Open for the threads' ragged scans, then the workers. */
 		gcmem_work_reopen(&c->work);
+		c->live_at_rescan = READ_ONCE(heap->live_bytes);
 		gcmem_ragged_scan(heap);
 		/* The harvest and the roots need the lock, the scan not. */
 		mutex_lock(&heap->lock);
@@ -759,7 +811,7 @@ static int gcmem_cycle_preclean(struct gcmem_cycle *c)
 		if (!ret) {
 			heap->precleaned_chunks += bitmap_weight(written,
 								 nchunks);
-			n = gcmem_track_npages(heap, written);
+			n = c->written_pages;
 			heap->precleaned_pages += n;
 			/* The last round: see gcmem_track_refill(). */
 			if (n < GCMEM_PRECLEAN_ENOUGH ||
@@ -841,7 +893,7 @@ static int gcmem_cycle_remark(struct gcmem_cycle *c, struct gcmem_thread *self)
 		ret = -EAGAIN;
 	if (!ret) {
 		heap->rescanned_chunks += bitmap_weight(written, nchunks);
-		heap->rescanned_pages += gcmem_track_npages(heap, written);
+		heap->rescanned_pages += c->written_pages;
 		ret = gcmem_cycle_mark(c);
 	}
 	c->t_remarked = ktime_get();

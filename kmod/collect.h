@@ -85,6 +85,13 @@ struct gcmem_cycle {
 	struct gcmem_work work;
 	struct gcmem_root_job *jobs;
 	unsigned int njobs;
+	unsigned long written_pages;	/* of the jobs' written chunks */
+	/*
+	 * heap->live_bytes before the stacks were last scanned beside the
+	 * program (the mark's ragged scan, or a precleaning round's): what
+	 * was allocated since may be reachable and unmarked at the remark.
+	 */
+	u64 live_at_rescan;
 	atomic_t next_job;		/* the parallel-for's cursor */
 	/* Proportional assists (pace.c): the drains count what they scan. */
 	bool assists;
@@ -119,6 +126,7 @@ void gcmem_mark_children(struct gcmem_cycle *c, struct gcmem_greyer *g,
 			 u64 off, bool ignore_self);
 bool gcmem_finalize_mark(struct gcmem_heap *heap, struct gcmem_cycle *c);
 void gcmem_mark_worker(struct gcmem_cycle *c, int owner);
+bool gcmem_mark_alone(struct gcmem_cycle *c, u64 budget);
 bool gcmem_mark_deferred(struct gcmem_cycle *c);
 void gcmem_deferred_free(struct gcmem_cycle *c);
 void gcmem_mark_self(struct gcmem_cycle *c, struct gcmem_thread *t);

@@ -461,6 +461,8 @@ struct gcmem_heap {
 	u64 ragged_scans;		/* stacks scanned so, all cycles */
 	u64 markterm_stop_ns;		/* parts of markterm_total_ns */
 	u64 markterm_rescan_ns;
+	u64 alone_marks;		/* the driver's, in stops (collect.c) */
+	u64 alone_handovers;		/* ... handed to the workers */
 	wait_queue_head_t stop_wq;	/* a thread parked */
 	wait_queue_head_t restart_wq;	/* the world restarted */
 	wait_queue_head_t idle_wq;	/* a cycle ended (@cycle NULL) */

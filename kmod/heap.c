@@ -846,4 +846,6 @@ void gcmem_heap_stats(struct gcmem_heap *heap, struct gcmem_stats *st)
 	st->assist_marked = atomic64_read(&heap->assist_marked);
 	st->wait_ns = atomic64_read(&heap->wait_ns);
 	st->waits = atomic64_read(&heap->waits);
+	st->alone_marks = heap->alone_marks;
+	st->alone_handovers = heap->alone_handovers;
 }

@@ -787,20 +787,30 @@ static void gcmem_markq_return(struct gcmem_cycle *c, struct gcmem_greyer *g,
 		gcmem_grey_push(g, gcmem_markq_next(q));
 }
 
+/* Who drains, and so how it takes work and when it stops. */
+enum gcmem_drain {
+	GCMEM_DRAIN_WORKER,	/* a scanner counted at the getfull barrier */
+	GCMEM_DRAIN_ASSIST,	/* a thread helping (gcmem_assist_once()) */
+	GCMEM_DRAIN_ALONE,	/* the driver, the only scanner (a stop) */
+};
+
 /*
  * Scan grey objects until the getfull barrier says marking is over. What
  * is in @q is this scanner's work as much as its buffer is: it waits at
  * the barrier only with both empty, and empties @q into its buffer before
- * the buffer goes to the others. An assist (@assist) takes only what the
- * lists hold, and gives its work back once it has scanned @budget objects
- * (0: no limit). In a cycle that takes proportional assists (@assists)
- * the objects scanned are counted in its @scanned, a few dozen at a time,
- * for the pacer (gcmem_pace_assist_objs()); in others the mark loop pays
- * nothing for them.
+ * the buffer goes to the others. An assist or the driver alone (@mode)
+ * takes only what the lists hold, and gives its work back once it has
+ * scanned @budget objects (0: no limit), an assist also when it may help
+ * no more. Returns true if it left with no work to give back: the lists
+ * were empty (for a worker: the mark is over). In a cycle that takes
+ * proportional assists (@assists) the objects scanned are counted in its
+ * @scanned, a few dozen at a time, for the pacer
+ * (gcmem_pace_assist_objs()); in others the mark loop pays nothing for
+ * them.
  */
-static __always_inline void
-__gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g, bool assist,
-		   u64 budget)
+static __always_inline bool
+__gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g,
+		   enum gcmem_drain mode, u64 budget)
 {
 	struct gcmem_markq q;
 	struct gcmem_workbuf *b;
@@ -818,8 +828,9 @@ __gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g, bool assist,
 			if (b)
 				gcmem_work_putempty(g->work, b);
 			g->wbuf = NULL;
-			b = assist ? gcmem_work_trygetfull(g->work, g->owner) :
-				     gcmem_work_getfull(g->work, g->owner);
+			b = mode == GCMEM_DRAIN_WORKER ?
+			    gcmem_work_getfull(g->work, g->owner) :
+			    gcmem_work_trygetfull(g->work, g->owner);
 			if (!b)
 				break;
 			g->wbuf = b;
@@ -833,10 +844,15 @@ __gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g, bool assist,
 			if (c->assists)
 				atomic64_add(GCMEM_DRAIN_CHECK, &c->scanned);
 			if (READ_ONCE(c->work.abandon))
-				return;
+				return false;
 			if (g->wbuf)
 				gcmem_work_balance(g->work, g->wbuf, g->owner);
-			if (assist) {
+			/* The driver alone: the workers take on the rest. */
+			if (mode == GCMEM_DRAIN_ALONE && budget && n >= budget) {
+				gcmem_markq_return(c, g, &q);
+				return false;
+			}
+			if (mode == GCMEM_DRAIN_ASSIST) {
 				/*
 				 * Its work back to the lists, for the stop
 				 * or the last round, once its debt is paid,
@@ -848,7 +864,7 @@ __gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g, bool assist,
 				    need_resched() ||
 				    (budget && n >= budget)) {
 					gcmem_markq_return(c, g, &q);
-					return;
+					return false;
 				}
 				continue;
 			}
@@ -874,11 +890,12 @@ __gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g, bool assist,
 	/* Left with no work: the rest of the count. */
 	if (c->assists)
 		atomic64_add(n % GCMEM_DRAIN_CHECK, &c->scanned);
+	return true;
 }
 
 void gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g)
 {
-	__gcmem_mark_drain(c, g, false, 0);
+	__gcmem_mark_drain(c, g, GCMEM_DRAIN_WORKER, 0);
 }
 
 /*
@@ -921,7 +938,7 @@ static bool gcmem_assist_once(struct gcmem_heap *heap, u64 bytes, bool *hungry)
 	}
 	gcmem_greyer_init(&g, c, GCMEM_OWNER_ASSIST);
 	gcmem_work_assist(&c->work, true);
-	__gcmem_mark_drain(c, &g, true, budget);
+	__gcmem_mark_drain(c, &g, GCMEM_DRAIN_ASSIST, budget);
 	gcmem_grey_flush(&g);
 	gcmem_work_assist(&c->work, false);
 	atomic64_add(g.nobj, &heap->assist_marked);
@@ -985,18 +1002,42 @@ void gcmem_mark_assist(struct gcmem_heap *heap, u64 bytes,
 		atomic_dec(&heap->hungry);
 }
 
-/* One scanner's part of a mark: root jobs, then the drain. */
-void gcmem_mark_worker(struct gcmem_cycle *c, int owner)
+/*
+ * One scanner's part of a mark: root jobs, then the drain, as @mode says
+ * (a worker, or the driver alone with a @budget of objects).
+ */
+static bool __gcmem_mark_worker(struct gcmem_cycle *c, int owner,
+				enum gcmem_drain mode, u64 budget)
 {
 	struct gcmem_greyer g;
 	unsigned int i;
+	bool done;
 
 	gcmem_greyer_init(&g, c, owner);
 	while ((i = atomic_inc_return(&c->next_job) - 1) < c->njobs &&
 	       !READ_ONCE(c->work.abandon))
 		gcmem_mark_job(c, &g, &c->jobs[i]);
-	gcmem_mark_drain(c, &g);
+	done = __gcmem_mark_drain(c, &g, mode, budget);
 	gcmem_grey_flush(&g);
+	return done;
+}
+
+void gcmem_mark_worker(struct gcmem_cycle *c, int owner)
+{
+	__gcmem_mark_worker(c, owner, GCMEM_DRAIN_WORKER, 0);
+}
+
+/*
+ * gcmem_mark_alone() - the driver marks with the world stopped, no other
+ * scanner on the cycle (the stop waited for the threads' scans and
+ * assists): all of the root jobs, then the drain, until it has scanned
+ * @budget objects. Returns true if that was all the mark (or it was
+ * abandoned); else the rest is on the work lists, for the workers.
+ */
+bool gcmem_mark_alone(struct gcmem_cycle *c, u64 budget)
+{
+	return __gcmem_mark_worker(c, GCMEM_OWNER_DRIVER, GCMEM_DRAIN_ALONE,
+				   budget) || READ_ONCE(c->work.abandon);
 }
 
 /*

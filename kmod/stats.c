@@ -56,6 +56,8 @@ static int gcmem_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "split_chunks %llu\n", st->split_chunks);
 	seq_printf(m, "assist_marked %llu\n", st->assist_marked);
 	seq_printf(m, "wait_ns %llu\nwaits %llu\n", st->wait_ns, st->waits);
+	seq_printf(m, "alone_marks %llu\nalone_handovers %llu\n",
+		   st->alone_marks, st->alone_handovers);
 	seq_printf(m, "markterm_total_ns %llu\nmarkterm_stop_ns %llu\nmarkterm_rescan_ns %llu\n",
 		   st->markterm_total_ns, st->markterm_stop_ns,
 		   st->markterm_rescan_ns);

@@ -117,6 +117,8 @@ struct gcu_heap_stats {
 	uint64_t assist_marked;		/* objects marked by mark assists */
 	uint64_t wait_ns;		/* requests waiting for a cycle's end */
 	uint64_t waits;
+	uint64_t alone_marks;		/* marks the kernel's driver did alone */
+	uint64_t alone_handovers;	/* ... that the mark workers finished */
 };
 
 /* A registered type; GCU_TYPE_CONSERVATIVE and GCU_TYPE_NOSCAN are built in. */

@@ -202,6 +202,8 @@ int gcu_stats(struct gcu_heap_stats *st)
 	st->assist_marked = ks.assist_marked;
 	st->wait_ns = ks.wait_ns;
 	st->waits = ks.waits;
+	st->alone_marks = ks.alone_marks;
+	st->alone_handovers = ks.alone_handovers;
 	return 0;
 }
 

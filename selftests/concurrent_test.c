@@ -250,6 +250,7 @@ FIXTURE_VARIANT(race) {
 	int paced;	/* the pacer's cycles, not gcu_collect()'s */
 	int black;	/* allocate_black=1 */
 	int assist;	/* assist_ratio=1: proportional assists */
+	int alone;	/* every mark in a stop begun alone, handed over */
 };
 
 FIXTURE_VARIANT_ADD(race, stw) { .mode = GCU_MODE_STW };
@@ -280,9 +281,24 @@ FIXTURE_VARIANT_ADD(race, concurrent_paced_black) {
 FIXTURE_VARIANT_ADD(race, concurrent_paced_assist) {
 	.mode = GCU_MODE_CONCURRENT, .paced = 1, .assist = 1,
 };
+/*
+ * The driver marks alone in a stop when the mark looks small, and hands
+ * the rest to the workers once it has scanned mark_alone_objs objects
+ * (collect.c). Here every mark looks small, the driver's alone (beside
+ * the program too: the concurrent marks and precleaning), and one in a
+ * stop is handed over after a few dozen objects.
+ */
+FIXTURE_VARIANT_ADD(race, stw_handover) {
+	.mode = GCU_MODE_STW, .alone = 1,
+};
+FIXTURE_VARIANT_ADD(race, concurrent_handover) {
+	.mode = GCU_MODE_CONCURRENT, .alone = 1,
+};
 
 #define BLACK_PARAM	"/sys/module/gcmem/parameters/allocate_black"
 #define ASSIST_PARAM	"/sys/module/gcmem/parameters/assist_ratio"
+#define ALONE_BYTES	"/sys/module/gcmem/parameters/mark_alone_bytes"
+#define ALONE_OBJS	"/sys/module/gcmem/parameters/mark_alone_objs"
 
 FIXTURE_SETUP(race)
 {
@@ -290,6 +306,10 @@ FIXTURE_SETUP(race)
 		ASSERT_EQ(0, gcmem_write_file(BLACK_PARAM, "1"));
 	if (variant->assist)
 		ASSERT_EQ(0, gcmem_write_file(ASSIST_PARAM, "1"));
+	if (variant->alone) {
+		ASSERT_EQ(0, gcmem_write_file(ALONE_BYTES, "1099511627776"));
+		ASSERT_EQ(0, gcmem_write_file(ALONE_OBJS, "1"));
+	}
 	ASSERT_EQ(0, gcu_init()) TH_LOG("gcu_init: %s", strerror(errno));
 	if (!variant->paced)
 		ASSERT_EQ(0, gcu_set_gcpercent(-1));
@@ -313,14 +333,18 @@ FIXTURE_TEARDOWN(race)
 		gcmem_write_file(BLACK_PARAM, "0");
 	if (variant->assist)
 		gcmem_write_file(ASSIST_PARAM, "0");
+	if (variant->alone) {
+		gcmem_write_file(ALONE_BYTES, "262144");
+		gcmem_write_file(ALONE_OBJS, "1024");
+	}
 }
 
 /*
  * The pacer's cycles come every 4 MiB of garbage the main thread makes: on
  * the debug kernel (KASAN, TCG) 60 of them took longer than the default
  * 30 s, so the paced variant runs a third as many, and all have 120 s.
- * The black variants, an option's, run a third as many too: make check's
- * debug guest is its long pole.
+ * The black and handover variants, options', run a third as many too:
+ * make check's debug guest is its long pole.
  */
 #define PACED_CYCLES	(CYCLES / 3)
 
@@ -337,7 +361,8 @@ TEST_F_TIMEOUT(race, moved_reference_survives, 120)
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, mover, &args[i]));
 	}
 	pthread_barrier_wait(&self->r.ready);
-	for (i = 0; i < (variant->black ? CYCLES / 3 : CYCLES) &&
+	for (i = 0; i < (variant->black || variant->alone ? CYCLES / 3 :
+							      CYCLES) &&
 		    !variant->paced; i++) {
 		churn();
 		scrub_stack();
@@ -366,6 +391,19 @@ TEST_F_TIMEOUT(race, moved_reference_survives, 120)
 	if (variant->assist)
 		TH_LOG("%llu objects marked by assists",
 		       (unsigned long long)st.assist_marked);
+	/*
+	 * Each cycle's mark in a stop began alone. A stop-the-world mark
+	 * (the whole chain) is handed over; a remark finds a few new
+	 * targets, too few for the workers even here.
+	 */
+	if (variant->alone) {
+		EXPECT_LE(st.cycles, st.alone_marks);
+		if (variant->mode == GCU_MODE_STW)
+			EXPECT_LE(st.cycles, st.alone_handovers);
+		TH_LOG("%llu marks begun alone, %llu handed to the workers",
+		       (unsigned long long)st.alone_marks,
+		       (unsigned long long)st.alone_handovers);
+	}
 	/* Every wait for a cycle takes time, and none takes time unseen. */
 	EXPECT_EQ(st.waits == 0, st.wait_ns == 0);
 	TH_LOG("%llu waits for a cycle, %.3f ms in all",

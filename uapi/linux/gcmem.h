@@ -375,6 +375,12 @@ struct gcmem_option {
  *	or in its precleaning's last round, and the requests that never run
  *	beside a mark (explicit frees, collections, fork)
  * @waits: out: such waits
+ * @alone_marks: out: marks the collector's driver ran alone with the world
+ *	stopped, not waking the mark workers, because they looked small (a
+ *	small heap's stop-the-world mark, a concurrent cycle's remark)
+ * @alone_handovers: out: of @alone_marks, those that proved bigger than
+ *	they looked: the workers took on their rest (the module's
+ *	mark_alone_objs)
  *
  * A snapshot of the heap's counters; each is read atomically, the set is
  * not.
@@ -432,6 +438,8 @@ struct gcmem_stats {
 	__aligned_u64 assist_marked;
 	__aligned_u64 wait_ns;
 	__aligned_u64 waits;
+	__aligned_u64 alone_marks;
+	__aligned_u64 alone_handovers;
 };
 
 #define GCMEM_IOC_STATS		_IO(GCMEM_TYPE, GCMEM_CMD_STATS)
