@@ -1002,29 +1002,25 @@ void gcmem_mark_assist(struct gcmem_heap *heap, u64 bytes,
 		atomic_dec(&heap->hungry);
 }
 
-/*
- * One scanner's part of a mark: root jobs, then the drain, as @mode says
- * (a worker, or the driver alone with a @budget of objects).
- */
-static bool __gcmem_mark_worker(struct gcmem_cycle *c, int owner,
-				enum gcmem_drain mode, u64 budget)
+/* The root jobs no other scanner took. */
+static void gcmem_mark_jobs(struct gcmem_cycle *c, struct gcmem_greyer *g)
 {
-	struct gcmem_greyer g;
 	unsigned int i;
-	bool done;
 
-	gcmem_greyer_init(&g, c, owner);
 	while ((i = atomic_inc_return(&c->next_job) - 1) < c->njobs &&
 	       !READ_ONCE(c->work.abandon))
-		gcmem_mark_job(c, &g, &c->jobs[i]);
-	done = __gcmem_mark_drain(c, &g, mode, budget);
-	gcmem_grey_flush(&g);
-	return done;
+		gcmem_mark_job(c, g, &c->jobs[i]);
 }
 
+/* One scanner's part of a mark: root jobs, then the drain. */
 void gcmem_mark_worker(struct gcmem_cycle *c, int owner)
 {
-	__gcmem_mark_worker(c, owner, GCMEM_DRAIN_WORKER, 0);
+	struct gcmem_greyer g;
+
+	gcmem_greyer_init(&g, c, owner);
+	gcmem_mark_jobs(c, &g);
+	gcmem_mark_drain(c, &g);
+	gcmem_grey_flush(&g);
 }
 
 /*
@@ -1036,8 +1032,14 @@ void gcmem_mark_worker(struct gcmem_cycle *c, int owner)
  */
 bool gcmem_mark_alone(struct gcmem_cycle *c, u64 budget)
 {
-	return __gcmem_mark_worker(c, GCMEM_OWNER_DRIVER, GCMEM_DRAIN_ALONE,
-				   budget) || READ_ONCE(c->work.abandon);
+	struct gcmem_greyer g;
+	bool done;
+
+	gcmem_greyer_init(&g, c, GCMEM_OWNER_DRIVER);
+	gcmem_mark_jobs(c, &g);
+	done = __gcmem_mark_drain(c, &g, GCMEM_DRAIN_ALONE, budget);
+	gcmem_grey_flush(&g);
+	return done || READ_ONCE(c->work.abandon);
 }
 
 /*
