@@ -194,6 +194,48 @@ static bool gcmem_blocked_in_scan(struct gcmem_heap *heap,
 }
 
 /*
+ * A written chunk's pages are scanned again in jobs of at least this many
+ * written pages, and at most GCMEM_RESCAN_JOBS jobs a chunk, so that the
+ * workers share a chunk the program wrote all over: the latency
+ * benchmark's table, one or two chunks of which take 25-40 written pages
+ * into a remark, 30-50 us each under TCG, was 1-2 ms of a pause in one
+ * job, 0.7-1.1 ms split (in-boot A/B, 6.12 guest). The bound keeps the
+ * job array of a heap written all over at 4 jobs a chunk (a job is ~170
+ * bytes: 1 GiB written, ~340 KiB of jobs).
+ */
+#define GCMEM_RESCAN_JOB_PAGES	8
+#define GCMEM_RESCAN_JOBS	4
+
+/* The written pages of @chunk a job of it scans again. */
+static unsigned int gcmem_chunk_job_pages(const struct gcmem_chunk *chunk)
+{
+	return max_t(unsigned int, GCMEM_RESCAN_JOB_PAGES,
+		     DIV_ROUND_UP(bitmap_weight(chunk->rescan_pages,
+						GCMEM_TRACK_PAGES),
+				  GCMEM_RESCAN_JOBS));
+}
+
+/* Queue @chunk's written pages as jobs from @n on; returns the next. */
+static unsigned int gcmem_chunk_jobs(struct gcmem_cycle *c, unsigned int n,
+				     const struct gcmem_chunk *chunk)
+{
+	unsigned int k = 0, per = gcmem_chunk_job_pages(chunk);
+	unsigned long p;
+
+	for_each_set_bit(p, chunk->rescan_pages, GCMEM_TRACK_PAGES) {
+		if (k++ % per)
+			continue;
+		if (k > 1)
+			c->jobs[n - 1].page_to = p;
+		c->jobs[n].kind = GCMEM_JOB_CHUNK;
+		c->jobs[n].start = chunk->index;
+		c->jobs[n].page_from = p;
+		c->jobs[n++].page_to = GCMEM_TRACK_PAGES;
+	}
+	return n;
+}
+
+/*
  * Root jobs for the workers: registered roots, claimed and sleeping
  * threads (and, @parked_too, parked ones; in a concurrent cycle's SCAN,
  * blocked ones), and the chunks of @written.
@@ -210,8 +252,8 @@ static int gcmem_cycle_jobs(struct gcmem_heap *heap, struct gcmem_cycle *c,
 	xa_for_each(&heap->threads, id, t)
 		n++;
 	if (written)
-		n += bitmap_weight(written, nchunks);
-	/* A job a written chunk: 1 GiB written is 80 KiB of jobs. */
+		for_each_set_bit(id, written, nchunks)
+			n += GCMEM_RESCAN_JOBS;
 	kvfree(c->jobs);
 	c->jobs = kvcalloc(max(n, 1U), sizeof(*c->jobs), GFP_KERNEL_ACCOUNT);
 	if (!c->jobs)
@@ -238,12 +280,10 @@ static int gcmem_cycle_jobs(struct gcmem_heap *heap, struct gcmem_cycle *c,
 			gcmem_parked_job(t, &c->jobs[n++]);
 		}
 	}
-	if (written) {
-		for_each_set_bit(id, written, nchunks) {
-			c->jobs[n].kind = GCMEM_JOB_CHUNK;
-			c->jobs[n++].start = id;
-		}
-	}
+	if (written)
+		for_each_set_bit(id, written, nchunks)
+			if (heap->chunk_tab[id])
+				n = gcmem_chunk_jobs(c, n, heap->chunk_tab[id]);
 	c->written_pages = written ? gcmem_track_npages(heap, written) : 0;
 	c->njobs = n;
 	atomic_set(&c->next_job, 0);
@@ -252,13 +292,14 @@ static int gcmem_cycle_jobs(struct gcmem_heap *heap, struct gcmem_cycle *c,
 
 /*
  * Tunables: a mark expected to read at most mark_alone_bytes (what it may
- * find unmarked, gcmem_cycle_unmarked(), and the extent of its root jobs:
- * ranges, stacks, the written pages of written chunks) is the driver's
- * alone. Waking the workers and meeting at their barrier cost more than
- * such a mark: 0.73 ms of a 1.1 ms pause, for a heap with nothing live,
- * under TCG (the allocation benchmark's cycles); 0.2-0.3 ms of a
- * concurrent cycle's remark, which the driver alone does in 0.1 ms (the
- * latency benchmark). The guess can be wrong (a thread that missed every
+ * find unmarked, gcmem_cycle_unmarked(), and the extent of its root ranges
+ * and stacks), with at most one job of written pages to scan again, is
+ * the driver's alone. Waking the workers and meeting at their barrier
+ * cost more than such a mark: 0.73 ms of a 1.1 ms pause, for a heap with
+ * nothing live, under TCG (the allocation benchmark's cycles); 0.2-0.3 ms
+ * of a concurrent cycle's remark, which the driver alone does in 0.1 ms
+ * (the latency benchmark). More written pages are the workers' to share
+ * (GCMEM_RESCAN_JOB_PAGES). The guess can be wrong (a thread that missed every
  * stack scan beside the program may hold the only pointer to a big
  * structure): with the world stopped, the driver hands the rest to the
  * workers once it has scanned mark_alone_objs objects (1024: a few
@@ -298,9 +339,10 @@ static bool gcmem_cycle_mark_alone(struct gcmem_cycle *c)
 	u64 bytes, most = READ_ONCE(gcmem_mark_alone_bytes);
 	unsigned int i;
 
-	if (READ_ONCE(c->driver) != current)
+	if (READ_ONCE(c->driver) != current ||
+	    c->written_pages > GCMEM_RESCAN_JOB_PAGES)
 		return false;
-	bytes = gcmem_cycle_unmarked(c) + c->written_pages * PAGE_SIZE;
+	bytes = gcmem_cycle_unmarked(c);
 	for (i = 0; i < c->njobs && bytes <= most; i++)
 		if (c->jobs[i].kind == GCMEM_JOB_RANGE)
 			bytes += c->jobs[i].end - c->jobs[i].start;

@@ -20,7 +20,8 @@
  * published stack pointer up) and, for a thread, its saved registers; or,
  * at a concurrent cycle's mark termination, a chunk the program wrote
  * while the workers marked (GCMEM_JOB_CHUNK, @start its index), whose
- * marked objects are scanned again.
+ * marked objects on its written pages in [@page_from, @page_to) are
+ * scanned again.
  */
 enum gcmem_job_kind {
 	GCMEM_JOB_RANGE,
@@ -30,6 +31,7 @@ enum gcmem_job_kind {
 struct gcmem_root_job {
 	enum gcmem_job_kind kind;
 	unsigned long start, end;
+	u16 page_from, page_to;		/* a chunk job's pages (PAGE_SIZE) */
 	u32 type_id;
 	u32 nregs;
 	u64 regs[16];

@@ -651,20 +651,23 @@ void gcmem_deferred_free(struct gcmem_cycle *c)
 }
 
 /*
- * Scan again the marked objects on the pages of chunk @idx that the
- * program wrote while the workers marked beside it (its @rescan_pages,
+ * Scan again the marked objects on the pages [@from, @to) of chunk @idx
+ * that the program wrote while the workers marked beside it (its
+ * @rescan_pages,
  * which the harvest before this mark round took, track.c; a concurrent
  * cycle's precleaning and mark termination, collect.c): a pointer it
  * stored into an object already scanned is found here. An object the mark
  * had not reached is scanned when it is, or not at all. A small object
- * is scanned whole, once however many of its written pages are here; a
+ * is scanned whole, once however many of its written pages are here (the
+ * job of the next pages may scan it again: harmless); a
  * large one only on its written pages. Precleaning
  * runs this beside the program, refills included: spans appear in the
  * table (complete, see gcmem_span_new()), none goes before the cycle
  * ends.
  */
 static void gcmem_rescan_chunk(struct gcmem_cycle *c, struct gcmem_greyer *g,
-			       unsigned long idx)
+			       unsigned long idx, unsigned int from,
+			       unsigned int to)
 {
 	struct gcmem_chunk *chunk = READ_ONCE(c->heap->chunk_tab[idx]);
 	u64 lo, base, chunk_off = (u64)idx << GCMEM_CHUNK_SHIFT;
@@ -675,7 +678,8 @@ static void gcmem_rescan_chunk(struct gcmem_cycle *c, struct gcmem_greyer *g,
 
 	if (!chunk)
 		return;
-	for_each_set_bit(p, chunk->rescan_pages, GCMEM_TRACK_PAGES) {
+	p = from;
+	for_each_set_bit_from(p, chunk->rescan_pages, to) {
 		lo = chunk_off + ((u64)p << PAGE_SHIFT);
 		span = READ_ONCE(chunk->spans[(lo >> GCMEM_PAGE_SHIFT) %
 					      GCMEM_CHUNK_PAGES]);
@@ -723,7 +727,8 @@ void gcmem_mark_job(struct gcmem_cycle *c, struct gcmem_greyer *g,
 		    struct gcmem_root_job *job)
 {
 	if (job->kind == GCMEM_JOB_CHUNK) {
-		gcmem_rescan_chunk(c, g, job->start);
+		gcmem_rescan_chunk(c, g, job->start, job->page_from,
+				   job->page_to);
 		return;
 	}
 	gcmem_mark_words(c, g, job->regs, job->nregs, NULL, 0);

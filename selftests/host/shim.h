@@ -310,6 +310,10 @@ static inline void bitmap_to_arr64(u64 *buf, const unsigned long *a,
 	for ((bit) = find_next_bit((addr), (size), 0); (bit) < (size);	\
 	     (bit) = find_next_bit((addr), (size), (bit) + 1))
 
+#define for_each_set_bit_from(bit, addr, size)				\
+	for (; (bit) = find_next_bit((addr), (size), (bit)), (bit) < (size); \
+	     (bit)++)
+
 /* --- lists --------------------------------------------------------------- */
 struct list_head {
 	struct list_head *next, *prev;
