@@ -147,10 +147,56 @@ void gcmem_span_free(struct gcmem_heap *heap, struct gcmem_span *span)
 	}
 	gcmem_pages_free(heap, span->page, span->npages);
 	heap->inuse_bytes -= (u64)span->npages * GCMEM_PAGE_SIZE;
+	if (span->idle)
+		heap->idle_bytes -= (u64)span->npages * GCMEM_PAGE_SIZE;
 	heap->nspans--;
 	list_del(&span->node);
 	list_del(&span->central);
 	kfree(span);
+}
+
+/*
+ * gcmem_span_keep_idle() - a sweep found @span, small and not CACHED, empty:
+ * keep it on its central list, idle, rather than free it? Only a pacer's
+ * sweep keeps one, and only once: the program, allocating at the rate that
+ * started the cycle, asks for as many spans of the class again before the
+ * next, and one that is reused costs its zeroing (after heap->lock), where
+ * a free and a new span cost the page allocator, the span table and a
+ * span structure, under heap->lock, which every refill takes. A span no
+ * refill took before the next sweep is freed by it, so that a program
+ * whose heap shrank gives back its chunks a cycle later; and the page
+ * allocator frees the idle spans before it grows the heap
+ * (gcmem_spans_trim()), so that keeping them never grows it. Collections
+ * that want their memory (gcu_collect(), the limit) keep none.
+ */
+bool gcmem_span_keep_idle(struct gcmem_heap *heap, struct gcmem_span *span)
+{
+	lockdep_assert_held(&heap->lock);
+	WARN_ON_ONCE(span->nalloc || !span->home);
+	if (heap->sweep_why != GCMEM_GC_PACER || span->idle ||
+	    !READ_ONCE(gcmem_keep_idle))
+		return false;
+	span->idle = true;
+	heap->idle_bytes += (u64)span->npages * GCMEM_PAGE_SIZE;
+	return true;
+}
+
+/*
+ * gcmem_spans_trim() - free the idle spans that are swept (the unswept ones
+ * are the sweep's: it frees them), before the heap grows. Never while a
+ * cycle is under way: a concurrent mark reads the spans without heap->lock,
+ * and none may be freed while it can find one.
+ */
+void gcmem_spans_trim(struct gcmem_heap *heap)
+{
+	struct gcmem_span *span, *next;
+
+	lockdep_assert_held(&heap->lock);
+	if (!heap->idle_bytes || heap->cycle)
+		return;
+	list_for_each_entry_safe(span, next, &heap->spans, node)
+		if (span->idle)
+			gcmem_span_free(heap, span);
 }
 
 /* Heap destruction: spans go with their chunks. */
@@ -317,6 +363,10 @@ static bool gcmem_span_handout(struct gcmem_heap *heap,
 	bool zero = span->needzero;
 
 	span->needzero = false;
+	if (span->idle) {
+		span->idle = false;
+		heap->idle_bytes -= (u64)span->npages * GCMEM_PAGE_SIZE;
+	}
 	/* Its free slots count as allocated for the pacer (pace.c). */
 	heap->live_bytes += (u64)(span->nelems -
 				  bitmap_weight(span->allocbits, span->nelems)) *

@@ -169,6 +169,11 @@ static bool gcmem_black;
 module_param_named(allocate_black, gcmem_black, bool, 0644);
 MODULE_PARM_DESC(allocate_black, "a concurrent mark's new objects are marked as they are allocated");
 
+/* Off: every sweep frees the empty spans (gcmem_span_keep_idle()). */
+bool gcmem_keep_idle = true;
+module_param_named(keep_idle, gcmem_keep_idle, bool, 0644);
+MODULE_PARM_DESC(keep_idle, "a pacer's sweep keeps empty spans for their class's next refills");
+
 /* The mode a new heap starts in. */
 enum gcmem_mode gcmem_default_mode(void)
 {

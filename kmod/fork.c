@@ -208,6 +208,7 @@ static int gcmem_fork_copy(struct gcmem_heap *heap, struct gcmem_heap *child)
 			return ret;
 	}
 	child->inuse_bytes = heap->inuse_bytes;
+	child->idle_bytes = heap->idle_bytes;
 	child->nspans = heap->nspans;
 	return 0;
 }

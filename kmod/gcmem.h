@@ -188,6 +188,13 @@ struct gcmem_span {
 	u32 sweepgen;
 	/* Free slots may hold user writes: zero them at the next handout. */
 	bool needzero;
+	/*
+	 * Empty and PARTIAL, kept for its class's refills by a pacer's
+	 * sweep (sweep.c); freed by the next sweep if none took it, and by
+	 * the page allocator before it grows the heap (gcmem_spans_trim()).
+	 * Counted in heap->idle_bytes.
+	 */
+	bool idle;
 	unsigned long npages;
 	struct list_head node;		/* heap->spans */
 	struct list_head central;	/* PARTIAL: on its central list */
@@ -415,6 +422,7 @@ struct gcmem_heap {
 
 	/* Written under @lock, read with READ_ONCE. */
 	u64 inuse_bytes;
+	u64 idle_bytes;			/* of @inuse_bytes, in idle spans */
 	/*
 	 * The pacer's measure of the heap (pace.c; Go's heapLive): what the
 	 * last cycle marked plus the free slots handed out and the large
@@ -621,6 +629,9 @@ void gcmem_span_settle(struct gcmem_heap *heap, struct gcmem_span *span);
 void gcmem_span_return(struct gcmem_heap *heap, struct gcmem_span *span);
 int gcmem_free(struct gcmem_heap *heap, struct gcmem_free *arg);
 void gcmem_span_free(struct gcmem_heap *heap, struct gcmem_span *span);
+extern bool gcmem_keep_idle;
+bool gcmem_span_keep_idle(struct gcmem_heap *heap, struct gcmem_span *span);
+void gcmem_spans_trim(struct gcmem_heap *heap);
 struct list_head *gcmem_central(struct gcmem_heap *heap, u32 size_class,
 				u32 type_id, bool create);
 u32 gcmem_span_cursor(const struct gcmem_span *span);

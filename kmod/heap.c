@@ -595,6 +595,7 @@ static void gcmem_pages_ungrow(struct gcmem_heap *heap, unsigned long grown)
 long gcmem_pages_alloc(struct gcmem_heap *heap, unsigned long npages)
 {
 	unsigned long start, c, first, grown = heap->pages_grown;
+	bool trimmed = false;
 	int ret;
 
 	lockdep_assert_held(&heap->lock);
@@ -616,6 +617,15 @@ long gcmem_pages_alloc(struct gcmem_heap *heap, unsigned long npages)
 						   npages, 0);
 		if (start < heap->pages_grown)
 			break;
+		/*
+		 * Idle spans' pages before the heap grows (once: the unswept
+		 * ones are left to the sweep).
+		 */
+		if (!trimmed && heap->idle_bytes) {
+			trimmed = true;
+			gcmem_spans_trim(heap);
+			continue;
+		}
 		ret = -ENOMEM;
 		if (heap->arena_size >> GCMEM_PAGE_SHIFT >=
 		    heap->pages_grown + GCMEM_CHUNK_PAGES)

@@ -7,7 +7,9 @@
  *
  *  - FULL and PARTIAL spans keep the alloc bits of marked slots only; a span
  *    with no object left is freed (its pages go back to the page
- *    allocator), one with free slots goes to its central list;
+ *    allocator), or, by a pacer's cycle, kept idle on its central list
+ *    for the next refills of its class (gcmem_span_keep_idle()); one
+ *    with free slots goes to its central list;
  *  - a LARGE span is freed unless its object is marked;
  *  - a CACHED span belongs to its thread, which takes its slots from the
  *    cursor up, so sweep only looks below the cursor: slots allocated there
@@ -140,7 +142,7 @@ static bool gcmem_sweep_span(struct gcmem_heap *heap, struct gcmem_span *span)
 	case GCMEM_SPAN_FULL:
 	case GCMEM_SPAN_PARTIAL:
 		gcmem_sweep_bits(heap, span);
-		if (!span->nalloc) {
+		if (!span->nalloc && !gcmem_span_keep_idle(heap, span)) {
 			gcmem_span_free(heap, span);
 			return true;
 		}
@@ -209,7 +211,8 @@ static void gcmem_sweep_done(struct gcmem_heap *heap)
 	/* What survived, and what was handed out since the mark ended. */
 	heap->live_bytes = heap->sweep_marked + heap->live_bytes -
 			   heap->live_at_sweep;
-	heap->heap_after = heap->inuse_bytes;
+	/* The idle spans hold nothing: the heap after does not have them. */
+	heap->heap_after = heap->inuse_bytes - heap->idle_bytes;
 	gcmem_pace(heap, heap->marked_bytes);
 	gcmem_chunks_reserve_empty(heap, heap->sweep_why == GCMEM_GC_PACER ?
 				   gcmem_pace_keep(heap) : 0);

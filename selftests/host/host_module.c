@@ -44,6 +44,8 @@ struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr)
 #define HOST_ALLOC_C	__attribute__((weak))
 
 bool gcmem_debug = true;
+/* The stand-in's sweeps keep no idle span (kmod/alloc.c's, linked there). */
+bool gcmem_keep_idle;
 struct gcmem_type *host_types[8];
 struct list_head host_central;
 int host_spans_freed;
@@ -101,6 +103,13 @@ HOST_ALLOC_C void gcmem_span_free(struct gcmem_heap *heap,
 	list_del(&span->central);
 	free(span);
 	host_spans_freed++;
+}
+
+/* The host heap keeps no idle span: every empty span is freed, counted. */
+HOST_ALLOC_C bool gcmem_span_keep_idle(struct gcmem_heap *heap,
+				       struct gcmem_span *span)
+{
+	return false;
 }
 
 /* The sweep's end: pacing and chunk release are heap.c's and pace.c's. */

@@ -311,7 +311,8 @@ struct gcmem_option {
  *	is over (a concurrent cycle's sweep runs after its @cycles count
  *	went up; a gcu_collect() returns after it)
  * @heap_before: out: heap in use (bytes in spans) before the last cycle
- * @heap_after: out: heap in use after the last finished sweep
+ * @heap_after: out: heap in use after the last finished sweep, without the
+ *	empty spans it kept for reuse (idle: still in @inuse_bytes)
  * @freed_bytes: out: bytes of objects freed by all finished sweeps
  * @worker_ns: out: time mark workers spent on this heap's cycles
  * @checkmark_failures: out: objects the debug checkmark pass found
