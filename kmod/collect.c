@@ -170,9 +170,9 @@ module_param_named(allocate_black, gcmem_black, bool, 0644);
 MODULE_PARM_DESC(allocate_black, "a concurrent mark's new objects are marked as they are allocated");
 
 /* Off: every sweep frees the empty spans (gcmem_span_keep_idle()). */
-bool gcmem_keep_idle = true;
+static bool gcmem_keep_idle = true;
 module_param_named(keep_idle, gcmem_keep_idle, bool, 0644);
-MODULE_PARM_DESC(keep_idle, "a pacer's sweep keeps empty spans for their class's next refills");
+MODULE_PARM_DESC(keep_idle, "a pacer's stop-the-world cycle keeps empty spans for their class's next refills");
 
 /* The mode a new heap starts in. */
 enum gcmem_mode gcmem_default_mode(void)
@@ -982,6 +982,9 @@ static void gcmem_cycle_sweep(struct gcmem_cycle *c, enum gcmem_gc_reason why)
 
 	gcmem_set_phase(heap, GCMEM_PHASE_SWEEP);
 	t_sweep = ktime_get();
+	/* Idle spans: a pacer's stop-the-world cycle's (alloc.c). */
+	heap->sweep_keep_idle = why == GCMEM_GC_PACER && !c->concurrent &&
+				READ_ONCE(gcmem_keep_idle);
 	/* The rest after the restart (gcmem_collect_run(), the driver). */
 	gcmem_sweep_start(heap, why);
 	heap->sweep_total_ns += ktime_to_ns(ktime_sub(ktime_get(), t_sweep));

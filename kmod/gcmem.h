@@ -189,8 +189,8 @@ struct gcmem_span {
 	/* Free slots may hold user writes: zero them at the next handout. */
 	bool needzero;
 	/*
-	 * Empty and PARTIAL, kept for its class's refills by a pacer's
-	 * sweep (sweep.c); freed by the next sweep if none took it, and by
+	 * Empty and PARTIAL, kept for its class's refills by the sweep of a
+	 * pacer's stop-the-world cycle (sweep.c); freed by the next sweep if none took it, and by
 	 * the page allocator before it grows the heap (gcmem_spans_trim()).
 	 * Counted in heap->idle_bytes.
 	 */
@@ -387,6 +387,7 @@ struct gcmem_heap {
 	bool sweeping;
 	u32 sweepgen;			/* bumped when a sweep starts */
 	enum gcmem_gc_reason sweep_why;
+	bool sweep_keep_idle;		/* gcmem_span_keep_idle() */
 	u64 sweep_cycle;		/* the cycle being swept */
 	u64 swept_cycles;		/* the last cycle whose sweep is over */
 	u64 sweep_marked, sweep_freed;	/* this sweep's, so far */
@@ -629,7 +630,6 @@ void gcmem_span_settle(struct gcmem_heap *heap, struct gcmem_span *span);
 void gcmem_span_return(struct gcmem_heap *heap, struct gcmem_span *span);
 int gcmem_free(struct gcmem_heap *heap, struct gcmem_free *arg);
 void gcmem_span_free(struct gcmem_heap *heap, struct gcmem_span *span);
-extern bool gcmem_keep_idle;
 bool gcmem_span_keep_idle(struct gcmem_heap *heap, struct gcmem_span *span);
 void gcmem_spans_trim(struct gcmem_heap *heap);
 struct list_head *gcmem_central(struct gcmem_heap *heap, u32 size_class,

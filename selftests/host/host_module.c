@@ -44,8 +44,6 @@ struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr)
 #define HOST_ALLOC_C	__attribute__((weak))
 
 bool gcmem_debug = true;
-/* The stand-in's sweeps keep no idle span (kmod/alloc.c's, linked there). */
-bool gcmem_keep_idle;
 struct gcmem_type *host_types[8];
 struct list_head host_central;
 int host_spans_freed;
