@@ -171,6 +171,14 @@ MODULE_PARM_DESC(allocate_black, "a concurrent mark's new objects are marked as 
 
 /* Off: every sweep frees the empty spans (gcmem_span_keep_idle()). */
 static bool gcmem_keep_idle = true;
+
+/*
+ * Idle spans are for small heaps, which a program turns over every few
+ * milliseconds (the allocation benchmark's 4 MiB, 9,500 new spans a run
+ * without them): a large heap makes few spans for what it allocates, and
+ * gcmem_spans_trim() would walk all of its spans under heap->lock.
+ */
+#define GCMEM_IDLE_HEAP_MAX	(16ULL << 20)
 module_param_named(keep_idle, gcmem_keep_idle, bool, 0644);
 MODULE_PARM_DESC(keep_idle, "a pacer's stop-the-world cycle keeps empty spans for their class's next refills");
 
@@ -984,6 +992,7 @@ static void gcmem_cycle_sweep(struct gcmem_cycle *c, enum gcmem_gc_reason why)
 	t_sweep = ktime_get();
 	/* Idle spans: a pacer's stop-the-world cycle's (alloc.c). */
 	heap->sweep_keep_idle = why == GCMEM_GC_PACER && !c->concurrent &&
+				heap->inuse_bytes <= GCMEM_IDLE_HEAP_MAX &&
 				READ_ONCE(gcmem_keep_idle);
 	/* The rest after the restart (gcmem_collect_run(), the driver). */
 	gcmem_sweep_start(heap, why);
