@@ -169,9 +169,6 @@ static bool gcmem_black;
 module_param_named(allocate_black, gcmem_black, bool, 0644);
 MODULE_PARM_DESC(allocate_black, "a concurrent mark's new objects are marked as they are allocated");
 
-/* Off: every sweep frees the empty spans (gcmem_span_keep_idle()). */
-static bool gcmem_keep_idle = true;
-
 /*
  * Idle spans are for small heaps, which a program turns over every few
  * milliseconds (the allocation benchmark's 4 MiB, 9,500 new spans a run
@@ -179,6 +176,9 @@ static bool gcmem_keep_idle = true;
  * gcmem_spans_trim() would walk all of its spans under heap->lock.
  */
 #define GCMEM_IDLE_HEAP_MAX	(16ULL << 20)
+
+/* Off: every sweep frees the empty spans (gcmem_span_keep_idle()). */
+static bool gcmem_keep_idle = true;
 module_param_named(keep_idle, gcmem_keep_idle, bool, 0644);
 MODULE_PARM_DESC(keep_idle, "a pacer's stop-the-world cycle keeps empty spans for their class's next refills");
 

@@ -190,9 +190,10 @@ struct gcmem_span {
 	bool needzero;
 	/*
 	 * Empty and PARTIAL, kept for its class's refills by the sweep of a
-	 * pacer's stop-the-world cycle (sweep.c); freed by the next sweep if none took it, and by
-	 * the page allocator before it grows the heap (gcmem_spans_trim()).
-	 * Counted in heap->idle_bytes.
+	 * small heap's stop-the-world cycle (gcmem_span_keep_idle()); freed
+	 * by the next sweep if no refill took it, and by the page allocator
+	 * before it grows the heap (gcmem_spans_trim()). Counted in
+	 * heap->idle_bytes.
 	 */
 	bool idle;
 	unsigned long npages;

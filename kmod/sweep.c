@@ -7,8 +7,8 @@
  *
  *  - FULL and PARTIAL spans keep the alloc bits of marked slots only; a span
  *    with no object left is freed (its pages go back to the page
- *    allocator), or, by a pacer's stop-the-world cycle, kept idle on its
- *    central list for the next refills of its class
+ *    allocator), or, by a small heap's stop-the-world cycle of the pacer's,
+ *    kept idle on its central list for the next refills of its class
  *    (gcmem_span_keep_idle()); one with free slots goes to its central
  *    list;
  *  - a LARGE span is freed unless its object is marked;
