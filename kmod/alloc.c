@@ -156,37 +156,6 @@ void gcmem_span_free(struct gcmem_heap *heap, struct gcmem_span *span)
 }
 
 /*
- * gcmem_span_keep_idle() - a sweep found @span, small and not CACHED, empty:
- * keep it on its central list, idle, rather than free it? Only the sweep of
- * a pacer's stop-the-world cycle of a small heap keeps one
- * (heap->sweep_keep_idle, GCMEM_IDLE_HEAP_MAX), and only once: the
- * program, allocating at the rate that started the cycle, asks for as many
- * spans of the class again before the next, and one that is reused costs
- * its zeroing (after heap->lock), where a free and a new span cost the page
- * allocator, the span table and a span structure, under heap->lock, which
- * every refill takes. A span no refill took before the next sweep is freed
- * by it, so that a program whose heap shrank gives back its chunks a cycle
- * later; and the page allocator frees the idle spans before it grows the
- * heap (gcmem_spans_trim()), so that keeping them never grows it.
- * Collections that want their memory (gcu_collect(), the limit) keep none.
- * Nor does a concurrent cycle's sweep: the next cycle marks beside the
- * program, when no span may be freed, so idle spans of one class could not
- * make way for another's growth then; kept by every pacer's sweep, GCBench
- * in concurrent mode ran 2.13 s instead of 1.74 (medians of 5, in-boot
- * A/B, 6.12 guest).
- */
-bool gcmem_span_keep_idle(struct gcmem_heap *heap, struct gcmem_span *span)
-{
-	lockdep_assert_held(&heap->lock);
-	WARN_ON_ONCE(span->nalloc || !span->home);
-	if (!heap->sweep_keep_idle || span->idle)
-		return false;
-	span->idle = true;
-	heap->idle_bytes += (u64)span->npages * GCMEM_PAGE_SIZE;
-	return true;
-}
-
-/*
  * gcmem_spans_trim() - free the idle spans that are swept (the unswept ones
  * are the sweep's: it frees them), before the heap grows. Never while a
  * cycle is under way: a concurrent mark reads the spans without heap->lock,

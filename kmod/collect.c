@@ -265,8 +265,7 @@ static int gcmem_cycle_jobs(struct gcmem_heap *heap, struct gcmem_cycle *c,
 	xa_for_each(&heap->threads, id, t)
 		n++;
 	if (written)
-		for_each_set_bit(id, written, nchunks)
-			n += GCMEM_RESCAN_JOBS;
+		n += GCMEM_RESCAN_JOBS * bitmap_weight(written, nchunks);
 	kvfree(c->jobs);
 	c->jobs = kvcalloc(max(n, 1U), sizeof(*c->jobs), GFP_KERNEL_ACCOUNT);
 	if (!c->jobs)
@@ -312,8 +311,8 @@ static int gcmem_cycle_jobs(struct gcmem_heap *heap, struct gcmem_cycle *c,
  * nothing live, under TCG (the allocation benchmark's cycles); 0.2-0.3 ms
  * of a concurrent cycle's remark, which the driver alone does in 0.1 ms
  * (the latency benchmark). More written pages are the workers' to share
- * (GCMEM_RESCAN_JOB_PAGES). The guess can be wrong (a thread that missed every
- * stack scan beside the program may hold the only pointer to a big
+ * (GCMEM_RESCAN_JOB_PAGES). The guess can be wrong (a thread that missed
+ * every stack scan beside the program may hold the only pointer to a big
  * structure): with the world stopped, the driver hands the rest to the
  * workers once it has scanned mark_alone_objs objects (1024: a few
  * hundred microseconds of small objects under TCG; 0, never).

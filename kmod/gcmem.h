@@ -631,7 +631,6 @@ void gcmem_span_settle(struct gcmem_heap *heap, struct gcmem_span *span);
 void gcmem_span_return(struct gcmem_heap *heap, struct gcmem_span *span);
 int gcmem_free(struct gcmem_heap *heap, struct gcmem_free *arg);
 void gcmem_span_free(struct gcmem_heap *heap, struct gcmem_span *span);
-bool gcmem_span_keep_idle(struct gcmem_heap *heap, struct gcmem_span *span);
 void gcmem_spans_trim(struct gcmem_heap *heap);
 struct list_head *gcmem_central(struct gcmem_heap *heap, u32 size_class,
 				u32 type_id, bool create);

@@ -653,13 +653,12 @@ void gcmem_deferred_free(struct gcmem_cycle *c)
 /*
  * Scan again the marked objects on the pages [@from, @to) of chunk @idx
  * that the program wrote while the workers marked beside it (its
- * @rescan_pages,
- * which the harvest before this mark round took, track.c; a concurrent
- * cycle's precleaning and mark termination, collect.c): a pointer it
- * stored into an object already scanned is found here. An object the mark
- * had not reached is scanned when it is, or not at all. A small object
- * is scanned whole, once however many of its written pages are here (the
- * job of the next pages may scan it again: harmless); a
+ * @rescan_pages, which the harvest before this mark round took, track.c;
+ * a concurrent cycle's precleaning and mark termination, collect.c): a
+ * pointer it stored into an object already scanned is found here. An
+ * object the mark had not reached is scanned when it is, or not at all. A
+ * small object is scanned whole, once however many of its written pages
+ * are here (the job of the next pages may scan it again: harmless); a
  * large one only on its written pages. Precleaning
  * runs this beside the program, refills included: spans appear in the
  * table (complete, see gcmem_span_new()), none goes before the cycle

@@ -103,13 +103,6 @@ HOST_ALLOC_C void gcmem_span_free(struct gcmem_heap *heap,
 	host_spans_freed++;
 }
 
-/* The host heap keeps no idle span: every empty span is freed, counted. */
-HOST_ALLOC_C bool gcmem_span_keep_idle(struct gcmem_heap *heap,
-				       struct gcmem_span *span)
-{
-	return false;
-}
-
 /* The sweep's end: pacing and chunk release are heap.c's and pace.c's. */
 void gcmem_pace(struct gcmem_heap *heap, u64 live)
 {
