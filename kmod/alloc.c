@@ -19,12 +19,15 @@
  *
  * Large objects get a span of their own, allocated and zeroed here.
  *
- * All of this runs under heap->lock but a refill's zeroing, which runs
- * after it, beside other threads' refills (gcmem_refill_zero()), and the
- * zeroing of the chunk page the heap's next growth will take, after the
- * handout (gcmem_heap_spare_make(), from ioctl.c); user memory is copied
- * before and after (see struct gcmem_heap for the lock order).
+ * All of this runs under heap->lock but a fast refill, which takes a swept
+ * span from its central list beside the lock (gcmem_refill_fast()), a
+ * refill's zeroing, which runs after it, beside other threads' refills
+ * (gcmem_refill_zero()), and the zeroing of the chunk page the heap's next
+ * growth will take, after the handout (gcmem_heap_spare_make(), from
+ * ioctl.c); user memory is copied before and after (see struct gcmem_heap
+ * for the lock order).
  */
+#include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -151,7 +154,9 @@ void gcmem_span_free(struct gcmem_heap *heap, struct gcmem_span *span)
 		heap->idle_bytes -= (u64)span->npages * GCMEM_PAGE_SIZE;
 	heap->nspans--;
 	list_del(&span->node);
+	spin_lock(&heap->central_lock);
 	list_del(&span->central);
+	spin_unlock(&heap->central_lock);
 	kfree(span);
 }
 
@@ -164,13 +169,23 @@ void gcmem_span_free(struct gcmem_heap *heap, struct gcmem_span *span)
 void gcmem_spans_trim(struct gcmem_heap *heap)
 {
 	struct gcmem_span *span, *next;
+	bool idle;
 
 	lockdep_assert_held(&heap->lock);
 	if (!heap->idle_bytes || heap->cycle)
 		return;
-	list_for_each_entry_safe(span, next, &heap->spans, node)
-		if (span->idle)
+	list_for_each_entry_safe(span, next, &heap->spans, node) {
+		if (!READ_ONCE(span->idle))
+			continue;
+		/* A fast refill may take it meanwhile: then it is not idle. */
+		spin_lock(&heap->central_lock);
+		idle = span->idle;
+		if (idle)
+			list_del_init(&span->central);
+		spin_unlock(&heap->central_lock);
+		if (idle)
 			gcmem_span_free(heap, span);
+	}
 }
 
 /* Heap destruction: spans go with their chunks. */
@@ -200,46 +215,65 @@ bool gcmem_span_cached_allocated(const struct gcmem_span *span, u32 idx)
  * alloc bits alone then say what is allocated below it. The owner only
  * takes slots above its cursor, so this is safe while it allocates. The
  * bits are set before the cursor moves, for a concurrent mark
- * (gcmem_mark_slot_live()).
+ * (gcmem_mark_slot_live()). Returns the objects newly counted, for the
+ * caller's heap->small_allocated. Under heap->lock with no fast refill
+ * beside, or by the owner's own fast refill.
  */
-void gcmem_span_settle(struct gcmem_heap *heap, struct gcmem_span *span)
+u32 gcmem_span_settle(struct gcmem_span *span)
 {
-	u32 from = span->handout_cursor, cursor = gcmem_span_cursor(span), n;
+	u32 from = span->handout_cursor, cursor = gcmem_span_cursor(span);
+	u32 n = 0;
 
-	lockdep_assert_held(&heap->lock);
 	if (cursor > from) {
 		/* Word at a time: a refill settles a whole span (1024 slots). */
 		n = cursor - from - (bitmap_weight(span->allocbits, cursor) -
 				     bitmap_weight(span->allocbits, from));
 		bitmap_set(span->allocbits, from, cursor - from);
 		span->nalloc += n;
-		heap->small_allocated += n;
 	}
 	/* The bits, then the cursor: pairs with gcmem_mark_slot_live(). */
 	smp_wmb();
 	WRITE_ONCE(span->handout_cursor, cursor);
+	return n;
 }
 
-/* A CACHED span comes back from its owner. */
-void gcmem_span_return(struct gcmem_heap *heap, struct gcmem_span *span)
+/*
+ * A CACHED span comes back from its owner: settled, FULL or PARTIAL (then
+ * on its central list). *@allocated: the objects settled; returns the
+ * bytes of its free slots, which the handout counted for the pacer and
+ * nobody took. The callers account for both: the slow path in the heap's
+ * counters, a fast refill in its deltas.
+ */
+static u64 gcmem_span_detach(struct gcmem_heap *heap, struct gcmem_span *span,
+			     u32 *allocated)
 {
-	lockdep_assert_held(&heap->lock);
-	gcmem_span_settle(heap, span);
+	*allocated = gcmem_span_settle(span);
 	span->owner->caches[span->cache_index] = NULL;
 	span->owner = NULL;
-	/* Its free slots were counted at the handout; they are not taken. */
-	gcmem_pace_unallocated(heap, (u64)(span->nelems - span->nalloc) *
-				     span->elem_size);
-
 	if (span->nalloc == span->nelems) {
 		/* After the bits: pairs with gcmem_mark_slot_live(). */
 		smp_store_release(&span->state, GCMEM_SPAN_FULL);
-		return;
+		return 0;
 	}
 	/* After the bits: pairs with gcmem_mark_slot_live(). */
 	smp_store_release(&span->state, GCMEM_SPAN_PARTIAL);
 	span->needzero = true;
+	spin_lock(&heap->central_lock);
 	list_add(&span->central, span->home);
+	spin_unlock(&heap->central_lock);
+	return (u64)(span->nelems - span->nalloc) * span->elem_size;
+}
+
+/* A CACHED span comes back from its owner, under heap->lock. */
+void gcmem_span_return(struct gcmem_heap *heap, struct gcmem_span *span)
+{
+	u32 allocated;
+	u64 unallocated;
+
+	lockdep_assert_held(&heap->lock);
+	unallocated = gcmem_span_detach(heap, span, &allocated);
+	heap->small_allocated += allocated;
+	gcmem_pace_unallocated(heap, unallocated);
 }
 
 /* Find or make a span of (class, type) with a free slot; @central, its list. */
@@ -251,8 +285,19 @@ static struct gcmem_span *gcmem_span_get(struct gcmem_heap *heap,
 	struct gcmem_span *span;
 	int ret;
 
-	while (!list_empty(central)) {
-		span = list_first_entry(central, struct gcmem_span, central);
+	for (;;) {
+		/*
+		 * The first span, which fast refills may take meanwhile
+		 * (gcmem_refill_fast()); but they never take one while a
+		 * sweep is under way (its unswept spans are heap->lock's) or
+		 * one that is shared with a fork (see gcmem_span_ready()).
+		 */
+		spin_lock(&heap->central_lock);
+		span = list_first_entry_or_null(central, struct gcmem_span,
+						central);
+		spin_unlock(&heap->central_lock);
+		if (!span)
+			break;
 		/* Never unswept: its free slots are not known before. */
 		if (!gcmem_sweep_before_handout(heap, span))
 			continue;
@@ -264,7 +309,18 @@ static struct gcmem_span *gcmem_span_get(struct gcmem_heap *heap,
 		      0;
 		if (ret)
 			return ERR_PTR(ret);
+		spin_lock(&heap->central_lock);
+		/* Taken by a fast refill after all: look again. */
+		if (list_empty(&span->central)) {
+			spin_unlock(&heap->central_lock);
+			continue;
+		}
 		list_del_init(&span->central);
+		if (span->idle) {
+			span->idle = false;
+			heap->idle_bytes -= (u64)span->npages * GCMEM_PAGE_SIZE;
+		}
+		spin_unlock(&heap->central_lock);
 		return span;
 	}
 	return gcmem_span_new(heap, gcmem_class_npages[size_class], size_class,
@@ -326,32 +382,31 @@ static int gcmem_collect_at_limit(struct gcmem_heap *heap, bool *at_limit)
 }
 
 /*
- * Give @span to @thread's cache @idx. Its free slots are the caller's to
- * zero, if it returns true, before the thread can take one: the refill
- * does, after heap->lock (gcmem_refill_zero()).
+ * Give @span, taken off its central list, to @thread's cache @idx. Its free
+ * slots are the caller's to zero, if it returns true, before the thread can
+ * take one: the refill does, after heap->lock (gcmem_refill_zero()). @black:
+ * its free slots are marked (gcmem_allocating_black()). *@live: the bytes of
+ * its free slots, for the caller to count as allocated.
  */
 static bool gcmem_span_handout(struct gcmem_heap *heap,
 			       struct gcmem_span *span,
-			       struct gcmem_thread *thread, u32 idx)
+			       struct gcmem_thread *thread, u32 idx,
+			       bool black, u64 *live)
 {
 	bool zero = span->needzero;
 
 	span->needzero = false;
-	if (span->idle) {
-		span->idle = false;
-		heap->idle_bytes -= (u64)span->npages * GCMEM_PAGE_SIZE;
-	}
 	/* Its free slots count as allocated for the pacer (pace.c). */
-	heap->live_bytes += (u64)(span->nelems -
-				  bitmap_weight(span->allocbits, span->nelems)) *
-			    span->elem_size;
+	*live = (u64)(span->nelems -
+		      bitmap_weight(span->allocbits, span->nelems)) *
+		span->elem_size;
 	thread->caches[idx] = span;
 	span->owner = thread;
 	span->cache_index = idx;
 	WRITE_ONCE(span->handout_cursor,
 		   find_first_zero_bit(span->allocbits, span->nelems));
 	WRITE_ONCE(thread->slot->cursor[idx], span->handout_cursor);
-	if (gcmem_allocating_black(heap))
+	if (black)
 		gcmem_span_blacken(heap, span, span->handout_cursor);
 	/* Last: the span is complete when a concurrent mark sees it CACHED. */
 	smp_store_release(&span->state, GCMEM_SPAN_CACHED);
@@ -388,6 +443,187 @@ static void gcmem_refill_zero(struct gcmem_heap *heap,
 }
 
 /*
+ * gcmem_fast_fold() - fold the fast refills' counter deltas into the heap's
+ * counters (struct gcmem_heap, @fast). Exact when no fast refill runs
+ * beside (gcmem_fast_exclude()); else what the ones that ended had moved.
+ * heap->lock.
+ */
+void gcmem_fast_fold(struct gcmem_heap *heap)
+{
+	s64 live = atomic64_xchg(&heap->fast.live, 0);
+	s64 idle = atomic64_xchg(&heap->fast.idle, 0);
+
+	lockdep_assert_held(&heap->lock);
+	if (live < 0)
+		heap->live_bytes -= min_t(u64, -live, heap->live_bytes);
+	else
+		heap->live_bytes += live;
+	if (idle < 0)
+		heap->idle_bytes -= min_t(u64, -idle, heap->idle_bytes);
+	else
+		heap->idle_bytes += idle;
+	heap->small_allocated += atomic64_xchg(&heap->fast.allocated, 0);
+	heap->refills += atomic64_xchg(&heap->fast.refills, 0);
+}
+
+/*
+ * gcmem_fast_exclude() - no fast refill runs beside the caller until its
+ * gcmem_fast_allow(): the ones under way end first. Nests. heap->lock.
+ */
+void gcmem_fast_exclude(struct gcmem_heap *heap)
+{
+	lockdep_assert_held(&heap->lock);
+	WRITE_ONCE(heap->fast_off, heap->fast_off + 1);
+	/* Pairs with the barrier in gcmem_refill_fast(). */
+	smp_mb();
+	/* Bounded: a fast refill neither sleeps nor faults before it ends. */
+	wait_event(heap->fast_wq, !atomic_read(&heap->fast_inflight));
+	gcmem_fast_fold(heap);
+}
+
+void gcmem_fast_allow(struct gcmem_heap *heap)
+{
+	lockdep_assert_held(&heap->lock);
+	if (WARN_ON_ONCE(heap->fast_off <= 0))
+		return;
+	WRITE_ONCE(heap->fast_off, heap->fast_off - 1);
+}
+
+/* Tell the refill's caller what it got: @span, its alloc bits in @bits. */
+static void gcmem_refill_result(struct gcmem_heap *heap,
+				const struct gcmem_span *span,
+				struct gcmem_refill *arg, u64 *bits)
+{
+	bitmap_to_arr64(bits, span->allocbits, span->nelems);
+	arg->span_base = heap->arena_start +
+			 ((u64)span->page << GCMEM_PAGE_SHIFT);
+	arg->elem_size = span->elem_size;
+	arg->nelems = span->nelems;
+	arg->cursor = span->handout_cursor;
+	arg->__reserved2 = 0;
+}
+
+/*
+ * Tunable: refills that find a swept span on their class's central list
+ * take it beside heap->lock (gcmem_refill_fast()).
+ */
+static bool gcmem_fast_refills = true;
+module_param_named(fast_refill, gcmem_fast_refills, bool, 0644);
+MODULE_PARM_DESC(fast_refill, "refills take a free span from a central list without the heap lock (default 1)");
+
+/*
+ * May a fast refill hand out @span, the first of its central list? Swept
+ * (always, outside a sweep, which fast refills stay out of), and none of
+ * its chunks shared with a fork: unsharing one is heap->lock's (cow.c). A
+ * fork, which makes chunks shared, excludes fast refills while it does.
+ */
+static bool gcmem_span_ready(struct gcmem_heap *heap,
+			     const struct gcmem_span *span)
+{
+	unsigned long c, last;
+
+	if (span->sweepgen != heap->sweepgen)
+		return false;
+	if (!span->needzero)
+		return true;
+	last = (span->page + span->npages - 1) / GCMEM_CHUNK_PAGES;
+	for (c = span->page / GCMEM_CHUNK_PAGES; c <= last; c++)
+		if (READ_ONCE(gcmem_chunk_of(heap, (u64)c << GCMEM_CHUNK_SHIFT)
+			      ->cow))
+			return false;
+	return true;
+}
+
+/*
+ * gcmem_refill_fast() - the refill, beside heap->lock, when its class has a
+ * span ready on its central list and nothing excludes fast refills
+ * (struct gcmem_heap, @fast_off): what the slow path does under heap->lock
+ * for such a span, but the central list's pop under heap->central_lock,
+ * and the counters moved as deltas (gcmem_fast_fold()). The old span goes
+ * back as the slow path returns it. Pacing: a refill that would take the
+ * heap past its trigger takes the slow path, which starts the cycle;
+ * every cycle excludes fast refills from its start to its end, so none
+ * needs the cycle's waits, assists or allocate-black. A fast refill never
+ * makes a span: the limit and the page allocator stay heap->lock's.
+ *
+ * Returns 0 with @arg and @bits filled, heap->handing_out raised (as the
+ * slow path leaves it) and *@zero as gcmem_refill_locked()'s; or -EAGAIN
+ * for the slow path, with nothing changed.
+ */
+static int gcmem_refill_fast(struct gcmem_heap *heap, struct gcmem_refill *arg,
+			     u64 *bits, bool *zero)
+{
+	struct gcmem_span *span, *old;
+	struct gcmem_thread *thread;
+	struct list_head *central;
+	u64 live, unallocated;
+	u32 allocated;
+	int ret = -EAGAIN;
+
+	if (!READ_ONCE(gcmem_fast_refills))
+		return -EAGAIN;
+	/* Until the result is the caller's, as the slow path: for a stop. */
+	atomic_inc(&heap->handing_out);
+	atomic_inc(&heap->fast_inflight);
+	/* Pairs with the barriers in gcmem_fast_exclude() and the stop. */
+	smp_mb__after_atomic();
+	if (READ_ONCE(heap->fast_off) || READ_ONCE(heap->stopping) ||
+	    READ_ONCE(heap->sweeping))
+		goto out;
+
+	/* Freed with kfree_rcu(); removed only with fast refills excluded. */
+	rcu_read_lock();
+	thread = xa_load(&heap->threads, arg->thread_id);
+	if (!thread || thread->task != current)
+		goto out_rcu;
+	/* Made by the slow path, after the type's lookup: a type is known. */
+	central = gcmem_central(heap, arg->size_class, arg->type_id, false);
+	if (!central)
+		goto out_rcu;
+
+	spin_lock(&heap->central_lock);
+	span = list_first_entry_or_null(central, struct gcmem_span, central);
+	if (!span || !gcmem_span_ready(heap, span) ||
+	    !gcmem_pacer_fast_ok(heap, (u64)span->nelems * span->elem_size)) {
+		spin_unlock(&heap->central_lock);
+		goto out_rcu;
+	}
+	list_del_init(&span->central);
+	if (span->idle) {
+		span->idle = false;
+		atomic64_sub((u64)span->npages * GCMEM_PAGE_SIZE,
+			     &heap->fast.idle);
+	}
+	spin_unlock(&heap->central_lock);
+
+	old = thread->caches[arg->cache_index];
+	if (old) {
+		unallocated = gcmem_span_detach(heap, old, &allocated);
+		atomic64_add(allocated, &heap->fast.allocated);
+		atomic64_sub(unallocated, &heap->fast.live);
+	}
+	/* No cycle beside a fast refill: nothing is allocated black. */
+	*zero = gcmem_span_handout(heap, span, thread, arg->cache_index, false,
+				   &live);
+	atomic64_add(live, &heap->fast.live);
+	atomic64_inc(&heap->fast.refills);
+	gcmem_refill_result(heap, span, arg, bits);
+	/* Before the exclusion can end: a fork waits for this zeroing. */
+	if (*zero)
+		atomic_inc(&heap->zeroing);
+	ret = 0;
+out_rcu:
+	rcu_read_unlock();
+out:
+	if (atomic_dec_and_test(&heap->fast_inflight) &&
+	    wq_has_sleeper(&heap->fast_wq))
+		wake_up_all(&heap->fast_wq);
+	if (ret)
+		gcmem_handout_done(heap);
+	return ret;
+}
+
+/*
  * Under heap->lock. -EINPROGRESS: a concurrent cycle must end first (see
  * gcmem_pace_alloc()); the caller waits for it and calls again with the
  * same @paced (not paced again: a cycle just ended), and at the limit a
@@ -404,6 +640,7 @@ static int gcmem_refill_locked(struct gcmem_heap *heap,
 	struct gcmem_thread *thread;
 	struct list_head *central;
 	struct gcmem_span *span;
+	u64 live;
 	int ret;
 
 	lockdep_assert_held(&heap->lock);
@@ -450,16 +687,11 @@ again:
 	}
 	if (IS_ERR(span))
 		return PTR_ERR(span);
-	*zero = gcmem_span_handout(heap, span, thread, arg->cache_index);
+	*zero = gcmem_span_handout(heap, span, thread, arg->cache_index,
+				   gcmem_allocating_black(heap), &live);
+	heap->live_bytes += live;
 	heap->refills++;
-
-	bitmap_to_arr64(bits, span->allocbits, span->nelems);
-	arg->span_base = heap->arena_start +
-			 ((u64)span->page << GCMEM_PAGE_SHIFT);
-	arg->elem_size = span->elem_size;
-	arg->nelems = span->nelems;
-	arg->cursor = span->handout_cursor;
-	arg->__reserved2 = 0;
+	gcmem_refill_result(heap, span, arg, bits);
 	return 0;
 }
 
@@ -505,9 +737,16 @@ int gcmem_refill(struct gcmem_heap *heap, struct gcmem_refill *arg)
 				  gcmem_class_npages[arg->size_class]);
 	}
 
-	ret = gcmem_heap_lock(heap);
+	ret = arg->flags & GCMEM_REFILL_RELEASE ? -EAGAIN :
+	      gcmem_refill_fast(heap, arg, bits, &zero);
+	if (!ret)
+		goto zero;
+
+	ret = gcmem_heap_lock_beside(heap);
 	if (ret)
 		return ret;
+	/* The fast refills' deltas, before the pacer reads the counters. */
+	gcmem_fast_fold(heap);
 	while ((ret = gcmem_refill_locked(heap, arg, bits, &paced,
 					  &zero)) == -EINPROGRESS) {
 		gcmem_heap_unlock(heap);
@@ -523,6 +762,7 @@ int gcmem_refill(struct gcmem_heap *heap, struct gcmem_refill *arg)
 	if (!ret)
 		atomic_inc(&heap->handing_out);
 	gcmem_heap_unlock(heap);
+zero:
 	if (zero)
 		gcmem_refill_zero(heap, arg, bits);
 	if (ret || arg->flags & GCMEM_REFILL_RELEASE)
@@ -535,10 +775,7 @@ int gcmem_refill(struct gcmem_heap *heap, struct gcmem_refill *arg)
 			 DIV_ROUND_UP(arg->nelems, 64) * sizeof(u64))) {
 		/* Not a successful refill, though the span stays cached. */
 		gcmem_handout_done(heap);
-		if (!gcmem_heap_lock(heap)) {
-			heap->refills--;
-			gcmem_heap_unlock(heap);
-		}
+		atomic64_dec(&heap->fast.refills);
 		return -EFAULT;
 	}
 	return 0;
@@ -563,9 +800,11 @@ int gcmem_alloc_large(struct gcmem_heap *heap, struct gcmem_alloc_large *arg)
 	/* While a concurrent cycle marks: pay for the object first. */
 	gcmem_pace_assist(heap, bytes);
 
-	ret = gcmem_heap_lock(heap);
+	ret = gcmem_heap_lock_beside(heap);
 	if (ret)
 		return ret;
+	/* The fast refills' deltas, before the pacer reads the counters. */
+	gcmem_fast_fold(heap);
 again:
 	ret = gcmem_type_lookup(heap, arg->type_id, &type);
 	if (ret)

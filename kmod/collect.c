@@ -710,6 +710,11 @@ static struct gcmem_cycle *gcmem_cycle_new(struct gcmem_heap *heap,
 	init_completion(&c->done);
 	spin_lock_init(&c->deferred_lock);
 	INIT_LIST_HEAD(&c->deferred);
+	/*
+	 * No fast refill beside a cycle, to its end (gcmem_cycle_finish()):
+	 * they would hand out spans the mark reads, unpaced, and white.
+	 */
+	gcmem_fast_exclude(heap);
 	heap->heap_before = heap->inuse_bytes;
 	heap->live_before = heap->live_bytes;
 	gcmem_pace_cycle(heap);
@@ -1061,6 +1066,7 @@ static void gcmem_cycle_finish(struct gcmem_cycle *c, int ret)
 		gcmem_track(heap, GCMEM_TRACK_RELAX, NULL);
 	gcmem_set_phase(heap, GCMEM_PHASE_OFF);
 	WRITE_ONCE(heap->cycle, NULL);
+	gcmem_fast_allow(heap);
 	/*
 	 * No thread helps this cycle's mark any more, nor can start to
 	 * (gcmem_mark_assist() finds no cycle): its work lists can go.

@@ -150,7 +150,7 @@ static int gcmem_fork_span(struct gcmem_heap *child,
 
 	if (span->state == GCMEM_SPAN_CACHED) {
 		/* The copy still names the owner, whose cursor settles it. */
-		gcmem_span_settle(child, copy);
+		child->small_allocated += gcmem_span_settle(copy);
 		copy->owner = NULL;
 		copy->handout_cursor = 0;
 		copy->needzero = true;

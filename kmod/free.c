@@ -22,7 +22,8 @@
  *
  * Runs under heap->lock with no cycle under way (gcmem_heap_lock_idle()),
  * so never beside a mark, concurrent or not: a collection either saw
- * the object allocated or sees it free.
+ * the object allocated or sees it free. Nor beside a fast refill (alloc.c),
+ * which would hand back or out the span of another thread's object.
  */
 #include "gcmem.h"
 
@@ -55,13 +56,15 @@ int gcmem_free(struct gcmem_heap *heap, struct gcmem_free *arg)
 		goto out;
 	}
 	if (span->state == GCMEM_SPAN_CACHED)
-		gcmem_span_settle(heap, span);
+		heap->small_allocated += gcmem_span_settle(span);
 	__clear_bit(idx, span->allocbits);
 	span->nalloc--;
 	span->needzero = true;
 	if (span->state == GCMEM_SPAN_FULL) {
 		span->state = GCMEM_SPAN_PARTIAL;
+		spin_lock(&heap->central_lock);
 		list_add(&span->central, span->home);
+		spin_unlock(&heap->central_lock);
 	}
 	if (span->state == GCMEM_SPAN_PARTIAL && !span->nalloc)
 		gcmem_span_free(heap, span);

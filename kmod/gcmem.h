@@ -193,12 +193,13 @@ struct gcmem_span {
 	 * small heap's stop-the-world cycle (gcmem_span_keep_idle()); freed
 	 * by the next sweep if no refill took it, and by the page allocator
 	 * before it grows the heap (gcmem_spans_trim()). Counted in
-	 * heap->idle_bytes.
+	 * heap->idle_bytes. Outside a sweep, under heap->central_lock.
 	 */
 	bool idle;
 	unsigned long npages;
 	struct list_head node;		/* heap->spans */
-	struct list_head central;	/* PARTIAL: on its central list */
+	/* PARTIAL: on its central list (heap->central_lock) */
+	struct list_head central;
 	/*
 	 * Its central list, for a small span (gcmem_central() of its class
 	 * and type, kept: the lists live as long as the heap); NULL for a
@@ -272,7 +273,9 @@ struct gcmem_root_range {
 /*
  * struct gcmem_heap - one per open file of /dev/gcmem.
  *
- * Lock order: heap->lock, then mmap_lock, then heap->chunk_lock. A fork's
+ * Lock order: heap->lock, then mmap_lock, then heap->chunk_lock; and
+ * heap->lock, then heap->central_lock, a spinlock under which nothing else
+ * is taken (a fast refill takes it alone: @central_lock below). A fork's
  * copy (fork.c) takes the new heap's lock inside the parent's
  * (SINGLE_DEPTH_NESTING): nothing else can reach the new heap yet. A
  * collection cycle reads stacks and roots (faulting, so taking mmap_lock)
@@ -556,6 +559,40 @@ struct gcmem_heap {
 	 */
 	struct page *spare;
 	atomic_t spare_wanted;
+
+	/*
+	 * Fast refills (alloc.c, gcmem_refill_fast()): a refill that takes a
+	 * swept span from a central list runs beside heap->lock, under
+	 * @central_lock alone. @central_lock protects every central list
+	 * and, outside a sweep, the spans' idle flags; it nests inside
+	 * heap->lock and nothing is taken under it.
+	 *
+	 * A holder of heap->lock that must not have a fast refill beside it
+	 * (gcmem_heap_lock(): every one but the refills' and the large
+	 * allocations' own, gcmem_heap_lock_beside(); and a cycle, from its
+	 * start to its end) raises @fast_off and waits for @fast_inflight to
+	 * drain (gcmem_fast_exclude()). A fast refill raises @fast_inflight,
+	 * then (full barrier) reads @fast_off, @stopping and @sweeping, and
+	 * takes the slow path if any is set: either the excluder sees the
+	 * count or the refill sees the flag. @fast_off and @fast_excl are
+	 * written under @lock, @fast_off read without it.
+	 *
+	 * The pacer's counters that a fast refill moves are kept as deltas
+	 * beside it, folded in under heap->lock (gcmem_fast_fold()): at
+	 * every exclusion, so that a holder that excludes fast refills reads
+	 * them exact, and before the pacer reads them on the slow path.
+	 */
+	spinlock_t central_lock;
+	int fast_off;
+	bool fast_excl;			/* the holder of @lock raised @fast_off */
+	atomic_t fast_inflight;
+	wait_queue_head_t fast_wq;	/* @fast_inflight drained */
+	struct {
+		atomic64_t live;	/* of @live_bytes, may be negative */
+		atomic64_t idle;	/* of @idle_bytes, the same */
+		atomic64_t allocated;	/* of @small_allocated */
+		atomic64_t refills;	/* of @refills */
+	} fast;
 };
 
 /* heap.c */
@@ -567,8 +604,12 @@ struct page *gcmem_chunk_page_alloc(void);
 void gcmem_heap_spare_make(struct gcmem_heap *heap);
 void gcmem_heap_put(struct gcmem_heap *heap);
 int gcmem_heap_lock(struct gcmem_heap *heap);
+int gcmem_heap_lock_beside(struct gcmem_heap *heap);
 void gcmem_heap_unlock(struct gcmem_heap *heap);
 int gcmem_heap_lock_idle(struct gcmem_heap *heap);
+void gcmem_fast_exclude(struct gcmem_heap *heap);
+void gcmem_fast_allow(struct gcmem_heap *heap);
+void gcmem_fast_fold(struct gcmem_heap *heap);
 void gcmem_chunks_release(struct gcmem_heap *heap);
 bool gcmem_heap_owned(const struct gcmem_heap *heap);
 int gcmem_heap_set_limit(struct gcmem_heap *heap, u64 limit);
@@ -627,7 +668,7 @@ void gcmem_types_destroy(struct gcmem_heap *heap);
 /* alloc.c */
 int gcmem_refill(struct gcmem_heap *heap, struct gcmem_refill *arg);
 int gcmem_alloc_large(struct gcmem_heap *heap, struct gcmem_alloc_large *arg);
-void gcmem_span_settle(struct gcmem_heap *heap, struct gcmem_span *span);
+u32 gcmem_span_settle(struct gcmem_span *span);
 void gcmem_span_return(struct gcmem_heap *heap, struct gcmem_span *span);
 int gcmem_free(struct gcmem_heap *heap, struct gcmem_free *arg);
 void gcmem_span_free(struct gcmem_heap *heap, struct gcmem_span *span);
@@ -704,6 +745,7 @@ bool gcmem_sweep_before_handout(struct gcmem_heap *heap,
 /* pace.c */
 void gcmem_pace(struct gcmem_heap *heap, u64 live);
 bool gcmem_pacer_wants_cycle(struct gcmem_heap *heap, u64 bytes);
+bool gcmem_pacer_fast_ok(struct gcmem_heap *heap, u64 bytes);
 int gcmem_set_gcpercent(struct gcmem_heap *heap, u64 pct);
 void gcmem_pace_cycle(struct gcmem_heap *heap);
 void gcmem_pace_mark_done(struct gcmem_heap *heap);

@@ -94,6 +94,8 @@ struct gcmem_heap *gcmem_heap_create(struct mm_struct *mm)
 	init_waitqueue_head(&heap->restart_wq);
 	init_waitqueue_head(&heap->idle_wq);
 	init_waitqueue_head(&heap->zero_wq);
+	init_waitqueue_head(&heap->fast_wq);
+	spin_lock_init(&heap->central_lock);
 	xa_init(&heap->central);
 	xa_init_flags(&heap->types, XA_FLAGS_ALLOC);
 	xa_init_flags(&heap->threads, XA_FLAGS_ALLOC);
@@ -147,6 +149,8 @@ static void gcmem_heap_destroy(struct kref *ref)
 	unsigned long index;
 	void *list;
 
+	/* Every exclusion of fast refills ended (alloc.c): none leaked. */
+	WARN_ON_ONCE(heap->fast_off || atomic_read(&heap->fast_inflight));
 	gcmem_heap_debugfs_remove(heap);
 	gcmem_threads_destroy(heap);
 	gcmem_spans_destroy(heap);
@@ -195,7 +199,7 @@ bool gcmem_heap_owned(const struct gcmem_heap *heap)
 #define GCMEM_LOCK_SPIN_NS	(20 * NSEC_PER_USEC)
 
 /*
- * gcmem_heap_lock() - take heap->lock on behalf of a user request.
+ * __gcmem_heap_lock() - take heap->lock on behalf of a user request.
  *
  * A cycle holds the lock while it stops the world, so a registered thread
  * must not simply wait for it: it parks at a safepoint (scanning its own
@@ -224,7 +228,7 @@ static void gcmem_heap_lock_wait(struct gcmem_heap *heap, bool *waited,
 	*waited = true;
 }
 
-int gcmem_heap_lock(struct gcmem_heap *heap)
+static int __gcmem_heap_lock(struct gcmem_heap *heap)
 {
 	bool looked = false, waited = false, starving = false;
 	struct gcmem_thread *self = NULL;
@@ -283,6 +287,33 @@ int gcmem_heap_lock(struct gcmem_heap *heap)
 	if (self)
 		gcmem_thread_put(self);
 	return ret;
+}
+
+/*
+ * gcmem_heap_lock() - take heap->lock on behalf of a user request, with no
+ * fast refill beside the holder until gcmem_heap_unlock(): what it reads
+ * of the spans, the thread caches and the pacer's counters stays still.
+ */
+int gcmem_heap_lock(struct gcmem_heap *heap)
+{
+	int ret = __gcmem_heap_lock(heap);
+
+	if (ret)
+		return ret;
+	gcmem_fast_exclude(heap);
+	heap->fast_excl = true;
+	return 0;
+}
+
+/*
+ * gcmem_heap_lock_beside() - the same, for the slow paths of allocation
+ * (alloc.c), which run beside other threads' fast refills: they take
+ * central lists' spans under heap->central_lock, and fold the counters
+ * before the pacer reads them.
+ */
+int gcmem_heap_lock_beside(struct gcmem_heap *heap)
+{
+	return __gcmem_heap_lock(heap);
 }
 
 /*
@@ -347,6 +378,10 @@ int gcmem_heap_lock_idle(struct gcmem_heap *heap)
 
 void gcmem_heap_unlock(struct gcmem_heap *heap)
 {
+	if (heap->fast_excl) {
+		heap->fast_excl = false;
+		gcmem_fast_allow(heap);
+	}
 	mutex_unlock(&heap->lock);
 	/*
 	 * After the release: a waiter that read the old value found the
@@ -621,10 +656,13 @@ long gcmem_pages_alloc(struct gcmem_heap *heap, unsigned long npages)
 		 * Idle spans' pages before the heap grows (once: the unswept
 		 * ones are left to the sweep).
 		 */
-		if (!trimmed && heap->idle_bytes) {
+		if (!trimmed) {
 			trimmed = true;
-			gcmem_spans_trim(heap);
-			continue;
+			gcmem_fast_fold(heap);
+			if (heap->idle_bytes) {
+				gcmem_spans_trim(heap);
+				continue;
+			}
 		}
 		ret = -ENOMEM;
 		if (heap->arena_size >> GCMEM_PAGE_SHIFT >=
@@ -798,6 +836,7 @@ void gcmem_heap_stats(struct gcmem_heap *heap, struct gcmem_stats *st)
 	u32 n = 0;
 
 	lockdep_assert_held(&heap->lock);
+	gcmem_fast_fold(heap);
 	mutex_lock(&heap->chunk_lock);
 	st->committed = heap->committed;
 	st->peak_committed = heap->peak_committed;

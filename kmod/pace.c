@@ -200,6 +200,22 @@ bool gcmem_pacer_wants_cycle(struct gcmem_heap *heap, u64 bytes)
 }
 
 /*
+ * gcmem_pacer_fast_ok() - may a fast refill (alloc.c) hand out @bytes more
+ * without heap->lock? Not past the trigger: the slow path starts the
+ * cycle there. Read without the lock, so two refills may both pass by a
+ * span each; the next slow path paces what they took.
+ */
+bool gcmem_pacer_fast_ok(struct gcmem_heap *heap, u64 bytes)
+{
+	u64 live;
+
+	if (READ_ONCE(heap->gcpercent) == GCMEM_GCPERCENT_OFF)
+		return true;
+	live = READ_ONCE(heap->live_bytes) + atomic64_read(&heap->fast.live);
+	return live + bytes <= READ_ONCE(heap->trigger);
+}
+
+/*
  * A cycle begins (collect.c): how far the heap may grow while it marks,
  * if it marks concurrently (see above), so that a program allocating
  * faster than the workers mark does not run the heap to its limit.

@@ -182,7 +182,9 @@ static bool gcmem_sweep_span(struct gcmem_heap *heap, struct gcmem_span *span)
 		if (span->state == GCMEM_SPAN_FULL &&
 		    span->nalloc < span->nelems) {
 			span->state = GCMEM_SPAN_PARTIAL;
+			spin_lock(&heap->central_lock);
 			list_add(&span->central, span->home);
+			spin_unlock(&heap->central_lock);
 		}
 		break;
 	case GCMEM_SPAN_CACHED:
@@ -211,7 +213,7 @@ void gcmem_sweep_start(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 
 	lockdep_assert_held(&heap->lock);
 	WARN_ON_ONCE(heap->sweeping);
-	heap->sweeping = true;
+	WRITE_ONCE(heap->sweeping, true);
 	heap->sweepgen++;
 	heap->sweep_why = why;
 	heap->sweep_cycle = heap->cycles + 1;
@@ -236,7 +238,6 @@ void gcmem_sweep_start(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 /* The last span is swept: the cycle's figures, the next trigger. */
 static void gcmem_sweep_done(struct gcmem_heap *heap)
 {
-	heap->sweeping = false;
 	heap->swept_cycles = heap->sweep_cycle;
 	heap->marked_bytes = heap->sweep_marked;
 	heap->marked_objs = heap->sweep_marked_objs;
@@ -250,6 +251,8 @@ static void gcmem_sweep_done(struct gcmem_heap *heap)
 	gcmem_chunks_reserve_empty(heap, heap->sweep_why == GCMEM_GC_PACER ?
 				   gcmem_pace_keep(heap) : 0);
 	gcmem_chunks_release(heap);
+	/* Last: fast refills (alloc.c) come back, paced by the new trigger. */
+	WRITE_ONCE(heap->sweeping, false);
 }
 
 /*

@@ -802,6 +802,142 @@ TEST_F(cprog, free_from_another_thread)
 	EXPECT_EQ(1, gcu_allocated(b));
 }
 
+/*
+ * Frees, collections, statistics and forks beside refills: two threads
+ * allocate and tag 64-byte objects, keep the last FB_RING of them, and hand
+ * others to a third thread, which frees them, while the main thread reads
+ * the heap's statistics, collects and forks. Refills take spans back and
+ * out beside all of it (alloc.c's fast refills, which each of those
+ * excludes while it runs): no object is handed out again while it is held
+ * (every kept tag stays), every new object comes zeroed, every free of a
+ * handed-over object succeeds.
+ */
+#define FB_RING		256
+#define FB_ALLOCS	100000
+#define FB_QUEUE	512
+
+struct fb_obj {
+	uint64_t tag;
+	uint64_t pad[7];
+};
+
+/* Globals: roots, which keep what the threads hold. */
+static struct fb_obj *fb_ring[2][FB_RING];
+static struct fb_obj *fb_queue[FB_QUEUE];
+static unsigned int fb_head, fb_tail;
+static pthread_mutex_t fb_lock = PTHREAD_MUTEX_INITIALIZER;
+static int fb_running;
+static long fb_bad[3];
+
+static uint64_t fb_tag(int who, long n, int handed)
+{
+	return 0xfb00000000000000ULL | (uint64_t)handed << 40 |
+	       (uint64_t)who << 32 | (uint64_t)n;
+}
+
+static int fb_zero(const struct fb_obj *p)
+{
+	return all_zero((const char *)p, 0, sizeof(*p));
+}
+
+static void *fb_alloc(void *arg)
+{
+	int who = (int)(long)arg;
+
+	for (long n = 0; n < FB_ALLOCS; n++) {
+		struct fb_obj *p = gcu_malloc(sizeof(*p)), *old;
+
+		if (!p || !fb_zero(p)) {
+			fb_bad[who]++;
+			break;
+		}
+		old = fb_ring[who][n % FB_RING];
+		if (old && old->tag != fb_tag(who, n - FB_RING, 0))
+			fb_bad[who]++;
+		p->tag = fb_tag(who, n, 0);
+		fb_ring[who][n % FB_RING] = p;
+		if (n % 4)
+			continue;
+		p = gcu_malloc(sizeof(*p));
+		if (!p || !fb_zero(p)) {
+			fb_bad[who]++;
+			break;
+		}
+		p->tag = fb_tag(who, n, 1);
+		pthread_mutex_lock(&fb_lock);
+		if (fb_head - fb_tail < FB_QUEUE)
+			fb_queue[fb_head++ % FB_QUEUE] = p;
+		pthread_mutex_unlock(&fb_lock);
+	}
+	return NULL;
+}
+
+static void *fb_free(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct fb_obj *p = NULL;
+
+		pthread_mutex_lock(&fb_lock);
+		if (fb_tail != fb_head) {
+			p = fb_queue[fb_tail % FB_QUEUE];
+			fb_queue[fb_tail++ % FB_QUEUE] = NULL;
+		}
+		pthread_mutex_unlock(&fb_lock);
+		if (!p) {
+			if (!__atomic_load_n(&fb_running, __ATOMIC_ACQUIRE))
+				return NULL;
+			sched_yield();
+			continue;
+		}
+		if ((p->tag >> 40) != (0xfb0000ULL | 1) || gcu_free(p))
+			fb_bad[2]++;
+	}
+}
+
+TEST_F(cprog, frees_collections_and_forks_beside_refills)
+{
+	struct gcu_heap_stats st;
+	pthread_t a[2], f;
+	int forks = 0;
+
+	ASSERT_EQ(0, gcu_set_gcpercent(100));
+	__atomic_store_n(&fb_running, 1, __ATOMIC_RELEASE);
+	ASSERT_EQ(0, pthread_create(&f, NULL, fb_free, NULL));
+	for (long i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&a[i], NULL, fb_alloc, (void *)i));
+	for (int i = 0; i < 200; i++) {
+		ASSERT_EQ(0, gcu_stats(&st));
+		if (i % 50 == 25)
+			ASSERT_EQ(0, gcu_collect());
+		if (i % 100 == 10) {
+			pid_t pid = fork();
+			int status;
+
+			ASSERT_LE(0, pid);
+			if (!pid)
+				_exit(gcu_malloc(64) ? 0 : 1);
+			ASSERT_EQ(pid, waitpid(pid, &status, 0));
+			EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+			forks++;
+		}
+		usleep(1000);
+	}
+	for (int i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_join(a[i], NULL));
+	__atomic_store_n(&fb_running, 0, __ATOMIC_RELEASE);
+	ASSERT_EQ(0, pthread_join(f, NULL));
+	EXPECT_EQ(0, fb_bad[0]);
+	EXPECT_EQ(0, fb_bad[1]);
+	EXPECT_EQ(0, fb_bad[2]);
+	EXPECT_EQ(2, forks);
+	ASSERT_EQ(0, gcu_collect());
+	for (int w = 0; w < 2 && !fb_bad[0] && !fb_bad[1]; w++)
+		for (long n = FB_ALLOCS - FB_RING; n < FB_ALLOCS; n++)
+			EXPECT_EQ(fb_tag(w, n, 0),
+				  fb_ring[w][n % FB_RING]->tag);
+}
+
 TEST_F(cprog, strdup_and_strndup)
 {
 	char *s = gcu_strdup("hello, collector");

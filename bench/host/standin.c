@@ -18,7 +18,7 @@
  *    at once, the other spans lazily by the refills (gcmem_span_get(),
  *    gcmem_pace_alloc()), which then hand out swept spans and the pages
  *    of freed ones again, zeroing their free slots as the module does;
- *  - the heap lock is a mutex.
+ *  - the heap lock is a mutex, and fast refills (alloc.c) run beside it.
  * It stands in for measuring the user-space fast path and the refill's
  * logic natively; it is not the module (no page tables, no faults of the
  * module's, no system call: the refill is a function call here).
@@ -48,6 +48,7 @@ void standin_init(void *arena, unsigned long len, bool reuse)
 			     sizeof(long));
 	INIT_LIST_HEAD(&sh->spans);
 	INIT_LIST_HEAD(&sh->unswept);
+	spin_lock_init(&sh->central_lock);
 	if (!sh->chunk_tab || !sh->pagemap)
 		abort();
 }
@@ -103,7 +104,8 @@ int standin_refill(struct gcmem_refill *arg)
 
 unsigned long long standin_refills(void)
 {
-	return READ_ONCE(sh->refills);
+	/* And the fast refills' (alloc.c), not folded in yet. */
+	return READ_ONCE(sh->refills) + atomic64_read(&sh->fast.refills);
 }
 
 /* Cycles run, and the arena the heap grew over, in bytes. */
@@ -125,7 +127,7 @@ void standin_heap(unsigned long long *cycles, unsigned long long *grown)
  */
 #define STANDIN_LOCK_SPIN_NS	20000
 
-int gcmem_heap_lock(struct gcmem_heap *heap)
+int gcmem_heap_lock_beside(struct gcmem_heap *heap)
 {
 	struct timespec t0, t;
 
@@ -143,6 +145,15 @@ int gcmem_heap_lock(struct gcmem_heap *heap)
 	return 0;
 }
 
+/* As heap.c's: no fast refill beside the holder (alloc.c). */
+int gcmem_heap_lock(struct gcmem_heap *heap)
+{
+	gcmem_heap_lock_beside(heap);
+	gcmem_fast_exclude(heap);
+	heap->fast_excl = true;
+	return 0;
+}
+
 int gcmem_heap_lock_idle(struct gcmem_heap *heap)
 {
 	return gcmem_heap_lock(heap);
@@ -150,6 +161,10 @@ int gcmem_heap_lock_idle(struct gcmem_heap *heap)
 
 void gcmem_heap_unlock(struct gcmem_heap *heap)
 {
+	if (heap->fast_excl) {
+		heap->fast_excl = false;
+		gcmem_fast_allow(heap);
+	}
 	pthread_mutex_unlock(&heap->lock.m);
 }
 
@@ -219,6 +234,12 @@ bool gcmem_pacer_wants_cycle(struct gcmem_heap *heap, u64 bytes)
 	return sh_reuse && heap->inuse_bytes + bytes > STANDIN_GOAL;
 }
 
+/* Fast refills take spans in use already: the spans' measure stays. */
+bool gcmem_pacer_fast_ok(struct gcmem_heap *heap, u64 bytes)
+{
+	return true;
+}
+
 bool gcmem_pacer_must_wait(struct gcmem_heap *heap, u64 bytes)
 {
 	return false;
@@ -263,7 +284,10 @@ int gcmem_collect_start(struct gcmem_heap *heap, enum gcmem_gc_reason why)
 {
 	if (heap->sweeping)
 		gcmem_sweep_some(heap, ULONG_MAX, false);
+	/* The thread caches are swept: no fast refill beside (alloc.c). */
+	gcmem_fast_exclude(heap);
 	gcmem_sweep_start(heap, why);
+	gcmem_fast_allow(heap);
 	heap->cycles++;
 	return 0;
 }

@@ -401,6 +401,11 @@ static inline void list_splice_init(struct list_head *list,
 	     n = list_next_entry(p, m); &p->m != (h);			\
 	     p = n, n = list_next_entry(n, m))
 
+/* --- module parameters: plain variables here ---------------------------- */
+#define module_param_named(name, var, type, perm)	\
+	static __attribute__((unused)) void *__param_##name = &(var)
+#define MODULE_PARM_DESC(name, desc)
+
 /* --- atomics and locks ----------------------------------------------------- */
 typedef unsigned int gfp_t;
 typedef struct { int counter; } atomic_t;
@@ -415,6 +420,10 @@ typedef struct { long long counter; } atomic64_t;
 #define atomic_andnot(i, v)	((void)__atomic_and_fetch(&(v)->counter, ~(i), __ATOMIC_SEQ_CST))
 #define atomic64_add(i, v)	((void)__atomic_add_fetch(&(v)->counter, i, __ATOMIC_SEQ_CST))
 #define atomic64_read(v)	__atomic_load_n(&(v)->counter, __ATOMIC_SEQ_CST)
+#define atomic64_sub(i, v)	((void)__atomic_sub_fetch(&(v)->counter, i, __ATOMIC_SEQ_CST))
+#define atomic64_inc(v)		atomic64_add(1, v)
+#define atomic64_dec(v)		atomic64_sub(1, v)
+#define atomic64_xchg(v, i)	__atomic_exchange_n(&(v)->counter, i, __ATOMIC_SEQ_CST)
 
 typedef struct { pthread_mutex_t m; } spinlock_t;
 #define spin_lock_init(l)	pthread_mutex_init(&(l)->m, NULL)
@@ -425,6 +434,7 @@ struct mutex { pthread_mutex_t m; };
 typedef struct { int dummy; } wait_queue_head_t;
 #define wake_up_all(wq)		do { (void)(wq); } while (0)
 #define wq_has_sleeper(wq)	((void)(wq), true)
+#define wait_event(wq, cond)	do { while (!(cond)) sched_yield(); } while (0)
 struct kref { atomic_t refcount; };
 struct rcu_head { void *next; };
 struct callback_head { void *next; };
