@@ -29,13 +29,24 @@ static inline uint64_t gcu_window_free(const struct gcu_span *s)
 	return left < 64 ? free & ((1ULL << left) - 1) : free;
 }
 
-static inline void *gcu_span_take(struct gcu_span *s,
-				  struct gcmem_thread_slot *slot)
+/*
+ * The next free slot of @s, or NULL. @poll (the fast path): a window's end
+ * is also where a stop the collector wants is noticed (one load every 64
+ * objects), so that a thread allocating in a loop parks within a window
+ * rather than at its next refill, which with 1,024-object spans kept the
+ * stop waiting 0.1-0.2 ms (the driver idle, or the others parked); the
+ * slow path answers it and takes the slot then.
+ */
+static inline void *gcu_span_take(struct gcu_span *s, struct gcu_thread *t,
+				  int poll)
 {
+	struct gcmem_thread_slot *slot = t->slot;
 	uint32_t idx;
 
 	while (unlikely(!s->cache)) {
 		if (s->window + 64 >= s->nelems)
+			return NULL;
+		if (poll && gcu_stop_wanted(t))
 			return NULL;
 		s->window += 64;
 		s->cache = gcu_window_free(s);
@@ -186,7 +197,7 @@ static void *gcu_alloc_slow(size_t size, gcu_type_t type)
 		errno = ENOMEM;
 		return NULL;
 	}
-	p = gcu_span_take(s, t->slot);
+	p = gcu_span_take(s, t, 0);
 	if (p)
 		return p;
 	if (gcu_refill(t, s))
@@ -195,7 +206,7 @@ static void *gcu_alloc_slow(size_t size, gcu_type_t type)
 		gcu_trace_cycles();
 	/* Finalizers may allocate: the span is taken from afterwards. */
 	gcu_after_slow_path();
-	p = gcu_span_take(s, t->slot);
+	p = gcu_span_take(s, t, 0);
 	if (!p)
 		errno = ENOMEM;
 	return p;
@@ -212,7 +223,7 @@ static inline void *gcu_alloc(size_t size, gcu_type_t type)
 	if (likely(t && size <= GCMEM_SMALL_MAX)) {
 		kind = t->kinds[type];
 		if (likely(kind && kind[gcu_size_class(size)])) {
-			p = gcu_span_take(kind[gcu_size_class(size)], t->slot);
+			p = gcu_span_take(kind[gcu_size_class(size)], t, 1);
 			if (likely(p))
 				return p;
 		}
