@@ -95,9 +95,12 @@ struct gcmem_cycle {
 	 */
 	u64 live_at_rescan;
 	atomic_t next_job;		/* the parallel-for's cursor */
-	/* Proportional assists (pace.c): the drains count what they scan. */
-	bool assists;
-	atomic64_t scanned;		/* objects the drains scanned */
+	bool assists;			/* proportional assists (pace.c) */
+	/*
+	 * Objects the drains scanned, counted every GCMEM_DRAIN_CHECK: for
+	 * the assists' debts and the precleaning's end (collect.c).
+	 */
+	atomic64_t scanned;
 	bool check;			/* the checkmark pass: mark checkbits */
 	spinlock_t deferred_lock;
 	struct list_head deferred;	/* struct gcmem_deferred, for the driver */

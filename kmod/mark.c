@@ -845,8 +845,7 @@ __gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g,
 			gcmem_markq_take(c, &q, b->obj[--b->nobj]);
 		gcmem_scan_object_queued(c, g, &q, gcmem_markq_next(&q));
 		if (++n % GCMEM_DRAIN_CHECK == 0) {
-			if (c->assists)
-				atomic64_add(GCMEM_DRAIN_CHECK, &c->scanned);
+			atomic64_add(GCMEM_DRAIN_CHECK, &c->scanned);
 			if (READ_ONCE(c->work.abandon))
 				return false;
 			if (g->wbuf)
@@ -892,8 +891,7 @@ __gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g,
 		}
 	}
 	/* Left with no work: the rest of the count. */
-	if (c->assists)
-		atomic64_add(n % GCMEM_DRAIN_CHECK, &c->scanned);
+	atomic64_add(n % GCMEM_DRAIN_CHECK, &c->scanned);
 	return true;
 }
 
