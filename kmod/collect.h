@@ -97,8 +97,8 @@ struct gcmem_cycle {
 	atomic_t next_job;		/* the parallel-for's cursor */
 	bool assists;			/* proportional assists (pace.c) */
 	/*
-	 * Objects the drains scanned, counted every GCMEM_DRAIN_CHECK: for
-	 * the assists' debts and the precleaning's end (collect.c).
+	 * Objects the drains scanned: for the assists' debts (counted as
+	 * they go) and the precleaning's end (as each drain ends; mark.c).
 	 */
 	atomic64_t scanned;
 	bool check;			/* the checkmark pass: mark checkbits */

@@ -806,11 +806,12 @@ enum gcmem_drain {
  * takes only what the lists hold, and gives its work back once it has
  * scanned @budget objects (0: no limit), an assist also when it may help
  * no more. Returns true if it left with no work to give back: the lists
- * were empty (for a worker: the mark is over). In a cycle that takes
- * proportional assists (@assists) the objects scanned are counted in its
- * @scanned, a few dozen at a time, for the pacer
- * (gcmem_pace_assist_objs()); in others the mark loop pays nothing for
- * them.
+ * were empty (for a worker: the mark is over). The objects scanned are
+ * counted in the cycle's @scanned: in a cycle that takes proportional
+ * assists (@assists) a few dozen at a time, for the pacer
+ * (gcmem_pace_assist_objs()); in others once, as the drain ends, for the
+ * precleaning (collect.c): an atomic the workers shared every 64 objects
+ * would cost the mark loop a contended cache line.
  */
 static __always_inline bool
 __gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g,
@@ -845,7 +846,8 @@ __gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g,
 			gcmem_markq_take(c, &q, b->obj[--b->nobj]);
 		gcmem_scan_object_queued(c, g, &q, gcmem_markq_next(&q));
 		if (++n % GCMEM_DRAIN_CHECK == 0) {
-			atomic64_add(GCMEM_DRAIN_CHECK, &c->scanned);
+			if (c->assists)
+				atomic64_add(GCMEM_DRAIN_CHECK, &c->scanned);
 			if (READ_ONCE(c->work.abandon))
 				return false;
 			if (g->wbuf)
@@ -853,6 +855,8 @@ __gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g,
 			/* The driver alone: the workers take on the rest. */
 			if (mode == GCMEM_DRAIN_ALONE && budget && n >= budget) {
 				gcmem_markq_return(c, g, &q);
+				if (!c->assists)
+					atomic64_add(n, &c->scanned);
 				return false;
 			}
 			if (mode == GCMEM_DRAIN_ASSIST) {
@@ -867,6 +871,8 @@ __gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g,
 				    need_resched() ||
 				    (budget && n >= budget)) {
 					gcmem_markq_return(c, g, &q);
+					if (!c->assists)
+						atomic64_add(n, &c->scanned);
 					return false;
 				}
 				continue;
@@ -890,8 +896,8 @@ __gcmem_mark_drain(struct gcmem_cycle *c, struct gcmem_greyer *g,
 			cond_resched();
 		}
 	}
-	/* Left with no work: the rest of the count. */
-	atomic64_add(n % GCMEM_DRAIN_CHECK, &c->scanned);
+	/* Left with no work: the rest of the count, or all of it. */
+	atomic64_add(c->assists ? n % GCMEM_DRAIN_CHECK : n, &c->scanned);
 	return true;
 }
 
