@@ -828,6 +828,17 @@ static unsigned int fb_head, fb_tail;
 static pthread_mutex_t fb_lock = PTHREAD_MUTEX_INITIALIZER;
 static int fb_running;
 static long fb_bad[3];
+/* The first failure of each thread: what went wrong, where. */
+static char fb_why[3][96];
+
+static void fb_fail(int who, const char *what, long n, uint64_t want,
+		    uint64_t got)
+{
+	if (!fb_bad[who]++)
+		snprintf(fb_why[who], sizeof(fb_why[who]),
+			 "%s at %ld: want %#llx, got %#llx", what, n,
+			 (unsigned long long)want, (unsigned long long)got);
+}
 
 static uint64_t fb_tag(int who, long n, int handed)
 {
@@ -848,19 +859,22 @@ static void *fb_alloc(void *arg)
 		struct fb_obj *p = gcu_malloc(sizeof(*p)), *old;
 
 		if (!p || !fb_zero(p)) {
-			fb_bad[who]++;
+			fb_fail(who, p ? "not zeroed" : "NULL", n, 0,
+				p ? p->tag : (uint64_t)errno);
 			break;
 		}
 		old = fb_ring[who][n % FB_RING];
 		if (old && old->tag != fb_tag(who, n - FB_RING, 0))
-			fb_bad[who]++;
+			fb_fail(who, "kept object changed", n,
+				fb_tag(who, n - FB_RING, 0), old->tag);
 		p->tag = fb_tag(who, n, 0);
 		fb_ring[who][n % FB_RING] = p;
 		if (n % 4)
 			continue;
 		p = gcu_malloc(sizeof(*p));
 		if (!p || !fb_zero(p)) {
-			fb_bad[who]++;
+			fb_fail(who, p ? "not zeroed (handed)" : "NULL (handed)",
+				n, 0, p ? p->tag : (uint64_t)errno);
 			break;
 		}
 		p->tag = fb_tag(who, n, 1);
@@ -890,8 +904,10 @@ static void *fb_free(void *arg)
 			sched_yield();
 			continue;
 		}
-		if ((p->tag >> 40) != (0xfb0000ULL | 1) || gcu_free(p))
-			fb_bad[2]++;
+		if ((p->tag >> 40) != (0xfb0000ULL | 1))
+			fb_fail(2, "handed object changed", 0, 0, p->tag);
+		else if (gcu_free(p))
+			fb_fail(2, "free failed", 0, 0, (uint64_t)errno);
 	}
 }
 
@@ -927,9 +943,9 @@ TEST_F(cprog, frees_collections_and_forks_beside_refills)
 		ASSERT_EQ(0, pthread_join(a[i], NULL));
 	__atomic_store_n(&fb_running, 0, __ATOMIC_RELEASE);
 	ASSERT_EQ(0, pthread_join(f, NULL));
-	EXPECT_EQ(0, fb_bad[0]);
-	EXPECT_EQ(0, fb_bad[1]);
-	EXPECT_EQ(0, fb_bad[2]);
+	EXPECT_EQ(0, fb_bad[0]) TH_LOG("allocator 0: %s", fb_why[0]);
+	EXPECT_EQ(0, fb_bad[1]) TH_LOG("allocator 1: %s", fb_why[1]);
+	EXPECT_EQ(0, fb_bad[2]) TH_LOG("freer: %s", fb_why[2]);
 	EXPECT_EQ(2, forks);
 	ASSERT_EQ(0, gcu_collect());
 	for (int w = 0; w < 2 && !fb_bad[0] && !fb_bad[1]; w++)
