@@ -544,8 +544,8 @@ static bool gcmem_span_ready(struct gcmem_heap *heap,
 		return true;
 	last = (span->page + span->npages - 1) / GCMEM_CHUNK_PAGES;
 	for (c = span->page / GCMEM_CHUNK_PAGES; c <= last; c++)
-		if (READ_ONCE(gcmem_chunk_of(heap, (u64)c << GCMEM_CHUNK_SHIFT)
-			      ->cow))
+		if (gcmem_chunk_cow(gcmem_chunk_of(heap,
+						   (u64)c << GCMEM_CHUNK_SHIFT)))
 			return false;
 	return true;
 }

@@ -33,6 +33,14 @@
  * keeps its reference as @stale until the cycle is over
  * (gcmem_chunks_put_stale()). A fork puts the stale pages before it marks
  * chunks @cow again, so a chunk has at most one.
+ *
+ * @cow is read without chunk_lock by the kernel's writers, which take a
+ * chunk found clear as the heap's own (gcmem_chunk_cow()): so it is cleared
+ * last, after the user mapping of the old page is zapped and @base is the
+ * new page. Cleared first, a fast refill (alloc.c) found it so while the
+ * fault that unshared was preempted before its zap, zeroed freed slots in
+ * the new page, and the program read them through the old one's mapping,
+ * their old objects still there.
  */
 #include <linux/mm.h>
 
@@ -65,15 +73,25 @@ int gcmem_chunk_unshare(struct gcmem_heap *heap, struct gcmem_chunk *chunk,
 		if (!page)
 			return -ENOMEM;
 		memcpy(page_address(page), chunk->base, GCMEM_CHUNK_SIZE);
-		chunk->page = page;
-		WRITE_ONCE(chunk->base, page_address(page));
-		atomic64_inc(&heap->cow_copies);
 	}
-	chunk->cow = false;
+	/*
+	 * No user mapping of the old page is left when @cow is seen clear:
+	 * a refill that reads it without chunk_lock (alloc.c, cow.c) zeroes
+	 * slots through @base at once, and the program must not read them
+	 * through a mapping of the old page. The zap is under chunk_lock,
+	 * which every fault takes: none maps the chunk again before we end.
+	 */
 	if (vma)
 		zap_vma_ptes(vma, heap->arena_start +
 			     ((u64)chunk->index << GCMEM_CHUNK_SHIFT),
 			     GCMEM_CHUNK_SIZE);
+	if (page) {
+		chunk->page = page;
+		WRITE_ONCE(chunk->base, page_address(page));
+		atomic64_inc(&heap->cow_copies);
+	}
+	/* After @base: pairs with gcmem_chunk_cow(). */
+	smp_store_release(&chunk->cow, false);
 	if (!page)
 		return 1;
 	/*
@@ -111,7 +129,7 @@ int gcmem_heap_unshare(struct gcmem_heap *heap, u64 off, u64 len)
 		return 0;
 	for (c = first; c <= last; c++) {
 		chunk = gcmem_chunk_of(heap, (u64)c << GCMEM_CHUNK_SHIFT);
-		if (chunk && READ_ONCE(chunk->cow))
+		if (chunk && gcmem_chunk_cow(chunk))
 			break;
 	}
 	if (c > last)

@@ -68,7 +68,8 @@ struct gcmem_chunk {
 	 * A fork may share @page with another heap: neither the user
 	 * mappings nor the kernel write it before gcmem_chunk_unshare().
 	 * Set by a fork under heap->lock and chunk_lock, cleared under
-	 * chunk_lock: under heap->lock a chunk without @cow keeps it clear.
+	 * chunk_lock, last (after the zap and @base): under heap->lock a
+	 * chunk without @cow keeps it clear. gcmem_chunk_cow() without it.
 	 */
 	bool cow;
 	/*
@@ -629,6 +630,16 @@ static inline struct gcmem_chunk *gcmem_chunk_of(struct gcmem_heap *heap,
 						 u64 off)
 {
 	return READ_ONCE(heap->chunk_tab[off >> GCMEM_CHUNK_SHIFT]);
+}
+
+/*
+ * Is @chunk shared with a fork's copy, for a kernel writer without
+ * chunk_lock? Clear, it stays so under heap->lock, and @base and the user
+ * mappings are the heap's own page's (gcmem_chunk_unshare()).
+ */
+static inline bool gcmem_chunk_cow(struct gcmem_chunk *chunk)
+{
+	return smp_load_acquire(&chunk->cow);
 }
 
 /*

@@ -821,7 +821,7 @@ void gcmem_heap_zero(struct gcmem_heap *heap, u64 off, u64 len)
 		u64 in = off & (GCMEM_CHUNK_SIZE - 1);
 		u64 n = min_t(u64, len, GCMEM_CHUNK_SIZE - in);
 
-		VM_WARN_ON_ONCE(READ_ONCE(chunk->cow));
+		VM_WARN_ON_ONCE(gcmem_chunk_cow(chunk));
 
 		memset(chunk->base + in, 0, n);
 		off += n;
