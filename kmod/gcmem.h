@@ -639,6 +639,7 @@ static inline struct gcmem_chunk *gcmem_chunk_of(struct gcmem_heap *heap,
  */
 static inline bool gcmem_chunk_cow(struct gcmem_chunk *chunk)
 {
+	/* Pairs with the release in gcmem_chunk_unshare(). */
 	return smp_load_acquire(&chunk->cow);
 }
 
