@@ -649,12 +649,33 @@ out:
 }
 
 /*
+ * An allocation let heap->lock go to wait (@why): -EINPROGRESS, for a
+ * concurrent cycle to end (gcmem_pace_alloc()); -EAGAIN, to make the chunk
+ * page its growth needs (gcmem_pages_alloc()). Takes it again, with the
+ * fast refills' deltas folded, or returns -EINTR without it.
+ */
+static int gcmem_alloc_relock(struct gcmem_heap *heap, int why)
+{
+	int ret;
+
+	if (why == -EINPROGRESS)
+		return gcmem_heap_lock_idle(heap);
+	gcmem_heap_spare_grow(heap);
+	ret = gcmem_heap_lock_beside(heap);
+	if (!ret)
+		gcmem_fast_fold(heap);
+	return ret;
+}
+
+/*
  * Under heap->lock. -EINPROGRESS: a concurrent cycle must end first (see
  * gcmem_pace_alloc()); the caller waits for it and calls again with the
  * same @paced (not paced again: a cycle just ended), and at the limit a
  * cycle of our own may come once more (another thread's may have ended
- * before its sweep freed anything). *@zero: the span's free slots are the
- * caller's to zero (gcmem_refill_zero()).
+ * before its sweep freed anything). -EAGAIN: a chunk page is to be made
+ * without the lock first (gcmem_alloc_relock()); the old span went back,
+ * the request was paced. *@zero: the span's free slots are the caller's
+ * to zero (gcmem_refill_zero()).
  */
 static int gcmem_refill_locked(struct gcmem_heap *heap,
 			       struct gcmem_refill *arg, u64 *bits,
@@ -773,9 +794,10 @@ int gcmem_refill(struct gcmem_heap *heap, struct gcmem_refill *arg)
 	/* The fast refills' deltas, before the pacer reads the counters. */
 	gcmem_fast_fold(heap);
 	while ((ret = gcmem_refill_locked(heap, arg, bits, &paced,
-					  &zero)) == -EINPROGRESS) {
+					  &zero)) == -EINPROGRESS ||
+	       ret == -EAGAIN) {
 		gcmem_heap_unlock(heap);
-		ret = gcmem_heap_lock_idle(heap);
+		ret = gcmem_alloc_relock(heap, ret);
 		if (ret)
 			return ret;
 	}
@@ -853,13 +875,14 @@ again:
 				goto again;
 		}
 	}
-	/* A concurrent cycle must end first: as gcmem_refill_locked(). */
-	if (ret == -EINPROGRESS) {
+	/* A cycle to end or a chunk page to make: as gcmem_refill(). */
+	if (ret == -EINPROGRESS || ret == -EAGAIN) {
+		if (ret == -EINPROGRESS)
+			at_limit = false;
 		gcmem_heap_unlock(heap);
-		ret = gcmem_heap_lock_idle(heap);
+		ret = gcmem_alloc_relock(heap, ret);
 		if (ret)
 			return ret;
-		at_limit = false;
 		goto again;
 	}
 	if (ret)

@@ -555,11 +555,16 @@ struct gcmem_heap {
 	 * though never made when the next chunk would pass the limit. Only a
 	 * heap that grows keeps one (@spare_wanted: a chunk was made since
 	 * the spare was; the thread that clears it makes the next); one that
-	 * gives chunks back drops it. @spare under @chunk_lock. At the
-	 * struct's end: a field above moves the mark's hot ones (pahole).
+	 * gives chunks back drops it. A growth that finds none lets
+	 * heap->lock go to make it (-EAGAIN from gcmem_pages_alloc()), unless
+	 * the last attempt failed (@spare_failed): then it allocates under
+	 * the lock, and fails as any allocation does. @spare and
+	 * @spare_failed under @chunk_lock. At the struct's end: a field
+	 * above moves the mark's hot ones (pahole).
 	 */
 	struct page *spare;
 	atomic_t spare_wanted;
+	bool spare_failed;
 
 	/*
 	 * Fast refills (alloc.c, gcmem_refill_fast()): a refill that takes a
@@ -603,6 +608,7 @@ struct gcmem_chunk *gcmem_chunk_get(struct gcmem_heap *heap,
 				    unsigned long index, struct page *share);
 struct page *gcmem_chunk_page_alloc(void);
 void gcmem_heap_spare_make(struct gcmem_heap *heap);
+void gcmem_heap_spare_grow(struct gcmem_heap *heap);
 void gcmem_heap_put(struct gcmem_heap *heap);
 int gcmem_heap_lock(struct gcmem_heap *heap);
 int gcmem_heap_lock_beside(struct gcmem_heap *heap);

@@ -526,26 +526,46 @@ struct gcmem_chunk *gcmem_chunk_get(struct gcmem_heap *heap,
  * thread makes it, the one that clears @spare_wanted; the others go on. A
  * spare is only an optimization: a failed allocation is not an error.
  */
-void gcmem_heap_spare_make(struct gcmem_heap *heap)
+static void __gcmem_heap_spare_make(struct gcmem_heap *heap)
 {
-	struct page *page;
+	struct page *page = gcmem_chunk_page_alloc();
 
-	if (!atomic_read(&heap->spare_wanted) ||
-	    !atomic_xchg(&heap->spare_wanted, 0))
-		return;
-	page = gcmem_chunk_page_alloc();
-	if (!page)
-		return;
 	mutex_lock(&heap->chunk_lock);
+	heap->spare_failed = !page;
 	/* Not past the limit: the chunk that takes it would not be made. */
-	if (!heap->spare &&
+	if (page && !heap->spare &&
 	    heap->committed + GCMEM_CHUNK_SIZE <= heap->limit) {
 		heap->spare = page;
 		page = NULL;
 	}
 	mutex_unlock(&heap->chunk_lock);
+	/* Another thread's, made beside ours, is the spare already. */
 	if (page)
 		put_page(page);
+}
+
+void gcmem_heap_spare_make(struct gcmem_heap *heap)
+{
+	if (!atomic_read(&heap->spare_wanted) ||
+	    !atomic_xchg(&heap->spare_wanted, 0))
+		return;
+	__gcmem_heap_spare_make(heap);
+}
+
+/*
+ * gcmem_heap_spare_grow() - a growth found no spare (gcmem_pages_alloc()
+ * returned -EAGAIN): make one, with no lock held, for the caller to take
+ * heap->lock again and retry. Under TCG a zeroed chunk page takes 3-5 ms,
+ * during which the other threads' refills went on waiting for the lock
+ * when the growth made it under the lock: 12 ms of each two-thread run
+ * of the allocation benchmark, at its start, one thread waiting while the
+ * other committed the heap's first chunks. If the page cannot be had, the
+ * retry allocates under the lock (@spare_failed), and fails as it does.
+ */
+void gcmem_heap_spare_grow(struct gcmem_heap *heap)
+{
+	lockdep_assert_not_held(&heap->lock);
+	__gcmem_heap_spare_make(heap);
 }
 
 /* The spare page, taken for freeing: the heap shrinks, or goes. */
@@ -579,12 +599,23 @@ struct gcmem_chunk *gcmem_chunk_fault(struct gcmem_heap *heap,
 	return chunk;
 }
 
-/* Make sure the allocator's chunk @index exists and is clean. */
-static int gcmem_chunk_own(struct gcmem_heap *heap, unsigned long index)
+/*
+ * Make sure the allocator's chunk @index exists and is clean. -EAGAIN if
+ * it must be made and no spare page is ready, and the caller @may_defer:
+ * the page is made without heap->lock (gcmem_heap_spare_grow()).
+ */
+static int gcmem_chunk_own(struct gcmem_heap *heap, unsigned long index,
+			   bool may_defer)
 {
 	struct gcmem_chunk *chunk;
 
 	mutex_lock(&heap->chunk_lock);
+	if (may_defer && !heap->chunk_tab[index] && !heap->spare &&
+	    !heap->spare_failed &&
+	    heap->committed + GCMEM_CHUNK_SIZE <= heap->limit) {
+		mutex_unlock(&heap->chunk_lock);
+		return -EAGAIN;
+	}
 	chunk = gcmem_chunk_get(heap, index, NULL);
 	if (!IS_ERR(chunk) && !chunk->owned) {
 		/* A fork shares only the allocator's chunks. */
@@ -625,12 +656,17 @@ static void gcmem_pages_ungrow(struct gcmem_heap *heap, unsigned long grown)
 
 /*
  * gcmem_pages_alloc() - find @npages free pages, growing the heap if need
- * be. Returns the first page's index in the arena, or -ENOMEM.
+ * be. Returns the first page's index in the arena, or -ENOMEM; or -EAGAIN
+ * if a chunk must be made and no spare page is ready: the caller lets
+ * heap->lock go, makes one (gcmem_heap_spare_grow()) and asks again; the
+ * chunks this call made stay, free, for the retry. Only for requests of a
+ * chunk or less, which need one or two chunks made: a larger one, which
+ * would drop the lock for each, makes its pages under it.
  */
 long gcmem_pages_alloc(struct gcmem_heap *heap, unsigned long npages)
 {
 	unsigned long start, c, first, grown = heap->pages_grown;
-	bool trimmed = false;
+	bool trimmed = false, defer = npages <= GCMEM_CHUNK_PAGES;
 	int ret;
 
 	lockdep_assert_held(&heap->lock);
@@ -668,7 +704,9 @@ long gcmem_pages_alloc(struct gcmem_heap *heap, unsigned long npages)
 		if (heap->arena_size >> GCMEM_PAGE_SHIFT >=
 		    heap->pages_grown + GCMEM_CHUNK_PAGES)
 			ret = gcmem_chunk_own(heap, heap->pages_grown /
-					      GCMEM_CHUNK_PAGES);
+					      GCMEM_CHUNK_PAGES, defer);
+		if (ret == -EAGAIN)
+			return ret;
 		if (ret) {
 			gcmem_pages_ungrow(heap, grown);
 			return ret;
@@ -678,7 +716,9 @@ long gcmem_pages_alloc(struct gcmem_heap *heap, unsigned long npages)
 	/* Chunks given back by sweep come back on demand. */
 	for (c = start / GCMEM_CHUNK_PAGES;
 	     c <= (start + npages - 1) / GCMEM_CHUNK_PAGES; c++) {
-		ret = gcmem_chunk_own(heap, c);
+		ret = gcmem_chunk_own(heap, c, defer);
+		if (ret == -EAGAIN)
+			return ret;
 		if (ret) {
 			gcmem_pages_ungrow(heap, grown);
 			return ret;

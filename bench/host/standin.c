@@ -168,6 +168,11 @@ void gcmem_heap_unlock(struct gcmem_heap *heap)
 	pthread_mutex_unlock(&heap->lock.m);
 }
 
+/* Chunks here are the arena's own memory: none is made ahead. */
+void gcmem_heap_spare_grow(struct gcmem_heap *heap)
+{
+}
+
 /*
  * Pages first fit among the owned chunks' (heap.c's way), else from the
  * arena's bottom up, owning each chunk as it is reached.

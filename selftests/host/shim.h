@@ -88,6 +88,7 @@ typedef int pid_t;
 #define WARN_ON_ONCE(c)		WARN_ON(c)
 #define pr_err(...)		fprintf(stderr, __VA_ARGS__)
 #define lockdep_assert_held(l)	do { (void)(l); } while (0)
+#define lockdep_assert_not_held(l)	do { (void)(l); } while (0)
 
 #define container_of(p, t, m)	((t *)((char *)(p) - offsetof(t, m)))
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
