@@ -674,8 +674,10 @@ static int gcmem_alloc_relock(struct gcmem_heap *heap, int why)
  * cycle of our own may come once more (another thread's may have ended
  * before its sweep freed anything). -EAGAIN: a chunk page is to be made
  * without the lock first (gcmem_alloc_relock()); the old span went back,
- * the request was paced. *@zero: the span's free slots are the caller's
- * to zero (gcmem_refill_zero()).
+ * and the caller calls again paced anew: without the lock, a cycle may
+ * have begun, or reached its last precleaning round, where allocations
+ * wait (pace.c). *@zero: the span's free slots are the caller's to zero
+ * (gcmem_refill_zero()).
  */
 static int gcmem_refill_locked(struct gcmem_heap *heap,
 			       struct gcmem_refill *arg, u64 *bits,
@@ -796,6 +798,9 @@ int gcmem_refill(struct gcmem_heap *heap, struct gcmem_refill *arg)
 	while ((ret = gcmem_refill_locked(heap, arg, bits, &paced,
 					  &zero)) == -EINPROGRESS ||
 	       ret == -EAGAIN) {
+		/* Paced again: a cycle may have begun without the lock. */
+		if (ret == -EAGAIN)
+			paced = false;
 		gcmem_heap_unlock(heap);
 		ret = gcmem_alloc_relock(heap, ret);
 		if (ret)
@@ -879,6 +884,8 @@ again:
 	if (ret == -EINPROGRESS || ret == -EAGAIN) {
 		if (ret == -EINPROGRESS)
 			at_limit = false;
+		else
+			paced = false;
 		gcmem_heap_unlock(heap);
 		ret = gcmem_alloc_relock(heap, ret);
 		if (ret)

@@ -262,6 +262,11 @@ struct gcmem_thread {
 	u64 ragged_gen;
 	/* The last ragged scan the driver waits for it to do; heap->lock. */
 	u64 ragged_wanted;
+	/*
+	 * In the kernel on work a stop need not wait for: stopped as if
+	 * asleep (gcmem_stop_aside_begin()). The thread's own.
+	 */
+	bool aside;
 };
 
 /* struct gcmem_root_range - a registered root range. */
@@ -726,6 +731,8 @@ int gcmem_thread_slot_mmap(struct gcmem_heap *heap,
 			   struct vm_area_struct *vma, u64 off);
 void gcmem_threads_destroy(struct gcmem_heap *heap);
 struct gcmem_thread *gcmem_thread_current(struct gcmem_heap *heap);
+struct gcmem_thread *gcmem_stop_aside_begin(struct gcmem_heap *heap);
+void gcmem_stop_aside_end(struct gcmem_thread *t);
 void gcmem_thread_put(struct gcmem_thread *thread);
 
 /* safepoint.c */

@@ -528,6 +528,8 @@ struct gcmem_chunk *gcmem_chunk_get(struct gcmem_heap *heap,
  */
 static void __gcmem_heap_spare_make(struct gcmem_heap *heap)
 {
+	/* A stop takes us as asleep meanwhile. */
+	struct gcmem_thread *self = gcmem_stop_aside_begin(heap);
 	struct page *page = gcmem_chunk_page_alloc();
 
 	mutex_lock(&heap->chunk_lock);
@@ -542,6 +544,7 @@ static void __gcmem_heap_spare_make(struct gcmem_heap *heap)
 	/* Another thread's, made beside ours, is the spare already. */
 	if (page)
 		put_page(page);
+	gcmem_stop_aside_end(self);
 }
 
 void gcmem_heap_spare_make(struct gcmem_heap *heap)

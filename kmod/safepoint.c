@@ -378,6 +378,12 @@ static bool gcmem_queue_park(struct gcmem_heap *heap, struct gcmem_thread *t)
 	return true;
 }
 
+/* Is @t asleep, or aside (gcmem_stop_aside_begin()): running no user code? */
+static bool gcmem_thread_away(struct gcmem_thread *t)
+{
+	return !task_is_running(t->task) || READ_ONCE(t->aside);
+}
+
 /*
  * Stop @t for this cycle if that needs no waiting, and say whether it is
  * stopped: parked already, or claimed now if it is BLOCKED, or found
@@ -406,14 +412,50 @@ static bool gcmem_thread_try_stop(struct gcmem_heap *heap,
 		}
 		return true;
 	}
-	if (!task_is_running(t->task) && gcmem_queue_park(heap, t)) {
-		/* The park is queued before the task's state is read again. */
+	if (gcmem_thread_away(t) && gcmem_queue_park(heap, t)) {
+		/*
+		 * The park is queued before the task's state is read again;
+		 * pairs with the barrier in gcmem_stop_aside_end().
+		 */
 		smp_mb();
-		if (!task_is_running(t->task))
+		if (gcmem_thread_away(t))
 			return gcmem_stop_move(t, GCMEM_STOP_ASLEEP) ||
 			       gcmem_stop_is(t, GCMEM_STOP_PARKED);
 	}
 	return false;
+}
+
+/*
+ * gcmem_stop_aside_begin() - the calling thread, if registered, goes about
+ * kernel work that reads and writes neither its user memory nor anything
+ * a stop guards, and takes heap->lock (or parks) before it does more: the
+ * zeroing of a chunk page for the heap's growth (heap.c), 3-5 ms under
+ * TCG. A stop meanwhile takes it as it takes a thread asleep in the
+ * kernel (gcmem_thread_try_stop()): scanned in place from the registers
+ * saved at its kernel entry, a park queued for its way out, rather than
+ * waited for. The latency benchmark's first cycles, while its threads grow
+ * the heap, stopped 1-4 ms waiting for such a zeroing. Returns the thread,
+ * for gcmem_stop_aside_end(), or NULL.
+ */
+struct gcmem_thread *gcmem_stop_aside_begin(struct gcmem_heap *heap)
+{
+	struct gcmem_thread *t = gcmem_thread_current(heap);
+
+	if (t)
+		WRITE_ONCE(t->aside, true);
+	return t;
+}
+
+void gcmem_stop_aside_end(struct gcmem_thread *t)
+{
+	if (!t)
+		return;
+	/*
+	 * Before the thread looks for a queued park on its way out: a stop
+	 * that saw it aside has queued one (gcmem_thread_try_stop()).
+	 */
+	smp_store_mb(t->aside, false);
+	gcmem_thread_put(t);
 }
 
 /*
@@ -548,7 +590,8 @@ void gcmem_ragged_scan(struct gcmem_heap *heap)
 	 * Not one asleep at its program's request, though (interruptibly: a
 	 * join, a read, a sleep; the kernel's own waits here are killable),
 	 * which libgcuser does not know of: it does not come in time, and
-	 * the stop scans it in place anyway. And after the cycle's first
+	 * the stop scans it in place anyway; nor one aside
+	 * (gcmem_stop_aside_begin()), which comes only after its work. And after the cycle's first
 	 * request, only a thread that did the last one is. Waited for at
 	 * each of the precleaning's rounds, the allocation benchmark's main
 	 * thread, in pthread_join(), made a concurrent cycle with nothing to
@@ -559,6 +602,7 @@ void gcmem_ragged_scan(struct gcmem_heap *heap)
 		    t->task == current || gcmem_task_gone(t->task))
 			continue;
 		if (!(READ_ONCE(t->task->__state) & TASK_INTERRUPTIBLE) &&
+		    !READ_ONCE(t->aside) &&
 		    (first || READ_ONCE(t->ragged_gen) == last)) {
 			WRITE_ONCE(t->ragged_wanted, last + 1);
 			want++;
