@@ -844,7 +844,7 @@ static void gcmem_cycle_scan(struct gcmem_cycle *c, struct gcmem_thread *self)
  * rounds; a round that finds fewer written pages (PAGE_SIZE; a chunk
  * tracked whole counts all of its) than the second, 1 MiB, is the last.
  *
- * So is a round after which the cycle has scanned fewer objects than the
+ * So is a round before which the cycle has scanned fewer objects than the
  * third in all: the pause scans again only marked objects, of which there
  * are fewer than that, however many pages the program writes. The first
  * round always runs: its ragged scan marks what the stacks hold of what
@@ -869,6 +869,7 @@ static int gcmem_cycle_preclean(struct gcmem_cycle *c)
 	unsigned long nchunks = heap->arena_size >> GCMEM_CHUNK_SHIFT, n = 0;
 	unsigned long *written;
 	int round, ret = 0;
+	bool last = false;
 
 	written = bitmap_zalloc(nchunks, GFP_KERNEL);
 	if (!written)
@@ -888,18 +889,27 @@ static int gcmem_cycle_preclean(struct gcmem_cycle *c)
 								 nchunks);
 			n = c->written_pages;
 			heap->precleaned_pages += n;
-			/* The last round: see gcmem_track_refill(). */
-			if (n < GCMEM_PRECLEAN_ENOUGH ||
-			    round == GCMEM_PRECLEAN_ROUNDS - 1)
+			/*
+			 * The last round, whichever ends it: allocations wait
+			 * in it (gcmem_track_refill()). Decided here, before
+			 * its mark: ended after it by the few objects scanned,
+			 * the round ran unflagged, and the latency benchmark's
+			 * young heap (few objects, but large) rescanned up to
+			 * three whole chunks in the pause, 6-8 ms.
+			 */
+			last = n < GCMEM_PRECLEAN_ENOUGH ||
+			       round == GCMEM_PRECLEAN_ROUNDS - 1 ||
+			       (READ_ONCE(gcmem_preclean_few) &&
+				atomic64_read(&c->scanned) <
+				GCMEM_PRECLEAN_FEW);
+			if (last)
 				WRITE_ONCE(heap->track_final, true);
 		}
 		gcmem_heap_unlock(heap);
 		if (ret)
 			break;
 		ret = gcmem_cycle_mark(c);
-		if (n < GCMEM_PRECLEAN_ENOUGH ||
-		    (READ_ONCE(gcmem_preclean_few) &&
-		     atomic64_read(&c->scanned) < GCMEM_PRECLEAN_FEW))
+		if (last)
 			break;
 	}
 	bitmap_free(written);
