@@ -472,7 +472,7 @@ void gcmem_fast_fold(struct gcmem_heap *heap)
 	lockdep_assert_held(&heap->lock);
 	/*
 	 * Every fast refill counts itself: with none since the last fold
-	 * (fast_refill off, the default), four loads instead of four
+	 * (fast_refill off, or none took a span), four loads instead of four
 	 * exchanges on every lock. A refill that failed to copy its result
 	 * out takes its count back, but its other deltas stay: not zero then.
 	 */

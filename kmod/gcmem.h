@@ -565,7 +565,9 @@ struct gcmem_heap {
 	 * the last attempt failed (@spare_failed): then it allocates under
 	 * the lock, and fails as any allocation does. @spare and
 	 * @spare_failed under @chunk_lock. At the struct's end: a field
-	 * above moves the mark's hot ones (pahole).
+	 * above moves the mark's hot ones (pahole). @spare is written
+	 * with WRITE_ONCE: gcmem_heap_spare_grow() peeks at it without
+	 * the lock.
 	 */
 	struct page *spare;
 	atomic_t spare_wanted;

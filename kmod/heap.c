@@ -500,7 +500,7 @@ struct gcmem_chunk *gcmem_chunk_get(struct gcmem_heap *heap,
 		chunk->page = share;
 	} else {
 		chunk->page = heap->spare ?: gcmem_chunk_page_alloc();
-		heap->spare = NULL;
+		WRITE_ONCE(heap->spare, NULL);
 		atomic_set(&heap->spare_wanted, 1);
 	}
 	if (!chunk->page) {
@@ -537,7 +537,7 @@ static void __gcmem_heap_spare_make(struct gcmem_heap *heap)
 	/* Not past the limit: the chunk that takes it would not be made. */
 	if (page && !heap->spare &&
 	    heap->committed + GCMEM_CHUNK_SIZE <= heap->limit) {
-		heap->spare = page;
+		WRITE_ONCE(heap->spare, page);
 		page = NULL;
 	}
 	mutex_unlock(&heap->chunk_lock);
@@ -568,6 +568,9 @@ void gcmem_heap_spare_make(struct gcmem_heap *heap)
 void gcmem_heap_spare_grow(struct gcmem_heap *heap)
 {
 	lockdep_assert_not_held(&heap->lock);
+	/* Another thread's made it meanwhile: not a second 2 MiB zeroed. */
+	if (READ_ONCE(heap->spare))
+		return;
 	__gcmem_heap_spare_make(heap);
 }
 
@@ -577,7 +580,7 @@ static struct page *gcmem_heap_spare_take(struct gcmem_heap *heap)
 	struct page *page = heap->spare;
 
 	lockdep_assert_held(&heap->chunk_lock);
-	heap->spare = NULL;
+	WRITE_ONCE(heap->spare, NULL);
 	atomic_set(&heap->spare_wanted, 0);
 	return page;
 }

@@ -591,8 +591,9 @@ void gcmem_ragged_scan(struct gcmem_heap *heap)
 	 * join, a read, a sleep; the kernel's own waits here are killable),
 	 * which libgcuser does not know of: it does not come in time, and
 	 * the stop scans it in place anyway; nor one aside
-	 * (gcmem_stop_aside_begin()), which comes only after its work. And after the cycle's first
-	 * request, only a thread that did the last one is. Waited for at
+	 * (gcmem_stop_aside_begin()), which comes only after its work. And
+	 * after the cycle's first request, only a thread that did the last
+	 * one is. Waited for at
 	 * each of the precleaning's rounds, the allocation benchmark's main
 	 * thread, in pthread_join(), made a concurrent cycle with nothing to
 	 * mark last 30 ms under TCG. Each is still asked.
