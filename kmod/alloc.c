@@ -24,8 +24,9 @@
  * refill's zeroing, which runs after it, beside other threads' refills
  * (gcmem_refill_zero()), and the zeroing of the chunk page the heap's next
  * growth will take, after the handout (gcmem_heap_spare_make(), from
- * ioctl.c); user memory is copied before and after (see struct gcmem_heap
- * for the lock order).
+ * ioctl.c) or before a growth that found none is retried
+ * (gcmem_alloc_relock()); user memory is copied before and after (see
+ * struct gcmem_heap for the lock order).
  */
 #include <linux/module.h>
 #include <linux/slab.h>

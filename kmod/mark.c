@@ -1173,8 +1173,8 @@ static bool gcmem_task_regs(struct task_struct *task, struct pt_regs *regs)
  * (gcmem_stop_aside_begin()), or, for the checkmark pass, parked: its user
  * registers as saved at kernel entry and its stack from the saved stack
  * pointer. The thread runs no user code until the restart: a park is
- * queued for its way out. A thread
- * that exited meanwhile (killed) has no roots left: an empty job.
+ * queued for its way out. A thread that exited meanwhile (killed) has no
+ * roots left: an empty job.
  */
 void gcmem_parked_job(struct gcmem_thread *t, struct gcmem_root_job *job)
 {
