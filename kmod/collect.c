@@ -207,6 +207,24 @@ static bool gcmem_blocked_in_scan(struct gcmem_heap *heap,
 }
 
 /*
+ * Is @t aside (gcmem_stop_aside_begin()) while its world runs (no stop:
+ * a concurrent cycle's SCAN or precleaning round)? It is then scanned in
+ * place, unclaimed, as a BLOCKED thread is in SCAN (above): its user
+ * registers as saved at its kernel entry, and its stack. Aside, it runs
+ * no user code until its work is done, and a ragged scan does not wait
+ * for it; once back in user mode it may change what the workers read,
+ * which is as safe as for a BLOCKED thread. A cycle the pacer starts in
+ * a refill finds its thread aside, zeroing the chunk page the refill
+ * grows the heap by (6 ms under TCG), and in a young heap the first
+ * rounds can end before it is back: GCBench's thread then had its stack,
+ * the tree under construction, scanned first by the pause (16-28 ms).
+ */
+static bool gcmem_aside_beside(struct gcmem_thread *t)
+{
+	return READ_ONCE(t->aside) && !gcmem_task_gone(t->task);
+}
+
+/*
  * A written chunk's pages are scanned again in jobs of at least this many
  * written pages, and at most GCMEM_RESCAN_JOBS jobs a chunk, so that the
  * workers share a chunk the program wrote all over: the latency
@@ -285,6 +303,9 @@ static int gcmem_cycle_jobs(struct gcmem_heap *heap, struct gcmem_cycle *c,
 		} else if (stop == GCMEM_STOP_NONE &&
 			   gcmem_blocked_in_scan(heap, t)) {
 			gcmem_blocked_job(t, &c->jobs[n++]);
+			heap->ragged_scans++;
+		} else if (stop == GCMEM_STOP_NONE && gcmem_aside_beside(t)) {
+			gcmem_parked_job(t, &c->jobs[n++]);
 			heap->ragged_scans++;
 		} else if (stop == GCMEM_STOP_ASLEEP ||
 			 (parked_too && stop == GCMEM_STOP_PARKED &&
@@ -1240,6 +1261,13 @@ static int gcmem_collect_run(struct gcmem_heap *heap, enum gcmem_gc_reason why,
 		ret = gcmem_cycle_scan_start(c);
 	}
 	if (!ret && c->concurrent && hand_off) {
+		/*
+		 * The thread that starts the cycle scans its stack now,
+		 * before the heap growth that often follows takes it aside
+		 * for the cycle's first ragged scans.
+		 */
+		if (self)
+			gcmem_mark_self(c, self);
 		gcmem_cycle_hand_off(c);
 	} else {
 		if (!ret && c->concurrent)

@@ -262,6 +262,8 @@ struct gcmem_thread {
 	u64 ragged_gen;
 	/* The last ragged scan the driver waits for it to do; heap->lock. */
 	u64 ragged_wanted;
+	/* The last ragged scan that found it away, not waited for; the same. */
+	u64 ragged_away;
 	/*
 	 * In the kernel on work a stop need not wait for: stopped as if
 	 * asleep (gcmem_stop_aside_begin()). The thread's own.

@@ -1172,9 +1172,12 @@ static bool gcmem_task_regs(struct task_struct *task, struct pt_regs *regs)
  * The root job for a thread asleep in the kernel or aside
  * (gcmem_stop_aside_begin()), or, for the checkmark pass, parked: its user
  * registers as saved at kernel entry and its stack from the saved stack
- * pointer. The thread runs no user code until the restart: a park is
- * queued for its way out. A thread that exited meanwhile (killed) has no
- * roots left: an empty job.
+ * pointer. At a stop the thread runs no user code until the restart: a
+ * park is queued for its way out. Beside the program (an aside thread in a
+ * concurrent cycle's SCAN or precleaning, collect.c) it may return to user
+ * mode meanwhile: the job then marks what the stack held, or stale words,
+ * which is safe, since the stop scans every stack again. A thread that
+ * exited meanwhile (killed) has no roots left: an empty job.
  */
 void gcmem_parked_job(struct gcmem_thread *t, struct gcmem_root_job *job)
 {
