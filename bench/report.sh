@@ -147,6 +147,7 @@ $1 == "BENCH" && NF >= 10 {
 	else if (refills[key] != "-" && refills[key] != "?")
 		refills[key] += $9
 	nalloc[key] += $6
+	wall[key] += $7
 	ex[key] = ""
 	for (i = 11; i <= NF; i++) {
 		ex[key] = ex[key] " " $i
@@ -258,7 +259,7 @@ END {
 		if (A[a] != "gcmem" && A[a] != "glibc")
 			continue
 		ks = 0
-		kl = kh = sl = sh = -1
+		kl = kh = sl = sh = ul = uh = cl = ch = -1
 		for (k = 1; k <= nk; k++) for (s = 1; s <= ns; s++) {
 			for (t = 1; t <= nt; t++) {
 				key = A[a] SUBSEP K[k] SUBSEP S[s] SUBSEP T[t]
@@ -275,7 +276,25 @@ END {
 				if (sl < 0 || v < sl) sl = v
 				if (sh < 0 || v > sh) sh = v
 			}
+			# 2 threads: their CPU time over twice the wall time,
+			# and their CPU time an allocation against 1 thread.
+			if ((k1 in cnt) && (k2 in cnt) && wall[k2] > 0 &&
+			    usr[k1] + sys[k1] > 0 && nalloc[k1] && nalloc[k2]) {
+				v = 100 * (usr[k2] + sys[k2]) / (2 * wall[k2])
+				if (ul < 0 || v < ul) ul = v
+				if (uh < 0 || v > uh) uh = v
+				c1 = (usr[k1] + sys[k1]) / nalloc[k1]
+				v = 100 * ((usr[k2] + sys[k2]) / nalloc[k2] / c1 - 1)
+				if (cl < 0 || v < cl) cl = v
+				if (ch < 0 || v > ch) ch = v
+			}
 		}
+		if (ul >= 0)
+			busy[A[a]] = sprintf("%.0f%%", ul) \
+				(sprintf("%.0f", ul) != sprintf("%.0f", uh) ? sprintf(" to %.0f%%", uh) : "")
+		if (cl >= 0)
+			cpu[A[a]] = sprintf("%+.0f%%", cl) \
+				(sprintf("%.0f", cl) != sprintf("%.0f", ch) ? sprintf(" to %+.0f%%", ch) : "")
 		if (kl >= 0)
 			kern[A[a]] = sprintf("%.0f%%", kl) \
 				(sprintf("%.0f", kl) != sprintf("%.0f", kh) ? sprintf(" to %.0f%%", kh) : "")
@@ -287,6 +306,8 @@ END {
 		printf "- **Where gcmem'"'"'s time goes:** %s of its CPU time is spent in the kernel (refill ioctls, collections, zeroing of the slots it hands out, chunk commits and faults), against %s for glibc malloc+free.\n", kern["gcmem"], ("glibc" in kern) ? kern["glibc"] : "(no figure)"
 	if ("gcmem" in scale)
 		printf "- **2 threads against 1:** gcmem %s, glibc malloc+free %s (the guest has 2 vCPUs).\n", scale["gcmem"], ("glibc" in scale) ? scale["glibc"] : "(no figure)"
+	if (("gcmem" in busy) && ("gcmem" in cpu))
+		printf "- **Where 2 threads lose against 1:** gcmem'"'"'s 2 threads were on a CPU %s of the timed loop (the rest parked at the stops of cycles, waiting for a cycle to end or for the lock of the heap) and spent %s CPU time an allocation against one thread (process CPU time, getrusage); glibc malloc+free %s and %s.\n", busy["gcmem"], cpu["gcmem"], ("glibc" in busy) ? busy["glibc"] : "-", ("glibc" in cpu) ? cpu["glibc"] : "-"
 }' "$1"
 }
 
