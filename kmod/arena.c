@@ -6,11 +6,11 @@
  * process cannot split, move, grow or pass to a child. Its memory is the
  * heap's chunks (heap.c), allocated on first touch. On kernels with huge PFN
  * mappings (compat.h) ->huge_fault maps a whole chunk with one PMD; elsewhere
- * ->fault maps the whole chunk with 512 PTEs at once (but for the faulting
- * page, not while the world is being stopped), so either way a chunk costs
- * one fault. Debuggers and /proc/pid/mem reach the arena through ->access,
- * which reads through the kernel's direct map because get_user_pages()
- * cannot follow PFN mappings.
+ * ->fault maps the whole chunk with 512 PTEs at once, so either way a chunk
+ * costs one fault (while the world is being stopped, ->fault maps only the
+ * faulting page, and the rest waits for later faults). Debuggers and
+ * /proc/pid/mem reach the arena through ->access, which reads through the
+ * kernel's direct map because get_user_pages() cannot follow PFN mappings.
  *
  * A chunk a fork shares with another heap (@cow, cow.c) is mapped
  * read-only. A write to it faults (->pfn_mkwrite for a PTE, ->huge_fault
@@ -118,7 +118,7 @@ static vm_fault_t gcmem_arena_fault(struct vm_fault *vmf)
 	 * The 512 inserts take 5-6 ms under TCG, and a stop waits for a
 	 * thread in a fault: the chunks a young heap's last precleaning round
 	 * split (track.c) made GCBench's first pause 10 ms, nearly all of it
-	 * stopping; mapped 32 at a time, 1.5 ms.
+	 * stopping; 1.2-1.6 ms since (GCB_DEPTH=16, five runs, TCG).
 	 */
 	pfn = page_to_pfn(chunk->page);
 	for (i = 0; i < GCMEM_TRACK_PAGES; i++) {

@@ -269,7 +269,8 @@ static unsigned int gcmem_chunk_jobs(struct gcmem_cycle *c, unsigned int n,
 /*
  * Root jobs for the workers: registered roots, claimed and sleeping
  * threads (and, @parked_too, parked ones; in a concurrent cycle's SCAN,
- * blocked ones), and the chunks of @written.
+ * blocked ones; beside the program, ones aside), and the chunks of
+ * @written.
  */
 static int gcmem_cycle_jobs(struct gcmem_heap *heap, struct gcmem_cycle *c,
 			    bool parked_too, const unsigned long *written)
@@ -837,9 +838,9 @@ static int gcmem_cycle_scan_start(struct gcmem_cycle *c)
  * The rest of SCAN, in the driver, without heap->lock: the stacks. The
  * driver scans its own if it is a thread of the process (@self) and asks
  * the running threads to scan theirs at their next safepoint
- * (gcmem_ragged_scan()); the blocked ones are root jobs of the mark
- * (gcmem_blocked_in_scan()). A thread that does not come in time, or asleep
- * in the kernel, is scanned at the stop.
+ * (gcmem_ragged_scan()); the blocked and aside ones are root jobs of the
+ * mark (gcmem_blocked_in_scan(), gcmem_aside_beside()). A thread that does
+ * not come in time, or asleep in the kernel, is scanned at the stop.
  * Marking more here is always safe: a stack scanned is scanned again at
  * the stop, and what it greys the workers scan, its later writes tracked.
  */
@@ -1264,8 +1265,11 @@ static int gcmem_collect_run(struct gcmem_heap *heap, enum gcmem_gc_reason why,
 		/*
 		 * The thread that starts the cycle scans its stack now,
 		 * before the heap growth that often follows takes it aside
-		 * for the cycle's first ragged scans.
+		 * for the cycle's first ragged scans. Not as the driver: it
+		 * holds heap->lock, and a ragged scan takes no fault (what it
+		 * cannot read is the driver's, gcmem_mark_deferred()).
 		 */
+		WRITE_ONCE(c->driver, NULL);
 		if (self)
 			gcmem_mark_self(c, self);
 		gcmem_cycle_hand_off(c);

@@ -577,13 +577,11 @@ void gcmem_ragged_scan(struct gcmem_heap *heap)
 	c->ragged_asked = true;
 	atomic_set(&heap->ragged_acks, 0);
 	atomic_set(&heap->ragged_waited, 0);
-	WRITE_ONCE(heap->ragged_gen, last + 1);
-	/* Pairs with the acquire in gcmem_safepoint(). */
-	smp_store_release(&heap->ragged, true);
-	/* Threads reading the epoch odd find @ragged set. */
-	smp_store_release(&heap->control->safepoint_epoch,
-			  heap->control->safepoint_epoch + 1);
 	/*
+	 * Whom to wait for, before the request is published: a thread that
+	 * answers at once reads its @ragged_wanted after the acquire of
+	 * @ragged (gcmem_ragged_self()), and is counted.
+	 *
 	 * Not the driver, if it is a thread of the process: it is here. A
 	 * thread asleep now is waited for as well (up to the timeout): it
 	 * may be waiting for a moment only, for heap->lock or in a fault.
@@ -591,40 +589,52 @@ void gcmem_ragged_scan(struct gcmem_heap *heap)
 	 * join, a read, a sleep; the kernel's own waits here are killable),
 	 * which libgcuser does not know of: it does not come in time, and
 	 * the stop scans it in place anyway; nor one aside
-	 * (gcmem_stop_aside_begin()), which comes only after its work.
-	 * Waited for at each of the precleaning's rounds, the allocation
-	 * benchmark's main thread, in pthread_join(), made a concurrent cycle
-	 * with nothing to mark last 30 ms under TCG.
+	 * (gcmem_stop_aside_begin()), which comes only after its work, nor
+	 * one BLOCKED: both are scanned in place (collect.c). Waited for at
+	 * each of the precleaning's rounds, the allocation benchmark's main
+	 * thread, in pthread_join(), made a concurrent cycle with nothing to
+	 * mark last 30 ms under TCG.
 	 *
 	 * After the cycle's first request, a thread is waited for only if it
-	 * did the last one or was away at it: one that ran through a request
-	 * without coming (it does not poll) would hold up every round. One
-	 * away keeps its turn: a cycle the pacer starts in a refill finds
-	 * its thread aside, zeroing the chunk the refill grows the heap by
-	 * (6 ms under TCG); dropped for the cycle, GCBench's thread never
-	 * scanned its stack beside the mark of a heap's first cycle, and its
-	 * pause traced the tree under construction, 16-28 ms.
-	 * Each is still asked.
+	 * has its turn: it did the last request, or it had its turn then but
+	 * was away (asleep, aside or BLOCKED). One that ran through a request
+	 * without coming (it does not poll) loses its turn, or it would hold
+	 * up every round. One away keeps it: a cycle the pacer starts in a
+	 * refill finds its thread aside, zeroing the chunk the refill grows
+	 * the heap by (6 ms under TCG); dropped for the cycle, GCBench's
+	 * thread never scanned its stack beside the mark of a heap's first
+	 * cycle, and its pause traced the tree under construction, 16-28 ms.
+	 * Each running thread is still asked.
 	 */
 	xa_for_each(&heap->threads, id, t) {
 		bool turn;
 
-		if (READ_ONCE(t->slot->status) != GCMEM_THREAD_RUNNING ||
-		    t->task == current || gcmem_task_gone(t->task))
+		if (t->task == current || gcmem_task_gone(t->task))
 			continue;
 		turn = first || READ_ONCE(t->ragged_gen) == last ||
 		       t->ragged_away == last;
-		if ((READ_ONCE(t->task->__state) & TASK_INTERRUPTIBLE) ||
+		if (!turn)
+			continue;
+		if (READ_ONCE(t->slot->status) != GCMEM_THREAD_RUNNING ||
+		    (READ_ONCE(t->task->__state) & TASK_INTERRUPTIBLE) ||
 		    READ_ONCE(t->aside)) {
-			if (turn)
-				t->ragged_away = last + 1;
-		} else if (turn) {
+			t->ragged_away = last + 1;
+		} else {
 			WRITE_ONCE(t->ragged_wanted, last + 1);
 			want++;
 		}
-		if (t->eventfd)
-			gcmem_eventfd_signal(t->eventfd);
 	}
+	WRITE_ONCE(heap->ragged_gen, last + 1);
+	/* Pairs with the acquire in gcmem_safepoint(). */
+	smp_store_release(&heap->ragged, true);
+	/* Threads reading the epoch odd find @ragged set. */
+	smp_store_release(&heap->control->safepoint_epoch,
+			  heap->control->safepoint_epoch + 1);
+	xa_for_each(&heap->threads, id, t)
+		if (t->eventfd && t->task != current &&
+		    READ_ONCE(t->slot->status) == GCMEM_THREAD_RUNNING &&
+		    !gcmem_task_gone(t->task))
+			gcmem_eventfd_signal(t->eventfd);
 	/* And the threads waiting for the cycle to end. */
 	wake_up_all(&heap->idle_wq);
 	gcmem_heap_unlock(heap);
