@@ -96,6 +96,10 @@ function per_refill(key,    r) {
 		return "no refill"
 	return sprintf("%.0f", nalloc[key] / r)
 }
+# "LO" or "LO to HI", each formatted by F, the same when they round alike.
+function span(f, lo, hi) {
+	return sprintf(f, lo) (sprintf(f, lo) != sprintf(f, hi) ? " to " sprintf(f, hi) : "")
+}
 # refills per allocation, for the figure the issue asks for.
 function per_alloc(key) {
 	if (!(key in refills) || refills[key] == "-" || refills[key] == "?" ||
@@ -290,17 +294,13 @@ END {
 			}
 		}
 		if (ul >= 0)
-			busy[A[a]] = sprintf("%.0f%%", ul) \
-				(sprintf("%.0f", ul) != sprintf("%.0f", uh) ? sprintf(" to %.0f%%", uh) : "")
+			busy[A[a]] = span("%.0f%%", ul, uh)
 		if (cl >= 0)
-			cpu[A[a]] = sprintf("%+.0f%%", cl) \
-				(sprintf("%.0f", cl) != sprintf("%.0f", ch) ? sprintf(" to %+.0f%%", ch) : "")
+			cpu[A[a]] = span("%+.0f%%", cl, ch)
 		if (kl >= 0)
-			kern[A[a]] = sprintf("%.0f%%", kl) \
-				(sprintf("%.0f", kl) != sprintf("%.0f", kh) ? sprintf(" to %.0f%%", kh) : "")
+			kern[A[a]] = span("%.0f%%", kl, kh)
 		if (sl >= 0)
-			scale[A[a]] = sprintf("%.2fx", sl) \
-				(sprintf("%.2f", sl) != sprintf("%.2f", sh) ? sprintf(" to %.2fx", sh) : "")
+			scale[A[a]] = span("%.2fx", sl, sh)
 	}
 	if ("gcmem" in kern)
 		printf "- **Where gcmem'"'"'s time goes:** %s of its CPU time is spent in the kernel (refill ioctls, collections, zeroing of the slots it hands out, chunk commits and faults), against %s for glibc malloc+free.\n", kern["gcmem"], ("glibc" in kern) ? kern["glibc"] : "(no figure)"

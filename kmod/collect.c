@@ -1220,10 +1220,19 @@ static void gcmem_cycle_drive(struct work_struct *work)
  * scans everyone. It holds the module: the heap's file, which does, may
  * go before the cycle ends, and a rmmod must not begin while the driver
  * can still queue forced stops (safepoint.c).
+ *
+ * The caller (@self, if a thread of the process) scans its stack first,
+ * before the heap growth that often follows takes it aside for the
+ * cycle's first ragged scans; no longer the driver, as a ragged scan, so
+ * that it takes no fault under heap->lock (what it cannot read is the
+ * driver's, gcmem_mark_deferred()).
  */
-static void gcmem_cycle_hand_off(struct gcmem_cycle *c)
+static void gcmem_cycle_hand_off(struct gcmem_cycle *c,
+				 struct gcmem_thread *self)
 {
 	WRITE_ONCE(c->driver, NULL);
+	if (self)
+		gcmem_mark_self(c, self);
 	kref_get(&c->heap->ref);
 	__module_get(THIS_MODULE);
 	INIT_WORK(&c->drive, gcmem_cycle_drive);
@@ -1262,17 +1271,7 @@ static int gcmem_collect_run(struct gcmem_heap *heap, enum gcmem_gc_reason why,
 		ret = gcmem_cycle_scan_start(c);
 	}
 	if (!ret && c->concurrent && hand_off) {
-		/*
-		 * The thread that starts the cycle scans its stack now,
-		 * before the heap growth that often follows takes it aside
-		 * for the cycle's first ragged scans. Not as the driver: it
-		 * holds heap->lock, and a ragged scan takes no fault (what it
-		 * cannot read is the driver's, gcmem_mark_deferred()).
-		 */
-		WRITE_ONCE(c->driver, NULL);
-		if (self)
-			gcmem_mark_self(c, self);
-		gcmem_cycle_hand_off(c);
+		gcmem_cycle_hand_off(c, self);
 	} else {
 		if (!ret && c->concurrent)
 			ret = gcmem_cycle_mark_beside(c, self, true);

@@ -262,7 +262,10 @@ struct gcmem_thread {
 	u64 ragged_gen;
 	/* The last ragged scan the driver waits for it to do; heap->lock. */
 	u64 ragged_wanted;
-	/* The last ragged scan that found it away, not waited for; the same. */
+	/*
+	 * The last ragged scan that found it away (asleep, aside, BLOCKED)
+	 * at its turn: it keeps the turn for the next; heap->lock.
+	 */
 	u64 ragged_away;
 	/*
 	 * In the kernel on work a stop need not wait for: stopped as if
