@@ -139,7 +139,7 @@ struct worker {
 	int check;
 	pthread_barrier_t *start;
 	pthread_barrier_t *filled;	/* check: all threads have filled */
-	struct timespec t0, t1;
+	struct timespec t0, tq, t1;	/* start, first quarter done, end */
 	char err[160];
 };
 
@@ -626,7 +626,10 @@ static void *worker_main(void *arg)
 		check_loop(w);
 	} else {
 		clock_gettime(CLOCK_MONOTONIC, &w->t0);
-		rc = timed_loop(w->v, w->sizes, w->n);
+		rc = timed_loop(w->v, w->sizes, w->n / 4);
+		clock_gettime(CLOCK_MONOTONIC, &w->tq);
+		if (!rc)
+			rc = timed_loop(w->v, w->sizes, w->n - w->n / 4);
 		clock_gettime(CLOCK_MONOTONIC, &w->t1);
 		if (rc)
 			snprintf(w->err, sizeof(w->err),
@@ -664,8 +667,8 @@ static int child_run(const struct run *r)
 	struct counters before, after;
 	struct rusage ru0, ru1;
 	char err[160] = "", refills[32], extra[256];
-	double t0 = 0, t1 = 0, secs;
-	uint64_t total;
+	double t0 = 0, t1 = 0, first = 0, tq = 0, secs, warm;
+	uint64_t total, rest;
 	int i, rc;
 
 	if (alloc_setup(r->v, err, sizeof(err))) {
@@ -711,25 +714,42 @@ static int child_run(const struct run *r)
 		return 0;
 	}
 
-	total = 0;
+	total = rest = 0;
 	for (i = 0; i < r->threads; i++) {
 		double a = ts_sec(&w[i].t0), b = ts_sec(&w[i].t1);
+		double q = ts_sec(&w[i].tq);
 
 		if (i == 0 || a < t0)
 			t0 = a;
 		if (i == 0 || b > t1)
 			t1 = b;
+		if (i == 0 || b < first)
+			first = b;
+		if (i == 0 || q < tq)
+			tq = q;
 		total += w[i].n;
+		rest += w[i].n - w[i].n / 4;
 	}
 	secs = t1 - t0;
+	/*
+	 * The rate once the heap is warm: the last three quarters of each
+	 * thread's allocations, from the first thread's quarter to the last
+	 * thread's end (what another thread still did of its first quarter
+	 * meanwhile is not counted: never more than the rate was).
+	 */
+	warm = t1 > tq ? (double)rest / (t1 - tq) : 0.0;
 	counters_print(&before, &after, refills, sizeof(refills), extra,
 		       sizeof(extra));
-	/* CPU time of the whole process, thread start and exit included. */
-	printf("BENCH %s %s %s %d %" PRIu64 " %.6f %.0f %s %u user_s=%.3f sys_s=%.3f %s\n",
+	/*
+	 * CPU time of the whole process, thread start and exit included;
+	 * finish_ms: how long the first thread to finish waited for the last.
+	 */
+	printf("BENCH %s %s %s %d %" PRIu64 " %.6f %.0f %s %u user_s=%.3f sys_s=%.3f finish_ms=%.2f warm_rate=%.0f %s\n",
 	       r->v->name, kind_name[r->v->kind], r->sizes_name, r->threads,
 	       total, secs, secs > 0 ? (double)total / secs : 0.0, refills,
 	       r->rep, tv_diff(&ru0.ru_utime, &ru1.ru_utime),
-	       tv_diff(&ru0.ru_stime, &ru1.ru_stime), extra);
+	       tv_diff(&ru0.ru_stime, &ru1.ru_stime), (t1 - first) * 1e3,
+	       warm, extra);
 	return 0;
 }
 

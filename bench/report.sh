@@ -79,6 +79,21 @@ function median(key,    n, i, j, t, v) {
 		return v[(n + 1) / 2]
 	return (v[n / 2] + v[n / 2 + 1]) / 2
 }
+# wmedian(key): the median warm_rate of key, or -1 if it has none.
+function wmedian(key,    n, i, j, t, v) {
+	n = nwarm[key]
+	if (!n)
+		return -1
+	for (i = 1; i <= n; i++)
+		v[i] = warm[key, i]
+	for (i = 2; i <= n; i++) {
+		t = v[i]
+		for (j = i - 1; j >= 1 && v[j] > t; j--)
+			v[j + 1] = v[j]
+		v[j + 1] = t
+	}
+	return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+}
 function m(x) { return sprintf("%.2f", x / 1e6) }
 # extra(key, name): the value of name=VALUE in the last rep of key.
 function extra(key, name,    s) {
@@ -159,6 +174,12 @@ $1 == "BENCH" && NF >= 10 {
 			usr[key] += substr($i, 8)
 		else if ($i ~ /^sys_s=/)
 			sys[key] += substr($i, 7)
+		else if ($i ~ /^finish_ms=/)
+			fin[key] += substr($i, 11)
+		else if ($i ~ /^warm_rate=/)
+			warm[key, ++nwarm[key]] = substr($i, 11) + 0
+		else if ($i ~ /^pause_total_ms=/)
+			pau[key] += substr($i, 16)
 	}
 	next
 }
@@ -264,6 +285,7 @@ END {
 			continue
 		ks = 0
 		kl = kh = sl = sh = ul = uh = cl = ch = -1
+		fl = fh = pl = ph = ql = qh = wl = wh = -1
 		for (k = 1; k <= nk; k++) for (s = 1; s <= ns; s++) {
 			for (t = 1; t <= nt; t++) {
 				key = A[a] SUBSEP K[k] SUBSEP S[s] SUBSEP T[t]
@@ -292,22 +314,52 @@ END {
 				if (cl < 0 || v < cl) cl = v
 				if (ch < 0 || v > ch) ch = v
 			}
+			w1 = wmedian(k1)
+			w2 = wmedian(k2)
+			if (w1 > 0 && w2 > 0) {
+				v = w2 / w1
+				if (wl < 0 || v < wl) wl = v
+				if (wh < 0 || v > wh) wh = v
+			}
+			# Shares of the timed loop (wall, summed over the
+			# runs): the first thread to finish waiting for the
+			# last; the pauses, 2 threads and 1.
+			if ((k2 in fin) && wall[k2] > 0) {
+				v = 100 * fin[k2] / 1e3 / wall[k2]
+				if (fl < 0 || v < fl) fl = v
+				if (fh < 0 || v > fh) fh = v
+			}
+			if ((k1 in pau) && (k2 in pau) && wall[k1] > 0 &&
+			    wall[k2] > 0) {
+				v = 100 * pau[k2] / 1e3 / wall[k2]
+				if (pl < 0 || v < pl) pl = v
+				if (ph < 0 || v > ph) ph = v
+				v = 100 * pau[k1] / 1e3 / wall[k1]
+				if (ql < 0 || v < ql) ql = v
+				if (qh < 0 || v > qh) qh = v
+			}
 		}
 		if (ul >= 0)
 			busy[A[a]] = span("%.0f%%", ul, uh)
 		if (cl >= 0)
 			cpu[A[a]] = span("%+.0f%%", cl, ch)
+		if (fl >= 0)
+			finish[A[a]] = span("%.0f%%", fl, fh)
+		if (pl >= 0)
+			pause2[A[a]] = span("%.0f%%", pl, ph) " of the 2-thread loop, " span("%.0f%%", ql, qh) " of one thread" "'"'"'s"
 		if (kl >= 0)
 			kern[A[a]] = span("%.0f%%", kl, kh)
 		if (sl >= 0)
 			scale[A[a]] = span("%.2fx", sl, sh)
+		if (wl >= 0)
+			wscale[A[a]] = span("%.2fx", wl, wh)
 	}
 	if ("gcmem" in kern)
 		printf "- **Where gcmem'"'"'s time goes:** %s of its CPU time is spent in the kernel (refill ioctls, collections, zeroing of the slots it hands out, chunk commits and faults), against %s for glibc malloc+free.\n", kern["gcmem"], ("glibc" in kern) ? kern["glibc"] : "(no figure)"
 	if ("gcmem" in scale)
-		printf "- **2 threads against 1:** gcmem %s, glibc malloc+free %s (the guest has 2 vCPUs).\n", scale["gcmem"], ("glibc" in scale) ? scale["glibc"] : "(no figure)"
+		printf "- **2 threads against 1:** gcmem %s, glibc malloc+free %s (the guest has 2 vCPUs).%s\n", scale["gcmem"], ("glibc" in scale) ? scale["glibc"] : "(no figure)", ("gcmem" in wscale) ? sprintf(" Once the heap is warm (the last three quarters of each thread" "'"'"'s allocations, after the heap has grown and the first cycles have run): gcmem %s, glibc malloc+free %s.", wscale["gcmem"], ("glibc" in wscale) ? wscale["glibc"] : "(no figure)") : ""
 	if (("gcmem" in busy) && ("gcmem" in cpu))
-		printf "- **Where 2 threads lose against 1:** gcmem'"'"'s 2 threads were on a CPU %s of the timed loop (the rest parked at the stops of cycles, waiting for a cycle to end or for the lock of the heap) and spent %s CPU time an allocation against one thread (process CPU time, getrusage); glibc malloc+free %s and %s.\n", busy["gcmem"], cpu["gcmem"], ("glibc" in busy) ? busy["glibc"] : "-", ("glibc" in cpu) ? cpu["glibc"] : "-"
+		printf "- **Where 2 threads lose against 1:** gcmem'"'"'s 2 threads were on a CPU %s of the timed loop (the rest parked at the stops of cycles, waiting for a cycle to end or for the lock of the heap) and spent %s CPU time an allocation against one thread (process CPU time, getrusage); glibc malloc+free %s and %s.%s%s\n", busy["gcmem"], cpu["gcmem"], ("glibc" in busy) ? busy["glibc"] : "-", ("glibc" in cpu) ? cpu["glibc"] : "-", ("gcmem" in pause2) ? sprintf(" The pauses of the cycles, which stop both threads, took %s.", pause2["gcmem"]) : "", ("gcmem" in finish) ? sprintf(" The first thread to finish its half of the allocations waited for the other %s of the loop (glibc %s).", finish["gcmem"], ("glibc" in finish) ? finish["glibc"] : "-") : ""
 }' "$1"
 }
 
