@@ -63,29 +63,8 @@ guest_mem=$(sed -n 's/^BENCHINFO binary=.* mem_mib=\([0-9]*\) .*/\1/p' "$log" | 
 tables()
 {
 	awk -v which="$2" '
-function median(key,    n, i, j, t, v) {
-	n = cnt[key]
-	for (i = 1; i <= n; i++)
-		v[i] = rate[key, i]
-	for (i = 2; i <= n; i++) {
-		t = v[i]
-		for (j = i - 1; j >= 1 && v[j] > t; j--)
-			v[j + 1] = v[j]
-		v[j + 1] = t
-	}
-	lo[key] = v[1]
-	hi[key] = v[n]
-	if (n % 2)
-		return v[(n + 1) / 2]
-	return (v[n / 2] + v[n / 2 + 1]) / 2
-}
-# wmedian(key): the median warm_rate of key, or -1 if it has none.
-function wmedian(key,    n, i, j, t, v) {
-	n = nwarm[key]
-	if (!n)
-		return -1
-	for (i = 1; i <= n; i++)
-		v[i] = warm[key, i]
+# mid(v, n): sort v[1..n] in place; its median.
+function mid(v, n,    i, j, t) {
 	for (i = 2; i <= n; i++) {
 		t = v[i]
 		for (j = i - 1; j >= 1 && v[j] > t; j--)
@@ -93,6 +72,25 @@ function wmedian(key,    n, i, j, t, v) {
 		v[j + 1] = t
 	}
 	return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+}
+# median(key): the median rate of key; lo[key] and hi[key] its range.
+function median(key,    n, i, v, r) {
+	n = cnt[key]
+	for (i = 1; i <= n; i++)
+		v[i] = rate[key, i]
+	r = mid(v, n)
+	lo[key] = v[1]
+	hi[key] = v[n]
+	return r
+}
+# wmedian(key): the median warm_rate of key, or -1 if it has none.
+function wmedian(key,    n, i, v) {
+	n = nwarm[key]
+	if (!n)
+		return -1
+	for (i = 1; i <= n; i++)
+		v[i] = warm[key, i]
+	return mid(v, n)
 }
 function m(x) { return sprintf("%.2f", x / 1e6) }
 # extra(key, name): the value of name=VALUE in the last rep of key.
