@@ -59,4 +59,20 @@ static inline void gcmem_eventfd_signal(struct eventfd_ctx *ctx)
 #endif
 }
 
+/*
+ * A process's RSS counters: add_mm_counter() would trace the change
+ * through mm_trace_rss_stat(), which is not exported to modules, so the
+ * counter is moved alone (no rss_stat event for it). They became per-CPU
+ * counters in 6.2.
+ */
+static inline void gcmem_mm_counter_add(struct mm_struct *mm, int member,
+					long value)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+	percpu_counter_add(&mm->rss_stat[member], value);
+#else
+	atomic_long_add(value, &mm->rss_stat.count[member]);
+#endif
+}
+
 #endif /* _GCMEM_COMPAT_H */

@@ -435,6 +435,12 @@ struct gcmem_heap {
 	u64 limit;
 	u64 committed;
 	u64 peak_committed;
+	/*
+	 * Pages of @committed counted in @mm's RSS (gcmem_heap_rss_sync()):
+	 * all of them while the heap is bound, none before and at its end.
+	 * Under @chunk_lock.
+	 */
+	unsigned long rss_pages;
 
 	/* Written under @lock, read with READ_ONCE. */
 	u64 inuse_bytes;

@@ -24,6 +24,11 @@
  * gcmem_chunks_release() unhooks them, zaps their user mapping and frees
  * them, then lifts the reservation.
  *
+ * The committed chunks count in the process's RSS (gcmem_heap_rss_sync()),
+ * which is what the OOM killer weighs a process by: the mm counts nothing
+ * of a PFN mapping itself, and a process holding a heap of most of the
+ * machine would otherwise look small while another one is killed.
+ *
  * Everything is freed with the last reference: the kernel keeps nothing of a
  * heap once its file is closed and its last cycle is over.
  */
@@ -34,6 +39,7 @@
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 
+#include "compat.h"
 #include "gcmem.h"
 
 static u64 gcmem_default_limit(void)
@@ -123,6 +129,28 @@ struct gcmem_heap *gcmem_heap_create(struct mm_struct *mm)
 	return heap;
 }
 
+/*
+ * gcmem_heap_rss_sync() - make @heap's part of its process's RSS @bytes:
+ * its committed chunks while it lives, 0 at its end. They count as
+ * MM_ANONPAGES: memory the process alone holds, copied on write after a
+ * fork as its anonymous pages are. A heap not bound yet (a fork's copy)
+ * counts nowhere; gcmem_heap_bind() counts what it has. The heap holds
+ * its mm's mm_count, so check_mm(), at the mm's last mmdrop, finds the
+ * counter back at zero. @chunk_lock.
+ */
+static void gcmem_heap_rss_sync(struct gcmem_heap *heap, u64 bytes)
+{
+	struct mm_struct *mm = READ_ONCE(heap->mm);
+	unsigned long pages = bytes >> PAGE_SHIFT;
+
+	lockdep_assert_held(&heap->chunk_lock);
+	if (!mm || pages == heap->rss_pages)
+		return;
+	gcmem_mm_counter_add(mm, MM_ANONPAGES,
+			     (long)pages - (long)heap->rss_pages);
+	heap->rss_pages = pages;
+}
+
 /* Bind @heap to @mm, the caller's; once, before anything uses it. */
 void gcmem_heap_bind(struct gcmem_heap *heap, struct mm_struct *mm)
 {
@@ -131,6 +159,10 @@ void gcmem_heap_bind(struct gcmem_heap *heap, struct mm_struct *mm)
 	gcmem_heap_debugfs_add(heap);
 	/* Pairs with the acquire in gcmem_heap_owned(). */
 	smp_store_release(&heap->mm, mm);
+	/* A fork's copy has its chunks before its process adopts it. */
+	mutex_lock(&heap->chunk_lock);
+	gcmem_heap_rss_sync(heap, heap->committed);
+	mutex_unlock(&heap->chunk_lock);
 }
 
 /* A chunk's page may be shared with a fork's copy (cow.c): a reference. */
@@ -170,8 +202,12 @@ static void gcmem_heap_destroy(struct kref *ref)
 	if (heap->spare)
 		put_page(heap->spare);
 	__free_page(heap->control_page);
-	if (heap->mm)
+	if (heap->mm) {
+		mutex_lock(&heap->chunk_lock);
+		gcmem_heap_rss_sync(heap, 0);
+		mutex_unlock(&heap->chunk_lock);
 		mmdrop(heap->mm);
+	}
 	mutex_destroy(&heap->lock);
 	mutex_destroy(&heap->chunk_lock);
 	kvfree(heap);
@@ -515,6 +551,7 @@ struct gcmem_chunk *gcmem_chunk_get(struct gcmem_heap *heap,
 	heap->chunks_hi = max(heap->chunks_hi, index + 1);
 	heap->committed += GCMEM_CHUNK_SIZE;
 	heap->peak_committed = max(heap->peak_committed, heap->committed);
+	gcmem_heap_rss_sync(heap, heap->committed);
 	gcmem_control_publish(heap);
 	return chunk;
 }
@@ -837,6 +874,7 @@ void gcmem_chunks_release(struct gcmem_heap *heap)
 		if (vma)
 			zap_vma_ptes(vma, addr, GCMEM_CHUNK_SIZE);
 	}
+	gcmem_heap_rss_sync(heap, heap->committed);
 	gcmem_control_publish(heap);
 	/* A heap that shrinks keeps no page for growing. */
 	spare = gcmem_heap_spare_take(heap);
