@@ -283,6 +283,8 @@ END {
 			continue
 		ks = 0
 		kl = kh = sl = sh = ul = uh = cl = ch = -1
+		# cl, ch: a change, which may be below 0; cn counts them.
+		cn = 0
 		fl = fh = pl = ph = ql = qh = wl = wh = -1
 		for (k = 1; k <= nk; k++) for (s = 1; s <= ns; s++) {
 			for (t = 1; t <= nt; t++) {
@@ -309,8 +311,9 @@ END {
 				if (uh < 0 || v > uh) uh = v
 				c1 = (usr[k1] + sys[k1]) / nalloc[k1]
 				v = 100 * ((usr[k2] + sys[k2]) / nalloc[k2] / c1 - 1)
-				if (cl < 0 || v < cl) cl = v
-				if (ch < 0 || v > ch) ch = v
+				if (!cn || v < cl) cl = v
+				if (!cn || v > ch) ch = v
+				cn++
 			}
 			w1 = wmedian(k1)
 			w2 = wmedian(k2)
@@ -339,7 +342,7 @@ END {
 		}
 		if (ul >= 0)
 			busy[A[a]] = span("%.0f%%", ul, uh)
-		if (cl >= 0)
+		if (cn)
 			cpu[A[a]] = span("%+.0f%%", cl, ch)
 		if (fl >= 0)
 			finish[A[a]] = span("%.0f%%", fl, fh)
