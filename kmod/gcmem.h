@@ -328,7 +328,8 @@ struct gcmem_heap {
 	/*
 	 * The owning process, held by mmgrab() until release; set once, by
 	 * open() or, for a fork's copy, by GCMEM_IOC_ADOPT (NULL until then:
-	 * gcmem_heap_owned() is false for every process).
+	 * gcmem_heap_owned() is false for every process), under @chunk_lock
+	 * (its RSS counts @committed from then on).
 	 */
 	struct mm_struct *mm;
 
@@ -433,14 +434,8 @@ struct gcmem_heap {
 
 	/* Written under @chunk_lock, read with READ_ONCE. */
 	u64 limit;
-	u64 committed;
+	u64 committed;			/* in @mm's RSS, once bound */
 	u64 peak_committed;
-	/*
-	 * Pages of @committed counted in @mm's RSS (gcmem_heap_rss_sync()):
-	 * all of them while the heap is bound, none before and at its end.
-	 * Under @chunk_lock.
-	 */
-	unsigned long rss_pages;
 
 	/* Written under @lock, read with READ_ONCE. */
 	u64 inuse_bytes;

@@ -24,7 +24,7 @@
  * gcmem_chunks_release() unhooks them, zaps their user mapping and frees
  * them, then lifts the reservation.
  *
- * The committed chunks count in the process's RSS (gcmem_heap_rss_sync()),
+ * The committed chunks count in the process's RSS (gcmem_heap_rss_add()),
  * which is what the OOM killer weighs a process by: the mm counts nothing
  * of a PFN mapping itself, and a process holding a heap of most of the
  * machine would otherwise look small while another one is killed.
@@ -130,25 +130,21 @@ struct gcmem_heap *gcmem_heap_create(struct mm_struct *mm)
 }
 
 /*
- * gcmem_heap_rss_sync() - make @heap's part of its process's RSS @bytes:
- * its committed chunks while it lives, 0 at its end. They count as
- * MM_ANONPAGES: memory the process alone holds, copied on write after a
- * fork as its anonymous pages are. A heap not bound yet (a fork's copy)
- * counts nowhere; gcmem_heap_bind() counts what it has. The heap holds
- * its mm's mm_count, so check_mm(), at the mm's last mmdrop, finds the
- * counter back at zero. @chunk_lock.
+ * gcmem_heap_rss_add() - @bytes more (or fewer) committed chunks of @heap
+ * in its process's RSS, as MM_ANONPAGES: memory the process alone holds,
+ * copied on write after a fork as its anonymous pages are. So heap->mm's
+ * count is always @committed; a heap not bound yet (a fork's copy) counts
+ * nowhere, and gcmem_heap_bind() counts what it has. The heap holds its
+ * mm's mm_count and takes its count back at its end, so check_mm(), at
+ * the mm's last mmdrop, finds the counter at zero. @chunk_lock, under
+ * which both @committed and @mm change.
  */
-static void gcmem_heap_rss_sync(struct gcmem_heap *heap, u64 bytes)
+static void gcmem_heap_rss_add(struct gcmem_heap *heap, s64 bytes)
 {
-	struct mm_struct *mm = READ_ONCE(heap->mm);
-	unsigned long pages = bytes >> PAGE_SHIFT;
-
 	lockdep_assert_held(&heap->chunk_lock);
-	if (!mm || pages == heap->rss_pages)
-		return;
-	gcmem_mm_counter_add(mm, MM_ANONPAGES,
-			     (long)pages - (long)heap->rss_pages);
-	heap->rss_pages = pages;
+	if (heap->mm)
+		gcmem_mm_counter_add(heap->mm, MM_ANONPAGES,
+				     bytes / (s64)PAGE_SIZE);
 }
 
 /* Bind @heap to @mm, the caller's; once, before anything uses it. */
@@ -157,11 +153,11 @@ void gcmem_heap_bind(struct gcmem_heap *heap, struct mm_struct *mm)
 	mmgrab(mm);
 	heap->tgid = task_tgid_nr(current);
 	gcmem_heap_debugfs_add(heap);
+	mutex_lock(&heap->chunk_lock);
 	/* Pairs with the acquire in gcmem_heap_owned(). */
 	smp_store_release(&heap->mm, mm);
 	/* A fork's copy has its chunks before its process adopts it. */
-	mutex_lock(&heap->chunk_lock);
-	gcmem_heap_rss_sync(heap, heap->committed);
+	gcmem_heap_rss_add(heap, heap->committed);
 	mutex_unlock(&heap->chunk_lock);
 }
 
@@ -204,7 +200,7 @@ static void gcmem_heap_destroy(struct kref *ref)
 	__free_page(heap->control_page);
 	if (heap->mm) {
 		mutex_lock(&heap->chunk_lock);
-		gcmem_heap_rss_sync(heap, 0);
+		gcmem_heap_rss_add(heap, -(s64)heap->committed);
 		mutex_unlock(&heap->chunk_lock);
 		mmdrop(heap->mm);
 	}
@@ -551,7 +547,7 @@ struct gcmem_chunk *gcmem_chunk_get(struct gcmem_heap *heap,
 	heap->chunks_hi = max(heap->chunks_hi, index + 1);
 	heap->committed += GCMEM_CHUNK_SIZE;
 	heap->peak_committed = max(heap->peak_committed, heap->committed);
-	gcmem_heap_rss_sync(heap, heap->committed);
+	gcmem_heap_rss_add(heap, GCMEM_CHUNK_SIZE);
 	gcmem_control_publish(heap);
 	return chunk;
 }
@@ -867,6 +863,7 @@ void gcmem_chunks_release(struct gcmem_heap *heap)
 	list_for_each_entry(chunk, &heap->released, release) {
 		WRITE_ONCE(heap->chunk_tab[chunk->index], NULL);
 		heap->committed -= GCMEM_CHUNK_SIZE;
+		gcmem_heap_rss_add(heap, -(s64)GCMEM_CHUNK_SIZE);
 		if (chunk->stale)
 			heap->nstale--;
 		addr = heap->arena_start +
@@ -874,7 +871,6 @@ void gcmem_chunks_release(struct gcmem_heap *heap)
 		if (vma)
 			zap_vma_ptes(vma, addr, GCMEM_CHUNK_SIZE);
 	}
-	gcmem_heap_rss_sync(heap, heap->committed);
 	gcmem_control_publish(heap);
 	/* A heap that shrinks keeps no page for growing. */
 	spare = gcmem_heap_spare_take(heap);

@@ -25,15 +25,13 @@ static void *objs[NOBJ];		/* scanned: the globals are roots */
 /* A line "NAME: N kB" of /proc/self/status, in bytes; -1 if missing. */
 static long long status_bytes(const char *name)
 {
-	char buf[4096], *p;
-	size_t len = strlen(name);
+	char buf[4096], key[32], *p;
 
 	if (gcmem_read_file("/proc/self/status", buf, sizeof(buf)) < 0)
 		return -1;
-	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-		if (!strncmp(p, name, len) && p[len] == ':')
-			return atoll(p + len + 1) * 1024;
-	return -1;
+	snprintf(key, sizeof(key), "\n%s:", name);
+	p = strstr(buf, key);
+	return p ? atoll(p + strlen(key)) * 1024 : -1;
 }
 
 static long long oom_score(void)
